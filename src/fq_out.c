@@ -1,0 +1,64 @@
+/*
+ * fq_out.c - the buffered writer.
+ */
+#include "fq_out.h"
+#include "fq_error.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <unistd.h>
+
+void
+fq_out_init(struct fq_out *o, int fd)
+{
+	o->fd = fd;
+	o->len = 0;
+	o->err = 0;
+	o->written = 0;
+}
+
+int
+fq_out_flush(struct fq_out *o)
+{
+	size_t off = 0;
+	if (o->err) {
+		/* Output is dead; drop what was buffered so callers progress. */
+		o->len = 0;
+		return -FQ_EIO;
+	}
+	while (off < o->len) {
+		ssize_t n = write(o->fd, o->buf + off, o->len - off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				/* A non-blocking stdout: wait until writable. */
+				usleep(1000);
+				continue;
+			}
+			o->err = errno;
+			o->len = 0;
+			return -FQ_EIO;
+		}
+		off += (size_t)n;
+		o->written += (uint64_t)n;
+	}
+	o->len = 0;
+	return 0;
+}
+
+void
+fq_out_printf(struct fq_out *o, const char *fmt, ...)
+{
+	char tmp[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof tmp)
+		n = (int)sizeof tmp - 1;
+	fq_out_write(o, tmp, (size_t)n);
+}

@@ -1,0 +1,82 @@
+/*
+ * fq_time.c - RFC 3339 formatting of millisecond timestamps.
+ *
+ * The date conversion is the standard days-to-civil computation on 400-year
+ * eras, written out here so that formatting needs neither libc time zone
+ * state nor a system call.
+ */
+#include "fq_time.h"
+
+void
+fq_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t yy = (int64_t)yoe + era * 400;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = yy + (*m <= 2);
+}
+
+static char *
+put2(char *p, unsigned v)
+{
+	p[0] = (char)('0' + v / 10);
+	p[1] = (char)('0' + v % 10);
+	return p + 2;
+}
+
+size_t
+fq_time_format(int64_t ms, char *buf)
+{
+	int64_t days = ms / 86400000;
+	int64_t rem = ms % 86400000;
+	if (rem < 0) {
+		rem += 86400000;
+		days--;
+	}
+	int64_t y;
+	unsigned mo, d;
+	fq_civil_from_days(days, &y, &mo, &d);
+	unsigned msec = (unsigned)(rem % 1000);
+	unsigned sec = (unsigned)(rem / 1000);
+	char *p = buf;
+	if (y < 0 || y > 9999) {
+		/* Out of RFC 3339 range: still print something unambiguous. */
+		if (y < 0) {
+			*p++ = '-';
+			y = -y;
+		}
+		char tmp[24];
+		int n = 0;
+		do {
+			tmp[n++] = (char)('0' + y % 10);
+			y /= 10;
+		} while (y && n < 20);
+		while (n)
+			*p++ = tmp[--n];
+	} else {
+		p = put2(p, (unsigned)(y / 100));
+		p = put2(p, (unsigned)(y % 100));
+	}
+	*p++ = '-';
+	p = put2(p, mo);
+	*p++ = '-';
+	p = put2(p, d);
+	*p++ = 'T';
+	p = put2(p, sec / 3600);
+	*p++ = ':';
+	p = put2(p, sec / 60 % 60);
+	*p++ = ':';
+	p = put2(p, sec % 60);
+	*p++ = '.';
+	*p++ = (char)('0' + msec / 100);
+	p = put2(p, msec % 100);
+	*p++ = 'Z';
+	*p = '\0';
+	return (size_t)(p - buf);
+}
