@@ -1,0 +1,312 @@
+/*
+ * exporter.h - exporter sessions, observation domains, templates and the
+ * per-exporter counters shared by the NetFlow v5, v9 and IPFIX decoders.
+ *
+ * An exporter session is keyed by the transport address it sends from
+ * (address and port) plus the local socket/source that received it (SPEC
+ * section 2).  Inside a session, templates and sequence numbers belong to
+ * an observation domain (IPFIX observation domain id, v9 source id, v5
+ * engine pair), RFC 7011 section 8.4.  Everything here is bounded: the
+ * number of sessions, domains per session and templates per session are
+ * capped, idle sessions expire, UDP templates expire.
+ *
+ * This header is private to the decoder files (fq_decoder.c, exporter.c,
+ * nf5.c, nf9.c, ipfix_*.c); the rest of flowq sees only fq_decoder.h.
+ */
+#ifndef FQ_EXPORTER_H
+#define FQ_EXPORTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fq_datagram.h"
+#include "fq_decoder.h"
+#include "fq_log.h"
+#include "fq_record.h"
+
+/* Records handed to emit per call; the batch lives in struct fq_decoder. */
+#define FQ__BATCH 256
+
+#define FQ__DEFAULT_MAX_TEMPLATES 512
+#define FQ__DEFAULT_TEMPLATE_TIMEOUT_MS (30 * 60 * 1000LL)
+#define FQ__DEFAULT_EXPORTER_IDLE_MS (60 * 60 * 1000LL)
+#define FQ__MAX_SESSIONS 65536
+#define FQ__MAX_DOMAINS 256
+#define FQ__TPL_BUCKETS 64
+#define FQ__SAMPLERS 16
+
+/*
+ * Why a datagram was dropped.  Every drop is counted under exactly one
+ * reason, under its exporter (refused datagrams have no exporter and are
+ * counted on the decoder).
+ */
+enum fq__mal {
+	FQ__MAL_SHORT,          /* shorter than the protocol header */
+	FQ__MAL_VERSION,        /* version field not 5, 9 or 10 */
+	FQ__MAL_V5_COUNT,       /* v5 count 0 or above 30 */
+	FQ__MAL_V5_LENGTH,      /* v5 length != 24 + 48 * count */
+	FQ__MAL_LENGTH,         /* IPFIX message length != datagram */
+	FQ__MAL_SET_LENGTH,     /* (flow)set length < 4 or past the end */
+	FQ__MAL_SET_ID,         /* reserved set id */
+	FQ__MAL_TEMPLATE,       /* template record structure invalid */
+	FQ__MAL_RECORD,         /* data record runs past its set */
+	FQ__MAL_DOMAIN_LIMIT,   /* too many observation domains */
+	FQ__MAL_LIBFIXBUF,      /* libfixbuf rejected the message */
+	FQ__MAL_COUNT
+};
+
+extern const char *const fq__mal_names[FQ__MAL_COUNT];
+
+/*
+ * What a template field decodes into.  The template compiler maps an
+ * (enterprise, element id) pair to one of these once; data records then
+ * run the compiled program without looking anything up.
+ */
+enum fq__op_code {
+	FQ__OP_SKIP = 0,
+	FQ__OP_SRC4, FQ__OP_DST4, FQ__OP_NH4, FQ__OP_BGPNH4,
+	FQ__OP_SRC6, FQ__OP_DST6, FQ__OP_NH6, FQ__OP_BGPNH6,
+	FQ__OP_SRCPORT, FQ__OP_DSTPORT, FQ__OP_ICMP,
+	FQ__OP_PROT, FQ__OP_TOS, FQ__OP_TCPFLAGS,
+	FQ__OP_PKTS, FQ__OP_BYTES,           /* delta counts (v9 IN_*) */
+	FQ__OP_PKTS_TOTAL, FQ__OP_BYTES_TOTAL,
+	FQ__OP_PKTS_OUT, FQ__OP_BYTES_OUT,   /* v9 OUT_*, post*DeltaCount */
+	FQ__OP_INPUT, FQ__OP_OUTPUT,
+	FQ__OP_SRC_AS, FQ__OP_DST_AS,
+	FQ__OP_SRC_MASK, FQ__OP_DST_MASK,
+	FQ__OP_START_UP, FQ__OP_END_UP,      /* uptime ms (v9 FIRST/LAST) */
+	FQ__OP_START_S, FQ__OP_END_S,
+	FQ__OP_START_MS, FQ__OP_END_MS,
+	FQ__OP_START_US, FQ__OP_END_US,      /* NTP timestamps */
+	FQ__OP_START_NS, FQ__OP_END_NS,
+	FQ__OP_START_DELTA_US, FQ__OP_END_DELTA_US,
+	FQ__OP_DUR_MS, FQ__OP_DUR_US,
+	FQ__OP_SYSINIT_MS,                   /* systemInitTimeMilliseconds */
+	FQ__OP_SAMPLING,                     /* samplingInterval & co */
+	FQ__OP_SAMPLER_INTERVAL,             /* v9 FLOW_SAMPLER_RANDOM_INTERVAL */
+	FQ__OP_SAMPLER_ID,                   /* samplerId / selectorId */
+	FQ__OP_PKT_INTERVAL, FQ__OP_PKT_SPACE,
+	FQ__OP_SAMPLING_SIZE, FQ__OP_SAMPLING_POP,
+	FQ__OP_ENGINE_TYPE, FQ__OP_ENGINE_ID,
+	FQ__OP_COUNT
+};
+
+/* Template "has" bits: which groups of fields a template carries. */
+#define FQ__HAS(op) (UINT64_C(1) << (op))
+
+struct fq__op {
+	uint16_t len;           /* field length; 65535 = variable (IPFIX) */
+	uint8_t code;           /* enum fq__op_code */
+	uint8_t pad;
+};
+
+struct fq__tpl {
+	struct fq__tpl *next;   /* owned by the domain's bucket chain */
+	uint16_t id;
+	uint8_t is_options;
+	uint8_t version;        /* 9 or 10 */
+	uint16_t n_ops;
+	uint16_t scope_count;
+	uint32_t min_len;       /* smallest possible record, > 0 */
+	uint32_t fixed_len;     /* record length when !has_varlen */
+	int has_varlen;
+	uint64_t has;           /* FQ__HAS() bits of the ops present */
+	int64_t refreshed_ms;   /* arrival time of the last (re)definition */
+	uint64_t records;       /* data records decoded with it */
+	struct fq__op ops[];    /* n_ops entries */
+};
+
+struct fq__sampler {
+	uint32_t id;
+	uint32_t interval;
+};
+
+struct fq__domain {
+	struct fq__domain *next;        /* owned by the session's list */
+	uint32_t id;
+	uint8_t version;                /* 5, 9 or 10 */
+	int seq_valid;
+	uint32_t seq_next;              /* expected next sequence number */
+	uint32_t last_uptime;           /* v9: detects exporter restarts */
+	uint32_t sampling;              /* from options records, 0 = none */
+	struct fq__sampler samplers[FQ__SAMPLERS];
+	unsigned n_samplers;
+	int have_sysinit;
+	int64_t sysinit_ms;             /* systemInitTimeMilliseconds */
+	unsigned n_tpl;
+	struct fq__tpl *tpl[FQ__TPL_BUCKETS];  /* owned */
+};
+
+struct fq__ipfix_session;               /* ipfix_fixbuf.c, opaque */
+
+struct fq_exporter {
+	struct fq_exporter *hnext;      /* hash chain (not owning) */
+	struct fq_exporter *next;       /* creation-order list (owning) */
+	struct fq_exporter *prev;
+	uint8_t addr[16];
+	uint8_t is6;
+	uint16_t port;
+	uint32_t local_id;
+	enum fq_transport transport;
+	struct fq_ip ip;                /* exporter address as a record field */
+	int64_t first_ms, last_ms;      /* arrival times */
+	int64_t tpl_check_ms;           /* last UDP template expiry scan */
+
+	uint64_t datagrams;
+	uint64_t records;
+	uint64_t options_records;
+	uint64_t malformed[FQ__MAL_COUNT];
+	uint64_t unknown_tpl_records;   /* records (or sets) of unknown templates */
+	uint64_t unknown_tpl_sets;
+	uint64_t seq_lost;              /* v5/IPFIX records, v9 packets */
+	uint64_t seq_resets;
+	uint64_t templates_refused;     /* over the per-exporter cap */
+	uint64_t templates_expired;
+	uint64_t templates_withdrawn;
+	unsigned n_templates;           /* active, all domains */
+	unsigned n_domains;
+	struct fq__domain *domains;     /* owned */
+	struct fq__ipfix_session *ipfix;/* owned, NULL until first IPFIX */
+};
+
+struct fq_decoder {
+	struct fq_decoder_opts opts;    /* allow arrays borrowed */
+	uint32_t max_templates;
+	int64_t template_timeout_ms;
+	int64_t exporter_idle_ms;
+
+	struct fq_exporter **buckets;   /* owned array, chains not owning */
+	size_t n_buckets;
+	size_t n_sessions;
+	struct fq_exporter *head, *tail;/* owned list */
+	struct fq_exporter *last;       /* cache of the last lookup */
+
+	int64_t clock_ms;               /* largest arrival time seen */
+	int64_t expire_ms;              /* last session expiry scan */
+
+	uint64_t refused;               /* --allow drops */
+	uint64_t session_limit;         /* dropped: session table full */
+	uint64_t expired_sessions;
+	/* Counters of expired sessions, so totals survive expiry. */
+	uint64_t gone_datagrams, gone_records, gone_malformed;
+
+	struct fq_ratelimit rl;
+	struct fq__ipfix_model *ipfix_model;   /* ipfix_fixbuf.c, owned */
+	struct fq_record batch[FQ__BATCH];
+};
+
+/* Per-datagram decoding context: the batch and where it goes. */
+struct fq__ctx {
+	struct fq_decoder *d;
+	struct fq_exporter *ex;
+	const struct fq_datagram *dg;
+	fq_emit_fn emit;
+	void *emit_ctx;
+	int rc;                         /* first emit error */
+	size_t n;                       /* records pending in d->batch */
+	int64_t now_ms;                 /* arrival time (0 = unknown) */
+};
+
+/* Sends the pending batch to emit (once emit failed, records are dropped). */
+void fq__flush(struct fq__ctx *c);
+
+/* Next free record slot of the batch, cleared; commit with fq__commit(). */
+static inline struct fq_record *
+fq__slot(struct fq__ctx *c)
+{
+	if (c->n == FQ__BATCH)
+		fq__flush(c);
+	struct fq_record *r = &c->d->batch[c->n];
+	fq_record_clear(r);
+	return r;
+}
+
+static inline void
+fq__commit(struct fq__ctx *c, struct fq_record *r)
+{
+	r->exporter = c->ex->ip;
+	if (c->d->opts.scale_sampled && r->sampling > 1) {
+		r->packets *= r->sampling;
+		r->bytes *= r->sampling;
+	}
+	c->n++;
+	c->ex->records++;
+}
+
+/* Counts a malformed datagram and logs it (rate-limited). */
+void fq__malformed(struct fq__ctx *c, enum fq__mal why, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Big-endian readers; the caller has checked the bounds. */
+static inline uint16_t fq__be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t fq__be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint64_t fq__be64(const uint8_t *p)
+{
+	return (uint64_t)fq__be32(p) << 32 | fq__be32(p + 4);
+}
+
+/* Unsigned big-endian integer of 1..8 bytes (reduced-size encoding). */
+static inline uint64_t
+fq__beN(const uint8_t *p, unsigned len)
+{
+	uint64_t v = 0;
+	if (len > 8) {
+		p += len - 8;
+		len = 8;
+	}
+	for (unsigned i = 0; i < len; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Sessions (exporter.c). */
+struct fq_exporter *fq__session_get(struct fq_decoder *d,
+				    const struct fq_datagram *dg);
+void fq__session_free(struct fq_decoder *d, struct fq_exporter *ex);
+void fq__sessions_free_all(struct fq_decoder *d);
+void fq__sessions_expire(struct fq_decoder *d, int64_t now_ms);
+void fq__templates_expire(struct fq_decoder *d, struct fq_exporter *ex,
+			  int64_t now_ms);
+/* Domain of a session, created on first use; NULL when capped. */
+struct fq__domain *fq__domain_get(struct fq__ctx *c, uint8_t version,
+				  uint32_t id);
+struct fq__tpl *fq__tpl_find(const struct fq__domain *dom, uint16_t id);
+/*
+ * Installs tpl (ownership passes in) replacing any template with its id.
+ * Returns 0, or -FQ_ELIMIT when the exporter's cap is reached (tpl freed).
+ */
+int fq__tpl_put(struct fq__ctx *c, struct fq__domain *dom,
+		struct fq__tpl *tpl);
+/* Removes one template (withdrawal); returns 1 if it existed. */
+int fq__tpl_remove(struct fq__ctx *c, struct fq__domain *dom, uint16_t id);
+/* Removes every template of the domain (IPFIX "withdraw all"). */
+void fq__tpl_remove_all(struct fq__ctx *c, struct fq__domain *dom);
+/*
+ * Sequence accounting: `seq` is the header's number, `advance` what this
+ * datagram adds to it (records for v5/IPFIX, 1 for v9), or -1 when it
+ * cannot be known (unknown templates): the next datagram resynchronises.
+ */
+void fq__seq(struct fq__ctx *c, struct fq__domain *dom, uint32_t seq,
+	     int64_t advance);
+/* Sampling interval of a domain for a sampler id (0 = domain default). */
+uint32_t fq__domain_sampling(const struct fq__domain *dom, int have_id,
+			     uint32_t sampler_id);
+void fq__domain_set_sampler(struct fq__domain *dom, int have_id,
+			    uint32_t sampler_id, uint32_t interval);
+void fq__print_stats(struct fq_decoder *d, struct fq_out *o, int json);
+
+/* Decoders. */
+void fq__nf5_decode(struct fq__ctx *c, const uint8_t *p, size_t len);
+void fq__nf9_decode(struct fq__ctx *c, const uint8_t *p, size_t len);
+void fq__ipfix_decode(struct fq__ctx *c, const uint8_t *p, size_t len);
+
+#endif
