@@ -1,0 +1,249 @@
+/*
+ * source_ft.c - flow-tools replay as a source on the libuv loop.
+ *
+ * A flow-tools source is one file or a directory (all its ft-* files in
+ * name order).  It is a replay source: it starts when the sources before
+ * it are done.  The work is driven by a uv_idle_t: each loop iteration
+ * decodes one bounded batch and hands it to the ingest, so signal handlers
+ * and live sockets on the same loop keep being served during a long replay.
+ *
+ * A damaged file delivers the records before the damage, then the source
+ * logs where the damage is and goes on with the next file of the
+ * directory; it finishes with -FQ_ECORRUPT so flowq exits 1 after flushing.
+ */
+#include "fq_error.h"
+#include "fq_ingest.h"
+#include "fq_log.h"
+#include "fq_source.h"
+#include "ft_reader.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define FT_BATCH 1024
+
+struct source_ft {
+	struct fq_source base;
+	uv_idle_t idle;
+	char **files;                 /* owned: paths, name order */
+	size_t n_files, cur;
+	struct fq_ft_reader *reader;  /* owned: reader of files[cur] */
+	struct fq_record *batch;      /* owned: FT_BATCH records */
+	int status;                   /* worst status so far */
+	int stopping;
+	int idle_active;
+	int idle_inited;              /* uv_idle_init() was called */
+};
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Collect dir/ft-* in name order. */
+static int
+list_dir(struct source_ft *s, const char *dir, char *why, size_t why_len)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL) {
+		snprintf(why, why_len, "%s: cannot open directory", dir);
+		return -FQ_EIO;
+	}
+	size_t cap = 0;
+	struct dirent *e;
+	int rc = 0;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, "ft-", 3) != 0)
+			continue;
+		if (s->n_files == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			char **nf = realloc(s->files, ncap * sizeof *nf);
+			if (nf == NULL) {
+				rc = -FQ_ENOMEM;
+				break;
+			}
+			s->files = nf;
+			cap = ncap;
+		}
+		size_t len = strlen(dir) + strlen(e->d_name) + 2;
+		char *p = malloc(len);
+		if (p == NULL) {
+			rc = -FQ_ENOMEM;
+			break;
+		}
+		snprintf(p, len, "%s/%s", dir, e->d_name);
+		s->files[s->n_files++] = p;
+	}
+	closedir(d);
+	if (rc < 0) {
+		snprintf(why, why_len, "%s: out of memory", dir);
+		return rc;
+	}
+	if (s->n_files)
+		qsort(s->files, s->n_files, sizeof *s->files, cmp_str);
+	return 0;
+}
+
+static void
+ft_finish(struct source_ft *s)
+{
+	if (s->idle_active) {
+		uv_idle_stop(&s->idle);
+		s->idle_active = 0;
+	}
+	fq_ft_reader_free(s->reader);
+	s->reader = NULL;
+	fq_source_done(&s->base, s->status);
+}
+
+static void
+ft_damage(struct source_ft *s, int rc, const char *msg)
+{
+	fq_error("%s", msg);
+	if (s->status == 0)
+		s->status = rc == -FQ_EIO || rc == -FQ_ENOENT ? rc : -FQ_ECORRUPT;
+}
+
+/* Open the next file that opens; returns 0 when one is open, 1 at the end. */
+static int
+ft_open_next(struct source_ft *s)
+{
+	while (s->cur < s->n_files) {
+		char why[512];
+		int rc = fq_ft_reader_open(&s->reader, s->files[s->cur++], why,
+					   sizeof why);
+		if (rc == 0)
+			return 0;
+		s->reader = NULL;
+		ft_damage(s, rc, why);
+	}
+	return 1;
+}
+
+static void
+ft_idle_cb(uv_idle_t *h)
+{
+	struct source_ft *s = h->data;
+	if (s->stopping) {
+		ft_finish(s);
+		return;
+	}
+	if (s->reader == NULL && ft_open_next(s) != 0) {
+		ft_finish(s);
+		return;
+	}
+	ssize_t n = fq_ft_reader_read(s->reader, s->batch, FT_BATCH);
+	if (n > 0) {
+		int rc = fq_ingest_records(s->base.ingest, s->batch, (size_t)n);
+		/* On a sink error the ingest has called our stop(). */
+		(void)rc;
+		return;
+	}
+	if (n < 0)
+		ft_damage(s, (int)n, fq_ft_reader_error(s->reader));
+	fq_ft_reader_free(s->reader);
+	s->reader = NULL;
+}
+
+static int
+ft_start(struct fq_source *src)
+{
+	struct source_ft *s = (struct source_ft *)src;
+	uv_idle_init(src->ingest->loop, &s->idle);
+	s->idle_inited = 1;
+	s->idle.data = s;
+	uv_idle_start(&s->idle, ft_idle_cb);
+	s->idle_active = 1;
+	return 0;
+}
+
+static void
+ft_stop(struct fq_source *src)
+{
+	struct source_ft *s = (struct source_ft *)src;
+	/* Finish from the loop, not from inside a callback chain that may
+	 * still be using the reader. */
+	s->stopping = 1;
+	if (!s->idle_active)
+		ft_finish(s);
+}
+
+static void
+ft_close(struct fq_source *src)
+{
+	struct source_ft *s = (struct source_ft *)src;
+	if (s->idle_inited && !uv_is_closing((uv_handle_t *)&s->idle))
+		uv_close((uv_handle_t *)&s->idle, NULL);
+}
+
+static void
+ft_free(struct fq_source *src)
+{
+	struct source_ft *s = (struct source_ft *)src;
+	fq_ft_reader_free(s->reader);
+	for (size_t i = 0; i < s->n_files; i++)
+		free(s->files[i]);
+	free(s->files);
+	free(s->batch);
+	free(s);
+}
+
+static const struct fq_source_ops ft_ops = {
+	.kind = "ft",
+	.start = ft_start,
+	.stop = ft_stop,
+	.close = ft_close,
+	.free = ft_free,
+	.print_stats = NULL,
+};
+
+int
+fq__source_ft_new(struct fq_ingest *ing, const char *path,
+		  struct fq_source **out, char *why, size_t why_len)
+{
+	(void)ing;
+	struct stat st;
+	if (stat(path, &st) != 0) {
+		snprintf(why, why_len, "%s: no such file or directory", path);
+		return -FQ_ENOENT;
+	}
+	struct source_ft *s = calloc(1, sizeof *s);
+	if (s == NULL)
+		goto nomem;
+	s->base.ops = &ft_ops;
+	s->base.spec = strdup(path);
+	s->batch = malloc(FT_BATCH * sizeof *s->batch);
+	if (s->base.spec == NULL || s->batch == NULL)
+		goto nomem;
+	if (S_ISDIR(st.st_mode)) {
+		int rc = list_dir(s, path, why, why_len);
+		if (rc < 0) {
+			free(s->base.spec);
+			ft_free(&s->base);
+			return rc;
+		}
+		if (s->n_files == 0)
+			fq_warn("%s: directory holds no ft-* files", path);
+	} else {
+		s->files = malloc(sizeof *s->files);
+		if (s->files == NULL)
+			goto nomem;
+		s->files[0] = strdup(path);
+		if (s->files[0] == NULL)
+			goto nomem;
+		s->n_files = 1;
+	}
+	*out = &s->base;
+	return 0;
+nomem:
+	if (s) {
+		free(s->base.spec);
+		ft_free(&s->base);
+	}
+	snprintf(why, why_len, "%s: out of memory", path);
+	return -FQ_ENOMEM;
+}

@@ -1,0 +1,26 @@
+/*
+ * loop.h - the libuv loop shared by `flowq print` and `flowq run`:
+ * signals (SIGINT/SIGTERM stop and flush, SIGUSR1 prints counters) and the
+ * final status of a run.
+ */
+#ifndef FQ_CLI_LOOP_H
+#define FQ_CLI_LOOP_H
+
+#include "fq_ingest.h"
+
+struct fq_cli_loop_opts {
+	int stats;        /* print counters to stderr at exit */
+	int stats_json;   /* ... as one JSON object */
+};
+
+/*
+ * Start `ing` (already holding its sources) on `loop` and run until input
+ * ends.  Returns the exit status of SPEC section 7 (0 or 1).
+ */
+int fq_cli_loop_run(uv_loop_t *loop, struct fq_ingest *ing,
+		    const struct fq_cli_loop_opts *opts);
+
+/* Print the ingest's counters to stderr. */
+void fq_cli_print_stats(struct fq_ingest *ing, int json);
+
+#endif
