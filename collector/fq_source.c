@@ -21,6 +21,11 @@ struct source_kind {
 /* Kinds recognised by prefix, longest first where prefixes overlap. */
 static const struct source_kind kinds[] = {
 	{ "ft:", fq__source_ft_new },
+	{ "udp://", fq__source_udp_new },
+	{ "tcp://", fq__source_tcp_new },
+	{ "pcap:", fq__source_pcap_new },
+	{ "raw:", fq__source_raw_new },
+	{ "ipfix:", fq__source_ipfix_new },
 };
 
 static int
@@ -28,6 +33,30 @@ has_suffix(const char *s, const char *suf)
 {
 	size_t ls = strlen(s), lf = strlen(suf);
 	return ls >= lf && strcmp(s + ls - lf, suf) == 0;
+}
+
+/* A file starting with a pcap (either byte order, us or ns) or pcapng
+ * magic. */
+static int
+is_capture(const char *path)
+{
+	unsigned char m[4];
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return 0;
+	size_t n = fread(m, 1, 4, f);
+	fclose(f);
+	if (n != 4)
+		return 0;
+	static const unsigned char magic[5][4] = {
+		{ 0xa1, 0xb2, 0xc3, 0xd4 }, { 0xd4, 0xc3, 0xb2, 0xa1 },
+		{ 0xa1, 0xb2, 0x3c, 0x4d }, { 0x4d, 0x3c, 0xb2, 0xa1 },
+		{ 0x0a, 0x0d, 0x0d, 0x0a },
+	};
+	for (int i = 0; i < 5; i++)
+		if (memcmp(m, magic[i], 4) == 0)
+			return 1;
+	return 0;
 }
 
 int
@@ -43,7 +72,8 @@ fq_source_create(struct fq_ingest *ing, const char *spec,
 		snprintf(why, why_len, "%s: unknown source kind", spec);
 		return -FQ_EINVAL;
 	}
-	if (has_suffix(spec, ".pcap") || has_suffix(spec, ".pcapng")) {
+	if (has_suffix(spec, ".pcap") || has_suffix(spec, ".pcapng") ||
+	    is_capture(spec)) {
 		for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
 			if (strcmp(kinds[i].prefix, "pcap:") == 0)
 				return kinds[i].create(ing, spec, out, why,

@@ -73,5 +73,24 @@ void fq_source_done(struct fq_source *src, int status);
 /* Constructors of the individual kinds (spec without its prefix). */
 int fq__source_ft_new(struct fq_ingest *ing, const char *path,
 		      struct fq_source **out, char *why, size_t why_len);
+int fq__source_udp_new(struct fq_ingest *ing, const char *addr,
+		       struct fq_source **out, char *why, size_t why_len);
+int fq__source_tcp_new(struct fq_ingest *ing, const char *addr,
+		       struct fq_source **out, char *why, size_t why_len);
+int fq__source_pcap_new(struct fq_ingest *ing, const char *path,
+			struct fq_source **out, char *why, size_t why_len);
+int fq__source_raw_new(struct fq_ingest *ing, const char *path,
+		       struct fq_source **out, char *why, size_t why_len);
+int fq__source_ipfix_new(struct fq_ingest *ing, const char *path,
+			 struct fq_source **out, char *why, size_t why_len);
+
+/*
+ * SO_RCVBUF requested for every udp:// socket created afterwards (default
+ * FQ_UDP_RCVBUF_DEFAULT, 32 MiB; the kernel caps it at net.core.rmem_max
+ * unless flowq may use SO_RCVBUFFORCE).  The effective size is in the
+ * source's counters.  For --rcvbuf BYTES.
+ */
+#define FQ_UDP_RCVBUF_DEFAULT (32u << 20)
+void fq_source_udp_set_rcvbuf(size_t bytes);
 
 #endif

@@ -1,0 +1,703 @@
+/*
+ * pcap_frame.c - link layer, IPv4/IPv6 and UDP parsing with bounded
+ * fragment reassembly for capture replay.  See pcap_frame.h.
+ *
+ * All multi-byte header fields are read byte by byte (no unaligned loads,
+ * no struct overlays), every length is checked against what was captured
+ * before it is used, and each rejected frame is counted under exactly one
+ * reason.
+ *
+ * Reassembly keeps a fixed table of FQ_PF_MAX_REASM slots.  A slot holds a
+ * 65536-byte buffer (allocated on first use, kept for reuse) and a bitmap of
+ * the 8-byte blocks received; a datagram is complete when its last fragment
+ * (MF clear) has fixed the total length and every block below it is in.
+ * Overlapping fragments simply overwrite (the capture is what the receiver
+ * saw; we do not try to reproduce a particular OS's overlap policy).
+ */
+#include "pcap_frame.h"
+#include "fq_error.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define REASM_MAX 65535u
+#define REASM_BLOCKS ((REASM_MAX + 8) / 8)
+
+#ifndef DLT_LINUX_SLL2
+#define DLT_LINUX_SLL2 276
+#endif
+#ifndef DLT_IPV4
+#define DLT_IPV4 228
+#endif
+#ifndef DLT_IPV6
+#define DLT_IPV6 229
+#endif
+#define LINKTYPE_RAW_ 101
+
+enum link {
+	LINK_ETHER,
+	LINK_RAW,       /* IPv4 or IPv6 by version nibble */
+	LINK_SLL,
+	LINK_SLL2,
+	LINK_NULL,      /* 4-byte AF, byte order of the capturing host */
+	LINK_LOOP,      /* 4-byte AF, network order */
+};
+
+struct reasm {
+	int used;
+	int is6;
+	uint8_t src[16], dst[16];
+	uint32_t id;
+	uint8_t proto;          /* IPv4 protocol / IPv6 next header after frag */
+	int64_t first_ms;       /* capture time of the first fragment */
+	uint32_t total;         /* payload length, 0 until the last fragment */
+	uint32_t blocks_have;   /* 8-byte blocks received */
+	uint8_t *buf;           /* owned, REASM_MAX + 1 bytes, kept for reuse */
+	uint8_t have[(REASM_BLOCKS + 7) / 8];
+};
+
+struct fq_pf {
+	enum link link;
+	struct fq_pf_stats st;
+	struct reasm slot[FQ_PF_MAX_REASM];
+};
+
+static const char *const reason_names[FQ_PF_NREASONS] = {
+	[FQ_PF_NOT_IP] = "not_ip",
+	[FQ_PF_NOT_UDP] = "not_udp",
+	[FQ_PF_SNAPLEN] = "snaplen_cut",
+	[FQ_PF_SHORT] = "short_frame",
+	[FQ_PF_BAD_IP] = "bad_ip_header",
+	[FQ_PF_BAD_UDP] = "bad_udp_length",
+	[FQ_PF_FRAG_HELD] = "fragments_held",
+	[FQ_PF_FRAG_BAD] = "bad_fragment",
+	[FQ_PF_FRAG_EVICTED] = "reassembly_evicted",
+	[FQ_PF_FRAG_TIMEOUT] = "reassembly_timeout",
+};
+
+const char *
+fq_pf_reason_name(enum fq_pf_reason r)
+{
+	return (unsigned)r < FQ_PF_NREASONS ? reason_names[r] : "?";
+}
+
+static uint16_t
+rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t
+rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+const char *
+fq_pf_linktype_name(int linktype)
+{
+	switch (linktype) {
+	case DLT_EN10MB: return "EN10MB";
+	case DLT_RAW: return "RAW";
+	case LINKTYPE_RAW_: return "RAW";
+	case DLT_IPV4: return "IPV4";
+	case DLT_IPV6: return "IPV6";
+	case DLT_LINUX_SLL: return "LINUX_SLL";
+	case DLT_LINUX_SLL2: return "LINUX_SLL2";
+	case DLT_NULL: return "NULL";
+	case DLT_LOOP: return "LOOP";
+	default: return "unsupported";
+	}
+}
+
+int
+fq_pf_new(int linktype, struct fq_pf **out)
+{
+	enum link link;
+	switch (linktype) {
+	case DLT_EN10MB: link = LINK_ETHER; break;
+	case DLT_RAW:
+	case LINKTYPE_RAW_:
+	case DLT_IPV4:
+	case DLT_IPV6: link = LINK_RAW; break;
+	case DLT_LINUX_SLL: link = LINK_SLL; break;
+	case DLT_LINUX_SLL2: link = LINK_SLL2; break;
+	case DLT_NULL: link = LINK_NULL; break;
+	case DLT_LOOP: link = LINK_LOOP; break;
+	default: return -FQ_EUNSUP;
+	}
+	struct fq_pf *pf = calloc(1, sizeof *pf);
+	if (pf == NULL)
+		return -FQ_ENOMEM;
+	pf->link = link;
+	*out = pf;
+	return 0;
+}
+
+void
+fq_pf_free(struct fq_pf *pf)
+{
+	if (pf == NULL)
+		return;
+	for (int i = 0; i < FQ_PF_MAX_REASM; i++)
+		free(pf->slot[i].buf);
+	free(pf);
+}
+
+const struct fq_pf_stats *
+fq_pf_stats(const struct fq_pf *pf)
+{
+	return &pf->st;
+}
+
+static int
+reject(struct fq_pf *pf, enum fq_pf_reason r)
+{
+	pf->st.reason[r]++;
+	return 0;
+}
+
+/* Frame too short for a header: snaplen cut or a broken frame. */
+static int
+short_frame(struct fq_pf *pf, size_t caplen, size_t wirelen)
+{
+	return reject(pf, caplen < wirelen ? FQ_PF_SNAPLEN : FQ_PF_SHORT);
+}
+
+static void
+set_addr(struct sockaddr_storage *ss, int is6, const uint8_t *a,
+	 uint16_t port)
+{
+	memset(ss, 0, sizeof *ss);
+	if (is6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		s6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_addr, a, 16);
+		s6->sin6_port = htons(port);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+		s4->sin_family = AF_INET;
+		memcpy(&s4->sin_addr, a, 4);
+		s4->sin_port = htons(port);
+	}
+}
+
+/*
+ * UDP header + payload `p`/`n` (the whole IP payload, fragments already
+ * reassembled) from addresses src/dst.
+ */
+static int
+parse_udp(struct fq_pf *pf, int is6, const uint8_t *src, const uint8_t *dst,
+	  const uint8_t *p, size_t n, struct fq_pf_udp *out)
+{
+	if (n < 8)
+		return reject(pf, FQ_PF_BAD_UDP);
+	size_t ulen = rd16(p + 4);
+	/*
+	 * UDP length 0: IPv6 jumbogram convention, also what a captured
+	 * oversized datagram (flowq --record of a 65535-byte TCP message)
+	 * carries; the IP payload length then decides.
+	 */
+	if (ulen == 0)
+		ulen = n;
+	if (ulen < 8 || ulen > n)
+		return reject(pf, FQ_PF_BAD_UDP);
+	out->data = p + 8;
+	out->len = ulen - 8;
+	set_addr(&out->src, is6, src, rd16(p));
+	set_addr(&out->dst, is6, dst, rd16(p + 2));
+	pf->st.datagrams++;
+	return 1;
+}
+
+static void
+slot_release(struct reasm *r)
+{
+	r->used = 0;
+	r->total = 0;
+	r->blocks_have = 0;
+	memset(r->have, 0, sizeof r->have);
+}
+
+static void
+expire(struct fq_pf *pf, int64_t now_ms)
+{
+	for (int i = 0; i < FQ_PF_MAX_REASM; i++) {
+		struct reasm *r = &pf->slot[i];
+		if (r->used && (now_ms - r->first_ms > FQ_PF_REASM_TIMEOUT_MS ||
+				now_ms < r->first_ms - FQ_PF_REASM_TIMEOUT_MS)) {
+			pf->st.reason[FQ_PF_FRAG_TIMEOUT]++;
+			slot_release(r);
+		}
+	}
+}
+
+void
+fq_pf_finish(struct fq_pf *pf)
+{
+	for (int i = 0; i < FQ_PF_MAX_REASM; i++) {
+		struct reasm *r = &pf->slot[i];
+		if (r->used) {
+			pf->st.reason[FQ_PF_FRAG_TIMEOUT]++;
+			slot_release(r);
+		}
+	}
+}
+
+static struct reasm *
+slot_find(struct fq_pf *pf, int is6, const uint8_t *src, const uint8_t *dst,
+	  uint32_t id, uint8_t proto, int64_t ts_ms)
+{
+	size_t alen = is6 ? 16 : 4;
+	struct reasm *free_slot = NULL, *oldest = NULL;
+	for (int i = 0; i < FQ_PF_MAX_REASM; i++) {
+		struct reasm *r = &pf->slot[i];
+		if (!r->used) {
+			if (free_slot == NULL)
+				free_slot = r;
+			continue;
+		}
+		/* IPv6: only the offset-0 fragment's next header counts. */
+		if (r->is6 == is6 && r->id == id &&
+		    (is6 || r->proto == proto) &&
+		    memcmp(r->src, src, alen) == 0 &&
+		    memcmp(r->dst, dst, alen) == 0)
+			return r;
+		if (oldest == NULL || r->first_ms < oldest->first_ms)
+			oldest = r;
+	}
+	struct reasm *r = free_slot;
+	if (r == NULL) {
+		pf->st.reason[FQ_PF_FRAG_EVICTED]++;
+		slot_release(oldest);
+		r = oldest;
+	}
+	if (r->buf == NULL) {
+		r->buf = malloc(REASM_MAX + 1);
+		if (r->buf == NULL)
+			return NULL;
+	}
+	r->used = 1;
+	r->is6 = is6;
+	memset(r->src, 0, sizeof r->src);
+	memset(r->dst, 0, sizeof r->dst);
+	memcpy(r->src, src, alen);
+	memcpy(r->dst, dst, alen);
+	r->id = id;
+	r->proto = proto;
+	r->first_ms = ts_ms;
+	return r;
+}
+
+/*
+ * Add a fragment: payload `p`/`n` at byte offset `off`; `more` = MF flag.
+ * Returns the slot when the datagram is complete (caller parses it and
+ * releases the slot), NULL otherwise (counted).
+ */
+static struct reasm *
+add_fragment(struct fq_pf *pf, int is6, const uint8_t *src,
+	     const uint8_t *dst, uint32_t id, uint8_t proto, uint32_t off,
+	     const uint8_t *p, size_t n, int more, int64_t ts_ms)
+{
+	pf->st.fragments++;
+	expire(pf, ts_ms);
+	if (off + n > REASM_MAX || (more && (n == 0 || n % 8 != 0))) {
+		pf->st.reason[FQ_PF_FRAG_BAD]++;
+		return NULL;
+	}
+	struct reasm *r = slot_find(pf, is6, src, dst, id, proto, ts_ms);
+	if (r == NULL) {
+		pf->st.reason[FQ_PF_FRAG_BAD]++;
+		return NULL;
+	}
+	if (!more) {
+		uint32_t total = off + (uint32_t)n;
+		if (r->total != 0 && r->total != total) {
+			/* Two different ends: give up on this datagram. */
+			pf->st.reason[FQ_PF_FRAG_BAD]++;
+			slot_release(r);
+			return NULL;
+		}
+		r->total = total;
+	}
+	if (off == 0)
+		r->proto = proto;
+	memcpy(r->buf + off, p, n);
+	for (uint32_t b = off / 8; b < (off + n + 7) / 8; b++) {
+		if (!(r->have[b / 8] & (1u << (b % 8)))) {
+			r->have[b / 8] |= (uint8_t)(1u << (b % 8));
+			r->blocks_have++;
+		}
+	}
+	if (r->total != 0 && r->blocks_have == (r->total + 7) / 8) {
+		/* Blocks beyond total would mean inconsistent fragments. */
+		int over = 0;
+		for (uint32_t b = (r->total + 7) / 8; b < REASM_BLOCKS; b++)
+			if (r->have[b / 8] & (1u << (b % 8))) {
+				over = 1;
+				break;
+			}
+		if (!over) {
+			pf->st.reassembled++;
+			return r;
+		}
+	}
+	pf->st.reason[FQ_PF_FRAG_HELD]++;
+	return NULL;
+}
+
+static int
+parse_ipv4(struct fq_pf *pf, const uint8_t *p, size_t n, size_t missing,
+	   int64_t ts_ms, struct fq_pf_udp *out)
+{
+	if (n < 20)
+		return reject(pf, missing ? FQ_PF_SNAPLEN : FQ_PF_SHORT);
+	if (p[0] >> 4 != 4)
+		return reject(pf, FQ_PF_BAD_IP);
+	size_t ihl = (size_t)(p[0] & 0x0f) * 4;
+	size_t tot = rd16(p + 2);
+	if (tot == 0)           /* TSO / oversized: the frame decides */
+		tot = n + missing;
+	if (ihl < 20 || tot < ihl)
+		return reject(pf, FQ_PF_BAD_IP);
+	if (tot > n)
+		return reject(pf, tot <= n + missing ? FQ_PF_SNAPLEN
+				  : FQ_PF_SHORT);
+	/* n > tot: Ethernet padding, ignore it. */
+	uint8_t proto = p[9];
+	uint16_t frag = rd16(p + 6);
+	const uint8_t *src = p + 12, *dst = p + 16;
+	const uint8_t *pl = p + ihl;
+	size_t pln = tot - ihl;
+	if ((frag & 0x3fff) != 0) {
+		if (proto != IPPROTO_UDP)
+			return reject(pf, FQ_PF_NOT_UDP);
+		uint32_t off = (uint32_t)(frag & 0x1fff) * 8;
+		struct reasm *r = add_fragment(pf, 0, src, dst, rd16(p + 4),
+					       proto, off, pl, pln,
+					       (frag & 0x2000) != 0, ts_ms);
+		if (r == NULL)
+			return 0;
+		uint8_t s4[4], d4[4];
+		memcpy(s4, r->src, 4);
+		memcpy(d4, r->dst, 4);
+		uint32_t total = r->total;
+		slot_release(r);
+		/* The buffer stays valid: the slot is free but not reused
+		 * before the next fq_pf_parse(). */
+		return parse_udp(pf, 0, s4, d4, r->buf, total, out);
+	}
+	if (proto != IPPROTO_UDP)
+		return reject(pf, FQ_PF_NOT_UDP);
+	return parse_udp(pf, 0, src, dst, pl, pln, out);
+}
+
+static int
+parse_ipv6(struct fq_pf *pf, const uint8_t *p, size_t n, size_t missing,
+	   int64_t ts_ms, struct fq_pf_udp *out)
+{
+	if (n < 40)
+		return reject(pf, missing ? FQ_PF_SNAPLEN : FQ_PF_SHORT);
+	if (p[0] >> 4 != 6)
+		return reject(pf, FQ_PF_BAD_IP);
+	size_t plen = rd16(p + 4);
+	if (plen == 0)          /* jumbogram / oversized: frame decides */
+		plen = n + missing - 40;
+	if (40 + plen > n)
+		return reject(pf, 40 + plen <= n + missing ? FQ_PF_SNAPLEN
+			      : FQ_PF_SHORT);
+	const uint8_t *src = p + 8, *dst = p + 24;
+	const uint8_t *q = p + 40;
+	size_t left = plen;
+	uint8_t nh = p[6];
+	int reassembled = 0;
+	uint8_t a6[32];         /* addresses of a reassembled datagram */
+	for (int i = 0; i <= FQ_PF_MAX_EXTHDR; i++) {
+		size_t hl;
+		switch (nh) {
+		case IPPROTO_UDP:
+			return parse_udp(pf, 1, src, dst, q, left, out);
+		case IPPROTO_HOPOPTS:
+		case IPPROTO_ROUTING:
+		case IPPROTO_DSTOPTS:
+			if (left < 8)
+				return reject(pf, FQ_PF_BAD_IP);
+			hl = ((size_t)q[1] + 1) * 8;
+			break;
+		case IPPROTO_AH:
+			if (left < 8)
+				return reject(pf, FQ_PF_BAD_IP);
+			hl = ((size_t)q[1] + 2) * 4;
+			break;
+		case IPPROTO_FRAGMENT: {
+			if (left < 8 || reassembled)
+				return reject(pf, FQ_PF_BAD_IP);
+			uint16_t fo = rd16(q + 2);
+			uint8_t inner = q[0];
+			uint32_t off = (uint32_t)(fo & 0xfff8);
+			int more = fo & 1;
+			if (off == 0 && !more) {
+				/* Atomic fragment (RFC 6946): not fragmented. */
+				nh = inner;
+				q += 8;
+				left -= 8;
+				continue;
+			}
+			struct reasm *r = add_fragment(pf, 1, src, dst,
+						       rd32(q + 4), inner, off,
+						       q + 8, left - 8, more,
+						       ts_ms);
+			if (r == NULL)
+				return 0;
+			memcpy(a6, r->src, 16);
+			memcpy(a6 + 16, r->dst, 16);
+			src = a6;
+			dst = a6 + 16;
+			nh = r->proto;
+			q = r->buf;
+			left = r->total;
+			/* The buffer stays valid until the next fq_pf_parse(). */
+			slot_release(r);
+			reassembled = 1;
+			continue;
+		}
+		case IPPROTO_NONE:
+		default:
+			return reject(pf, FQ_PF_NOT_UDP);
+		}
+		if (hl > left)
+			return reject(pf, FQ_PF_BAD_IP);
+		nh = q[0];
+		q += hl;
+		left -= hl;
+	}
+	return reject(pf, FQ_PF_BAD_IP);
+}
+
+/* Network payload by ethertype, after any VLAN tags. */
+static int
+parse_ethertype(struct fq_pf *pf, uint16_t type, const uint8_t *p, size_t n,
+		size_t missing, int64_t ts_ms, struct fq_pf_udp *out)
+{
+	for (int tags = 0; ; tags++) {
+		if (type != 0x8100 && type != 0x88a8 && type != 0x9100)
+			break;
+		if (tags == FQ_PF_MAX_VLAN)
+			return reject(pf, FQ_PF_NOT_IP);
+		if (n < 4)
+			return reject(pf, missing ? FQ_PF_SNAPLEN
+				      : FQ_PF_SHORT);
+		type = rd16(p + 2);
+		p += 4;
+		n -= 4;
+	}
+	if (type == 0x0800)
+		return parse_ipv4(pf, p, n, missing, ts_ms, out);
+	if (type == 0x86dd)
+		return parse_ipv6(pf, p, n, missing, ts_ms, out);
+	return reject(pf, FQ_PF_NOT_IP);
+}
+
+static int
+parse_ip_any(struct fq_pf *pf, const uint8_t *p, size_t n, size_t missing,
+	     int64_t ts_ms, struct fq_pf_udp *out)
+{
+	if (n < 1)
+		return reject(pf, missing ? FQ_PF_SNAPLEN : FQ_PF_SHORT);
+	if (p[0] >> 4 == 4)
+		return parse_ipv4(pf, p, n, missing, ts_ms, out);
+	if (p[0] >> 4 == 6)
+		return parse_ipv6(pf, p, n, missing, ts_ms, out);
+	return reject(pf, FQ_PF_NOT_IP);
+}
+
+/* BSD address family values for IPv6 differ between systems. */
+static int
+parse_af(struct fq_pf *pf, uint32_t af, const uint8_t *p, size_t n,
+	 size_t missing, int64_t ts_ms, struct fq_pf_udp *out)
+{
+	if (af == 2)
+		return parse_ipv4(pf, p, n, missing, ts_ms, out);
+	if (af == 10 || af == 24 || af == 28 || af == 30)
+		return parse_ipv6(pf, p, n, missing, ts_ms, out);
+	return reject(pf, FQ_PF_NOT_IP);
+}
+
+int
+fq_pf_parse(struct fq_pf *pf, const uint8_t *frame, size_t caplen,
+	    size_t wirelen, int64_t ts_ms, struct fq_pf_udp *out)
+{
+	pf->st.frames++;
+	size_t missing = wirelen > caplen ? wirelen - caplen : 0;
+	const uint8_t *p = frame;
+	size_t n = caplen;
+	switch (pf->link) {
+	case LINK_ETHER:
+		if (n < 14)
+			return short_frame(pf, caplen, wirelen);
+		return parse_ethertype(pf, rd16(p + 12), p + 14, n - 14,
+				       missing, ts_ms, out);
+	case LINK_RAW:
+		return parse_ip_any(pf, p, n, missing, ts_ms, out);
+	case LINK_SLL:
+		if (n < 16)
+			return short_frame(pf, caplen, wirelen);
+		return parse_ethertype(pf, rd16(p + 14), p + 16, n - 16,
+				       missing, ts_ms, out);
+	case LINK_SLL2:
+		if (n < 20)
+			return short_frame(pf, caplen, wirelen);
+		return parse_ethertype(pf, rd16(p), p + 20, n - 20,
+				       missing, ts_ms, out);
+	case LINK_NULL: {
+		if (n < 4)
+			return short_frame(pf, caplen, wirelen);
+		uint32_t af;
+		memcpy(&af, p, 4);      /* host order of the capturer */
+		if (af > 0xffff)
+			af = __builtin_bswap32(af);
+		return parse_af(pf, af, p + 4, n - 4, missing, ts_ms, out);
+	}
+	case LINK_LOOP:
+		if (n < 4)
+			return short_frame(pf, caplen, wirelen);
+		return parse_af(pf, rd32(p), p + 4, n - 4, missing, ts_ms,
+				out);
+	}
+	return reject(pf, FQ_PF_NOT_IP);
+}
+
+void
+fq_pf_print_stats(const struct fq_pf_stats *st, struct fq_out *o, int json)
+{
+	static const char *const names[4] = {
+		"frames", "datagrams", "fragments", "reassembled",
+	};
+	const uint64_t v[4] = {
+		st->frames, st->datagrams, st->fragments, st->reassembled,
+	};
+	for (int i = 0; i < 4 + FQ_PF_NREASONS; i++) {
+		const char *name = i < 4 ? names[i] : reason_names[i - 4];
+		unsigned long long x = i < 4 ? v[i] : st->reason[i - 4];
+		if (json)
+			fq_out_printf(o, ",\"%s\":%llu", name, x);
+		else if (i < 4 || x != 0)       /* text: reasons seen only */
+			fq_out_printf(o, " %s %llu", name, x);
+	}
+}
+
+void
+fq_pf_out_json_str(struct fq_out *o, const char *s)
+{
+	fq_out_str(o, "\"");
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fq_out_printf(o, "\\%c", *p);
+		else if (*p < 0x20)
+			fq_out_printf(o, "\\u%04x", *p);
+		else
+			fq_out_write(o, p, 1);
+	}
+	fq_out_str(o, "\"");
+}
+
+int
+fq_pf_parse_hostport(const char *s, struct sockaddr_storage *out, char *why,
+		     size_t why_len)
+{
+	char host[64];
+	const char *port;
+	memset(out, 0, sizeof *out);
+	if (s[0] == '[') {
+		const char *e = strchr(s, ']');
+		if (e == NULL || e[1] != ':' || (size_t)(e - s - 1) >= sizeof host)
+			goto bad;
+		memcpy(host, s + 1, (size_t)(e - s - 1));
+		host[e - s - 1] = '\0';
+		port = e + 2;
+	} else {
+		const char *c = strrchr(s, ':');
+		if (c == NULL || (size_t)(c - s) >= sizeof host ||
+		    memchr(s, ':', (size_t)(c - s)) != NULL)
+			goto bad;
+		memcpy(host, s, (size_t)(c - s));
+		host[c - s] = '\0';
+		port = c + 1;
+		if (host[0] == '\0')
+			strcpy(host, "0.0.0.0");
+	}
+	char *end;
+	if (port[0] < '0' || port[0] > '9')
+		goto bad;
+	unsigned long p = strtoul(port, &end, 10);
+	if (*end != '\0' || p > 65535)
+		goto bad;
+	if (s[0] == '[') {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)out;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)p);
+		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
+			goto bad;
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)out;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)p);
+		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+			goto bad;
+	}
+	return 0;
+bad:
+	snprintf(why, why_len, "%s: expected ADDR:PORT (IPv4 a.b.c.d:PORT, "
+		 "IPv6 [ADDR]:PORT, or :PORT), numeric", s);
+	return -FQ_EINVAL;
+}
+
+void
+fq_pf_sockaddr_norm(struct sockaddr_storage *ss)
+{
+	if (ss->ss_family != AF_INET6)
+		return;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	if (!IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		return;
+	struct sockaddr_in s4;
+	memset(&s4, 0, sizeof s4);
+	s4.sin_family = AF_INET;
+	s4.sin_port = s6->sin6_port;
+	memcpy(&s4.sin_addr, s6->sin6_addr.s6_addr + 12, 4);
+	memset(ss, 0, sizeof *ss);
+	memcpy(ss, &s4, sizeof s4);
+}
+
+void
+fq_pf_sockaddr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)ss;
+		inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof a);
+		snprintf(buf, len, "[%s]:%u", a, ntohs(s6->sin6_port));
+	} else {
+		const struct sockaddr_in *s4 = (const void *)ss;
+		if (ss->ss_family == AF_INET)
+			inet_ntop(AF_INET, &s4->sin_addr, a, sizeof a);
+		else
+			strcpy(a, "0.0.0.0");
+		snprintf(buf, len, "%s:%u", a,
+			 ss->ss_family == AF_INET ? ntohs(s4->sin_port) : 0u);
+	}
+}
+
+int64_t
+fq_pf_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

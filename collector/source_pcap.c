@@ -1,0 +1,265 @@
+/*
+ * source_pcap.c - replay of pcap and pcapng captures of export datagrams.
+ *
+ * libpcap reads the file (both formats, either byte order, micro- or
+ * nanosecond stamps); pcap_frame.c peels each frame down to its UDP
+ * payload, reassembling IP fragments.  Every UDP payload becomes one
+ * datagram whose exporter is the captured source address and port and
+ * whose arrival time is the packet's capture time (SPEC section 2 and 5),
+ * handed to fq_ingest_datagram() exactly like a datagram off a socket.
+ *
+ * Like every replay source this runs from a uv_idle_t: each loop iteration
+ * handles at most PCAP_CHUNK packets, so signals and live sockets on the
+ * same loop stay served.  Replay runs as fast as the decoder goes.
+ *
+ * A capture that ends in the middle of a packet, or is damaged, delivers
+ * everything before the damage, then logs one message naming the file,
+ * the packet number and the byte offset, and finishes with -FQ_ECORRUPT
+ * (flowq exits 1 after flushing).
+ */
+#include "fq_datagram.h"
+#include "fq_error.h"
+#include "fq_ingest.h"
+#include "fq_log.h"
+#include "fq_source.h"
+#include "pcap_frame.h"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PCAP_CHUNK 512
+
+struct source_pcap {
+	struct fq_source base;
+	uv_idle_t idle;
+	char *path;                 /* owned: file name without prefix */
+	pcap_t *pc;                 /* owned, open while replaying */
+	struct fq_pf *pf;           /* owned: frame parser of this file */
+	struct fq_pf_stats last;    /* counters kept after pf is freed */
+	uint64_t packets;           /* records read from the file */
+	uint64_t bytes;             /* UDP payload bytes delivered */
+	int linktype;
+	int status;                 /* 0 or -FQ_E*, given to done */
+	int idle_init;              /* idle handle initialised */
+	int idle_active;
+	int stopping;
+};
+
+static void
+pcap_finish(struct source_pcap *s)
+{
+	if (s->base.done)
+		return;
+	if (s->idle_active) {
+		uv_idle_stop(&s->idle);
+		s->idle_active = 0;
+	}
+	if (s->pf) {
+		fq_pf_finish(s->pf);
+		s->last = *fq_pf_stats(s->pf);
+		fq_pf_free(s->pf);
+		s->pf = NULL;
+	}
+	if (s->pc) {
+		pcap_close(s->pc);
+		s->pc = NULL;
+	}
+	fq_source_done(&s->base, s->status);
+}
+
+/* The capture is damaged after s->packets good packets. */
+static void
+pcap_damage(struct source_pcap *s)
+{
+	long off = -1;
+	FILE *f = pcap_file(s->pc);
+	if (f != NULL)
+		off = ftell(f);
+	fq_error("%s: truncated or corrupt capture at packet %llu "
+		 "(byte offset %ld): %s; %llu packets before it were "
+		 "replayed", s->path, (unsigned long long)s->packets + 1,
+		 off, pcap_geterr(s->pc), (unsigned long long)s->packets);
+	s->status = -FQ_ECORRUPT;
+}
+
+static void
+pcap_idle_cb(uv_idle_t *h)
+{
+	struct source_pcap *s = h->data;
+	for (int i = 0; i < PCAP_CHUNK; i++) {
+		if (s->stopping) {
+			pcap_finish(s);
+			return;
+		}
+		struct pcap_pkthdr *ph;
+		const u_char *pkt;
+		int rc = pcap_next_ex(s->pc, &ph, &pkt);
+		if (rc == PCAP_ERROR_BREAK || rc == 0) {
+			pcap_finish(s);
+			return;
+		}
+		if (rc != 1) {
+			pcap_damage(s);
+			pcap_finish(s);
+			return;
+		}
+		s->packets++;
+		int64_t ts_ms = (int64_t)ph->ts.tv_sec * 1000 +
+				ph->ts.tv_usec / 1000;
+		struct fq_pf_udp u;
+		if (!fq_pf_parse(s->pf, pkt, ph->caplen, ph->len, ts_ms, &u))
+			continue;
+		struct fq_datagram dg;
+		memset(&dg, 0, sizeof dg);
+		dg.data = u.data;
+		dg.len = u.len;
+		dg.src = u.src;
+		dg.local_id = FQ_REPLAY_LOCAL_ID;
+		dg.transport = FQ_TRANSPORT_UDP;
+		dg.arrival_ms = ts_ms;
+		s->bytes += u.len;
+		/* On a sink error the ingest calls our stop(): s->stopping. */
+		(void)fq_ingest_datagram(s->base.ingest, &dg);
+	}
+}
+
+static int
+pcap_start(struct fq_source *src)
+{
+	struct source_pcap *s = (struct source_pcap *)src;
+	char errbuf[PCAP_ERRBUF_SIZE] = "";
+	s->pc = pcap_open_offline(s->path, errbuf);
+	if (s->pc == NULL) {
+		int readable = access(s->path, R_OK) == 0;
+		fq_error("%s: %s", s->path, errbuf);
+		return readable ? -FQ_ECORRUPT : -FQ_EIO;
+	}
+	s->linktype = pcap_datalink(s->pc);
+	int rc = fq_pf_new(s->linktype, &s->pf);
+	if (rc < 0) {
+		if (rc == -FQ_EUNSUP)
+			fq_error("%s: link type %d (%s) is not supported "
+				 "(Ethernet, raw IP, Linux cooked SLL/SLL2 "
+				 "and BSD loopback are)", s->path, s->linktype,
+				 pcap_datalink_val_to_name(s->linktype)
+				 ? pcap_datalink_val_to_name(s->linktype)
+				 : "?");
+		else
+			fq_error("%s: out of memory", s->path);
+		pcap_close(s->pc);
+		s->pc = NULL;
+		return rc;
+	}
+	uv_idle_init(src->ingest->loop, &s->idle);
+	s->idle.data = s;
+	s->idle_init = 1;
+	uv_idle_start(&s->idle, pcap_idle_cb);
+	s->idle_active = 1;
+	return 0;
+}
+
+static void
+pcap_stop(struct fq_source *src)
+{
+	struct source_pcap *s = (struct source_pcap *)src;
+	s->stopping = 1;
+	/* Finish from the loop, not inside a callback using the reader. */
+	if (!s->idle_active)
+		pcap_finish(s);
+}
+
+static void
+pcap_close_(struct fq_source *src)
+{
+	struct source_pcap *s = (struct source_pcap *)src;
+	if (s->idle_init && !uv_is_closing((uv_handle_t *)&s->idle))
+		uv_close((uv_handle_t *)&s->idle, NULL);
+}
+
+static void
+pcap_free_(struct fq_source *src)
+{
+	struct source_pcap *s = (struct source_pcap *)src;
+	if (s->pc)
+		pcap_close(s->pc);
+	fq_pf_free(s->pf);
+	free(s->path);
+	free(s);
+}
+
+static void
+pcap_print_stats(struct fq_source *src, struct fq_out *o, int json)
+{
+	struct source_pcap *s = (struct source_pcap *)src;
+	const struct fq_pf_stats *st = s->pf ? fq_pf_stats(s->pf) : &s->last;
+	if (json) {
+		fq_out_str(o, "{\"source\":");
+		fq_pf_out_json_str(o, s->base.spec);
+		fq_out_printf(o, ",\"kind\":\"pcap\",\"linktype\":\"%s\","
+			      "\"packets\":%llu,\"bytes\":%llu",
+			      fq_pf_linktype_name(s->linktype),
+			      (unsigned long long)s->packets,
+			      (unsigned long long)s->bytes);
+		fq_pf_print_stats(st, o, 1);
+		fq_out_str(o, "}");
+		return;
+	}
+	fq_out_printf(o, "source pcap:%s: linktype %s packets %llu bytes %llu",
+		      s->path, fq_pf_linktype_name(s->linktype),
+		      (unsigned long long)s->packets,
+		      (unsigned long long)s->bytes);
+	fq_pf_print_stats(st, o, 0);
+	fq_out_str(o, "\n");
+}
+
+static const struct fq_source_ops pcap_ops = {
+	.kind = "pcap",
+	.start = pcap_start,
+	.stop = pcap_stop,
+	.close = pcap_close_,
+	.free = pcap_free_,
+	.print_stats = pcap_print_stats,
+};
+
+int
+fq__source_pcap_new(struct fq_ingest *ing, const char *path,
+		    struct fq_source **out, char *why, size_t why_len)
+{
+	(void)ing;
+	struct stat st;
+	if (path[0] == '\0') {
+		snprintf(why, why_len, "pcap: needs a file name");
+		return -FQ_EINVAL;
+	}
+	if (stat(path, &st) != 0) {
+		snprintf(why, why_len, "%s: %s", path, strerror(errno));
+		return -FQ_ENOENT;
+	}
+	struct source_pcap *s = calloc(1, sizeof *s);
+	if (s == NULL)
+		goto nomem;
+	s->base.ops = &pcap_ops;
+	s->base.live = 0;
+	s->linktype = -1;
+	s->path = strdup(path);
+	size_t n = strlen(path) + 6;
+	s->base.spec = malloc(n);
+	if (s->path == NULL || s->base.spec == NULL)
+		goto nomem;
+	snprintf(s->base.spec, n, "pcap:%s", path);
+	*out = &s->base;
+	return 0;
+nomem:
+	if (s) {
+		free(s->base.spec);
+		free(s->path);
+		free(s);
+	}
+	snprintf(why, why_len, "%s: out of memory", path);
+	return -FQ_ENOMEM;
+}
