@@ -17,6 +17,7 @@
 #include "fq_datagram.h"
 #include "fq_decoder.h"
 #include "fq_out.h"
+#include "record.h"
 #include "fq_record.h"
 #include "fq_sink.h"
 #include "fq_source.h"
@@ -28,6 +29,7 @@ struct fq_ingest {
 	struct fq_source *replay;      /* the replay source now running */
 	struct fq_decoder *decoder;    /* owned, created on first use */
 	struct fq_decoder_opts decoder_opts;
+	struct fq_record_pcap *recorder; /* owned: --record capture, or NULL */
 	uint64_t next_rec_id;          /* rec_id of the next record */
 	uint64_t records;              /* records delivered to the sink */
 	uint32_t n_sources;
@@ -62,6 +64,13 @@ int fq_ingest_records(struct fq_ingest *ing, struct fq_record *recs,
 
 /* For sources: decode one datagram and deliver its records. */
 int fq_ingest_datagram(struct fq_ingest *ing, const struct fq_datagram *dg);
+
+/*
+ * Write every datagram received from now on to a pcap capture (--record).
+ * Returns 0 or -FQ_EIO with a reason in `why`.
+ */
+int fq_ingest_record_to(struct fq_ingest *ing, const char *path, char *why,
+			size_t why_len);
 
 /* Counters of sources and exporters (text or one JSON object). */
 void fq_ingest_print_stats(struct fq_ingest *ing, struct fq_out *o, int json);

@@ -104,7 +104,10 @@ add_allow(struct fq_decoder_opts *o, struct fq_ip **ips, uint8_t **lens,
 	return 0;
 }
 
-enum { OPT_JSON = 256, OPT_COUNT, OPT_STATS, OPT_STATS_JSON, OPT_ALLOW };
+enum {
+	OPT_JSON = 256, OPT_COUNT, OPT_STATS, OPT_STATS_JSON, OPT_ALLOW,
+	OPT_RECORD, OPT_RCVBUF,
+};
 
 int
 fq_cmd_print(int argc, char **argv)
@@ -116,6 +119,8 @@ fq_cmd_print(int argc, char **argv)
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "stats-json", no_argument, NULL, OPT_STATS_JSON },
 		{ "allow", required_argument, NULL, OPT_ALLOW },
+		{ "record", required_argument, NULL, OPT_RECORD },
+		{ "rcvbuf", required_argument, NULL, OPT_RCVBUF },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -136,6 +141,7 @@ fq_cmd_print(int argc, char **argv)
 	int loop_inited = 0;
 	struct fq_ingest ing;
 	int ing_inited = 0;
+	const char *record_path = NULL;
 
 	if (specs == NULL) {
 		fq_error("out of memory");
@@ -171,6 +177,23 @@ fq_cmd_print(int argc, char **argv)
 				goto out;
 			}
 			break;
+		case OPT_RECORD:
+			record_path = optarg;
+			break;
+		case OPT_RCVBUF: {
+			char *end;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (*end != '\0' || end == optarg || v == 0 ||
+			    v > (1ULL << 31)) {
+				snprintf(reason, sizeof reason,
+					 "--rcvbuf: '%s' is not a size in bytes "
+					 "(1 to 2147483648)", optarg);
+				status = fq_cli_bad_usage(reason);
+				goto out;
+			}
+			fq_source_udp_set_rcvbuf((size_t)v);
+			break;
+		}
 		case 'h':
 			fq_cli_usage(stdout);
 			status = 0;
@@ -218,6 +241,12 @@ fq_cmd_print(int argc, char **argv)
 			status = 1;
 			goto out;
 		}
+	}
+	if (record_path &&
+	    fq_ingest_record_to(&ing, record_path, reason, sizeof reason) < 0) {
+		fq_error("%s", reason);
+		status = 1;
+		goto out;
 	}
 	status = fq_cli_loop_run(&loop, &ing, &lopts);
 	if (ps.out->err) {
