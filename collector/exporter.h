@@ -66,7 +66,7 @@ enum fq__op_code {
 	FQ__OP_SKIP = 0,
 	FQ__OP_SRC4, FQ__OP_DST4, FQ__OP_NH4, FQ__OP_BGPNH4,
 	FQ__OP_SRC6, FQ__OP_DST6, FQ__OP_NH6, FQ__OP_BGPNH6,
-	FQ__OP_SRCPORT, FQ__OP_DSTPORT, FQ__OP_ICMP,
+	FQ__OP_SRCPORT, FQ__OP_DSTPORT, FQ__OP_ICMP4,
 	FQ__OP_PROT, FQ__OP_TOS, FQ__OP_TCPFLAGS,
 	FQ__OP_PKTS, FQ__OP_BYTES,           /* delta counts (v9 IN_*) */
 	FQ__OP_PKTS_TOTAL, FQ__OP_BYTES_TOTAL,
@@ -88,8 +88,12 @@ enum fq__op_code {
 	FQ__OP_PKT_INTERVAL, FQ__OP_PKT_SPACE,
 	FQ__OP_SAMPLING_SIZE, FQ__OP_SAMPLING_POP,
 	FQ__OP_ENGINE_TYPE, FQ__OP_ENGINE_ID,
+	FQ__OP_BYTES_INIT, FQ__OP_PKTS_INIT,   /* initiatorOctets/Packets */
+	FQ__OP_SRC6_MASK, FQ__OP_DST6_MASK, FQ__OP_ICMP6,
 	FQ__OP_COUNT
 };
+
+_Static_assert(FQ__OP_COUNT <= 64, "op bits fit in uint64_t");
 
 /* Template "has" bits: which groups of fields a template carries. */
 #define FQ__HAS(op) (UINT64_C(1) << (op))
@@ -267,6 +271,73 @@ fq__beN(const uint8_t *p, unsigned len)
 		v = v << 8 | p[i];
 	return v;
 }
+
+/*
+ * Values of one data or options record, gathered before they are turned
+ * into a canonical record (several wire fields may feed one canonical
+ * field, with an order of preference).  Native types, host order.  The
+ * layout is also libfixbuf's internal template (ipfix_fixbuf.c), which
+ * packs elements without padding: keep the members ordered by size so the
+ * compiler adds none either, and keep the two in the same order.
+ */
+struct fq__acc {
+	uint64_t bytes, pkts, bytes_total, pkts_total;
+	uint64_t bytes_out, pkts_out, bytes_init, pkts_init;
+	uint64_t start_ms, end_ms, start_us, end_us, start_ns, end_ns;
+	uint64_t sysinit_ms;
+	uint64_t selector_id;
+	uint32_t start_s, end_s, start_up, end_up;
+	uint32_t start_delta_us, end_delta_us, dur_ms, dur_us;
+	uint32_t src4, dst4, nh4, bgpnh4;
+	uint32_t input, output, src_as, dst_as;
+	uint32_t sampling, sampler_interval, pkt_interval, pkt_space;
+	uint32_t samp_size, samp_pop;
+	uint8_t src6[16], dst6[16], nh6[16], bgpnh6[16];
+	uint16_t srcport, dstport, icmp4, icmp6, tcpflags;
+	uint8_t prot, tos, src_mask, dst_mask, src6_mask, dst6_mask;
+	uint8_t engine_type, engine_id, sampler_id8;
+	uint8_t pad[5];
+};
+
+_Static_assert(sizeof(struct fq__acc) % 8 == 0, "fq__acc has no tail padding");
+
+/* What the export header says, for times and sequence numbers. */
+struct fq__hdr {
+	uint8_t version;        /* 9 or 10 */
+	uint32_t export_secs;   /* v9 unix_secs, IPFIX export time */
+	uint32_t uptime;        /* v9 sysUptime */
+	uint32_t domain;
+};
+
+/* Template engine (nf9.c), shared by v9 and IPFIX. */
+/*
+ * Compile one template record.  `p` points at its first field specifier,
+ * `avail` bytes remain in the set.  Returns 0 with *out (owned by the
+ * caller) and *used (bytes of field specifiers), -FQ_ECORRUPT when the
+ * specifiers run past the set or describe an impossible record, or
+ * -FQ_ENOMEM.
+ */
+int fq__tpl_compile(uint8_t version, uint16_t tid, const uint8_t *p,
+		    size_t avail, unsigned n_fields, unsigned scope_count,
+		    int is_options, struct fq__tpl **out, size_t *used);
+/*
+ * Length of the record of template t at p (at most avail bytes), or 0 when
+ * it does not fit (a variable-length field runs past the set).
+ */
+size_t fq__tpl_reclen(const struct fq__tpl *t, const uint8_t *p,
+		      size_t avail);
+/*
+ * Decode every record of a data set (padding after the last record is
+ * skipped).  Returns the number of records, or -1 when a record runs past
+ * the set (records before it were decoded).
+ */
+long fq__data_set(struct fq__ctx *c, struct fq__domain *dom,
+		  struct fq__tpl *t, const struct fq__hdr *h,
+		  const uint8_t *p, size_t len);
+/* Turn gathered values into a record, or into domain state (options). */
+void fq__acc_apply(struct fq__ctx *c, struct fq__domain *dom,
+		   const struct fq__tpl *t, const struct fq__hdr *h,
+		   const struct fq__acc *a);
 
 /* Sessions (exporter.c). */
 struct fq_exporter *fq__session_get(struct fq_decoder *d,
