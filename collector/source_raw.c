@@ -9,9 +9,12 @@
  *   NetFlow v5   24 + 48 * count bytes;
  *   IPFIX        the message length in its header (at least 16);
  *   NetFlow v9   no length in the header: walk the FlowSets (16-bit id,
- *                16-bit length >= 4).  At a FlowSet boundary the values 5,
- *                9 and 10 can only start the next datagram, because FlowSet
- *                ids 2-255 are reserved; a zero id with zero length starts
+ *                16-bit length >= 4).  At a FlowSet boundary a value in
+ *                2-255 (9 for the next v9 header, also 5 or 10) can only
+ *                start the next datagram, because FlowSet ids 2-255 are
+ *                reserved; fewer than 4 bytes left cannot be a FlowSet
+ *                either, and the next split reports them; a zero id with
+ *                zero length starts
  *                padding, which runs to the next non-zero byte (the next
  *                header starts one byte before it, versions being < 256)
  *                or to the end of the file.  Padding is not part of either
@@ -122,10 +125,6 @@ split(const uint8_t *p, size_t avail, int ipfix_only, size_t *len,
 		return 0;
 	}
 	if (ver == 5) {
-		if (avail < 24) {
-			*why = "truncated NetFlow v5 header";
-			return 0;
-		}
 		size_t n = 24 + 48 * (size_t)rd16(p + 2);
 		if (n > RAW_MAX_DGRAM) {
 			*why = "NetFlow v5 count too large";
@@ -139,10 +138,6 @@ split(const uint8_t *p, size_t avail, int ipfix_only, size_t *len,
 		return 1;
 	}
 	if (ver == 10) {
-		if (avail < 16) {
-			*why = "truncated IPFIX header";
-			return 0;
-		}
 		size_t n = rd16(p + 2);
 		if (n < 16) {
 			*why = "IPFIX message length below 16";
@@ -170,8 +165,8 @@ split(const uint8_t *p, size_t avail, int ipfix_only, size_t *len,
 		size_t left = avail - pos;
 		uint16_t id = left >= 2 ? rd16(p + pos) : p[pos];
 		uint16_t flen = left >= 4 ? rd16(p + pos + 2) : 0;
-		if (left >= 2 && (id == 5 || id == 9 || id == 10))
-			break;                  /* the next datagram */
+		if (left >= 2 && id >= 2 && id <= 255)
+			break;  /* reserved as a FlowSet id: the next header */
 		if (id == 0 && flen == 0) {
 			/* Padding up to the next header or the end. */
 			size_t z = pos;
@@ -180,11 +175,8 @@ split(const uint8_t *p, size_t avail, int ipfix_only, size_t *len,
 			*skip = z == avail ? z - pos : z - 1 - pos;
 			break;
 		}
-		if (left < 4) {
-			*why = "NetFlow v9 FlowSet header cut by the end of "
-			       "the file";
-			return 0;
-		}
+		if (left < 4)
+			break;  /* not a FlowSet: the next split says why */
 		if (flen < 4) {
 			*why = "NetFlow v9 FlowSet length below 4";
 			return 0;
