@@ -169,10 +169,30 @@ fq_ingest_records(struct fq_ingest *ing, struct fq_record *recs, size_t n)
 	return rc;
 }
 
+struct emit_ctx {
+	struct fq_ingest *ing;
+	int64_t arrival_ms;       /* of the datagram being decoded, 0 unknown */
+};
+
+/* Records of one datagram: give them the datagram's arrival time unless
+ * the decoder set one (SPEC section 5 measures idleness and skew by it). */
 static int
 ingest_emit(void *ctx, struct fq_record *recs, size_t n)
 {
-	return fq_ingest_records(ctx, recs, n);
+	struct emit_ctx *ec = ctx;
+	for (size_t i = 0; i < n; i++) {
+		struct fq_record *r = &recs[i];
+		if (r->arrival != 0)
+			continue;
+		if (ec->arrival_ms != 0)
+			r->arrival = ec->arrival_ms;
+		else if (r->unix_secs != 0)
+			r->arrival = (int64_t)r->unix_secs * 1000 +
+				     r->unix_nsecs / 1000000;
+		else
+			r->arrival = r->etime;
+	}
+	return fq_ingest_records(ec->ing, recs, n);
 }
 
 int
@@ -194,7 +214,8 @@ fq_ingest_datagram(struct fq_ingest *ing, const struct fq_datagram *dg)
 		if (rc < 0)
 			return rc;
 	}
-	return fq_decoder_datagram(ing->decoder, dg, ingest_emit, ing);
+	struct emit_ctx ec = { ing, dg->arrival_ms };
+	return fq_decoder_datagram(ing->decoder, dg, ingest_emit, &ec);
 }
 
 void

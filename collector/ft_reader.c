@@ -477,6 +477,7 @@ decode_v3(const uint8_t *p, struct fq_record *rec, int be, int has_engine)
 		rec->dst_as = ld16(p + 62, be);
 		rec->domain = (uint32_t)rec->engine_type << 8 | rec->engine_id;
 	}
+	rec->arrival = (int64_t)rec->unix_secs * 1000 + rec->unix_nsecs / 1000000;
 	rec->stime = fq_uptime_to_ms(rec->unix_secs, rec->unix_nsecs,
 				     rec->sysuptime, first);
 	rec->etime = fq_uptime_to_ms(rec->unix_secs, rec->unix_nsecs,
@@ -516,6 +517,7 @@ decode_compat(const uint8_t *p, struct fq_record *rec, int be, int v5)
 		rec->src_mask = p[56];
 		rec->dst_mask = p[57];
 	}
+	rec->arrival = (int64_t)rec->unix_secs * 1000 + msecs;
 	/* msecs is meant to be < 1000; a broken one must not overflow. */
 	rec->stime = (int64_t)rec->unix_secs * 1000 + msecs -
 		     (int64_t)(uint32_t)(0u - first);

@@ -44,6 +44,13 @@ struct fq_record {
 	uint8_t dst_mask;
 	uint8_t engine_type;
 	uint8_t engine_id;
+	/*
+	 * Not a query field: when the record arrived, ms since the epoch
+	 * (wall clock live, capture time on pcap replay, export header time
+	 * for files).  Stream time uses it for exporter idleness and the
+	 * clock-skew guard (SPEC section 5).  0 = unknown.
+	 */
+	int64_t arrival;
 };
 
 /* A record with every field at its "not carried" value. */
