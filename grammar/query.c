@@ -1,0 +1,362 @@
+/*
+ * query.c - the front end's entry point and the helpers its passes share:
+ * error reporting into the diagnostics list, name suggestions, the tables
+ * of Allen relation spellings and protocol names.
+ */
+#include "query.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fq_error.h"
+#include "internal.h"
+
+struct fq_query {
+	struct fq_arena arena;   /* owns everything below */
+	struct fq_plan plan;
+};
+
+void *
+fq__alloc(struct fq__ctx *c, size_t size)
+{
+	void *p = fq_arena_alloc(c->arena, size ? size : 1);
+	if (p == NULL)
+		c->oom = 1;
+	return p;
+}
+
+static void
+report(struct fq__ctx *c, enum fq_severity sev, uint32_t off, uint32_t len,
+       const char *note, const char *fmt, va_list ap)
+{
+	char msg[400];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fq_diag_add(c->diag, sev, c->file, c->src, c->len, off, len, note,
+		    "%s", msg);
+}
+
+void
+fq__error(struct fq__ctx *c, uint32_t off, uint32_t len, const char *note,
+	  const char *fmt, ...)
+{
+	va_list ap;
+	c->nerrors++;
+	if (c->nerrors > FQ__MAX_ERRORS)
+		return;
+	if (c->lexing && c->nlex_err < FQ__MAX_ERRORS)
+		c->lex_err[c->nlex_err++] = off;
+	va_start(ap, fmt);
+	report(c, FQ_SEV_ERROR, off, len, note, fmt, ap);
+	va_end(ap);
+}
+
+void
+fq__warning(struct fq__ctx *c, uint32_t off, uint32_t len, const char *note,
+	    const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	report(c, FQ_SEV_WARNING, off, len, note, fmt, ap);
+	va_end(ap);
+}
+
+int
+fq__line_has_lex_error(const struct fq__ctx *c, uint32_t off)
+{
+	uint32_t ls = off, le = off;
+	while (ls > 0 && c->src[ls - 1] != '\n')
+		ls--;
+	while (le < c->len && c->src[le] != '\n')
+		le++;
+	for (int i = 0; i < c->nlex_err; i++)
+		if (c->lex_err[i] >= ls && c->lex_err[i] <= le)
+			return 1;
+	return 0;
+}
+
+int
+fq__streq(const char *s, size_t len, const char *lit)
+{
+	size_t l = strlen(lit);
+	return l == len && memcmp(s, lit, len) == 0;
+}
+
+/*
+ * Optimal string alignment distance: insertions, deletions,
+ * substitutions and transpositions of neighbours (the commonest typo,
+ * "tpc" for "tcp") each cost one.
+ */
+size_t
+fq__edit_distance(const char *a, size_t al, const char *b, size_t bl)
+{
+	/* Names longer than this are never "close": keep the rows small. */
+	enum { MAXL = 64 };
+	if (al > MAXL || bl > MAXL)
+		return (size_t)-1;
+	size_t d[3][MAXL + 1];   /* rows i-2, i-1, i (rotating) */
+	for (size_t j = 0; j <= bl; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= al; i++) {
+		size_t *cur = d[i % 3], *prev = d[(i - 1) % 3], *pp = d[(i + 1) % 3];
+		cur[0] = i;
+		for (size_t j = 1; j <= bl; j++) {
+			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+			size_t v = prev[j - 1] + cost;
+			if (prev[j] + 1 < v)
+				v = prev[j] + 1;
+			if (cur[j - 1] + 1 < v)
+				v = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && pp[j - 2] + 1 < v)
+				v = pp[j - 2] + 1;
+			cur[j] = v;
+		}
+	}
+	return d[al % 3][bl];
+}
+
+const char *
+fq__suggest(const char *s, size_t len, const char *const *cands, size_t n)
+{
+	const char *best = NULL;
+	size_t best_d = (size_t)-1;
+	for (size_t i = 0; i < n; i++) {
+		if (cands[i] == NULL)
+			continue;
+		size_t d = fq__edit_distance(s, len, cands[i], strlen(cands[i]));
+		if (d < best_d) {
+			best_d = d;
+			best = cands[i];
+		}
+	}
+	size_t limit = len / 3 > 0 ? len / 3 : 1;
+	if (limit > 3)
+		limit = 3;
+	/* A different case only (Filter, bitand) is always worth a hint. */
+	if (best != NULL && best_d > limit) {
+		for (size_t i = 0; i < n; i++)
+			if (cands[i] && strlen(cands[i]) == len &&
+			    strncasecmp(cands[i], s, len) == 0)
+				return cands[i];
+	}
+	return best_d <= limit ? best : NULL;
+}
+
+static const struct {
+	const char *s;
+	enum fq_allen_rel r;
+} allen_names[] = {
+	{ "m", FQ_AL_MEETS }, { "mi", FQ_AL_MET_BY },
+	{ "o", FQ_AL_OVERLAPS }, { "oi", FQ_AL_OVERLAPPED_BY },
+	{ "s", FQ_AL_STARTS }, { "si", FQ_AL_STARTED_BY },
+	{ "d", FQ_AL_DURING }, { "di", FQ_AL_CONTAINS },
+	{ "f", FQ_AL_FINISHES }, { "fi", FQ_AL_FINISHED_BY },
+	{ "before", FQ_AL_BEFORE }, { "after", FQ_AL_AFTER },
+	{ "equals", FQ_AL_EQUALS }, { "meets", FQ_AL_MEETS },
+	{ "met-by", FQ_AL_MET_BY }, { "overlaps", FQ_AL_OVERLAPS },
+	{ "overlapped-by", FQ_AL_OVERLAPPED_BY }, { "starts", FQ_AL_STARTS },
+	{ "started-by", FQ_AL_STARTED_BY }, { "during", FQ_AL_DURING },
+	{ "contains", FQ_AL_CONTAINS }, { "finishes", FQ_AL_FINISHES },
+	{ "finished-by", FQ_AL_FINISHED_BY },
+};
+
+int
+fq__allen_lookup(const char *s, size_t len, enum fq_allen_rel *out)
+{
+	for (size_t i = 0; i < sizeof(allen_names) / sizeof(allen_names[0]); i++)
+		if (fq__streq(s, len, allen_names[i].s)) {
+			*out = allen_names[i].r;
+			return 1;
+		}
+	return 0;
+}
+
+/* IANA protocol numbers an operator names in filters (case-insensitive). */
+static const struct {
+	const char *name;
+	int num;
+} protocols[] = {
+	{ "HOPOPT", 0 }, { "ICMP", 1 }, { "IGMP", 2 }, { "IPIP", 4 },
+	{ "IPv4", 4 }, { "TCP", 6 }, { "EGP", 8 }, { "IGP", 9 }, { "UDP", 17 },
+	{ "DCCP", 33 }, { "IPv6", 41 }, { "RSVP", 46 }, { "GRE", 47 },
+	{ "ESP", 50 }, { "AH", 51 }, { "ICMPv6", 58 }, { "IPv6-ICMP", 58 },
+	{ "EIGRP", 88 }, { "OSPF", 89 }, { "OSPFIGP", 89 }, { "ETHERIP", 97 },
+	{ "PIM", 103 }, { "VRRP", 112 }, { "L2TP", 115 }, { "ISIS", 124 },
+	{ "SCTP", 132 }, { "UDPLite", 136 }, { "MPLS-in-IP", 137 },
+};
+
+int
+fq__protocol_lookup(const char *s, size_t len, int *num, const char **suggest)
+{
+	const size_t np = sizeof(protocols) / sizeof(protocols[0]);
+	const char *names[sizeof(protocols) / sizeof(protocols[0])];
+	for (size_t i = 0; i < np; i++) {
+		names[i] = protocols[i].name;
+		if (strlen(protocols[i].name) == len &&
+		    strncasecmp(protocols[i].name, s, len) == 0) {
+			*num = protocols[i].num;
+			return 1;
+		}
+	}
+	*suggest = fq__suggest(s, len, names, np);
+	return 0;
+}
+
+/*
+ * The passes report in their own order (lexer, parser, validator); a
+ * person reads a file top to bottom.  Stable insertion sort by position
+ * of the entries this compile added (at most FQ_DIAG_MAX).
+ */
+static void
+sort_diags(struct fq_diag *d, size_t from)
+{
+	for (size_t i = from + 1; i < d->n; i++) {
+		struct fq_diag_entry e = d->v[i];
+		size_t j = i;
+		while (j > from && (d->v[j - 1].line > e.line ||
+				    (d->v[j - 1].line == e.line &&
+				     d->v[j - 1].col > e.col))) {
+			d->v[j] = d->v[j - 1];
+			j--;
+		}
+		d->v[j] = e;
+	}
+}
+
+int
+fq_query_compile(struct fq_query **out, const char *filename,
+		 const char *text, size_t len, struct fq_diag *diag)
+{
+	*out = NULL;
+	struct fq_query *q = calloc(1, sizeof(*q));
+	if (q == NULL)
+		return -FQ_ENOMEM;
+	fq_arena_init(&q->arena, 64 * 1024);
+	struct fq__ctx c;
+	memset(&c, 0, sizeof(c));
+	c.arena = &q->arena;
+	c.diag = diag;
+	c.file = filename ? filename : "<query>";
+	int rc = 0;
+	size_t first_diag = diag->n;
+
+	if (len > FQ__MAX_INPUT) {
+		fq_diag_add(diag, FQ_SEV_ERROR, c.file, NULL, 0, 0, 0, NULL,
+			    "query file too large (%zu bytes; the limit is %u)",
+			    len, (unsigned)FQ__MAX_INPUT);
+		rc = -FQ_EPARSE;
+		goto fail;
+	}
+	char *src = fq_arena_strndup(&q->arena, text, len);
+	if (src == NULL) {
+		rc = -FQ_ENOMEM;
+		goto fail;
+	}
+	c.src = src;
+	c.len = len;
+
+	struct fq__token *toks;
+	size_t ntoks;
+	c.lexing = 1;
+	rc = fq__lex(&c, &toks, &ntoks);
+	c.lexing = 0;
+	if (rc < 0)
+		goto fail;
+	struct fq__file file;
+	rc = fq__parse(&c, toks, ntoks, &file);
+	if (rc < 0)
+		goto fail;
+	/*
+	 * Validate even after syntax errors: the statements that parsed
+	 * still get their name and type errors reported.
+	 */
+	if (c.nerrors < FQ__MAX_ERRORS) {
+		rc = fq__validate(&c, &file, &q->plan);
+		if (rc < 0)
+			goto fail;
+	}
+	if (c.oom) {
+		rc = -FQ_ENOMEM;
+		goto fail;
+	}
+	if (c.nerrors > 0) {
+		rc = -FQ_EPARSE;
+		goto fail;
+	}
+	q->plan.file = fq_arena_strndup(&q->arena, c.file, strlen(c.file));
+	sort_diags(diag, first_diag);
+	*out = q;
+	return 0;
+fail:
+	sort_diags(diag, first_diag);
+	if (c.nerrors > FQ__MAX_ERRORS)
+		fq_diag_add(diag, FQ_SEV_ERROR, c.file, NULL, 0, 0, 0, NULL,
+			    "too many errors (%d), stopped", c.nerrors);
+	fq_query_free(q);
+	return rc;
+}
+
+int
+fq_query_compile_file(struct fq_query **out, const char *path,
+		      struct fq_diag *diag)
+{
+	*out = NULL;
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		fq_diag_add(diag, FQ_SEV_ERROR, path, NULL, 0, 0, 0, NULL,
+			    "cannot open query file: %s", strerror(errno));
+		return -FQ_EIO;
+	}
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+	int rc = 0;
+	if (buf == NULL) {
+		rc = -FQ_ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		size_t n = fread(buf + len, 1, cap - len, f);
+		len += n;
+		if (len > FQ__MAX_INPUT)
+			break;   /* fq_query_compile reports the size */
+		if (n == 0)
+			break;
+		if (len == cap) {
+			char *nb = realloc(buf, cap * 2);
+			if (nb == NULL) {
+				rc = -FQ_ENOMEM;
+				goto out;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	if (ferror(f)) {
+		fq_diag_add(diag, FQ_SEV_ERROR, path, NULL, 0, 0, 0, NULL,
+			    "cannot read query file: %s", strerror(errno));
+		rc = -FQ_EIO;
+		goto out;
+	}
+	rc = fq_query_compile(out, path, buf, len, diag);
+out:
+	free(buf);
+	fclose(f);
+	return rc;
+}
+
+const struct fq_plan *
+fq_query_plan(const struct fq_query *q)
+{
+	return &q->plan;
+}
+
+void
+fq_query_free(struct fq_query *q)
+{
+	if (q == NULL)
+		return;
+	fq_arena_fini(&q->arena);
+	free(q);
+}
