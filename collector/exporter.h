@@ -197,6 +197,14 @@ struct fq_decoder {
 	struct fq_ratelimit rl;
 	struct fq__ipfix_model *ipfix_model;   /* ipfix_fixbuf.c, owned */
 	struct fq_record batch[FQ__BATCH];
+	/*
+	 * IPFIX: the checked copy of a message that libfixbuf gets, and the
+	 * template ids withdrawn by it (a message of 65535 bytes holds at
+	 * most 16380 four-byte withdrawal records).
+	 */
+	uint8_t ipfix_out[65536];
+	uint16_t withdrawn[16384];
+	uint16_t data_sets[16384];      /* offsets of data sets in ipfix_out */
 };
 
 /* Per-datagram decoding context: the batch and where it goes. */
@@ -336,8 +344,10 @@ long fq__data_set(struct fq__ctx *c, struct fq__domain *dom,
 		  const uint8_t *p, size_t len);
 /* Turn gathered values into a record, or into domain state (options). */
 void fq__acc_apply(struct fq__ctx *c, struct fq__domain *dom,
-		   const struct fq__tpl *t, const struct fq__hdr *h,
+		   uint64_t has, int is_options, const struct fq__hdr *h,
 		   const struct fq__acc *a);
+/* The op an IANA element id maps to (FQ__OP_SKIP when none). */
+unsigned fq__ie_op(unsigned ie);
 
 /* Sessions (exporter.c). */
 struct fq_exporter *fq__session_get(struct fq_decoder *d,

@@ -12,6 +12,7 @@ struct fq__ipfix_session;
 struct fq__ipfix_model;
 struct fq__ctx;
 struct fq__domain;
+struct fq__hdr;
 
 /* The shared information model (CERT elements loaded when present). */
 int fq__ipfix_model_new(struct fq__ipfix_model **out);
@@ -21,5 +22,23 @@ void fq__ipfix_session_free(struct fq__ipfix_session *s);
 /* Drop a template from libfixbuf's session (expiry). */
 void fq__ipfix_forget(struct fq__ipfix_session *s, uint32_t domain,
 		      uint16_t tid);
+
+/*
+ * Whether libfixbuf may see element `ie` (IANA, enterprise 0) with this
+ * length: the elements flowq reads must have a length libfixbuf can
+ * transcode into its internal template.  Others are rewritten to
+ * paddingOctets in the copy of the template libfixbuf gets.
+ */
+int fq__ipfix_field_ok(unsigned ie, unsigned len);
+
+/*
+ * Hand one checked IPFIX message to the exporter's libfixbuf session
+ * (created on first use) and turn every record it yields into a canonical
+ * record or options state.  Returns 0, or -1 when libfixbuf reported an
+ * error (counted by the caller).
+ */
+int fq__ipfix_fixbuf_run(struct fq__ctx *c, struct fq__domain *dom,
+			 const struct fq__hdr *h, const uint8_t *msg,
+			 size_t len);
 
 #endif

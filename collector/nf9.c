@@ -415,14 +415,18 @@ options_interval(uint64_t has, const struct fq__acc *a)
 #undef H
 }
 
-void
-fq__acc_apply(struct fq__ctx *c, struct fq__domain *dom,
-	      const struct fq__tpl *t, const struct fq__hdr *h,
-	      const struct fq__acc *a)
+unsigned
+fq__ie_op(unsigned ie)
 {
-	uint64_t has = t->has;
+	return ie < IE_MAX ? ie_ops[ie] : FQ__OP_SKIP;
+}
+
+void
+fq__acc_apply(struct fq__ctx *c, struct fq__domain *dom, uint64_t has,
+	      int is_options, const struct fq__hdr *h, const struct fq__acc *a)
+{
 #define H(op) (has & FQ__HAS(op))
-	if (t->is_options) {
+	if (is_options) {
 		c->ex->options_records++;
 		uint32_t iv = options_interval(has, a);
 		if (iv)
@@ -520,7 +524,7 @@ fq__data_set(struct fq__ctx *c, struct fq__domain *dom, struct fq__tpl *t,
 			return -1;
 		}
 		run(t, p + off, &a);
-		fq__acc_apply(c, dom, t, h, &a);
+		fq__acc_apply(c, dom, t->has, t->is_options, h, &a);
 		off += rl;
 		n++;
 	}

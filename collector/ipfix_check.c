@@ -1,0 +1,338 @@
+/*
+ * ipfix_check.c - every IPFIX message is checked here before libfixbuf
+ * sees it, and libfixbuf gets a cleaned copy.
+ *
+ * libfixbuf 2.4 trusts its input in places (it can abort inside GLib on
+ * some malformed messages) and keeps no template lifetime, no template cap
+ * and no per-exporter counters.  So flowq keeps its own mirror of every
+ * exporter's templates (the same compiled templates the v9 decoder uses)
+ * and, per message:
+ *
+ *   1. checks the header, the message length against the datagram, every
+ *      set length, and the structure of every template and options
+ *      template record (field counts, scope counts, enterprise numbers,
+ *      record lengths), dropping the whole message if anything is wrong;
+ *   2. replays templates into the mirror in message order (definition,
+ *      redefinition, withdrawal, the per-exporter cap) and walks every data
+ *      record of known templates, so a variable-length field that runs past
+ *      its set is caught before any record is emitted;
+ *   3. builds the copy libfixbuf decodes: template records the cap refused,
+ *      withdrawals and data sets of unknown templates are left out, padding
+ *      is cut off, and fields flowq reads with a length libfixbuf could not
+ *      transcode, or structured-data lists flowq does not use, are renamed
+ *      paddingOctets (same length, so records keep their layout).
+ *
+ * Withdrawals and expiry reach libfixbuf through fbSessionRemoveTemplate()
+ * (ipfix_fixbuf.c), so libfixbuf never holds a template the mirror does not.
+ */
+#include "exporter.h"
+#include "fq_error.h"
+#include "ipfix_fixbuf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define IE_PADDING 210
+
+struct out {
+	uint8_t *b;     /* borrowed: the decoder's ipfix_out */
+	size_t n;
+};
+
+static void
+out_put(struct out *o, const void *p, size_t n)
+{
+	memcpy(o->b + o->n, p, n);
+	o->n += n;
+}
+
+static void
+out_be16(struct out *o, unsigned v)
+{
+	o->b[o->n++] = (uint8_t)(v >> 8);
+	o->b[o->n++] = (uint8_t)v;
+}
+
+static int
+all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+static void
+note_withdrawn(struct fq__ctx *c, size_t *nw, uint16_t tid)
+{
+	if (*nw < sizeof c->d->withdrawn / sizeof c->d->withdrawn[0])
+		c->d->withdrawn[(*nw)++] = tid;
+}
+
+/* Withdraw every template of one kind (data or options) of a domain. */
+static void
+withdraw_all(struct fq__ctx *c, struct fq__domain *dom, int options,
+	     size_t *nw)
+{
+	for (int i = 0; i < FQ__TPL_BUCKETS; i++) {
+		struct fq__tpl *t = dom->tpl[i];
+		while (t) {
+			struct fq__tpl *n = t->next;
+			if (t->is_options == options) {
+				note_withdrawn(c, nw, t->id);
+				fq__tpl_remove(c, dom, t->id);
+			}
+			t = n;
+		}
+	}
+}
+
+/*
+ * Walk a template (2) or options template (3) set body.  With dom == NULL
+ * only the structure is checked.  Otherwise templates go into the mirror
+ * and the kept records are written to `o`.  Returns the number of
+ * template records, or -1 when the structure is invalid.
+ */
+static long
+templates(struct fq__ctx *c, struct fq__domain *dom, unsigned set_id,
+	  const uint8_t *p, size_t len, struct out *o, size_t *nw)
+{
+	int options = set_id == 3;
+	size_t off = 0;
+	long n = 0;
+	for (;;) {
+		size_t rem = len - off;
+		if (rem < 4 || all_zero(p + off, rem))
+			break;          /* padding */
+		const uint8_t *rec = p + off;
+		unsigned tid = fq__be16(rec);
+		unsigned nf = fq__be16(rec + 2);
+		n++;
+		if (nf == 0) {
+			/* Withdrawal: one id, or every template (id 2/3). */
+			off += 4;
+			if (tid == set_id) {
+				if (dom)
+					withdraw_all(c, dom, options, nw);
+				continue;
+			}
+			if (tid < 256)
+				return -1;
+			if (dom) {
+				note_withdrawn(c, nw, (uint16_t)tid);
+				fq__tpl_remove(c, dom, (uint16_t)tid);
+			}
+			continue;
+		}
+		if (tid < 256)
+			return -1;
+		unsigned scope = 0;
+		size_t hdr = 4;
+		if (options) {
+			if (rem < 6)
+				return -1;
+			scope = fq__be16(rec + 4);
+			if (scope == 0 || scope > nf)
+				return -1;
+			hdr = 6;
+		}
+		struct fq__tpl *t;
+		size_t used;
+		int rc = fq__tpl_compile(10, (uint16_t)tid, rec + hdr,
+					 rem - hdr, nf, scope, options, &t,
+					 &used);
+		if (rc == -FQ_ENOMEM)
+			return -1;
+		if (rc < 0)
+			return -1;
+		off += hdr + used;
+		if (dom == NULL) {
+			free(t);
+			continue;
+		}
+		t->refreshed_ms = c->now_ms;
+		if (fq__tpl_put(c, dom, t) < 0)
+			continue;       /* refused by the cap: not copied */
+		/* Copy, renaming fields libfixbuf must not decode. */
+		size_t start = o->n;
+		out_put(o, rec, hdr + used);
+		uint8_t *f = o->b + start + hdr;
+		uint8_t *end = o->b + o->n;
+		while (f < end) {
+			unsigned ie = fq__be16(f);
+			unsigned flen = fq__be16(f + 2);
+			if (ie & 0x8000) {
+				f += 8;
+				continue;
+			}
+			int list = ie == 291 || ie == 292 || ie == 293;
+			if (list || !fq__ipfix_field_ok(ie, flen)) {
+				f[0] = IE_PADDING >> 8;
+				f[1] = IE_PADDING & 0xff;
+			}
+			f += 4;
+		}
+	}
+	return n;
+}
+
+/* Records in a data set body, or -1 when one runs past the set. */
+static long
+count_records(const struct fq__tpl *t, const uint8_t *p, size_t len,
+	      size_t *used)
+{
+	size_t off = 0;
+	long n = 0;
+	while (len - off >= t->min_len) {
+		size_t rl = fq__tpl_reclen(t, p + off, len - off);
+		if (rl == 0) {
+			if (all_zero(p + off, len - off))
+				break;
+			return -1;
+		}
+		off += rl;
+		n++;
+	}
+	*used = off;
+	return n;
+}
+
+void
+fq__ipfix_decode(struct fq__ctx *c, const uint8_t *p, size_t len)
+{
+	if (len < 16) {
+		fq__malformed(c, FQ__MAL_SHORT, "IPFIX header needs 16 bytes, "
+			      "got %zu", len);
+		return;
+	}
+	size_t mlen = fq__be16(p + 2);
+	if (mlen != len) {
+		fq__malformed(c, FQ__MAL_LENGTH, "IPFIX message length %zu, "
+			      "datagram %zu", mlen, len);
+		return;
+	}
+	struct fq__hdr h = {
+		.version = 10,
+		.export_secs = fq__be32(p + 4),
+		.domain = fq__be32(p + 12),
+	};
+	uint32_t seq = fq__be32(p + 8);
+
+	/* 1. Structure. */
+	size_t off = 16;
+	while (off < len) {
+		if (len - off < 4) {
+			fq__malformed(c, FQ__MAL_SET_LENGTH, "%zu stray bytes "
+				      "after the last set", len - off);
+			return;
+		}
+		unsigned id = fq__be16(p + off);
+		size_t slen = fq__be16(p + off + 2);
+		if (slen < 4 || slen > len - off) {
+			fq__malformed(c, FQ__MAL_SET_LENGTH,
+				      "set %u at offset %zu: length %zu (%zu "
+				      "bytes left)", id, off, slen, len - off);
+			return;
+		}
+		if (id == 2 || id == 3) {
+			if (templates(c, NULL, id, p + off + 4, slen - 4, NULL,
+				      NULL) < 0) {
+				fq__malformed(c, FQ__MAL_TEMPLATE,
+					      "%stemplate set at offset %zu",
+					      id == 3 ? "options " : "", off);
+				return;
+			}
+		} else if (id < 256) {
+			fq__malformed(c, FQ__MAL_SET_ID,
+				      "reserved set id %u at offset %zu", id,
+				      off);
+			return;
+		}
+		off += slen;
+	}
+
+	struct fq__domain *dom = fq__domain_get(c, 10, h.domain);
+	if (dom == NULL)
+		return;
+
+	/*
+	 * 2 and 3. Mirror, record walk, and the copy for libfixbuf.  When a
+	 * record overruns its set, the message is malformed and no record of
+	 * it may be emitted; but its templates are already in the mirror, so
+	 * libfixbuf still gets them (data sets cut out) and both stay in step.
+	 */
+	struct out o = { c->d->ipfix_out, 16 };
+	size_t nw = 0, nds = 0;
+	long nrec = 0;
+	int unknown = 0, any = 0, bad = 0;
+	for (off = 16; off < len;) {
+		unsigned id = fq__be16(p + off);
+		size_t slen = fq__be16(p + off + 2);
+		const uint8_t *body = p + off + 4;
+		if (id == 2 || id == 3) {
+			size_t at = o.n;
+			out_be16(&o, id);
+			out_be16(&o, 0);
+			templates(c, dom, id, body, slen - 4, &o, &nw);
+			if (o.n == at + 4) {
+				o.n = at;       /* nothing kept */
+			} else {
+				o.b[at + 2] = (uint8_t)((o.n - at) >> 8);
+				o.b[at + 3] = (uint8_t)(o.n - at);
+				any = 1;
+			}
+		} else if (!bad) {
+			struct fq__tpl *t = fq__tpl_find(dom, (uint16_t)id);
+			if (t == NULL) {
+				c->ex->unknown_tpl_sets++;
+				unknown = 1;
+			} else {
+				size_t used;
+				long n = count_records(t, body, slen - 4,
+						       &used);
+				if (n < 0) {
+					fq__malformed(c, FQ__MAL_RECORD,
+						"record of template %u overruns "
+						"its set at offset %zu", id,
+						off);
+					bad = 1;
+				} else if (n > 0) {
+					c->d->data_sets[nds++] =
+						(uint16_t)o.n;
+					out_be16(&o, id);
+					out_be16(&o, (unsigned)(used + 4));
+					out_put(&o, body, used);
+					nrec += n;
+					any = 1;
+				}
+			}
+		}
+		off += slen;
+	}
+	if (bad) {
+		/* Cut the data sets out of the copy, back to front. */
+		while (nds > 0) {
+			size_t at = c->d->data_sets[--nds];
+			size_t sl = fq__be16(o.b + at + 2);
+			memmove(o.b + at, o.b + at + sl, o.n - at - sl);
+			o.n -= sl;
+		}
+		any = o.n > 16;
+	}
+
+	if (any) {
+		memcpy(o.b, p, 16);
+		o.b[2] = (uint8_t)(o.n >> 8);
+		o.b[3] = (uint8_t)o.n;
+		if (fq__ipfix_fixbuf_run(c, dom, &h, o.b, o.n) < 0)
+			fq__malformed(c, FQ__MAL_LIBFIXBUF,
+				      "libfixbuf rejected the message");
+	}
+	/* Withdrawn and not redefined later in the message: tell libfixbuf. */
+	for (size_t i = 0; i < nw; i++)
+		if (c->ex->ipfix && !fq__tpl_find(dom, c->d->withdrawn[i]))
+			fq__ipfix_forget(c->ex->ipfix, dom->id,
+					 c->d->withdrawn[i]);
+	if (!bad)
+		fq__seq(c, dom, seq, unknown ? -1 : nrec);
+}

@@ -1,0 +1,589 @@
+/*
+ * test_ipfix.c - IPFIX through the checker and libfixbuf: templates before
+ * and after data, redefinition, withdrawal (one and all), two observation
+ * domains with the same template id, options records (sampling,
+ * systemInitTimeMilliseconds), every time representation of SPEC 1,
+ * variable-length fields, padding, enterprise and list elements,
+ * reduced-size encoding, v4/v6 selection, sequence gaps, malformed
+ * messages, the template cap and UDP template expiry.
+ */
+#include "dec_test.h"
+#include "fq_log.h"
+
+#define EXPORT 1700000000u
+
+static void
+msg_begin(struct buf *b, uint32_t seq, uint32_t domain)
+{
+	b->n = 0;
+	b_u16(b, 10);
+	b_u16(b, 0);
+	b_u32(b, EXPORT);
+	b_u32(b, seq);
+	b_u32(b, domain);
+}
+
+static void
+msg_end(struct buf *b)
+{
+	b_put16(b, 2, (unsigned)b->n);
+}
+
+static size_t
+set_open(struct buf *b, unsigned id)
+{
+	b_u16(b, id);
+	size_t at = b->n;
+	b_u16(b, 0);
+	return at;
+}
+
+static void
+set_close(struct buf *b, size_t at)
+{
+	b_put16(b, at, (unsigned)(b->n - (at - 2)));
+}
+
+/* A template record: fields as {ie, len} pairs (ie | 0x8000 takes a pen). */
+static void
+tpl(struct buf *b, unsigned tid, const unsigned (*f)[2], unsigned n)
+{
+	b_u16(b, tid);
+	b_u16(b, n);
+	for (unsigned i = 0; i < n; i++) {
+		b_u16(b, f[i][0]);
+		b_u16(b, f[i][1]);
+		if (f[i][0] & 0x8000)
+			b_u32(b, 6871);
+	}
+}
+
+static const unsigned T300[][2] = {
+	{ 8, 4 }, { 12, 4 }, { 7, 2 }, { 11, 2 }, { 4, 1 }, { 1, 8 },
+	{ 2, 4 }, { 152, 8 }, { 153, 8 }, { 6, 1 },
+};
+
+static void
+rec300(struct buf *b, uint32_t src, uint64_t start)
+{
+	b_u32(b, src);
+	b_u32(b, 0xc0a80001);
+	b_u16(b, 40000);
+	b_u16(b, 80);
+	b_u8(b, 6);
+	b_u64(b, 1500);
+	b_u32(b, 3);	/* packetDeltaCount reduced to 4 bytes */
+	b_u64(b, start);
+	b_u64(b, start + 250);
+	b_u8(b, 0x1b);
+}
+
+static struct fq_decoder *
+new_dec(const struct fq_decoder_opts *o)
+{
+	struct fq_decoder *d = NULL;
+	CHECK_EQ(fq_decoder_new(&d, o), 0);
+	return d;
+}
+
+static void
+test_basic(void)
+{
+	struct fq_decoder *d = new_dec(NULL);
+	struct sink s = { 0 };
+	struct buf b;
+	size_t at;
+
+	/* data before template */
+	msg_begin(&b, 0, 1);
+	at = set_open(&b, 300);
+	rec300(&b, 0x0a000001, 1700000000000ULL);
+	set_close(&b, at);
+	msg_end(&b);
+	feed(d, &b, 4739, 0, &s);
+	CHECK_EQ(s.n, 0);
+	struct fq_exporter *ex = exporter_of(d, 4739);
+	CHECK(ex != NULL);
+	if (ex == NULL)
+		return;
+	CHECK_EQ(ex->unknown_tpl_sets, 1);
+
+	/* template then two data records, with 3 bytes of set padding */
+	msg_begin(&b, 0, 1);
+	at = set_open(&b, 2);
+	tpl(&b, 300, T300, 10);
+	set_close(&b, at);
+	at = set_open(&b, 300);
+	rec300(&b, 0x0a000001, 1700000000000ULL);
+	rec300(&b, 0x0a000002, 1700000001000ULL);
+	b_zero(&b, 3);
+	set_close(&b, at);
+	msg_end(&b);
+	feed(d, &b, 4739, 0, &s);
+	CHECK_EQ(mal_total(ex), 0);
+	CHECK_EQ(s.n, 2);
+	if (s.n == 2) {
+		struct fq_record *r = &s.r[0];
+		CHECK_EQ(r->srcip.lo, 0x0a000001);
+		CHECK_EQ(r->dstip.lo, 0xc0a80001);
+		CHECK_EQ(r->srcport, 40000);
+		CHECK_EQ(r->dstport, 80);
+		CHECK_EQ(r->prot, 6);
+		CHECK_EQ(r->bytes, 1500);
+		CHECK_EQ(r->packets, 3);
+		CHECK_EQ(r->stime, 1700000000000LL);
+		CHECK_EQ(r->etime, 1700000000250LL);
+		CHECK_EQ(r->tcp_flags, 0x1b);
+		CHECK_EQ(r->domain, 1);
+		CHECK_EQ(r->sampling, 1);
+		CHECK_EQ(s.r[1].srcip.lo, 0x0a000002);
+	}
+	CHECK_EQ(ex->n_templates, 1);
+
+	/* domain 2 uses template id 300 with another layout */
+	msg_begin(&b, 0, 2);
+	at = set_open(&b, 2);
+	static const unsigned T300b[][2] = { { 27, 16 }, { 2, 8 } };
+	tpl(&b, 300, T300b, 2);
+	set_close(&b, at);
+	at = set_open(&b, 300);
+	uint8_t a6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 7 };
+	b_bytes(&b, a6, 16);
+	b_u64(&b, 42);
+	set_close(&b, at);
+	msg_end(&b);
+	sink_reset(&s);
+	feed(d, &b, 4739, 0, &s);
+	CHECK_EQ(s.n, 1);
+	if (s.n == 1) {
+		CHECK_EQ(s.r[0].srcip.is6, 1);
+		CHECK_EQ(s.r[0].srcip.lo, 7);
+		CHECK_EQ(s.r[0].packets, 42);
+		CHECK_EQ(s.r[0].domain, 2);
+		CHECK_EQ(s.r[0].stime, (int64_t)EXPORT * 1000);
+	}
+	/* domain 1 unaffected; sequence 2 follows the 2 records of seq 0 */
+	msg_begin(&b, 2, 1);
+	at = set_open(&b, 300);
+	rec300(&b, 0x0a000003, 1700000000000ULL);
+	set_close(&b, at);
+	msg_end(&b);
+	sink_reset(&s);
+	feed(d, &b, 4739, 0, &s);
+	CHECK_EQ(s.n, 1);
+	if (s.n == 1)
+		CHECK_EQ(s.r[0].srcip.lo, 0x0a000003);
+	CHECK_EQ(ex->seq_lost, 0);
+	/* gap: expected 3, got 10 */
+	msg_begin(&b, 10, 1);
+	at = set_open(&b, 300);
+	rec300(&b, 0x0a000004, 1700000000000ULL);
+	set_close(&b, at);
+	msg_end(&b);
+	feed(d, &b, 4739, 0, &s);
+	CHECK_EQ(ex->seq_lost, 7);
+
+	/* redefinition in domain 1, then withdrawal of it */
+	msg_begin(&b, 11, 1);
+	at = set_open(&b, 2);
+	static const unsigned T300c[][2] = { { 4, 1 }, { 85, 8 } };
+	tpl(&b, 300, T300c, 2);
+	set_close(&b, at);
+	at = set_open(&b, 300);
+	b_u8(&b, 17);
+	b_u64(&b, 999);
+	set_close(&b, at);
+	at = set_open(&b, 2);
+	b_u16(&b, 300);
+	b_u16(&b, 0);
+	set_close(&b, at);
+	at = set_open(&b, 300);	/* after the withdrawal: unknown */
+	b_u8(&b, 1);
+	b_u64(&b, 1);
+	set_close(&b, at);
+	msg_end(&b);
+	sink_reset(&s);
+	feed(d, &b, 4739, 0, &s);
+	CHECK_EQ(mal_total(ex), 0);
+	CHECK_EQ(s.n, 1);
+	if (s.n == 1) {
+		CHECK_EQ(s.r[0].prot, 17);
+		CHECK_EQ(s.r[0].bytes, 999);	/* total count, no delta */
+	}
+	CHECK_EQ(ex->templates_withdrawn, 1);
+	CHECK_EQ(ex->n_templates, 1);	/* domain 2's 300 stays */
+	/* libfixbuf forgot it too: data of 300 in domain 1 is unknown */
+	msg_begin(&b, 12, 1);
+	at = set_open(&b, 300);
+	b_u8(&b, 1);
+	b_u64(&b, 1);
+	set_close(&b, at);
+	msg_end(&b);
+	sink_reset(&s);
+	feed(d, &b, 4739, 0, &s);
+	CHECK_EQ(s.n, 0);
+	/* withdraw all data templates of domain 2 */
+	msg_begin(&b, 1, 2);
+	at = set_open(&b, 2);
+	b_u16(&b, 2);
+	b_u16(&b, 0);
+	set_close(&b, at);
+	msg_end(&b);
+	feed(d, &b, 4739, 0, &s);
+	CHECK_EQ(ex->n_templates, 0);
+	CHECK_EQ(mal_total(ex), 0);
+	free(s.r);
+	fq_decoder_free(d);
+}
+
+static void
+test_options_and_times(void)
+{
+	struct fq_decoder *d = new_dec(NULL);
+	struct sink s = { 0 };
+	struct buf b;
+	size_t at;
+
+	msg_begin(&b, 0, 5);
+	/* options template 400: scope observationDomainId; sysinit, interval */
+	at = set_open(&b, 3);
+	b_u16(&b, 400);
+	b_u16(&b, 3);
+	b_u16(&b, 1);
+	b_u32(&b, (149u << 16) | 4);
+	b_u32(&b, (160u << 16) | 8);
+	b_u32(&b, (305u << 16) | 4);
+	set_close(&b, at);
+	/* uptime template 401, seconds 402, micro 403, nano 404, delta 405 */
+	at = set_open(&b, 2);
+	static const unsigned T401[][2] = { { 22, 4 }, { 21, 4 } };
+	static const unsigned T402[][2] = { { 150, 4 }, { 161, 4 } };
+	static const unsigned T403[][2] = { { 154, 8 }, { 155, 8 } };
+	static const unsigned T404[][2] = { { 157, 8 }, { 162, 4 } };
+	static const unsigned T405[][2] = { { 158, 4 }, { 159, 4 } };
+	tpl(&b, 401, T401, 2);
+	tpl(&b, 402, T402, 2);
+	tpl(&b, 403, T403, 2);
+	tpl(&b, 404, T404, 2);
+	tpl(&b, 405, T405, 2);
+	set_close(&b, at);
+	at = set_open(&b, 400);
+	b_u32(&b, 5);
+	b_u64(&b, 1699990000000ULL);
+	b_u32(&b, 1);	/* interval 1 ... */
+	set_close(&b, at);
+	msg_end(&b);
+	feed(d, &b, 1, 0, &s);
+	struct fq_exporter *ex = exporter_of(d, 1);
+	CHECK(ex != NULL);
+	if (ex == NULL)
+		return;
+	CHECK_EQ(mal_total(ex), 0);
+	CHECK_EQ(ex->options_records, 1);
+	CHECK_EQ(s.n, 0);
+
+	/* samplingPacketSpace 99 with interval 1: 1 in 100 (new options) */
+	msg_begin(&b, 1, 5);
+	at = set_open(&b, 3);
+	b_u16(&b, 406);
+	b_u16(&b, 3);
+	b_u16(&b, 1);
+	b_u32(&b, (149u << 16) | 4);
+	b_u32(&b, (305u << 16) | 4);
+	b_u32(&b, (306u << 16) | 4);
+	set_close(&b, at);
+	at = set_open(&b, 406);
+	b_u32(&b, 5);
+	b_u32(&b, 1);
+	b_u32(&b, 99);
+	set_close(&b, at);
+	at = set_open(&b, 401);
+	b_u32(&b, 10000);
+	b_u32(&b, 12000);
+	set_close(&b, at);
+	at = set_open(&b, 402);
+	b_u32(&b, 1700000100);
+	b_u32(&b, 1500);
+	set_close(&b, at);
+	at = set_open(&b, 403);
+	/* NTP: 1970 + 1700000200 s and half a second */
+	b_u64(&b, ((uint64_t)(1700000200u + 2208988800u) << 32) | 0x80000000u);
+	b_u64(&b, ((uint64_t)(1700000201u + 2208988800u) << 32));
+	set_close(&b, at);
+	at = set_open(&b, 404);
+	b_u64(&b, ((uint64_t)(1700000300u + 2208988800u) << 32) | 0x40000000u);
+	b_u32(&b, 2000000);	/* 2 s in microseconds */
+	set_close(&b, at);
+	at = set_open(&b, 405);
+	b_u32(&b, 5000000);
+	b_u32(&b, 1000000);
+	set_close(&b, at);
+	msg_end(&b);
+	sink_reset(&s);
+	feed(d, &b, 1, 0, &s);
+	CHECK_EQ(mal_total(ex), 0);
+	CHECK_EQ(s.n, 5);
+	if (s.n == 5) {
+		CHECK_EQ(s.r[0].stime, 1699990000000LL + 10000);
+		CHECK_EQ(s.r[0].etime, 1699990000000LL + 12000);
+		CHECK_EQ(s.r[0].sampling, 100);
+		CHECK_EQ(s.r[1].stime, 1700000100000LL);
+		CHECK_EQ(s.r[1].etime, 1700000101500LL);
+		CHECK_EQ(s.r[2].stime, 1700000200500LL);
+		CHECK_EQ(s.r[2].etime, 1700000201000LL);
+		CHECK_EQ(s.r[3].etime, 1700000300250LL);
+		CHECK_EQ(s.r[3].stime, 1700000298250LL);
+		CHECK_EQ(s.r[4].stime, (int64_t)EXPORT * 1000 - 5000);
+		CHECK_EQ(s.r[4].etime, (int64_t)EXPORT * 1000 - 1000);
+	}
+	free(s.r);
+	fq_decoder_free(d);
+}
+
+static void
+test_varlen_and_odd_fields(void)
+{
+	struct fq_decoder *d = new_dec(NULL);
+	struct sink s = { 0 };
+	struct buf b;
+	size_t at;
+
+	msg_begin(&b, 0, 1);
+	at = set_open(&b, 2);
+	/*
+	 * enterprise field, src4 + src6 (both, v4 non-zero), varlen string,
+	 * dst4 zero + dst6 non-zero, a basicList (varlen), octetDeltaCount
+	 * reduced to 2 bytes, sourceIPv4Address of 16 bytes given as
+	 * ipNextHop (invalid length: ignored), icmpTypeCodeIPv4.
+	 */
+	static const unsigned T500[][2] = {
+		{ 0x8000 | 100, 4 }, { 8, 4 }, { 27, 16 }, { 96, 65535 },
+		{ 12, 4 }, { 28, 16 }, { 291, 65535 }, { 1, 2 }, { 15, 16 },
+		{ 32, 2 }, { 4, 1 },
+	};
+	tpl(&b, 500, T500, 11);
+	set_close(&b, at);
+	at = set_open(&b, 500);
+	uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 9 };
+	for (int k = 0; k < 2; k++) {
+		b_u32(&b, 0xffffffff);
+		b_u32(&b, 0x0a0a0a0a);
+		b_bytes(&b, v6, 16);
+		if (k == 0) {
+			b_u8(&b, 4);
+			b_bytes(&b, "http", 4);
+		} else {
+			b_u8(&b, 255);
+			b_u16(&b, 260);
+			b_zero(&b, 260);
+		}
+		b_u32(&b, 0);
+		b_bytes(&b, v6, 16);
+		/* basicList: semantic, field id, length, then 2 ports */
+		b_u8(&b, 9);
+		b_u8(&b, 0xff);
+		b_u16(&b, 7);
+		b_u16(&b, 2);
+		b_u16(&b, 80);
+		b_u16(&b, 443);
+		b_u16(&b, 777);
+		b_zero(&b, 16);
+		b_u16(&b, 0x0303);
+		b_u8(&b, 1);
+	}
+	set_close(&b, at);
+	msg_end(&b);
+	feed(d, &b, 1, 0, &s);
+	struct fq_exporter *ex = exporter_of(d, 1);
+	CHECK(ex != NULL);
+	if (ex == NULL)
+		return;
+	CHECK_EQ(mal_total(ex), 0);
+	CHECK_EQ(s.n, 2);
+	for (size_t k = 0; k < s.n; k++) {
+		CHECK_EQ(s.r[k].srcip.is6, 0);
+		CHECK_EQ(s.r[k].srcip.lo, 0x0a0a0a0a);
+		CHECK_EQ(s.r[k].dstip.is6, 1);
+		CHECK_EQ(s.r[k].dstip.lo, 9);
+		CHECK_EQ(s.r[k].bytes, 777);
+		CHECK_EQ(s.r[k].dstport, 0x0303);
+		CHECK_EQ(s.r[k].prot, 1);
+		CHECK_EQ(s.r[k].nexthop.lo, 0);
+	}
+	free(s.r);
+	fq_decoder_free(d);
+}
+
+static void
+test_malformed(void)
+{
+	struct fq_decoder *d = new_dec(NULL);
+	struct sink s = { 0 };
+	struct buf b;
+	size_t at;
+	struct fq_exporter *ex;
+
+	/* message length != datagram */
+	msg_begin(&b, 0, 1);
+	at = set_open(&b, 2);
+	tpl(&b, 300, T300, 10);
+	set_close(&b, at);
+	msg_end(&b);
+	b_put16(&b, 2, (unsigned)b.n + 4);
+	feed(d, &b, 1, 0, &s);
+	ex = exporter_of(d, 1);
+	CHECK(ex != NULL);
+	if (ex == NULL)
+		return;
+	CHECK_EQ(ex->malformed[FQ__MAL_LENGTH], 1);
+	CHECK_EQ(ex->n_templates, 0);
+	/* set length past the message */
+	msg_begin(&b, 0, 1);
+	at = set_open(&b, 2);
+	tpl(&b, 300, T300, 10);
+	set_close(&b, at);
+	b_put16(&b, at, 200);
+	msg_end(&b);
+	feed(d, &b, 1, 0, &s);
+	CHECK_EQ(ex->malformed[FQ__MAL_SET_LENGTH], 1);
+	/* truncated template record (field count too big) */
+	msg_begin(&b, 0, 1);
+	at = set_open(&b, 2);
+	tpl(&b, 300, T300, 10);
+	b_put16(&b, at + 4, 11);
+	set_close(&b, at);
+	msg_end(&b);
+	feed(d, &b, 1, 0, &s);
+	CHECK_EQ(ex->malformed[FQ__MAL_TEMPLATE], 1);
+	/* options template with scope count 0, and scope > count */
+	for (unsigned sc = 0; sc <= 5; sc += 5) {
+		msg_begin(&b, 0, 1);
+		at = set_open(&b, 3);
+		b_u16(&b, 400);
+		b_u16(&b, 1);
+		b_u16(&b, sc);
+		b_u32(&b, (34u << 16) | 4);
+		set_close(&b, at);
+		msg_end(&b);
+		feed(d, &b, 1, 0, &s);
+	}
+	CHECK_EQ(ex->malformed[FQ__MAL_TEMPLATE], 3);
+	/* enterprise field cut off */
+	msg_begin(&b, 0, 1);
+	at = set_open(&b, 2);
+	b_u16(&b, 300);
+	b_u16(&b, 1);
+	b_u16(&b, 0x8001);
+	b_u16(&b, 4);
+	set_close(&b, at);
+	msg_end(&b);
+	feed(d, &b, 1, 0, &s);
+	CHECK_EQ(ex->malformed[FQ__MAL_TEMPLATE], 4);
+	/* reserved set id */
+	msg_begin(&b, 0, 1);
+	at = set_open(&b, 1);
+	b_u32(&b, 0);
+	set_close(&b, at);
+	msg_end(&b);
+	feed(d, &b, 1, 0, &s);
+	CHECK_EQ(ex->malformed[FQ__MAL_SET_ID], 1);
+	/* varlen overrun: nothing of the message is emitted */
+	msg_begin(&b, 0, 1);
+	at = set_open(&b, 2);
+	static const unsigned T600[][2] = { { 4, 1 }, { 96, 65535 } };
+	tpl(&b, 600, T600, 2);
+	set_close(&b, at);
+	at = set_open(&b, 600);
+	b_u8(&b, 6);
+	b_u8(&b, 0);
+	b_u8(&b, 17);
+	b_u8(&b, 100);
+	b_u8(&b, 'x');
+	set_close(&b, at);
+	msg_end(&b);
+	feed(d, &b, 1, 0, &s);
+	CHECK_EQ(ex->malformed[FQ__MAL_RECORD], 1);
+	CHECK_EQ(s.n, 0);
+	/* stray bytes after the last set; short message */
+	msg_begin(&b, 0, 1);
+	b_u16(&b, 0);
+	msg_end(&b);
+	feed(d, &b, 1, 0, &s);
+	CHECK_EQ(ex->malformed[FQ__MAL_SET_LENGTH], 2);
+	b.n = 12;
+	feed(d, &b, 1, 0, &s);
+	CHECK_EQ(ex->malformed[FQ__MAL_SHORT], 1);
+	/* decoding continues: template 600 (kept) decodes */
+	msg_begin(&b, 0, 1);
+	at = set_open(&b, 600);
+	b_u8(&b, 6);
+	b_u8(&b, 2);
+	b_u16(&b, 0);
+	set_close(&b, at);
+	msg_end(&b);
+	feed(d, &b, 1, 0, &s);
+	CHECK_EQ(s.n, 1);
+	free(s.r);
+	fq_decoder_free(d);
+}
+
+static void
+test_cap_and_expiry(void)
+{
+	struct fq_decoder_opts o = { 0 };
+	o.max_templates = 2;
+	o.template_timeout_ms = 60000;
+	struct fq_decoder *d = new_dec(&o);
+	struct sink s = { 0 };
+	struct buf b;
+	size_t at;
+	msg_begin(&b, 0, 1);
+	at = set_open(&b, 2);
+	static const unsigned T1[][2] = { { 4, 1 } };
+	tpl(&b, 300, T1, 1);
+	tpl(&b, 301, T1, 1);
+	tpl(&b, 302, T1, 1);
+	set_close(&b, at);
+	for (unsigned t = 300; t <= 302; t++) {
+		at = set_open(&b, t);
+		b_u8(&b, t - 290);
+		set_close(&b, at);
+	}
+	msg_end(&b);
+	feed(d, &b, 1, 1000000, &s);
+	struct fq_exporter *ex = exporter_of(d, 1);
+	CHECK(ex != NULL);
+	if (ex == NULL)
+		return;
+	CHECK_EQ(ex->n_templates, 2);
+	CHECK_EQ(ex->templates_refused, 1);
+	CHECK_EQ(s.n, 2);
+	CHECK_EQ(ex->unknown_tpl_sets, 1);
+	/* 61 s later: expired in the mirror and in libfixbuf */
+	msg_begin(&b, 0, 1);
+	at = set_open(&b, 300);
+	b_u8(&b, 1);
+	set_close(&b, at);
+	msg_end(&b);
+	sink_reset(&s);
+	feed(d, &b, 1, 1061001, &s);
+	CHECK_EQ(ex->n_templates, 0);
+	CHECK_EQ(ex->templates_expired, 2);
+	CHECK_EQ(s.n, 0);
+	free(s.r);
+	fq_decoder_free(d);
+}
+
+int
+main(void)
+{
+	fq_log_set_level(getenv("T_DEBUG") ? FQ_LOG_DEBUG : FQ_LOG_ERROR);
+	test_basic();
+	test_options_and_times();
+	test_varlen_and_odd_fields();
+	test_malformed();
+	test_cap_and_expiry();
+	if (t_failures)
+		fprintf(stderr, "%d failures\n", t_failures);
+	return t_failures ? 1 : 0;
+}
