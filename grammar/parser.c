@@ -853,6 +853,7 @@ parse_aggregates(struct parser *p, struct fq__stage *st)
 			advance(p);
 			if (!at(p, FQ_TK_NAME)) {
 				err_at(p, cur(p), NULL, "a field name");
+				st->naggs--;
 				sync_line(p);
 				return;
 			}
@@ -861,6 +862,7 @@ parse_aggregates(struct parser *p, struct fq__stage *st)
 			advance(p);
 			if (!at(p, FQ_TK_RPAREN)) {
 				err_at(p, cur(p), NULL, "')'");
+				st->naggs--;
 				sync_line(p);
 				return;
 			}
@@ -874,6 +876,7 @@ parse_aggregates(struct parser *p, struct fq__stage *st)
 			advance(p);
 			if (!at(p, FQ_TK_NAME)) {
 				err_at(p, cur(p), NULL, "a name after 'as'");
+				st->naggs--;
 				sync_line(p);
 				return;
 			}

@@ -355,6 +355,46 @@ print_merger(FILE *out, const struct fq_plan *p)
 	}
 }
 
+static int
+has_prefix(const char *s, const char *pre)
+{
+	return strncmp(s, pre, strlen(pre)) == 0;
+}
+
+static int
+has_suffix(const char *s, const char *suf)
+{
+	size_t l = strlen(s), k = strlen(suf);
+	return l >= k && strcmp(s + l - k, suf) == 0;
+}
+
+/*
+ * What `flowq run` would make of an input endpoint (SPEC section 2).
+ * check only notes it: whether a file exists is run's business.
+ */
+static const char *
+input_kind(const char *t)
+{
+	if (has_prefix(t, "udp://"))
+		return "a UDP socket (NetFlow v5/v9, IPFIX)";
+	if (has_prefix(t, "tcp://"))
+		return "an IPFIX-over-TCP socket";
+	if (has_prefix(t, "pcap:") || has_suffix(t, ".pcap") ||
+	    has_suffix(t, ".pcapng"))
+		return "a pcap capture of export datagrams";
+	if (has_prefix(t, "ipfix:"))
+		return "an IPFIX file";
+	if (has_prefix(t, "raw:"))
+		return "raw export datagrams";
+	if (has_prefix(t, "ft:"))
+		return "a flow-tools file";
+	if (has_suffix(t, ".h5"))
+		return "an HDF5 file of Flowy, which flowq cannot read: "
+		       "flowq run needs -s";
+	return "a flow-tools file or directory (flowq run reports an error, "
+	       "asking for -s, if it cannot read it)";
+}
+
 void
 fq_plan_print(const struct fq_plan *p, FILE *out)
 {
@@ -365,8 +405,8 @@ fq_plan_print(const struct fq_plan *p, FILE *out)
 		"their records)", p->ungrouper ? p->ungrouper : "");
 	for (size_t i = 0; i < p->ninputs; i++)
 		fprintf(out, "  input  \"%s\" (line %u): default source, used only "
-			"when no -s is given\n", p->inputs[i].text,
-			(unsigned)p->inputs[i].line);
+			"when no -s is given; %s\n", p->inputs[i].text,
+			(unsigned)p->inputs[i].line, input_kind(p->inputs[i].text));
 	for (size_t i = 0; i < p->noutputs; i++)
 		fprintf(out, "  output \"%s\" (line %u): ignored, output goes to "
 			"stdout or -o FILE\n", p->outputs[i].text,

@@ -27,6 +27,10 @@ fq__alloc(struct fq__ctx *c, size_t size)
 	return p;
 }
 
+static void report(struct fq__ctx *c, enum fq_severity sev, uint32_t off,
+		   uint32_t len, const char *note, const char *fmt, va_list ap)
+	__attribute__((format(printf, 6, 0)));
+
 static void
 report(struct fq__ctx *c, enum fq_severity sev, uint32_t off, uint32_t len,
        const char *note, const char *fmt, va_list ap)

@@ -174,6 +174,40 @@ suggest_stage(struct vstate *vs, const char *name, int kind, char *note,
 	return note;
 }
 
+/*
+ * "did you mean" for a field: the closest canonical name or alias of the
+ * field table by our edit distance, which also counts a swap of two
+ * neighbours as one edit ("port" -> "prot", "scrip" -> "srcip"); the
+ * table's own fq_field_suggest() as a fallback.
+ */
+static const char *
+suggest_field(const char *name, size_t len)
+{
+	const char *best = NULL;
+	size_t best_d = (size_t)-1;
+	for (size_t i = 0; i < FQ_F_COUNT; i++) {
+		const struct fq_field *f = &fq_fields[i];
+		size_t d = fq__edit_distance(name, len, f->name, strlen(f->name));
+		if (d < best_d) {
+			best_d = d;
+			best = f->name;
+		}
+		for (const char *const *a = f->aliases; a && *a; a++) {
+			d = fq__edit_distance(name, len, *a, strlen(*a));
+			if (d < best_d) {
+				best_d = d;
+				best = *a;
+			}
+		}
+	}
+	size_t limit = len / 3 > 0 ? len / 3 : 1;
+	if (limit > 3)
+		limit = 3;
+	if (best != NULL && best_d <= limit)
+		return best;
+	return fq_field_suggest(name, len);
+}
+
 /* ---- operands ---------------------------------------------------------- */
 
 enum rkind { R_REC, R_GROUP, R_MERGER };
@@ -259,7 +293,7 @@ group_lookup(struct vstate *vs, const struct rctx *rc, const struct vbranch *b,
 			return 0;
 		}
 		char note[80];
-		const char *s = fq_field_suggest(name, strlen(name));
+		const char *s = suggest_field(name, strlen(name));
 		if (s)
 			snprintf(note, sizeof(note), "did you mean '%s'?", s);
 		fq__error(vs->c, at.off, at.len, s ? note : NULL,
@@ -566,7 +600,7 @@ resolve(struct vstate *vs, const struct rctx *rc, const struct fq__expr *e,
 	const struct fq_field *f = fq_field_lookup(e->name, strlen(e->name));
 	if (f == NULL) {
 		char note[80];
-		const char *s = fq_field_suggest(e->name, strlen(e->name));
+		const char *s = suggest_field(e->name, strlen(e->name));
 		if (s)
 			snprintf(note, sizeof(note), "did you mean '%s'?", s);
 		fq__error(c, e->at.off, e->at.len, s ? note : NULL,
@@ -798,7 +832,7 @@ resolve_ref(struct vstate *vs, const struct fq__expr *e, int depth)
 		const char *s = suggest_stage(vs, e->name, FQ_ST_FILTER, note,
 					      sizeof(note));
 		if (s == NULL) {
-			const char *fs = fq_field_suggest(e->name, strlen(e->name));
+			const char *fs = suggest_field(e->name, strlen(e->name));
 			if (fs != NULL) {
 				snprintf(note, sizeof(note),
 					 "did you mean the field '%s'? (a condition "
@@ -1097,6 +1131,10 @@ compile_grouper(struct vstate *vs, struct fq__stage *st)
 	for (size_t i = 0; i < st->naggs; i++) {
 		const struct fq__agg *a = &st->aggs[i];
 		struct fq_agg *o = &aggs[na];
+		if (a->field == NULL) {
+			bad = 1;   /* syntax error, already reported */
+			continue;
+		}
 		o->fn = FQ_AGG_FIELD;
 		if (a->fn != NULL) {
 			size_t k, nf = sizeof(agg_fns) / sizeof(agg_fns[0]);
@@ -1121,7 +1159,7 @@ compile_grouper(struct vstate *vs, struct fq__stage *st)
 		o->field = fq_field_lookup(a->field, strlen(a->field));
 		if (o->field == NULL) {
 			char note[64];
-			const char *s = fq_field_suggest(a->field, strlen(a->field));
+			const char *s = suggest_field(a->field, strlen(a->field));
 			if (s)
 				snprintf(note, sizeof(note), "did you mean '%s'?", s);
 			fq__error(c, a->field_at.off, a->field_at.len, s ? note : NULL,

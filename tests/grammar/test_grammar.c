@@ -717,7 +717,7 @@ case_allen(void)
 /* ---- diag -------------------------------------------------------------- */
 
 static int
-case_diag(void)
+case_diag(const char *dir)
 {
 	struct fq_diag d;
 	struct fq_query *q = NULL;
@@ -760,6 +760,25 @@ case_diag(void)
 		"S branch A -> f -> gf -> M\nS branch B -> f -> gf -> M\n", &d, &q);
 	CHECK(d.nerrors == 1, "%zu errors for a shared groupfilter", d.nerrors);
 	fq_diag_fini(&d);
+
+	/* The thesis listing's own typos: suggestions, including swaps. */
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/invalid-thesis-skype-literal.flw", dir);
+	size_t tl;
+	char *text = read_file(path, &tl);
+	CHECK(text != NULL, "no %s", path);
+	if (text != NULL) {
+		fq_diag_init(&d);
+		rc = fq_query_compile(&q, path, text, tl, &d);
+		CHECK(rc == -FQ_EPARSE && d.nerrors == 4, "literal listing: %zu errors",
+		      d.nerrors);
+		CHECK(has_diag(&d, FQ_SEV_ERROR, 23, 5, "unknown field 'port'") &&
+		      has_note(&d, "did you mean 'prot'?") &&
+		      has_diag(&d, FQ_SEV_ERROR, 29, 17, "unknown field 'scrip'") &&
+		      has_note(&d, "did you mean 'srcip'?"), "typo suggestions");
+		fq_diag_fini(&d);
+		free(text);
+	}
 	return 0;
 }
 
@@ -853,7 +872,7 @@ main(int argc, char **argv)
 	else if (strcmp(c, "allen") == 0)
 		rc = case_allen();
 	else if (strcmp(c, "diag") == 0)
-		rc = case_diag();
+		rc = case_diag(argv[2]);
 	else if (strcmp(c, "shared-spec") == 0)
 		rc = case_shared_spec(argv[3]);
 	else if (strcmp(c, "shared-flowy") == 0)
