@@ -25,6 +25,7 @@ const char *const fq__mal_names[FQ__MAL_COUNT] = {
 	[FQ__MAL_VERSION] = "version",
 	[FQ__MAL_V5_COUNT] = "v5_count",
 	[FQ__MAL_V5_LENGTH] = "v5_length",
+	[FQ__MAL_V9_COUNT] = "v9_count",
 	[FQ__MAL_LENGTH] = "length",
 	[FQ__MAL_SET_LENGTH] = "set_length",
 	[FQ__MAL_SET_ID] = "set_id",

@@ -45,6 +45,7 @@ enum fq__mal {
 	FQ__MAL_VERSION,        /* version field not 5, 9 or 10 */
 	FQ__MAL_V5_COUNT,       /* v5 count 0 or above 30 */
 	FQ__MAL_V5_LENGTH,      /* v5 length != 24 + 48 * count */
+	FQ__MAL_V9_COUNT,       /* v9 count below the number of flowsets */
 	FQ__MAL_LENGTH,         /* IPFIX message length != datagram */
 	FQ__MAL_SET_LENGTH,     /* (flow)set length < 4 or past the end */
 	FQ__MAL_SET_ID,         /* reserved set id */

@@ -620,6 +620,7 @@ fq__nf9_decode(struct fq__ctx *c, const uint8_t *p, size_t len)
 
 	/* Pass 1: structure only, so a corrupt datagram changes nothing. */
 	size_t off = 20;
+	unsigned flowsets = 0;
 	while (len - off >= 4) {
 		unsigned id = fq__be16(p + off);
 		size_t slen = fq__be16(p + off + 2);
@@ -647,6 +648,17 @@ fq__nf9_decode(struct fq__ctx *c, const uint8_t *p, size_t len)
 			return;
 		}
 		off += slen;
+		flowsets++;
+	}
+	/*
+	 * The header count is the number of records (RFC 3954) or, for some
+	 * exporters, of flowsets; every flowset holds at least one record, so
+	 * a count below the number of flowsets fits neither reading.
+	 */
+	if (count < flowsets) {
+		fq__malformed(c, FQ__MAL_V9_COUNT, "v9 count %u but %u flowsets",
+			      count, flowsets);
+		return;
 	}
 
 	struct fq__domain *dom = fq__domain_get(c, 9, h.domain);

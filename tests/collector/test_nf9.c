@@ -219,7 +219,7 @@ test_fields_and_options(void)
 	struct buf b;
 	size_t at;
 
-	v9_header(&b, 3, UPTIME, 0, 7);
+	v9_header(&b, 5, UPTIME, 0, 7);
 	/* options template 300: scope system(1) len 4; interval 34, algo 35 */
 	at = fs_open(&b, 1);
 	b_u16(&b, 300);
@@ -421,6 +421,20 @@ test_malformed(void)
 	CHECK_EQ(s.n, 1);
 	if (s.n == 1)
 		CHECK_EQ(s.r[0].prot, 6);
+
+	/* count below the number of flowsets */
+	v9_header(&b, 1, UPTIME, 0, 1);
+	at = fs_open(&b, 260);
+	b_u8(&b, 1);
+	b_u8(&b, 0);
+	fs_close(&b, at, 0);
+	at = fs_open(&b, 260);
+	b_u8(&b, 1);
+	b_u8(&b, 0);
+	fs_close(&b, at, 0);
+	feed(d, &b, 1, 0, &s);
+	CHECK_EQ(ex->malformed[FQ__MAL_V9_COUNT], 1);
+	CHECK_EQ(s.n, 1);
 
 	/* short header; then a good datagram still decodes */
 	b.n = 10;
