@@ -69,6 +69,15 @@ fq_diag_add(struct fq_diag *d, enum fq_severity sev, const char *file,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 
+	/* Full: count only (and skip the line scan, so this stays cheap). */
+	if (d->n >= FQ_DIAG_MAX) {
+		if (sev == FQ_SEV_ERROR)
+			d->nerrors++;
+		else if (sev == FQ_SEV_WARNING)
+			d->nwarnings++;
+		d->dropped++;
+		return;
+	}
 	struct fq_diag_entry e;
 	memset(&e, 0, sizeof(e));
 	e.sev = sev;

@@ -22,6 +22,9 @@
 #define FQ__MAX_INPUT (1u << 20)     /* bytes of query text */
 #define FQ__MAX_ERRORS 50            /* stop parsing after this many */
 #define FQ__MAX_FILTER_DEPTH 32      /* composite filter nesting */
+#define FQ__MAX_ITEMS 1024           /* aggregates, modules per stage */
+#define FQ__MAX_SLOTS 256            /* branches of a query / module */
+#define FQ__MAX_ARENA (256u << 20)   /* bytes a compile may allocate */
 
 enum fq__tok {
 	FQ_TK_EOF, FQ_TK_NL, FQ_TK_NAME, FQ_TK_NUM, FQ_TK_IP, FQ_TK_STR,
@@ -46,10 +49,16 @@ struct fq__ctx {
 	size_t len;
 	int nerrors;
 	int oom;
+	int too_big;          /* FQ__MAX_ARENA reached */
+	uint32_t *line_start; /* offset of each line's first byte */
+	uint32_t nlines;
 	int lexing;           /* errors now come from the lexer */
 	int nlex_err;         /* offsets of lexer errors, to silence the */
 	uint32_t lex_err[FQ__MAX_ERRORS];  /* parser's cascade on that line */
 };
+
+/* 1-based line number of a byte offset (binary search). */
+uint32_t fq__line_of(const struct fq__ctx *c, uint32_t off);
 
 /* 1 if the lexer reported an error on the line holding offset `off`. */
 int fq__line_has_lex_error(const struct fq__ctx *c, uint32_t off);
@@ -155,6 +164,13 @@ struct fq__agg {
 	struct fq__span as_at;
 };
 
+/* A group filter compiled against one grouper (NULL: no grouper). */
+struct fq__gf_memo {
+	const struct fq__stage *grouper;
+	const struct fq_cnf *cnf;
+	struct fq__gf_memo *next;
+};
+
 enum fq__stage_kind {
 	FQ_ST_SPLITTER, FQ_ST_FILTER, FQ_ST_GROUPER, FQ_ST_GROUPFILTER,
 	FQ_ST_MERGER, FQ_ST_UNGROUPER,
@@ -181,6 +197,7 @@ struct fq__stage {
 	int compiled_done;           /* compiled (successfully or not) */
 	int compile_failed;
 	const void *compiled;        /* fq_cnf or fq_plan_grouper, or NULL */
+	struct fq__gf_memo *memo;    /* groupfilter: compiled per grouper */
 };
 
 struct fq__wire_item {

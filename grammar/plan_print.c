@@ -431,7 +431,22 @@ fq_plan_print(const struct fq_plan *p, FILE *out)
 		if (p->merger)
 			fprintf(out, "%s merger %s", any ? " ->" : "", p->merger->name);
 		fputc('\n', out);
-		if (b->filter) {
+		/* A definition shared with an earlier branch is shown once. */
+		const char *fsame = NULL, *gsame = NULL, *gfsame = NULL;
+		for (size_t k = 0; k < j; k++) {
+			const struct fq_plan_branch *o = &p->branches[k];
+			if (b->filter && o->filter == b->filter && !fsame)
+				fsame = o->name;
+			if (b->grouper && o->grouper == b->grouper && !gsame)
+				gsame = o->name;
+			if (b->groupfilter && o->groupfilter == b->groupfilter &&
+			    !gfsame)
+				gfsame = o->name;
+		}
+		if (b->filter && fsame) {
+			fprintf(out, "  filter %s: as in branch %s\n", b->filter_name,
+				fsame);
+		} else if (b->filter) {
 			fprintf(out, "  filter %s: %zu line%s ANDed, terms on a line "
 				"ORed\n", b->filter_name, b->filter->n,
 				b->filter->n == 1 ? "" : "s");
@@ -439,12 +454,18 @@ fq_plan_print(const struct fq_plan *p, FILE *out)
 		} else {
 			fputs("  no filter: every record enters the branch\n", out);
 		}
-		if (b->grouper)
+		if (b->grouper && gsame)
+			fprintf(out, "  grouper %s: as in branch %s\n",
+				b->grouper->name, gsame);
+		else if (b->grouper)
 			print_grouper(out, b->grouper);
 		else
 			fputs("  no grouper: every record is a group of one (its "
 			      "fields are the group's fields, records = 1)\n", out);
-		if (b->groupfilter) {
+		if (b->groupfilter && gfsame) {
+			fprintf(out, "  groupfilter %s: as in branch %s\n",
+				b->groupfilter_name, gfsame);
+		} else if (b->groupfilter) {
 			fprintf(out, "  groupfilter %s\n", b->groupfilter_name);
 			print_cnf(out, b->groupfilter, "    ", b->grouper);
 		}

@@ -21,10 +21,37 @@ struct fq_query {
 void *
 fq__alloc(struct fq__ctx *c, size_t size)
 {
+	/*
+	 * A pathological query (one group filter of 100k lines used by
+	 * every branch, ...) must not allocate without bound: past the
+	 * budget the compile stops with an error.
+	 */
+	if (c->arena->total > FQ__MAX_ARENA || size > FQ__MAX_ARENA) {
+		c->too_big = 1;
+		c->oom = 1;
+		return NULL;
+	}
 	void *p = fq_arena_alloc(c->arena, size ? size : 1);
 	if (p == NULL)
 		c->oom = 1;
 	return p;
+}
+
+uint32_t
+fq__line_of(const struct fq__ctx *c, uint32_t off)
+{
+	uint32_t lo = 0, hi = c->nlines;
+	if (c->line_start == NULL)
+		return 1;
+	/* Last line start <= off. */
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (c->line_start[mid] <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo + 1;
 }
 
 static void report(struct fq__ctx *c, enum fq_severity sev, uint32_t off,
@@ -260,6 +287,21 @@ fq_query_compile(struct fq_query **out, const char *filename,
 	}
 	c.src = src;
 	c.len = len;
+	{
+		uint32_t nl = 1;
+		for (size_t i = 0; i < len; i++)
+			nl += src[i] == '\n';
+		c.line_start = fq__alloc(&c, nl * sizeof(uint32_t));
+		if (c.line_start == NULL) {
+			rc = -FQ_ENOMEM;
+			goto fail;
+		}
+		c.line_start[0] = 0;
+		c.nlines = 1;
+		for (size_t i = 0; i < len; i++)
+			if (src[i] == '\n')
+				c.line_start[c.nlines++] = (uint32_t)(i + 1);
+	}
 
 	struct fq__token *toks;
 	size_t ntoks;
@@ -294,6 +336,12 @@ fq_query_compile(struct fq_query **out, const char *filename,
 	*out = q;
 	return 0;
 fail:
+	if (c.too_big) {
+		fq_diag_add(diag, FQ_SEV_ERROR, c.file, NULL, 0, 0, 0, NULL,
+			    "query too complex: compiling it needs more than %u MiB",
+			    (unsigned)(FQ__MAX_ARENA >> 20));
+		rc = -FQ_EPARSE;
+	}
 	sort_diags(diag, first_diag);
 	if (c.nerrors > FQ__MAX_ERRORS)
 		fq_diag_add(diag, FQ_SEV_ERROR, c.file, NULL, 0, 0, 0, NULL,

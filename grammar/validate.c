@@ -141,11 +141,7 @@ kind_name(enum fq__stage_kind k)
 static uint32_t
 line_of(const struct vstate *vs, uint32_t off)
 {
-	uint32_t line = 1;
-	for (uint32_t i = 0; i < off && i < vs->c->len; i++)
-		if (vs->c->src[i] == '\n')
-			line++;
-	return line;
+	return fq__line_of(vs->c, off);
 }
 
 /* "did you mean" among the stage names of one kind (or any if kind < 0). */
@@ -1087,6 +1083,13 @@ compile_grouper(struct vstate *vs, struct fq__stage *st)
 	if (st->compiled_done)
 		return st->compiled;
 	st->compiled_done = 1;
+	if (st->nmodules > FQ__MAX_ITEMS || st->naggs > FQ__MAX_ITEMS) {
+		fq__error(c, st->at.off, st->at.len, NULL,
+			  "grouper '%s' has too many modules or aggregates (the "
+			  "limit is %u)", st->name, (unsigned)FQ__MAX_ITEMS);
+		st->compile_failed = 1;
+		return NULL;
+	}
 	struct fq_plan_grouper *g = fq__alloc(c, sizeof(*g));
 	if (g == NULL)
 		return NULL;
@@ -1118,11 +1121,6 @@ compile_grouper(struct vstate *vs, struct fq__stage *st)
 	g->nmodules = nm;
 	g->modules = mods;
 
-	if (st->naggs > 60000) {
-		fq__error(c, st->agg_at.off, st->agg_at.len, NULL,
-			  "too many aggregates");
-		return NULL;
-	}
 	struct fq_agg *aggs = fq__alloc(c, (st->naggs ? st->naggs : 1) *
 					sizeof(*aggs));
 	if (aggs == NULL)
@@ -1278,6 +1276,12 @@ compile_mmodule(struct vstate *vs, struct fq__stage *mst,
 		return -1;
 	}
 	size_t ns = m->branches.n;
+	if (ns > FQ__MAX_SLOTS) {
+		fq__error(c, m->branches_at.off, m->branches_at.len, NULL,
+			  "module '%s' lists %zu branches (the limit is %u)",
+			  m->name, ns, (unsigned)FQ__MAX_SLOTS);
+		return -1;
+	}
 	uint16_t *slots = fq__alloc(c, ns * sizeof(*slots));
 	const struct vbranch **sb = fq__alloc(c, ns * sizeof(*sb));
 	if (slots == NULL || sb == NULL)
@@ -1532,6 +1536,12 @@ compile_merger(struct vstate *vs, struct fq__stage *st, struct fq_plan *plan)
 		return NULL;
 	}
 	size_t nm = st->implicit ? 1 : st->nmodules;
+	if (nm > FQ__MAX_ITEMS) {
+		fq__error(c, st->at.off, st->at.len, NULL,
+			  "merger '%s' has too many modules (the limit is %u)",
+			  st->name, (unsigned)FQ__MAX_ITEMS);
+		return NULL;
+	}
 	struct fq__module *const *mods = st->implicit ? &st->implicit : st->modules;
 	if (nm == 0) {
 		fq__error(c, st->at.off, st->at.len,
@@ -1873,9 +1883,10 @@ fq__validate(struct fq__ctx *c, struct fq__file *f, struct fq_plan *plan)
 				  "the query has no branch");
 		return 0;
 	}
-	if (vs.nbr > 60000) {
-		fq__error(c, vs.br[0].at.off, vs.br[0].at.len, NULL,
-			  "too many branches");
+	if (vs.nbr > FQ__MAX_SLOTS) {
+		fq__error(c, vs.br[FQ__MAX_SLOTS].at.off, vs.br[FQ__MAX_SLOTS].at.len,
+			  NULL, "too many branches (the limit is %u)",
+			  (unsigned)FQ__MAX_SLOTS);
 		return 0;
 	}
 	for (size_t j = 0; j < vs.nbr; j++) {
@@ -1909,8 +1920,26 @@ fq__validate(struct fq__ctx *c, struct fq__file *f, struct fq_plan *plan)
 	for (size_t j = 0; j < vs.nbr; j++) {
 		struct vbranch *b = &vs.br[j];
 		if (b->groupfilter != NULL) {
-			pb[j].groupfilter_name = b->groupfilter->name;
-			pb[j].groupfilter = compile_groupfilter(&vs, b->groupfilter, b);
+			/*
+			 * Names resolve against the grouper: branches with
+			 * the same grouper (or none) share one compiled copy.
+			 */
+			struct fq__stage *gf = b->groupfilter;
+			struct fq__gf_memo *mm;
+			for (mm = gf->memo; mm != NULL; mm = mm->next)
+				if (mm->grouper == b->grouper)
+					break;
+			if (mm == NULL) {
+				mm = fq__alloc(c, sizeof(*mm));
+				if (mm == NULL)
+					return -FQ_ENOMEM;
+				mm->grouper = b->grouper;
+				mm->cnf = compile_groupfilter(&vs, gf, b);
+				mm->next = gf->memo;
+				gf->memo = mm;
+			}
+			pb[j].groupfilter_name = gf->name;
+			pb[j].groupfilter = mm->cnf;
 		}
 	}
 	plan->nbranches = vs.nbr;
