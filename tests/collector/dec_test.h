@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "exporter.h"
 #include "fq_error.h"
@@ -125,10 +126,54 @@ dg_init(struct fq_datagram *dg, const struct buf *b, uint16_t port,
 	dg->arrival_ms = ms;
 }
 
+/*
+ * With FQ_CORPUS_DIR set, every datagram a test builds is also written as
+ * a fuzz seed: v5 datagrams one per file (target collector-v5), v9/IPFIX
+ * ones as length-prefixed sequences of up to 6 (target collector-v9-ipfix).
+ */
+static inline void
+corpus_dump(const struct buf *b)
+{
+	static unsigned n5, nseq, inseq;
+	static FILE *seq;
+	const char *dir = getenv("FQ_CORPUS_DIR");
+	if (dir == NULL || b->n < 2)
+		return;
+	char path[4096];
+	if (b->b[0] == 0 && b->b[1] == 5) {
+		snprintf(path, sizeof path, "%s/v5-%d-%u", dir, (int)getpid(),
+			 n5++);
+		FILE *f = fopen(path, "wb");
+		if (f) {
+			fwrite(b->b, 1, b->n, f);
+			fclose(f);
+		}
+		return;
+	}
+	if (seq == NULL || inseq == 6) {
+		if (seq)
+			fclose(seq);
+		snprintf(path, sizeof path, "%s/seq-%d-%u", dir, (int)getpid(),
+			 nseq++);
+		seq = fopen(path, "wb");
+		inseq = 0;
+		if (seq)
+			fputc(nseq % 3 == 0 ? 121 : 0, seq);
+	}
+	if (seq) {
+		fputc((int)(b->n >> 8), seq);
+		fputc((int)(b->n & 0xff), seq);
+		fwrite(b->b, 1, b->n, seq);
+		fflush(seq);
+		inseq++;
+	}
+}
+
 static inline int
 feed(struct fq_decoder *d, const struct buf *b, uint16_t port, int64_t ms,
      struct sink *s)
 {
+	corpus_dump(b);
 	struct fq_datagram dg;
 	dg_init(&dg, b, port, ms);
 	return fq_decoder_datagram(d, &dg, sink_emit, s);
