@@ -153,24 +153,31 @@ templates(struct fq__ctx *c, struct fq__domain *dom, unsigned set_id,
 		t->refreshed_ms = c->now_ms;
 		if (fq__tpl_put(c, dom, t) < 0)
 			continue;       /* refused by the cap: not copied */
-		/* Copy, renaming fields libfixbuf must not decode. */
-		size_t start = o->n;
-		out_put(o, rec, hdr + used);
-		uint8_t *f = o->b + start + hdr;
-		uint8_t *end = o->b + o->n;
+		/*
+		 * Copy, renaming fields libfixbuf must not decode to
+		 * paddingOctets of the same length (an enterprise field
+		 * loses its 4-byte enterprise number on the way).
+		 */
+		out_put(o, rec, hdr);
+		const uint8_t *f = rec + hdr, *end = rec + hdr + used;
 		while (f < end) {
-			unsigned ie = fq__be16(f);
+			unsigned ie = fq__be16(f) & 0x7fff;
 			unsigned flen = fq__be16(f + 2);
-			if (ie & 0x8000) {
-				f += 8;
-				continue;
+			uint32_t pen = 0;
+			size_t fl = 4;
+			if (f[0] & 0x80) {
+				pen = fq__be32(f + 4);
+				fl = 8;
 			}
-			int list = ie == 291 || ie == 292 || ie == 293;
-			if (list || !fq__ipfix_field_ok(ie, flen)) {
-				f[0] = IE_PADDING >> 8;
-				f[1] = IE_PADDING & 0xff;
+			int list = pen == 0 &&
+				   (ie == 291 || ie == 292 || ie == 293);
+			if (list || !fq__ipfix_field_ok(pen, ie, flen)) {
+				out_be16(o, IE_PADDING);
+				out_be16(o, flen);
+			} else {
+				out_put(o, f, fl);
 			}
-			f += 4;
+			f += fl;
 		}
 	}
 	return n;

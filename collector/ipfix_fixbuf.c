@@ -31,8 +31,17 @@
 #include <unistd.h>
 
 struct fq__ipfix_model {
-	fbInfoModel_t *model;           /* owned */
+	fbInfoModel_t *model;           /* borrowed: the process-wide model */
 };
+
+/*
+ * One information model for the whole process: building it (thousands of
+ * elements, the CERT file) costs milliseconds, and it never changes after
+ * start-up, because elements it does not know are never shown to libfixbuf
+ * (fq__ipfix_field_ok), so libfixbuf adds no "alien" elements to it: a
+ * hostile exporter cannot grow it.  It lives until the process exits.
+ */
+static fbInfoModel_t *g_model;
 
 struct fq__ipfix_session {
 	fBuf_t *fbuf;                   /* owned; owns the fbSession */
@@ -134,8 +143,11 @@ elem_of(unsigned ie)
 }
 
 int
-fq__ipfix_field_ok(unsigned ie, unsigned len)
+fq__ipfix_field_ok(uint32_t pen, unsigned ie, unsigned len)
 {
+	if (pen != 0)
+		return g_model && fbInfoModelGetElementByID(g_model,
+				(uint16_t)ie, pen) != NULL;
 	const struct elem *e = elem_of(ie);
 	if (e == NULL)
 		return 1;       /* not read by flowq: libfixbuf skips it */
@@ -193,23 +205,29 @@ fq__ipfix_model_new(struct fq__ipfix_model **out)
 	struct fq__ipfix_model *m = calloc(1, sizeof *m);
 	if (m == NULL)
 		return -FQ_ENOMEM;
-	static const char *const domains[] = { NULL, "fixbuf", "libfixbuf" };
-	for (size_t i = 0; i < sizeof domains / sizeof domains[0]; i++)
-		g_log_set_handler(domains[i], G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL |
-				  G_LOG_FLAG_RECURSION, glib_log, NULL);
-	m->model = fbInfoModelAlloc();
-	for (size_t i = 0; i < sizeof cert_files / sizeof cert_files[0]; i++) {
-		if (access(cert_files[i], R_OK) != 0)
-			continue;
-		GError *err = NULL;
-		if (fbInfoModelReadXMLFile(m->model, cert_files[i], &err))
-			fq_debug("ipfix: loaded %s", cert_files[i]);
-		else
-			fq_warn("ipfix: cannot load %s: %s", cert_files[i],
-				err ? err->message : "?");
-		g_clear_error(&err);
-		break;
+	if (g_model == NULL) {
+		static const char *const domains[] = { NULL, "fixbuf",
+						       "libfixbuf" };
+		for (size_t i = 0; i < sizeof domains / sizeof domains[0]; i++)
+			g_log_set_handler(domains[i], G_LOG_LEVEL_MASK |
+					  G_LOG_FLAG_FATAL |
+					  G_LOG_FLAG_RECURSION, glib_log, NULL);
+		g_model = fbInfoModelAlloc();
+		for (size_t i = 0; i < sizeof cert_files / sizeof cert_files[0];
+		     i++) {
+			if (access(cert_files[i], R_OK) != 0)
+				continue;
+			GError *err = NULL;
+			if (fbInfoModelReadXMLFile(g_model, cert_files[i], &err))
+				fq_debug("ipfix: loaded %s", cert_files[i]);
+			else
+				fq_warn("ipfix: cannot load %s: %s",
+					cert_files[i], err ? err->message : "?");
+			g_clear_error(&err);
+			break;
+		}
 	}
+	m->model = g_model;
 	*out = m;
 	return 0;
 }
@@ -217,10 +235,7 @@ fq__ipfix_model_new(struct fq__ipfix_model **out)
 void
 fq__ipfix_model_free(struct fq__ipfix_model *m)
 {
-	if (m == NULL)
-		return;
-	fbInfoModelFree(m->model);
-	free(m);
+	free(m);        /* the model itself stays for the process */
 }
 
 static void
@@ -249,7 +264,7 @@ new_template(fbSession_t *session, uint16_t tid, fbTemplate_t *tmpl,
 		if (ie == NULL || ie->ent != 0 || ie->len == FB_IE_VARLEN)
 			continue;
 		unsigned op = fq__ie_op(ie->num);
-		if (op == FQ__OP_SKIP || !fq__ipfix_field_ok(ie->num, ie->len))
+		if (op == FQ__OP_SKIP || !fq__ipfix_field_ok(0, ie->num, ie->len))
 			continue;
 		t->has |= FQ__HAS(op);
 		if (ie->num == 302)

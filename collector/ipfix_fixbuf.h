@@ -24,12 +24,14 @@ void fq__ipfix_forget(struct fq__ipfix_session *s, uint32_t domain,
 		      uint16_t tid);
 
 /*
- * Whether libfixbuf may see element `ie` (IANA, enterprise 0) with this
- * length: the elements flowq reads must have a length libfixbuf can
- * transcode into its internal template.  Others are rewritten to
- * paddingOctets in the copy of the template libfixbuf gets.
+ * Whether libfixbuf may see element (pen, ie) with this length: the IANA
+ * elements flowq reads must have a length libfixbuf can transcode into its
+ * internal template, and enterprise elements must be known to the
+ * information model (libfixbuf would otherwise add each unknown one to the
+ * shared model, without bound).  Others are rewritten to paddingOctets in
+ * the copy of the template libfixbuf gets.
  */
-int fq__ipfix_field_ok(unsigned ie, unsigned len);
+int fq__ipfix_field_ok(uint32_t pen, unsigned ie, unsigned len);
 
 /*
  * Hand one checked IPFIX message to the exporter's libfixbuf session
