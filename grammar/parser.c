@@ -330,6 +330,14 @@ parse_num(struct parser *p)
 	advance(p);
 	/* A duration unit belongs to the number just before it. */
 	int64_t mul = unit_ms(p, cur(p));
+	if (mul == 0 && cur(p)->kind == FQ_TK_NAME && cur(p)->off == t->off + t->len) {
+		const struct fq__token *u = cur(p);
+		fq__error(p->c, u->off, u->len, "units are ms, s (sec), min and h",
+			  "unknown unit '%.*s'", (int)(u->len > 40 ? 40 : u->len),
+			  p->c->src + u->off);
+		advance(p);
+		return NULL;
+	}
 	if (mul) {
 		if (e->num > INT64_MAX / mul) {
 			fq__error(p->c, t->off, t->len, NULL, "duration out of range");

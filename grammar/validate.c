@@ -1785,9 +1785,13 @@ check_wire(struct vstate *vs, const struct fq__wire *w)
 				  "'branch' follows the splitter only");
 			return;
 		}
+		/*
+		 * A bad item is reported and skipped; the rest of the line
+		 * still wires the branch, so one mistake gives one error.
+		 */
 		struct fq__stage *st = wire_stage(vs, &it[i]);
 		if (st == NULL)
-			return;
+			continue;
 		int r = stage_rank(st->kind);
 		if (st->kind == FQ_ST_SPLITTER || r <= rank) {
 			if (r == rank && st->kind != FQ_ST_SPLITTER)
@@ -1805,7 +1809,7 @@ check_wire(struct vstate *vs, const struct fq__wire *w)
 					  "%s '%s' cannot come after %s '%s'",
 					  kind_name(st->kind), st->name,
 					  kind_name(prev->kind), prev->name);
-			return;
+			continue;
 		}
 		rank = r;
 		prev = st;

@@ -297,6 +297,8 @@ static const struct bad bad_cases[] = {
 	{ MERGE("A d A"), 14, 5, "relates two different branches" },
 	{ "splitter S {}\nungrouper U {}\nungrouper U {}\nS branch A -> U\n",
 	  3, 11, "redefinition of 'U'" },
+	{ "splitter S {}\nfilter f {\n  bytes > 10kb\n}\n" WIRE1,
+	  3, 13, "unknown unit 'kb'" },
 };
 
 static int
@@ -444,6 +446,13 @@ case_lexer(void)
 	      has_diag(&d, FQ_SEV_ERROR, 7, 1, "fitler") &&
 	      has_diag(&d, FQ_SEV_ERROR, 9, 20, "unknown stage 'zz'"),
 	      "every error reported");
+	fq_diag_fini(&d);
+	/* A bad wiring item is skipped: one mistake, one error. */
+	compile(PRE "merger M {\n  branches A, B\n  A < B delta 1s\n}\n"
+		"S branch A -> f -> g -> M\nS branch B -> g -> f -> M\n", &d, &q);
+	CHECK(d.nerrors == 1 && has_diag(&d, FQ_SEV_ERROR, 16, 20,
+					 "filter 'f' cannot come after grouper 'g'"),
+	      "%zu errors for one wiring mistake", d.nerrors);
 	fq_diag_fini(&d);
 	/* Input bigger than the cap is refused, not processed. */
 	size_t big = (1u << 20) + 10;
