@@ -191,6 +191,83 @@ fq_allen_holds(enum fq_allen_rel r, int64_t xs, int64_t xe, int64_t ys,
 	return 0;
 }
 
+static int
+cmp_result(enum fq_op op, int c)
+{
+	switch (op) {
+	case FQ_OP_EQ: return c == 0;
+	case FQ_OP_NE: return c != 0;
+	case FQ_OP_LT: return c < 0;
+	case FQ_OP_GT: return c > 0;
+	case FQ_OP_LE: return c <= 0;
+	case FQ_OP_GE: return c >= 0;
+	default:       return 0;
+	}
+}
+
+static int64_t
+operand_num(const struct fq_operand *o, const struct fq_record *r)
+{
+	int64_t v = o->kind == FQ_O_FIELD ? fq_field_num(r, o->field) : o->i;
+	if (o->fn == FQ_FN_BITAND)
+		v &= o->mask;
+	else if (o->fn == FQ_FN_BITOR)
+		v |= o->mask;
+	return v;
+}
+
+static int
+term_match_record(const struct fq_term *t, const struct fq_record *r)
+{
+	int v = 0;
+	if (t->op == FQ_OP_FILTER) {
+		v = fq_cnf_match_record(t->sub, r);
+	} else if (t->l.kind != FQ_O_FIELD ||
+		   (t->r.kind != FQ_O_FIELD && t->r.kind != FQ_O_INT &&
+		    t->r.kind != FQ_O_IP && t->r.kind != FQ_O_SET)) {
+		v = 0;
+	} else if (t->op == FQ_OP_IN || t->op == FQ_OP_NOTIN) {
+		const struct fq_set *s = t->r.set;
+		if (t->r.kind != FQ_O_SET)
+			v = 0;
+		else if (t->l.vtype == FQ_V_IP)
+			v = fq_set_has_ip(s, fq_field_ip(r, t->l.field));
+		else
+			v = fq_set_has_int(s, operand_num(&t->l, r));
+		if (t->op == FQ_OP_NOTIN)
+			v = !v;
+	} else if (t->l.vtype == FQ_V_IP) {
+		const struct fq_ip *a = fq_field_ip(r, t->l.field);
+		const struct fq_ip *b = t->r.kind == FQ_O_FIELD
+			? fq_field_ip(r, t->r.field) : &t->r.ip;
+		if (a->is6 != b->is6)
+			v = t->op == FQ_OP_NE;   /* never equal, never ordered */
+		else
+			v = cmp_result(t->op, fq_ip_cmp(a, b));
+	} else {
+		int64_t a = operand_num(&t->l, r);
+		int64_t b = t->r.kind == FQ_O_FIELD ? operand_num(&t->r, r) : t->r.i;
+		v = cmp_result(t->op, a < b ? -1 : a > b);
+	}
+	return t->negate ? !v : v;
+}
+
+int
+fq_cnf_match_record(const struct fq_cnf *cnf, const struct fq_record *r)
+{
+	if (cnf == NULL)
+		return 1;
+	for (size_t i = 0; i < cnf->n; i++) {
+		const struct fq_clause *c = &cnf->clauses[i];
+		int any = 0;
+		for (size_t k = 0; k < c->n && !any; k++)
+			any = term_match_record(&c->terms[k], r);
+		if (!any)
+			return 0;
+	}
+	return 1;
+}
+
 const char *
 fq_op_name(enum fq_op op)
 {

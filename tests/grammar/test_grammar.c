@@ -11,6 +11,7 @@
  *   lexer        names with '-', `M->U`, units, continuation lines, case
  *   plan         the plan of the paper's query, field by field
  *   sets         constant sets: merging, membership, prefixes
+ *   eval         record filters evaluated on records (fq_cnf_match_record)
  *   allen        the Allen relation table, inverses, spellings
  *   diag         rendering: caret under the token (tabs kept), notes,
  *                every error of a file, warnings do not fail
@@ -651,6 +652,82 @@ case_sets(void)
 	return 0;
 }
 
+static void
+rec_init(struct fq_record *r, const char *src, const char *dst, int sp, int dp,
+	 int prot)
+{
+	fq_record_clear(r);
+	fq_ip_parse(src, strlen(src), &r->srcip);
+	fq_ip_parse(dst, strlen(dst), &r->dstip);
+	r->srcport = (uint16_t)sp;
+	r->dstport = (uint16_t)dp;
+	r->prot = (uint8_t)prot;
+	r->stime = 1000;
+	r->etime = 3500;
+	r->bytes = 5000;
+	r->tcp_flags = 0x12;
+}
+
+static int
+case_eval(void)
+{
+	struct fq_diag d;
+	struct fq_query *q = NULL;
+	const struct fq_plan *p = must_compile(
+		"splitter S {}\nfilter tcp {\n  prot = protocol(\"TCP\")\n}\n"
+		"filter www_req {\n  tcp\n  dstport = 80 OR dstport = 8080\n"
+		"  NOT srcip in 192.0.2.0/24\n  srcport in [1024..65535]\n"
+		"  duration < 3s\n  bitAND(tcp_flags, 0x02) = 0x02\n"
+		"  srcip != dstip\n  dstip != 2001:db8::1\n}\n"
+		"S branch A -> www_req\n", &q, &d);
+	if (p == NULL)
+		return 0;
+	const struct fq_cnf *f = p->branches[0].filter;
+	struct fq_record r;
+	rec_init(&r, "198.51.100.7", "203.0.113.9", 40000, 80, 6);
+	CHECK(fq_cnf_match_record(f, &r), "request matches");
+	r.dstport = 8080;
+	CHECK(fq_cnf_match_record(f, &r), "8080 matches");
+	r.dstport = 443;
+	CHECK(!fq_cnf_match_record(f, &r), "443 does not");
+	rec_init(&r, "192.0.2.7", "203.0.113.9", 40000, 80, 6);
+	CHECK(!fq_cnf_match_record(f, &r), "NOT srcip in prefix");
+	rec_init(&r, "198.51.100.7", "203.0.113.9", 1000, 80, 6);
+	CHECK(!fq_cnf_match_record(f, &r), "srcport range");
+	rec_init(&r, "198.51.100.7", "203.0.113.9", 40000, 80, 17);
+	CHECK(!fq_cnf_match_record(f, &r), "composite tcp");
+	rec_init(&r, "198.51.100.7", "203.0.113.9", 40000, 80, 6);
+	r.etime = 4000;
+	CHECK(!fq_cnf_match_record(f, &r), "duration 3s");
+	rec_init(&r, "198.51.100.7", "203.0.113.9", 40000, 80, 6);
+	r.tcp_flags = 0x10;
+	CHECK(!fq_cnf_match_record(f, &r), "bitAND");
+	rec_init(&r, "198.51.100.7", "198.51.100.7", 40000, 80, 6);
+	CHECK(!fq_cnf_match_record(f, &r), "srcip != dstip");
+	/* v4 and v6 are never equal: != holds across families. */
+	rec_init(&r, "2001:db8::5", "2001:db8::1", 40000, 80, 6);
+	CHECK(!fq_cnf_match_record(f, &r), "dstip != 2001:db8::1");
+	rec_init(&r, "2001:db8::5", "2001:db8::2", 40000, 80, 6);
+	CHECK(fq_cnf_match_record(f, &r), "v6 record passes");
+	CHECK(fq_cnf_match_record(NULL, &r), "no filter passes");
+	fq_query_free(q);
+	fq_diag_fini(&d);
+
+	/* v4 and v6 are never ordered. */
+	p = must_compile("splitter S {}\nfilter f {\n  srcip < 10.0.0.1 OR "
+			 "srcip >= 10.0.0.1\n}\nS branch A -> f\n", &q, &d);
+	if (p != NULL) {
+		rec_init(&r, "::1", "::2", 1, 1, 6);
+		CHECK(!fq_cnf_match_record(p->branches[0].filter, &r),
+		      "v6 ordered against v4");
+		rec_init(&r, "10.0.0.0", "::2", 1, 1, 6);
+		CHECK(fq_cnf_match_record(p->branches[0].filter, &r), "v4 ordered");
+	}
+	fq_query_free(q);
+	fq_diag_fini(&d);
+	return 0;
+}
+
 static int
 case_allen(void)
 {
@@ -878,6 +955,8 @@ main(int argc, char **argv)
 		rc = case_plan(argv[2]);
 	else if (strcmp(c, "sets") == 0)
 		rc = case_sets();
+	else if (strcmp(c, "eval") == 0)
+		rc = case_eval();
 	else if (strcmp(c, "allen") == 0)
 		rc = case_allen();
 	else if (strcmp(c, "diag") == 0)
