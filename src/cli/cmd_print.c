@@ -13,6 +13,7 @@
 #include "fq_log.h"
 #include "fq_out.h"
 #include "loop.h"
+#include "opts.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -70,40 +71,6 @@ print_finish(struct fq_sink *sink)
 	return out_status(ps);
 }
 
-/* Parse an --allow PREFIX into the decoder options' arrays. */
-static int
-add_allow(struct fq_decoder_opts *o, struct fq_ip **ips, uint8_t **lens,
-	  const char *arg)
-{
-	const char *slash = strchr(arg, '/');
-	size_t alen = slash ? (size_t)(slash - arg) : strlen(arg);
-	struct fq_ip ip;
-	if (fq_ip_parse(arg, alen, &ip) < 0)
-		return -FQ_EINVAL;
-	unsigned len = ip.is6 ? 128 : 32;
-	if (slash) {
-		char *end;
-		unsigned long v = strtoul(slash + 1, &end, 10);
-		if (*end != '\0' || slash[1] == '\0' || v > len)
-			return -FQ_EINVAL;
-		len = (unsigned)v;
-	}
-	struct fq_ip *ni = realloc(*ips, (o->n_allow + 1) * sizeof *ni);
-	if (ni == NULL)
-		return -FQ_ENOMEM;
-	*ips = ni;
-	uint8_t *nl = realloc(*lens, o->n_allow + 1);
-	if (nl == NULL)
-		return -FQ_ENOMEM;
-	*lens = nl;
-	ni[o->n_allow] = ip;
-	nl[o->n_allow] = (uint8_t)len;
-	o->n_allow++;
-	o->allow = ni;
-	o->allow_len = nl;
-	return 0;
-}
-
 enum {
 	OPT_JSON = 256, OPT_COUNT, OPT_STATS, OPT_STATS_JSON, OPT_ALLOW,
 	OPT_RECORD, OPT_RCVBUF,
@@ -128,11 +95,10 @@ fq_cmd_print(int argc, char **argv)
 		.base = { print_records, print_finish },
 		.mode = MODE_TEXT,
 	};
-	struct fq_cli_loop_opts lopts = { 0, 0 };
+	struct fq_cli_loop_opts lopts = { 0, 0, NULL, NULL };
 	const char **specs = calloc((size_t)argc, sizeof *specs);
 	size_t n_specs = 0;
-	struct fq_ip *allow_ips = NULL;
-	uint8_t *allow_lens = NULL;
+	struct fq_cli_allow allow = { NULL, NULL, 0 };
 	struct fq_decoder_opts dopts;
 	memset(&dopts, 0, sizeof dopts);
 	int status = 2;
@@ -169,7 +135,7 @@ fq_cmd_print(int argc, char **argv)
 			lopts.stats_json = 1;
 			break;
 		case OPT_ALLOW:
-			if (add_allow(&dopts, &allow_ips, &allow_lens, optarg) < 0) {
+			if (fq_cli_allow_add(&allow, optarg) < 0) {
 				snprintf(reason, sizeof reason,
 					 "--allow: '%s' is not an address or prefix",
 					 optarg);
@@ -228,6 +194,7 @@ fq_cmd_print(int argc, char **argv)
 	uv_loop_init(&loop);
 	loop_inited = 1;
 	fq_ingest_init(&ing, &loop, &ps.base);
+	fq_cli_allow_apply(&allow, &dopts);
 	ing.decoder_opts = dopts;
 	ing_inited = 1;
 	for (size_t i = 0; i < n_specs; i++) {
@@ -262,8 +229,7 @@ out:
 			fq_debug("event loop still had handles at exit");
 	}
 	free(ps.out);
-	free(allow_ips);
-	free(allow_lens);
+	fq_cli_allow_fini(&allow);
 	free(specs);
 	return status;
 }

@@ -11,6 +11,7 @@
 
 int fq_cmd_print(int argc, char **argv);
 int fq_cmd_check(int argc, char **argv);
+int fq_cmd_run(int argc, char **argv);
 
 /* The --help text. */
 void fq_cli_usage(FILE *f);

@@ -24,11 +24,27 @@ struct loop_state {
 };
 
 void
-fq_cli_print_stats(struct fq_ingest *ing, int json)
+fq_cli_print_stats(struct fq_ingest *ing, const struct fq_cli_loop_opts *opts)
 {
 	static struct fq_out err_out;
+	int json = opts->stats_json;
 	fq_out_init(&err_out, STDERR_FILENO);
-	fq_ingest_print_stats(ing, &err_out, json);
+	if (opts->extra_stats && json) {
+		fq_out_str(&err_out, "{\"ingest\":");
+		/* fq_ingest_print_stats ends its object with a newline */
+		fq_ingest_print_stats(ing, &err_out, 1);
+		if (err_out.len && err_out.buf[err_out.len - 1] == '\n')
+			err_out.len--;
+		fq_out_str(&err_out, ",\"engine\":");
+		opts->extra_stats(opts->extra_ctx, &err_out, 1);
+		if (err_out.len && err_out.buf[err_out.len - 1] == '\n')
+			err_out.len--;
+		fq_out_str(&err_out, "}\n");
+	} else {
+		fq_ingest_print_stats(ing, &err_out, json);
+		if (opts->extra_stats)
+			opts->extra_stats(opts->extra_ctx, &err_out, json);
+	}
 	fq_out_flush(&err_out);
 }
 
@@ -45,7 +61,7 @@ on_usr1(uv_signal_t *h, int signum)
 {
 	(void)signum;
 	struct loop_state *st = h->data;
-	fq_cli_print_stats(st->ing, st->opts->stats_json);
+	fq_cli_print_stats(st->ing, st->opts);
 }
 
 static void
@@ -99,7 +115,7 @@ fq_cli_loop_run(uv_loop_t *loop, struct fq_ingest *ing,
 	uv_run(loop, UV_RUN_NOWAIT);
 
 	if (opts->stats)
-		fq_cli_print_stats(ing, opts->stats_json);
+		fq_cli_print_stats(ing, opts);
 	if (rc < 0 && ing->status == 0)
 		ing->status = rc;
 	return ing->status < 0 ? 1 : 0;

@@ -11,6 +11,12 @@
 struct fq_cli_loop_opts {
 	int stats;        /* print counters to stderr at exit */
 	int stats_json;   /* ... as one JSON object */
+	/*
+	 * Optional: counters beyond the ingest's (the engine's).  With JSON
+	 * the output is {"ingest": ..., "engine": ...}.
+	 */
+	void (*extra_stats)(void *ctx, struct fq_out *o, int json);
+	void *extra_ctx;
 };
 
 /*
@@ -20,7 +26,8 @@ struct fq_cli_loop_opts {
 int fq_cli_loop_run(uv_loop_t *loop, struct fq_ingest *ing,
 		    const struct fq_cli_loop_opts *opts);
 
-/* Print the ingest's counters to stderr. */
-void fq_cli_print_stats(struct fq_ingest *ing, int json);
+/* Print the counters to stderr. */
+void fq_cli_print_stats(struct fq_ingest *ing,
+			const struct fq_cli_loop_opts *opts);
 
 #endif

@@ -18,6 +18,13 @@ static const char usage_text[] =
 "flowq is a NetFlow v5/v9 and IPFIX collector with a stream query engine.\n"
 "\n"
 "Commands:\n"
+"  run QUERY... [-s SOURCE]... [-o FILE] [--json] [--no-records] [--batch]\n"
+"        [--window D] [--lateness D] [--max-duration D] [--max-skew D]\n"
+"        [--exporter-idle D] [--record FILE.pcap] [--allow PREFIX]...\n"
+"        [--scale-sampled] [--stats] [--stats-json] [--rcvbuf BYTES]\n"
+"        run flow queries on the sources and print their matches\n"
+"  check QUERY...\n"
+"        parse and validate query files and print their plans\n"
 "  print [-s] SOURCE... [--json] [--count] [--stats] [--record FILE.pcap]\n"
 "        [--allow PREFIX]... [--rcvbuf BYTES]\n"
 "        decode SOURCEs and print their records (like flow-print)\n"
@@ -40,6 +47,19 @@ static const char usage_text[] =
 "  --allow PREFIX        accept export datagrams only from PREFIX (repeatable)\n"
 "  --record FILE.pcap    write every received datagram to a capture\n"
 "  --rcvbuf BYTES        UDP socket receive buffer (default 32 MiB)\n"
+"\n"
+"Options of run (durations take a unit: ms, s, min, h, or inf):\n"
+"  -o, --output FILE     write matches to FILE instead of stdout\n"
+"  --json                JSON Lines matches (SPEC section 6)\n"
+"  --no-records          matches without their records\n"
+"  --batch               exact batch meaning: --window inf --lateness inf\n"
+"  --window D            W, longest group and pairing span (default 15min)\n"
+"  --lateness D          L, disorder allowed behind the newest etime (90s)\n"
+"  --max-duration D      M, longest flow, set to the active timeout (10min)\n"
+"  --max-skew D          etime this far past arrival is 'future' (10min)\n"
+"  --exporter-idle D     a silent exporter stops holding time back (5min)\n"
+"  --scale-sampled       multiply packets and bytes by the sampling interval\n"
+"  --stats, --stats-json, --record, --allow, --rcvbuf: as for print\n"
 "\n"
 "Global options:\n"
 "  -h, --help            this text\n"
@@ -91,6 +111,10 @@ main(int argc, char **argv)
 	const char *cmd = argv[i];
 	if (!strcmp(cmd, "print"))
 		return fq_cmd_print(argc - i, argv + i);
+	if (!strcmp(cmd, "run"))
+		return fq_cmd_run(argc - i, argv + i);
+	if (!strcmp(cmd, "check"))
+		return fq_cmd_check(argc - i, argv + i);
 	if (!strcmp(cmd, "help")) {
 		fq_cli_usage(stdout);
 		return 0;

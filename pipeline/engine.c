@@ -1,0 +1,799 @@
+/*
+ * engine.c - stream time, query wiring and match output.
+ *
+ * The engine is the sink of the ingest path.  Per record it (1) decides
+ * whether the record is late or future against stream time T, (2) runs
+ * every query's branch filters and hands the record to the groupers of the
+ * branches it passed, (3) advances T, and when T moved closes the groups
+ * whose deadline + M it passed and lets the mergers release and drop what
+ * T allows.  Everything happens per record, never per batch, so the result
+ * does not depend on how the input was cut into batches: the same records
+ * give byte-identical output live or replayed.
+ *
+ * Stream time (SPEC section 5): T = min over active exporters of their
+ * largest etime, minus the lateness L; an exporter silent for
+ * --exporter-idle (arrival time) stops holding T back; a record whose
+ * etime is more than --max-skew past its arrival is "future" and does not
+ * move T; T never decreases.  With --batch, T stays at minus infinity until
+ * the end of input, when it becomes plus infinity for everyone.
+ */
+#include "pl.h"
+#include "fq_error.h"
+#include "fq_format.h"
+#include "fq_log.h"
+#include "fq_time.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct pl_exp {
+	struct fq_ip addr;
+	uint32_t domain;
+	int64_t max_etime;         /* INT64_MIN until a non-future record */
+	int64_t last_arrival;
+};
+
+void
+fq_engine_opts_default(struct fq_engine_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->window = FQ_DEFAULT_WINDOW;
+	o->lateness = FQ_DEFAULT_LATENESS;
+	o->max_duration = FQ_DEFAULT_MAX_DURATION;
+	o->max_skew = FQ_DEFAULT_MAX_SKEW;
+	o->exporter_idle = FQ_DEFAULT_EXPORTER_IDLE;
+}
+
+/* ---- record pool -------------------------------------------------------- */
+
+#define SLAB_RECS 1024
+
+struct pl_rec *
+pl_rec_new(struct pl_rec_pool *p, const struct fq_record *r)
+{
+	if (p->free == NULL) {
+		struct pl_rec *slab = malloc(SLAB_RECS * sizeof *slab);
+		if (slab == NULL)
+			return NULL;
+		if (p->nslabs == p->cap_slabs) {
+			size_t cap = p->cap_slabs ? p->cap_slabs * 2 : 16;
+			void **s = realloc(p->slabs, cap * sizeof *s);
+			if (s == NULL) {
+				free(slab);
+				return NULL;
+			}
+			p->slabs = s;
+			p->cap_slabs = cap;
+		}
+		p->slabs[p->nslabs++] = slab;
+		for (size_t i = 0; i < SLAB_RECS; i++) {
+			slab[i].next_free = p->free;
+			p->free = &slab[i];
+		}
+	}
+	struct pl_rec *rec = p->free;
+	p->free = rec->next_free;
+	rec->r = *r;
+	rec->refs = 0;
+	rec->printed = 0;
+	rec->next_free = NULL;
+	p->live++;
+	return rec;
+}
+
+void
+pl_rec_unref(struct pl_rec_pool *p, struct pl_rec *rec)
+{
+	if (--rec->refs > 0)
+		return;
+	rec->next_free = p->free;
+	p->free = rec;
+	p->live--;
+}
+
+void
+pl_rec_pool_fini(struct pl_rec_pool *p)
+{
+	for (size_t i = 0; i < p->nslabs; i++)
+		free(p->slabs[i]);
+	free(p->slabs);
+	memset(p, 0, sizeof *p);
+}
+
+/* ---- output ------------------------------------------------------------- */
+
+static void
+out_json_string(struct fq_out *o, const char *s)
+{
+	fq_out_write(o, "\"", 1);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			char e[2] = { '\\', (char)c };
+			fq_out_write(o, e, 2);
+		} else if (c < 0x20) {
+			char e[8];
+			snprintf(e, sizeof e, "\\u%04x", c);
+			fq_out_str(o, e);
+		} else {
+			fq_out_write(o, s, 1);
+		}
+	}
+	fq_out_write(o, "\"", 1);
+}
+
+static void
+out_i64(struct fq_out *o, int64_t v)
+{
+	char b[24];
+	fq_out_write(o, b, fq_fmt_i64(b, v));
+}
+
+/* Shortest text that reads back as the same double. */
+static void
+out_real(struct fq_out *o, double d)
+{
+	char b[40];
+	if (!isfinite(d)) {
+		fq_out_str(o, "null");
+		return;
+	}
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(b, sizeof b, "%.*g", prec, d);
+		if (strtod(b, NULL) == d)
+			break;
+	}
+	/* Keep reals recognisable as reals. */
+	if (!strpbrk(b, ".eEn"))
+		strcat(b, ".0");
+	fq_out_str(o, b);
+}
+
+static void
+out_ip(struct fq_out *o, const struct fq_ip *ip)
+{
+	char b[FQ_IP_STRLEN];
+	size_t n = fq_ip_format(ip, b);
+	fq_out_write(o, "\"", 1);
+	fq_out_write(o, b, n);
+	fq_out_write(o, "\"", 1);
+}
+
+static void
+out_val(struct fq_out *o, const struct pl_val *v)
+{
+	if (v->set) {
+		fq_out_write(o, "[", 1);
+		for (uint32_t k = 0; k < v->set->n; k++) {
+			if (k)
+				fq_out_write(o, ",", 1);
+			if (v->set->elem == FQ_V_INT)
+				out_i64(o, v->set->ints[k]);
+			else
+				out_ip(o, &v->set->ips[k]);
+		}
+		fq_out_write(o, "]", 1);
+		return;
+	}
+	switch (v->t) {
+	case FQ_V_REAL:
+		out_real(o, v->d);
+		break;
+	case FQ_V_IP:
+		out_ip(o, &v->ip);
+		break;
+	default:
+		out_i64(o, v->i);
+		break;
+	}
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void
+out_group_json(struct fq_out *o, const struct pl_group *g)
+{
+	fq_out_str(o, "{\"stime\":");
+	out_i64(o, g->stime);
+	fq_out_str(o, ",\"etime\":");
+	out_i64(o, g->etime);
+	fq_out_str(o, ",\"duration\":");
+	out_i64(o, g->etime - g->stime);
+	fq_out_str(o, ",\"records\":");
+	out_i64(o, g->n);
+	fq_out_str(o, ",\"rec_ids\":[");
+	uint64_t *ids = malloc((g->n ? g->n : 1) * sizeof *ids);
+	if (ids) {
+		for (uint32_t i = 0; i < g->n; i++)
+			ids[i] = g->recs[i]->r.rec_id;
+		qsort(ids, g->n, sizeof *ids, cmp_u64);
+		for (uint32_t i = 0; i < g->n; i++) {
+			char b[24];
+			if (i)
+				fq_out_write(o, ",", 1);
+			fq_out_write(o, b, fq_fmt_u64(b, ids[i]));
+		}
+		free(ids);
+	}
+	fq_out_str(o, "]");
+	const struct fq_plan_grouper *pg = g->br->gr.pg;
+	if (pg) {
+		for (size_t k = 0; k < pg->naggs; k++) {
+			struct fq_operand op;
+			memset(&op, 0, sizeof op);
+			op.kind = FQ_O_GROUP;
+			op.gval = FQ_G_AGG;
+			op.agg = (uint16_t)k;
+			struct pl_val v;
+			pl_group_value(g, &op, &v);
+			fq_out_str(o, ",");
+			out_json_string(o, pg->aggs[k].name);
+			fq_out_str(o, ":");
+			out_val(o, &v);
+		}
+	} else {
+		/* A group of one: its aggregates are the record's fields. */
+		const struct fq_record *r = &g->recs[0]->r;
+		for (size_t i = 0; i < FQ_F_COUNT; i++) {
+			const struct fq_field *f = &fq_fields[i];
+			if (f->id == FQ_F_REC_ID || f->id == FQ_F_STIME ||
+			    f->id == FQ_F_ETIME || f->id == FQ_F_DURATION)
+				continue;
+			fq_out_str(o, ",\"");
+			fq_out_str(o, f->name);
+			fq_out_str(o, "\":");
+			if (f->type == FQ_T_IP)
+				out_ip(o, fq_field_ip(r, f));
+			else
+				out_i64(o, fq_field_num(r, f));
+		}
+	}
+	fq_out_str(o, "}");
+}
+
+static int
+cmp_rec(const void *a, const void *b)
+{
+	const struct pl_rec *x = *(struct pl_rec *const *)a;
+	const struct pl_rec *y = *(struct pl_rec *const *)b;
+	if (x->r.stime != y->r.stime)
+		return x->r.stime < y->r.stime ? -1 : 1;
+	return x->r.rec_id < y->r.rec_id ? -1 : x->r.rec_id > y->r.rec_id;
+}
+
+/* The records of a match not printed before, in (stime, rec_id) order. */
+static size_t
+match_records(struct pl_query *q, struct pl_group **g, struct pl_rec ***out)
+{
+	size_t total = 0;
+	for (size_t b = 0; b < q->plan->nbranches; b++)
+		if (g[b])
+			total += g[b]->n;
+	struct pl_rec **v = malloc((total ? total : 1) * sizeof *v);
+	if (v == NULL)
+		return 0;
+	size_t n = 0;
+	for (size_t b = 0; b < q->plan->nbranches; b++) {
+		if (!g[b])
+			continue;
+		for (uint32_t i = 0; i < g[b]->n; i++) {
+			struct pl_rec *r = g[b]->recs[i];
+			if (r->printed)
+				continue;
+			r->printed = 1;   /* also de-duplicates across branches */
+			v[n++] = r;
+		}
+	}
+	qsort(v, n, sizeof *v, cmp_rec);
+	*out = v;
+	return n;
+}
+
+static void
+write_match(struct pl_query *q, struct pl_group **g, int64_t time)
+{
+	struct fq_out *o = q->e->o.out;
+	uint64_t num = ++q->matches;
+	int with_recs = q->plan->ungrouper != NULL && !q->e->o.no_records;
+	struct pl_rec **recs = NULL;
+	size_t nrecs = 0;
+	if (q->plan->ungrouper != NULL)
+		nrecs = match_records(q, g, &recs);
+
+	if (q->e->o.json) {
+		fq_out_str(o, "{\"query\":");
+		out_json_string(o, q->name);
+		fq_out_str(o, ",\"match\":");
+		out_i64(o, (int64_t)num);
+		fq_out_str(o, ",\"time\":");
+		out_i64(o, time);
+		fq_out_str(o, ",\"groups\":{");
+		int first = 1;
+		for (size_t k = 0; k < q->plan->nbranches; k++) {
+			size_t b = q->order[k];
+			if (!g[b])
+				continue;
+			if (!first)
+				fq_out_str(o, ",");
+			first = 0;
+			out_json_string(o, q->plan->branches[b].name);
+			fq_out_str(o, ":");
+			out_group_json(o, g[b]);
+		}
+		fq_out_str(o, "}");
+		if (with_recs) {
+			fq_out_str(o, ",\"records\":[");
+			for (size_t i = 0; i < nrecs; i++) {
+				char *p = fq_out_reserve(o, FQ_JSON_RECORD_MAX + 1);
+				size_t len = 0;
+				if (i)
+					p[len++] = ',';
+				len += fq_format_json(&recs[i]->r, p + len);
+				fq_out_commit(o, len);
+			}
+			fq_out_str(o, "]");
+		}
+		fq_out_str(o, "}\n");
+	} else {
+		char ts[FQ_TIME_STRLEN];
+		fq_time_format(time, ts);
+		fq_out_printf(o, "# %s match %llu at %s\n", q->name,
+			      (unsigned long long)num, ts);
+		for (size_t k = 0; k < q->plan->nbranches; k++) {
+			size_t b = q->order[k];
+			if (!g[b])
+				continue;
+			fq_out_printf(o, "#   %s: ", q->plan->branches[b].name);
+			out_group_json(o, g[b]);
+			fq_out_str(o, "\n");
+		}
+		if (with_recs) {
+			char prefix[160];
+			snprintf(prefix, sizeof prefix, "%s %llu  ", q->name,
+				 (unsigned long long)num);
+			for (size_t i = 0; i < nrecs; i++)
+				fq_format_text_line(o, &recs[i]->r, prefix);
+		}
+	}
+	free(recs);
+}
+
+/* --batch order: latest etime, then smallest rec_ids by branch name. */
+static struct pl_query *sort_q;
+
+static int
+cmp_match(const void *a, const void *b)
+{
+	const struct pl_match *x = a, *y = b;
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	for (size_t k = 0; k < sort_q->plan->nbranches; k++) {
+		size_t br = sort_q->order[k];
+		uint64_t u = x->g[br] ? x->g[br]->min_rec_id : 0;
+		uint64_t v = y->g[br] ? y->g[br]->min_rec_id : 0;
+		if (u != v)
+			return u < v ? -1 : 1;
+	}
+	return 0;
+}
+
+void
+pl_query_emit(struct pl_query *q, struct pl_group **g, int64_t time)
+{
+	if (!q->e->o.batch) {
+		write_match(q, g, time);
+		return;
+	}
+	if (q->nbatch == q->capbatch) {
+		size_t cap = q->capbatch ? q->capbatch * 2 : 64;
+		struct pl_match *m = realloc(q->batch, cap * sizeof *m);
+		if (m == NULL) {
+			fq_error("out of memory collecting matches");
+			return;
+		}
+		q->batch = m;
+		q->capbatch = cap;
+	}
+	struct pl_match *m = &q->batch[q->nbatch];
+	m->g = calloc(q->plan->nbranches, sizeof *m->g);
+	if (m->g == NULL)
+		return;
+	for (size_t b = 0; b < q->plan->nbranches; b++) {
+		m->g[b] = g[b];
+		if (g[b])
+			g[b]->refs++;
+	}
+	m->time = time;
+	q->nbatch++;
+}
+
+static void
+flush_batch(struct pl_query *q)
+{
+	sort_q = q;
+	qsort(q->batch, q->nbatch, sizeof *q->batch, cmp_match);
+	for (size_t i = 0; i < q->nbatch; i++) {
+		write_match(q, q->batch[i].g, q->batch[i].time);
+		for (size_t b = 0; b < q->plan->nbranches; b++)
+			pl_group_unref(q->batch[i].g[b]);
+		free(q->batch[i].g);
+	}
+	q->nbatch = 0;
+}
+
+/* ---- groups leaving the grouper ----------------------------------------- */
+
+void
+pl_query_group_closed(struct pl_branch *b, struct pl_group *g)
+{
+	struct pl_query *q = b->q;
+	if (b->pb->groupfilter) {
+		struct pl_group *slot[1] = { g };
+		if (!pl_cnf_group(b->pb->groupfilter, slot)) {
+			pl_group_unref(g);
+			return;
+		}
+	}
+	b->c.gfilter_out++;
+	if (q->mg) {
+		pl_merger_group(q->mg, g);
+	} else {
+		struct pl_group **v = calloc(q->plan->nbranches, sizeof *v);
+		if (v) {
+			v[b->index] = g;
+			pl_query_emit(q, v, g->etime);
+			free(v);
+		}
+	}
+	pl_group_unref(g);
+}
+
+/* ---- queries -------------------------------------------------------------- */
+
+static void
+query_free(struct pl_query *q)
+{
+	if (q == NULL)
+		return;
+	for (size_t i = 0; i < q->nbatch; i++) {
+		for (size_t b = 0; b < q->plan->nbranches; b++)
+			pl_group_unref(q->batch[i].g[b]);
+		free(q->batch[i].g);
+	}
+	free(q->batch);
+	if (q->br)
+		for (size_t b = 0; b < q->plan->nbranches; b++)
+			pl_grouper_fini(&q->br[b]);
+	pl_merger_fini(q->mg);
+	pl_rec_pool_fini(&q->pool);
+	free(q->br);
+	free(q->pass);
+	free(q->order);
+	free(q->name);
+	free(q);
+}
+
+static struct pl_query *cmp_names_q;
+
+static int
+cmp_branch_name(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return strcmp(cmp_names_q->plan->branches[x].name,
+		      cmp_names_q->plan->branches[y].name);
+}
+
+int
+fq_engine_add_query(struct fq_engine *e, const char *name,
+		    const struct fq_plan *plan)
+{
+	struct pl_query *q = calloc(1, sizeof *q);
+	if (q == NULL)
+		return -FQ_ENOMEM;
+	q->name = strdup(name);
+	q->plan = plan;
+	q->e = e;
+	size_t nb = plan->nbranches;
+	q->br = calloc(nb ? nb : 1, sizeof *q->br);
+	q->pass = calloc(nb ? nb : 1, 1);
+	q->order = calloc(nb ? nb : 1, sizeof *q->order);
+	if (q->name == NULL || q->br == NULL || q->pass == NULL || q->order == NULL)
+		goto fail;
+	for (size_t b = 0; b < nb; b++) {
+		q->br[b].pb = &plan->branches[b];
+		q->br[b].q = q;
+		q->br[b].index = b;
+		q->order[b] = b;
+		if (pl_grouper_init(&q->br[b]) < 0)
+			goto fail;
+	}
+	cmp_names_q = q;
+	qsort(q->order, nb, sizeof *q->order, cmp_branch_name);
+	if (plan->merger && pl_merger_init(q) < 0)
+		goto fail;
+	struct pl_query **v = realloc(e->q, (e->nq + 1) * sizeof *v);
+	if (v == NULL)
+		goto fail;
+	e->q = v;
+	e->q[e->nq++] = q;
+	return 0;
+fail:
+	query_free(q);
+	return -FQ_ENOMEM;
+}
+
+/* ---- stream time ---------------------------------------------------------- */
+
+static struct pl_exp *
+exporter_of(struct fq_engine *e, const struct fq_record *r)
+{
+	for (size_t i = 0; i < e->nexps; i++) {
+		struct pl_exp *x = &e->exps[i];
+		if (x->domain == r->domain && fq_ip_eq(&x->addr, &r->exporter))
+			return x;
+	}
+	if (e->nexps == e->capexps) {
+		size_t cap = e->capexps ? e->capexps * 2 : 8;
+		struct pl_exp *v = realloc(e->exps, cap * sizeof *v);
+		if (v == NULL)
+			return NULL;
+		e->exps = v;
+		e->capexps = cap;
+	}
+	struct pl_exp *x = &e->exps[e->nexps++];
+	x->addr = r->exporter;
+	x->domain = r->domain;
+	x->max_etime = INT64_MIN;
+	x->last_arrival = r->arrival;
+	return x;
+}
+
+/* Recompute T from the exporters; returns 1 if it moved forward. */
+static int
+update_T(struct fq_engine *e, int64_t now)
+{
+	int64_t m = FQ_TIME_INF;
+	int any = 0;
+	for (size_t i = 0; i < e->nexps; i++) {
+		struct pl_exp *x = &e->exps[i];
+		if (x->max_etime == INT64_MIN)
+			continue;
+		if (e->o.exporter_idle != FQ_TIME_INF &&
+		    now - x->last_arrival > e->o.exporter_idle)
+			continue;   /* idle: stops holding T back */
+		any = 1;
+		if (x->max_etime < m)
+			m = x->max_etime;
+	}
+	if (!any)
+		return 0;
+	int64_t T = e->o.lateness == FQ_TIME_INF ? INT64_MIN : m - e->o.lateness;
+	if (T > e->T) {
+		e->T = T;
+		return 1;
+	}
+	return 0;
+}
+
+static void
+advance(struct fq_engine *e, int end)
+{
+	for (size_t i = 0; i < e->nq; i++) {
+		struct pl_query *q = e->q[i];
+		for (size_t b = 0; b < q->plan->nbranches; b++)
+			pl_grouper_close_until(&q->br[b], e->T, end);
+		if (q->mg)
+			pl_merger_advance(q->mg, e->T, end);
+	}
+}
+
+static void
+query_record(struct pl_query *q, const struct fq_record *r, int late, int lng)
+{
+	const struct fq_plan *p = q->plan;
+	int any = 0;
+	for (size_t b = 0; b < p->nbranches; b++) {
+		struct pl_branch *br = &q->br[b];
+		br->c.filter_in++;
+		const struct fq_cnf *f = br->pb->filter;
+		q->pass[b] = (uint8_t)(f == NULL || pl_cnf_record(f, r, NULL));
+		if (q->pass[b]) {
+			br->c.filter_out++;
+			if (late)
+				br->c.late++;
+			if (lng)
+				br->c.long_recs++;
+			any = 1;
+		}
+	}
+	if (!any)
+		return;
+	struct pl_rec *rec = pl_rec_new(&q->pool, r);
+	if (rec == NULL) {
+		fq_error("out of memory storing a record");
+		return;
+	}
+	rec->refs = 1;   /* held while we hand it to the branches */
+	for (size_t b = 0; b < p->nbranches; b++)
+		if (q->pass[b])
+			pl_grouper_record(&q->br[b], rec, late || lng);
+	pl_rec_unref(&q->pool, rec);
+}
+
+static int
+engine_records(struct fq_sink *sink, const struct fq_record *recs, size_t n)
+{
+	struct fq_engine *e = (struct fq_engine *)sink;
+	for (size_t i = 0; i < n; i++) {
+		const struct fq_record *r = &recs[i];
+		e->records++;
+		int late = 0, lng = 0, future = 0;
+		if (!e->o.batch) {
+			late = r->etime < e->T;
+			lng = e->o.max_duration != FQ_TIME_INF &&
+			      r->etime - r->stime > e->o.max_duration;
+			int64_t arr = r->arrival ? r->arrival : r->etime;
+			future = e->o.max_skew != FQ_TIME_INF &&
+				 r->etime - arr > e->o.max_skew;
+			e->late += late;
+			e->long_recs += lng;
+			e->future += future;
+		}
+		for (size_t k = 0; k < e->nq; k++)
+			query_record(e->q[k], r, late, lng);
+		if (e->o.batch)
+			continue;
+		struct pl_exp *x = exporter_of(e, r);
+		if (x == NULL)
+			continue;
+		int64_t now = r->arrival ? r->arrival : r->etime;
+		if (now > x->last_arrival)
+			x->last_arrival = now;
+		if (!future && r->etime > x->max_etime)
+			x->max_etime = r->etime;
+		if (update_T(e, now))
+			advance(e, 0);
+	}
+	struct fq_out *o = e->o.out;
+	return o->err ? -FQ_EIO : 0;
+}
+
+static int
+engine_finish(struct fq_sink *sink)
+{
+	struct fq_engine *e = (struct fq_engine *)sink;
+	if (e->finished)
+		return 0;
+	e->finished = 1;
+	e->T = FQ_TIME_INF;
+	advance(e, 1);
+	for (size_t i = 0; i < e->nq; i++)
+		flush_batch(e->q[i]);
+	fq_out_flush(e->o.out);
+	return e->o.out->err ? -FQ_EIO : 0;
+}
+
+int
+fq_engine_new(struct fq_engine **out, const struct fq_engine_opts *o)
+{
+	struct fq_engine *e = calloc(1, sizeof *e);
+	if (e == NULL)
+		return -FQ_ENOMEM;
+	e->sink.records = engine_records;
+	e->sink.finish = engine_finish;
+	e->o = *o;
+	if (e->o.batch) {
+		e->o.window = FQ_TIME_INF;
+		e->o.lateness = FQ_TIME_INF;
+	}
+	e->T = INT64_MIN;
+	*out = e;
+	return 0;
+}
+
+struct fq_sink *
+fq_engine_sink(struct fq_engine *e)
+{
+	return &e->sink;
+}
+
+void
+fq_engine_free(struct fq_engine *e)
+{
+	if (e == NULL)
+		return;
+	for (size_t i = 0; i < e->nq; i++)
+		query_free(e->q[i]);
+	free(e->q);
+	free(e->exps);
+	free(e);
+}
+
+void
+fq_engine_print_stats(struct fq_engine *e, struct fq_out *o, int json)
+{
+	if (json) {
+		fq_out_printf(o, "{\"records\":%llu,\"late\":%llu,\"long\":%llu,"
+			      "\"future\":%llu,\"queries\":[",
+			      (unsigned long long)e->records,
+			      (unsigned long long)e->late,
+			      (unsigned long long)e->long_recs,
+			      (unsigned long long)e->future);
+	} else {
+		fq_out_printf(o, "engine: records %llu late %llu long %llu future %llu\n",
+			      (unsigned long long)e->records,
+			      (unsigned long long)e->late,
+			      (unsigned long long)e->long_recs,
+			      (unsigned long long)e->future);
+	}
+	for (size_t i = 0; i < e->nq; i++) {
+		struct pl_query *q = e->q[i];
+		if (json) {
+			if (i)
+				fq_out_str(o, ",");
+			fq_out_str(o, "{\"query\":");
+			out_json_string(o, q->name);
+			fq_out_printf(o, ",\"matches\":%llu,\"tuples\":%llu,"
+				      "\"rejected\":%llu,\"merger_dropped\":%llu,"
+				      "\"pending\":%zu,\"branches\":{",
+				      (unsigned long long)q->matches,
+				      (unsigned long long)q->tuples,
+				      (unsigned long long)q->rejected,
+				      (unsigned long long)q->dropped_groups,
+				      q->mg ? q->mg->npending : (size_t)0);
+		} else {
+			fq_out_printf(o, "query %s: matches %llu tuples %llu rejected %llu\n",
+				      q->name, (unsigned long long)q->matches,
+				      (unsigned long long)q->tuples,
+				      (unsigned long long)q->rejected);
+		}
+		for (size_t b = 0; b < q->plan->nbranches; b++) {
+			const struct pl_counters *c = &q->br[b].c;
+			const char *bn = q->plan->branches[b].name;
+			if (json) {
+				if (b)
+					fq_out_str(o, ",");
+				out_json_string(o, bn);
+				fq_out_printf(o, ":{\"filter_in\":%llu,\"filter_out\":%llu,"
+					      "\"grouper_dropped\":%llu,\"groups\":%llu,"
+					      "\"groups_closed\":%llu,\"groupfilter_out\":%llu,"
+					      "\"late\":%llu,\"long\":%llu,\"late_join\":%llu,"
+					      "\"open_groups\":%zu}",
+					      (unsigned long long)c->filter_in,
+					      (unsigned long long)c->filter_out,
+					      (unsigned long long)c->grouper_dropped,
+					      (unsigned long long)c->groups,
+					      (unsigned long long)c->groups_closed,
+					      (unsigned long long)c->gfilter_out,
+					      (unsigned long long)c->late,
+					      (unsigned long long)c->long_recs,
+					      (unsigned long long)c->late_join,
+					      q->br[b].gr.nopen);
+			} else {
+				fq_out_printf(o, "  branch %s: filter %llu/%llu grouper_dropped %llu "
+					      "groups %llu closed %llu groupfilter_out %llu "
+					      "late %llu long %llu late_join %llu\n", bn,
+					      (unsigned long long)c->filter_out,
+					      (unsigned long long)c->filter_in,
+					      (unsigned long long)c->grouper_dropped,
+					      (unsigned long long)c->groups,
+					      (unsigned long long)c->groups_closed,
+					      (unsigned long long)c->gfilter_out,
+					      (unsigned long long)c->late,
+					      (unsigned long long)c->long_recs,
+					      (unsigned long long)c->late_join);
+			}
+		}
+		if (json)
+			fq_out_str(o, "}}");
+	}
+	if (json)
+		fq_out_str(o, "]}\n");
+}

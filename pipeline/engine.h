@@ -1,0 +1,63 @@
+/*
+ * engine.h - the stream query engine: runs compiled queries (plan.h) over
+ * records as they arrive and emits matches (SPEC sections 4, 5, 6).
+ *
+ * The engine is a sink (fq_sink.h): the ingest path hands it records in
+ * rec_id order; it maintains stream time, feeds every query's branches
+ * (filter -> grouper -> group filter -> merger -> ungrouper) and writes
+ * matches to its output.  Several queries share one engine and one stream
+ * time; each de-duplicates its own records.
+ */
+#ifndef FQ_ENGINE_H
+#define FQ_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fq_out.h"
+#include "fq_sink.h"
+#include "plan.h"
+
+#define FQ_TIME_INF INT64_MAX
+
+struct fq_engine_opts {
+	int batch;                 /* --batch: window and lateness infinite */
+	int64_t window;            /* W, ms (FQ_TIME_INF = inf) */
+	int64_t lateness;          /* L, ms */
+	int64_t max_duration;      /* M, ms */
+	int64_t max_skew;          /* ms */
+	int64_t exporter_idle;     /* ms */
+	int json;                  /* JSON Lines output, else text */
+	int no_records;            /* matches without their records */
+	size_t max_state_bytes;    /* 0 = unlimited */
+	struct fq_out *out;        /* borrowed: where matches go */
+};
+
+/* SPEC section 5 defaults (see docs/streaming.md for their derivation). */
+#define FQ_DEFAULT_WINDOW        (15 * 60 * 1000LL)
+#define FQ_DEFAULT_LATENESS      (90 * 1000LL)
+#define FQ_DEFAULT_MAX_DURATION  (10 * 60 * 1000LL)
+#define FQ_DEFAULT_MAX_SKEW      (10 * 60 * 1000LL)
+#define FQ_DEFAULT_EXPORTER_IDLE (5 * 60 * 1000LL)
+
+struct fq_engine;
+
+void fq_engine_opts_default(struct fq_engine_opts *o);
+
+int fq_engine_new(struct fq_engine **out, const struct fq_engine_opts *o);
+void fq_engine_free(struct fq_engine *e);
+
+/*
+ * Add a query.  `name` (copied) labels its output; `plan` is borrowed and
+ * must outlive the engine.  Returns 0 or -FQ_ENOMEM.
+ */
+int fq_engine_add_query(struct fq_engine *e, const char *name,
+			const struct fq_plan *plan);
+
+/* The engine as a sink for fq_ingest.  Owned by the engine. */
+struct fq_sink *fq_engine_sink(struct fq_engine *e);
+
+/* Stream and per-stage counters, as text or one JSON object. */
+void fq_engine_print_stats(struct fq_engine *e, struct fq_out *o, int json);
+
+#endif

@@ -1,0 +1,615 @@
+/*
+ * grouper.c - the incremental grouper of one branch (SPEC sections 4, 5).
+ *
+ * Batch meaning: a record joins the oldest open group for which some
+ * module has all its rules true; otherwise it starts a group if it passes
+ * some module's absolute rules; otherwise it is dropped.  Modules are ORed,
+ * so a group is not tied to the module that created it.
+ *
+ * Speed: each module with key equalities (`srcip = srcip`, no delta) keeps
+ * a hash index of the open groups keyed by the first record's values of
+ * the left-hand fields; a record probes it with its right-hand fields and
+ * walks one bucket, which holds groups in creation order, so the first
+ * group that passes the remaining rules is that module's oldest.  Modules
+ * without keys scan the open list (oldest first).  The answer is the oldest
+ * of the modules' answers.
+ *
+ * Streaming: every group has a deadline, the latest stime a record could
+ * have and still join it; groups sit in a min-heap by deadline and close
+ * when stream time passes deadline + M.
+ */
+#include "pl.h"
+#include "fq_log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- deadline heap -------------------------------------------------- */
+
+static void
+heap_swap(struct pl_heap *h, size_t i, size_t j)
+{
+	struct pl_group *t = h->a[i];
+	h->a[i] = h->a[j];
+	h->a[j] = t;
+	h->a[i]->heap_pos = i;
+	h->a[j]->heap_pos = j;
+}
+
+static void
+heap_up(struct pl_heap *h, size_t i)
+{
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (h->a[p]->deadline < h->a[i]->deadline ||
+		    (h->a[p]->deadline == h->a[i]->deadline &&
+		     h->a[p]->seq < h->a[i]->seq))
+			break;
+		heap_swap(h, i, p);
+		i = p;
+	}
+}
+
+static void
+heap_down(struct pl_heap *h, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < h->n && (h->a[l]->deadline < h->a[m]->deadline ||
+				 (h->a[l]->deadline == h->a[m]->deadline &&
+				  h->a[l]->seq < h->a[m]->seq)))
+			m = l;
+		if (r < h->n && (h->a[r]->deadline < h->a[m]->deadline ||
+				 (h->a[r]->deadline == h->a[m]->deadline &&
+				  h->a[r]->seq < h->a[m]->seq)))
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(h, i, m);
+		i = m;
+	}
+}
+
+static int
+heap_push(struct pl_heap *h, struct pl_group *g)
+{
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 64;
+		struct pl_group **a = realloc(h->a, cap * sizeof *a);
+		if (a == NULL)
+			return -1;
+		h->a = a;
+		h->cap = cap;
+	}
+	g->heap_pos = h->n;
+	h->a[h->n++] = g;
+	heap_up(h, g->heap_pos);
+	return 0;
+}
+
+static void
+heap_remove(struct pl_heap *h, struct pl_group *g)
+{
+	size_t i = g->heap_pos;
+	h->n--;
+	if (i != h->n) {
+		h->a[i] = h->a[h->n];
+		h->a[i]->heap_pos = i;
+		heap_up(h, i);
+		heap_down(h, h->a[i]->heap_pos);
+	}
+}
+
+/* ---- key index ------------------------------------------------------ */
+
+static uint64_t
+key_hash_rec(const struct fq_gmodule *m, const struct fq_record *r, int left)
+{
+	uint64_t h = 0x12345;
+	for (size_t k = 0; k < m->nkeys; k++) {
+		const struct fq_field *f = left ? m->keys[k].a : m->keys[k].b;
+		if (f->type == FQ_T_IP) {
+			const struct fq_ip *ip = fq_field_ip(r, f);
+			h = pl_mix(pl_mix(h, ip->hi), ip->lo ^ ((uint64_t)ip->is6 << 63));
+		} else {
+			h = pl_mix(h, (uint64_t)fq_field_num(r, f));
+		}
+	}
+	return h;
+}
+
+static int
+keys_equal(const struct fq_gmodule *m, const struct fq_record *R,
+	   const struct fq_record *r)
+{
+	for (size_t k = 0; k < m->nkeys; k++) {
+		const struct fq_field *a = m->keys[k].a, *b = m->keys[k].b;
+		if (a->type == FQ_T_IP || b->type == FQ_T_IP) {
+			if (a->type != b->type ||
+			    !fq_ip_eq(fq_field_ip(R, a), fq_field_ip(r, b)))
+				return 0;
+		} else if (fq_field_num(R, a) != fq_field_num(r, b)) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static int
+index_grow(struct pl_gindex *ix)
+{
+	size_t nb = ix->nb ? ix->nb * 2 : 256;
+	struct pl_bucket *b = calloc(nb, sizeof *b);
+	if (b == NULL)
+		return -1;
+	/* Re-link every chain in order so that buckets stay in creation
+	 * order: walk old buckets, appending in sequence order is not
+	 * guaranteed across buckets, but within one old bucket the order is
+	 * kept, and a new bucket only receives nodes of one old bucket. */
+	for (size_t i = 0; i < ix->nb; i++) {
+		struct pl_gnode *n = ix->b[i].head;
+		while (n) {
+			struct pl_gnode *next = n->next;
+			struct pl_bucket *nbk = &b[n->hash & (nb - 1)];
+			n->next = NULL;
+			n->prev = nbk->tail;
+			if (nbk->tail)
+				nbk->tail->next = n;
+			else
+				nbk->head = n;
+			nbk->tail = n;
+			n = next;
+		}
+	}
+	free(ix->b);
+	ix->b = b;
+	ix->nb = nb;
+	return 0;
+}
+
+static int
+index_add(struct pl_gindex *ix, struct pl_gnode *n)
+{
+	if (ix->n + 1 > ix->nb && index_grow(ix) < 0)
+		return -1;
+	struct pl_bucket *bk = &ix->b[n->hash & (ix->nb - 1)];
+	n->next = NULL;
+	n->prev = bk->tail;
+	if (bk->tail)
+		bk->tail->next = n;
+	else
+		bk->head = n;
+	bk->tail = n;
+	ix->n++;
+	return 0;
+}
+
+static void
+index_del(struct pl_gindex *ix, struct pl_gnode *n)
+{
+	struct pl_bucket *bk = &ix->b[n->hash & (ix->nb - 1)];
+	if (n->prev)
+		n->prev->next = n->next;
+	else
+		bk->head = n->next;
+	if (n->next)
+		n->next->prev = n->prev;
+	else
+		bk->tail = n->prev;
+	ix->n--;
+}
+
+/* ---- rules ---------------------------------------------------------- */
+
+static int
+rel_rule(const struct fq_grule *ru, const struct pl_group *G,
+	 const struct fq_record *r)
+{
+	const struct fq_record *R = ru->ref == FQ_REF_LAST
+				    ? &G->recs[G->n - 1]->r : &G->recs[0]->r;
+	struct pl_val a, b;
+	memset(&a, 0, sizeof a);
+	memset(&b, 0, sizeof b);
+	a.plen = b.plen = 128;
+	if (ru->a->type == FQ_T_IP) {
+		a.t = FQ_V_IP;
+		a.ip = *fq_field_ip(R, ru->a);
+	} else {
+		a.t = FQ_V_INT;
+		a.i = fq_field_num(R, ru->a);
+	}
+	if (ru->b->type == FQ_T_IP) {
+		b.t = FQ_V_IP;
+		b.ip = *fq_field_ip(r, ru->b);
+	} else {
+		b.t = FQ_V_INT;
+		b.i = fq_field_num(r, ru->b);
+	}
+	if (a.t == FQ_V_IP)
+		a.plen = a.ip.is6 ? 128 : 32;
+	if (b.t == FQ_V_IP)
+		b.plen = b.ip.is6 ? 128 : 32;
+	return pl_compare(ru->op, ru->has_delta, ru->delta, &a, &b);
+}
+
+static int
+module_accepts(const struct fq_gmodule *m, const struct pl_group *G,
+	       const struct fq_record *r, int check_keys)
+{
+	if (check_keys && !keys_equal(m, &G->recs[0]->r, r))
+		return 0;
+	for (size_t k = 0; k < m->nrel; k++)
+		if (!rel_rule(&m->rel[k], G, r))
+			return 0;
+	return 1;
+}
+
+/* Streaming deadline of a group: SPEC section 5. */
+static int64_t
+group_deadline(const struct pl_branch *b, const struct pl_group *G)
+{
+	const struct fq_engine_opts *o = &b->q->e->o;
+	const struct fq_plan_grouper *pg = b->gr.pg;
+	int64_t wcap = o->window == FQ_TIME_INF ? FQ_TIME_INF
+		       : G->stime + o->window;
+	int64_t best = INT64_MIN;
+	for (size_t i = 0; i < pg->nmodules; i++) {
+		const struct fq_gmodule *m = &pg->modules[i];
+		int64_t d = FQ_TIME_INF;
+		if (m->ntime == 0) {
+			d = wcap;
+		} else {
+			for (size_t k = 0; k < m->ntime; k++) {
+				const struct fq_gtime *t = &m->time[k];
+				const struct fq_record *R =
+					t->ref == FQ_REF_LAST ? &G->recs[G->n - 1]->r
+							      : &G->recs[0]->r;
+				int64_t v = fq_field_num(R, t->a) + t->delta;
+				if (v < d)
+					d = v;
+			}
+		}
+		if (d > best)
+			best = d;
+	}
+	return best < wcap ? best : wcap;
+}
+
+/* ---- groups --------------------------------------------------------- */
+
+static void
+agg_add(struct pl_group *G, size_t k, const struct fq_agg *a,
+	const struct fq_record *r, int first)
+{
+	struct pl_agg *v = &G->aggs[k];
+	const struct fq_field *f = a->field;
+	int isip = f && f->type == FQ_T_IP;
+	int64_t x = (f && !isip) ? fq_field_num(r, f) : 0;
+	const struct fq_ip *ip = isip ? fq_field_ip(r, f) : NULL;
+	v->cnt++;
+	switch (a->fn) {
+	case FQ_AGG_FIELD:
+	case FQ_AGG_FIRST:
+		if (first) {
+			v->i = x;
+			if (ip)
+				v->ip = *ip;
+		}
+		break;
+	case FQ_AGG_LAST:
+		v->i = x;
+		if (ip)
+			v->ip = *ip;
+		break;
+	case FQ_AGG_SUM:
+	case FQ_AGG_AVG:
+		v->i += x;
+		break;
+	case FQ_AGG_COUNT:
+		break;
+	case FQ_AGG_MIN:
+		if (ip) {
+			if (first || fq_ip_cmp(ip, &v->ip) < 0)
+				v->ip = *ip;
+		} else if (first || x < v->i) {
+			v->i = x;
+		}
+		break;
+	case FQ_AGG_MAX:
+		if (ip) {
+			if (first || fq_ip_cmp(ip, &v->ip) > 0)
+				v->ip = *ip;
+		} else if (first || x > v->i) {
+			v->i = x;
+		}
+		break;
+	case FQ_AGG_BITOR:
+		v->i = first ? x : (v->i | x);
+		break;
+	case FQ_AGG_BITAND:
+		v->i = first ? x : (v->i & x);
+		break;
+	case FQ_AGG_UNION:
+		if (ip)
+			pl_set_add_ip(v->set, ip);
+		else
+			pl_set_add_int(v->set, x);
+		break;
+	}
+}
+
+static void
+group_add(struct pl_branch *b, struct pl_group *G, struct pl_rec *rec)
+{
+	const struct fq_record *r = &rec->r;
+	if (G->n == G->cap) {
+		uint32_t cap = G->cap ? G->cap * 2 : 4;
+		struct pl_rec **p = realloc(G->recs, cap * sizeof *p);
+		if (p == NULL) {
+			fq_error("out of memory growing a group");
+			return;
+		}
+		G->recs = p;
+		G->cap = cap;
+	}
+	int first = G->n == 0;
+	G->recs[G->n++] = rec;
+	rec->refs++;
+	if (first || r->stime < G->stime)
+		G->stime = r->stime;
+	if (first || r->etime > G->etime)
+		G->etime = r->etime;
+	if (first || r->rec_id < G->min_rec_id)
+		G->min_rec_id = r->rec_id;
+	if (b->gr.pg)
+		for (size_t k = 0; k < b->gr.pg->naggs; k++)
+			agg_add(G, k, &b->gr.pg->aggs[k], r, first);
+}
+
+static struct pl_group *
+group_new(struct pl_branch *b)
+{
+	struct pl_group *G = calloc(1, sizeof *G);
+	if (G == NULL)
+		return NULL;
+	G->br = b;
+	G->seq = b->gr.next_seq++;
+	G->refs = 1;
+	const struct fq_plan_grouper *pg = b->gr.pg;
+	if (pg) {
+		G->aggs = calloc(pg->naggs ? pg->naggs : 1, sizeof *G->aggs);
+		G->nodes = calloc(pg->nmodules, sizeof *G->nodes);
+		if (G->aggs == NULL || G->nodes == NULL)
+			goto fail;
+		for (size_t k = 0; k < pg->naggs; k++) {
+			if (pg->aggs[k].fn != FQ_AGG_UNION)
+				continue;
+			G->aggs[k].set = calloc(1, sizeof *G->aggs[k].set);
+			if (G->aggs[k].set == NULL)
+				goto fail;
+			G->aggs[k].set->elem =
+				pg->aggs[k].field->type == FQ_T_IP ? FQ_V_IP : FQ_V_INT;
+		}
+	}
+	b->c.groups++;
+	return G;
+fail:
+	pl_group_unref(G);
+	return NULL;
+}
+
+void
+pl_group_unref(struct pl_group *G)
+{
+	if (G == NULL || --G->refs > 0)
+		return;
+	struct pl_query *q = G->br->q;
+	for (uint32_t i = 0; i < G->n; i++)
+		pl_rec_unref(&q->pool, G->recs[i]);
+	if (G->aggs && G->br->gr.pg)
+		for (size_t k = 0; k < G->br->gr.pg->naggs; k++)
+			pl_set_free(G->aggs[k].set);
+	free(G->aggs);
+	free(G->nodes);
+	free(G->recs);
+	free(G);
+}
+
+/* ---- the grouper ---------------------------------------------------- */
+
+int
+pl_grouper_init(struct pl_branch *b)
+{
+	struct pl_grouper *gr = &b->gr;
+	gr->pg = b->pb->grouper;
+	if (gr->pg == NULL)
+		return 0;
+	gr->idx = calloc(gr->pg->nmodules, sizeof *gr->idx);
+	gr->abs_ok = calloc(gr->pg->nmodules, 1);
+	if (gr->idx == NULL || gr->abs_ok == NULL)
+		return -1;
+	return 0;
+}
+
+static void
+open_unlink(struct pl_branch *b, struct pl_group *G)
+{
+	struct pl_grouper *gr = &b->gr;
+	if (G->prev_open)
+		G->prev_open->next_open = G->next_open;
+	else
+		gr->open_head = G->next_open;
+	if (G->next_open)
+		G->next_open->prev_open = G->prev_open;
+	else
+		gr->open_tail = G->prev_open;
+	gr->nopen--;
+	for (size_t i = 0; i < gr->pg->nmodules; i++)
+		if (gr->pg->modules[i].nkeys)
+			index_del(&gr->idx[i], &G->nodes[i]);
+	if (!b->q->e->o.batch)
+		heap_remove(&gr->heap, G);
+	G->open = 0;
+}
+
+void
+pl_grouper_fini(struct pl_branch *b)
+{
+	struct pl_grouper *gr = &b->gr;
+	struct pl_group *G = gr->open_head;
+	while (G) {
+		struct pl_group *next = G->next_open;
+		pl_group_unref(G);
+		G = next;
+	}
+	if (gr->idx)
+		for (size_t i = 0; i < gr->pg->nmodules; i++)
+			free(gr->idx[i].b);
+	free(gr->idx);
+	free(gr->abs_ok);
+	free(gr->heap.a);
+	memset(gr, 0, sizeof *gr);
+}
+
+/* Close G: it leaves the grouper and goes on to the group filter. */
+static void
+close_group(struct pl_branch *b, struct pl_group *G)
+{
+	open_unlink(b, G);
+	b->c.groups_closed++;
+	pl_query_group_closed(b, G);
+}
+
+int
+pl_grouper_record(struct pl_branch *b, struct pl_rec *rec, int late)
+{
+	struct pl_grouper *gr = &b->gr;
+	const struct fq_record *r = &rec->r;
+	const struct fq_engine_opts *o = &b->q->e->o;
+
+	if (gr->pg == NULL) {
+		/* No grouper: the record is a closed group of one. */
+		struct pl_group *G = group_new(b);
+		if (G == NULL)
+			return -1;
+		group_add(b, G, rec);
+		b->c.groups_closed++;
+		pl_query_group_closed(b, G);
+		return 0;
+	}
+
+	const struct fq_plan_grouper *pg = gr->pg;
+	int any_abs = 0;
+	for (size_t i = 0; i < pg->nmodules; i++) {
+		gr->abs_ok[i] = (uint8_t)pl_cnf_record(&pg->modules[i].abs, r, NULL);
+		any_abs |= gr->abs_ok[i];
+	}
+	if (!any_abs) {
+		b->c.grouper_dropped++;
+		return 0;
+	}
+
+	struct pl_group *best = NULL;
+	for (size_t i = 0; i < pg->nmodules; i++) {
+		const struct fq_gmodule *m = &pg->modules[i];
+		if (!gr->abs_ok[i])
+			continue;
+		if (m->nkeys) {
+			struct pl_gindex *ix = &gr->idx[i];
+			if (ix->nb == 0)
+				continue;
+			uint64_t h = key_hash_rec(m, r, 0);
+			for (struct pl_gnode *n = ix->b[h & (ix->nb - 1)].head; n;
+			     n = n->next) {
+				struct pl_group *G = n->g;
+				if (best && G->seq > best->seq)
+					break;
+				if (n->hash != h)
+					continue;
+				if (o->window != FQ_TIME_INF &&
+				    r->stime - G->stime > o->window)
+					continue;
+				if (module_accepts(m, G, r, 1)) {
+					best = G;
+					break;
+				}
+			}
+		} else {
+			for (struct pl_group *G = gr->open_head; G; G = G->next_open) {
+				if (best && G->seq > best->seq)
+					break;
+				if (o->window != FQ_TIME_INF &&
+				    r->stime - G->stime > o->window)
+					continue;
+				if (module_accepts(m, G, r, 0)) {
+					best = G;
+					break;
+				}
+			}
+		}
+	}
+
+	if (best) {
+		group_add(b, best, rec);
+		if (!o->batch) {
+			best->deadline = group_deadline(b, best);
+			heap_up(&gr->heap, best->heap_pos);
+			heap_down(&gr->heap, best->heap_pos);
+		}
+		return 0;
+	}
+
+	struct pl_group *G = group_new(b);
+	if (G == NULL)
+		return -1;
+	group_add(b, G, rec);
+	if (late)
+		b->c.late_join++;
+	G->open = 1;
+	G->prev_open = gr->open_tail;
+	if (gr->open_tail)
+		gr->open_tail->next_open = G;
+	else
+		gr->open_head = G;
+	gr->open_tail = G;
+	gr->nopen++;
+	for (size_t i = 0; i < pg->nmodules; i++) {
+		const struct fq_gmodule *m = &pg->modules[i];
+		G->nodes[i].g = G;
+		if (!m->nkeys)
+			continue;
+		G->nodes[i].hash = key_hash_rec(m, r, 1);
+		if (index_add(&gr->idx[i], &G->nodes[i]) < 0)
+			return -1;
+	}
+	if (!o->batch) {
+		G->deadline = group_deadline(b, G);
+		if (heap_push(&gr->heap, G) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void
+pl_grouper_close_until(struct pl_branch *b, int64_t T, int all)
+{
+	struct pl_grouper *gr = &b->gr;
+	if (gr->pg == NULL)
+		return;
+	if (all) {
+		/* End of input: close in creation order. */
+		while (gr->open_head)
+			close_group(b, gr->open_head);
+		return;
+	}
+	int64_t M = b->q->e->o.max_duration;
+	while (gr->heap.n > 0) {
+		struct pl_group *G = gr->heap.a[0];
+		/* T passes deadline + M (saturating). */
+		int64_t limit = G->deadline > FQ_TIME_INF - M ? FQ_TIME_INF
+							     : G->deadline + M;
+		if (!(T > limit))
+			break;
+		close_group(b, G);
+	}
+}

@@ -1,0 +1,896 @@
+/*
+ * merger.c - the incremental merger: an indexed join of closed groups
+ * (SPEC sections 4 and 5; design notes in docs/merger.md).
+ *
+ * Every group that leaves a branch's group filter arrives here once.  It
+ * is first used as a probe: for each module that lists its branch, the
+ * join binds it to its slot and then binds the other slots one at a time
+ * from the groups already stored, so a tuple is found exactly once, when
+ * its last group arrives.  Then it is stored.
+ *
+ * Candidates for the next slot come from the cheapest index available:
+ *   - a hash index on a group attribute, when a single-term clause
+ *     `X.a = Y.b` (no delta) links the slot to a bound one;
+ *   - a range of the store, which is sorted by stime, when an Allen term
+ *     links the slot to a bound one: the relation bounds the candidate's
+ *     stime from above (e.g. `x < y delta D`: y.stime <= x.etime + D) and,
+ *     through the store's largest group span, from below;
+ *   - otherwise the whole store (only for slots with no rule at all to the
+ *     bound ones; in streaming the window W bounds that store).
+ *
+ * Subtracting modules are anti-joins: an export tuple is rejected if
+ * another module has a match agreeing with it on their shared branches.
+ * Without subtracting modules a tuple is emitted at once; with them it
+ * waits until stream time has passed the last moment a rejecting group
+ * could arrive, and is dropped if a rejecting match shows up meanwhile.
+ *
+ * Horizon: a stored group is dropped once T has passed the latest stime a
+ * partner could have (from the Allen relations, their deltas, and W along
+ * paths of the relation graph) plus W + M, the time by which every such
+ * partner must have closed.  So state is bounded by the data inside
+ * W + M + L; in --batch nothing is dropped until the end.
+ */
+#include "pl.h"
+#include "fq_log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SLOT_MAX 64
+
+static int64_t
+sat_add(int64_t a, int64_t b)
+{
+	if (a == FQ_TIME_INF || b == FQ_TIME_INF)
+		return FQ_TIME_INF;
+	if (a == INT64_MIN || b == INT64_MIN)
+		return INT64_MIN;
+	if (b > 0 && a > FQ_TIME_INF - b)
+		return FQ_TIME_INF;
+	if (b < 0 && a < INT64_MIN - b)
+		return INT64_MIN;
+	return a + b;
+}
+
+/*
+ * For x r y with tolerance D: an upper bound of y.stime in terms of
+ * x.etime (y.stime <= x.etime + off); FQ_TIME_INF when r gives none.
+ */
+static int64_t
+rel_offset(enum fq_allen_rel r, int64_t D)
+{
+	switch (r) {
+	case FQ_AL_BEFORE:
+		return D < 0 ? FQ_TIME_INF : D;
+	case FQ_AL_MEETS: case FQ_AL_MET_BY: case FQ_AL_STARTS:
+	case FQ_AL_STARTED_BY: case FQ_AL_FINISHED_BY: case FQ_AL_EQUALS:
+		return D < 0 ? 0 : D;
+	case FQ_AL_AFTER: case FQ_AL_OVERLAPS: case FQ_AL_OVERLAPPED_BY:
+	case FQ_AL_DURING: case FQ_AL_CONTAINS: case FQ_AL_FINISHES:
+		return 0;
+	case FQ_AL_COUNT:
+		break;
+	}
+	return FQ_TIME_INF;
+}
+
+static int64_t
+term_delta(const struct fq_allen *al, int r)
+{
+	return (al->has_delta & (1u << r)) ? al->delta[r] : -1;
+}
+
+/* Bound of b's stime from a's etime for Allen term al (a, b slots). */
+static int64_t
+allen_offset(const struct fq_allen *al, int from_a)
+{
+	int64_t off = INT64_MIN;
+	for (int r = 0; r < FQ_AL_COUNT; r++) {
+		if (!(al->rels & (1u << r)))
+			continue;
+		enum fq_allen_rel rr = from_a ? (enum fq_allen_rel)r
+					      : fq_allen_inverse((enum fq_allen_rel)r);
+		int64_t o = rel_offset(rr, term_delta(al, r));
+		if (o > off)
+			off = o;
+	}
+	return off == INT64_MIN ? FQ_TIME_INF : off;
+}
+
+static int
+allen_holds(const struct fq_allen *al, const struct pl_group *x,
+	    const struct pl_group *y)
+{
+	for (int r = 0; r < FQ_AL_COUNT; r++) {
+		if (!(al->rels & (1u << r)))
+			continue;
+		if (fq_allen_holds((enum fq_allen_rel)r, x->stime, x->etime,
+				   y->stime, y->etime, term_delta(al, r)))
+			return 1;
+	}
+	return 0;
+}
+
+/* ---- store ----------------------------------------------------------- */
+
+static int
+same_operand(const struct fq_operand *a, const struct fq_operand *b)
+{
+	return a->kind == b->kind && a->gval == b->gval && a->agg == b->agg &&
+	       a->field == b->field && a->fn == b->fn && a->mask == b->mask;
+}
+
+static int
+attr_find(struct pl_store *s, const struct fq_operand *op)
+{
+	for (size_t i = 0; i < s->nattrs; i++)
+		if (same_operand(s->attrs[i].op, op))
+			return (int)i;
+	return -1;
+}
+
+static int
+attr_register(struct pl_store *s, const struct fq_operand *op)
+{
+	if (attr_find(s, op) >= 0)
+		return 0;
+	struct pl_attr *a = realloc(s->attrs, (s->nattrs + 1) * sizeof *a);
+	if (a == NULL)
+		return -1;
+	s->attrs = a;
+	memset(&a[s->nattrs], 0, sizeof a[0]);
+	a[s->nattrs].op = op;
+	s->nattrs++;
+	return 0;
+}
+
+struct attr_node {
+	struct pl_gnode n;
+};
+
+static int
+attr_insert(struct pl_attr *a, struct pl_group *g)
+{
+	if (a->n + 1 > a->nb) {
+		size_t nb = a->nb ? a->nb * 2 : 256;
+		struct pl_bucket *b = calloc(nb, sizeof *b);
+		if (b == NULL)
+			return -1;
+		for (size_t i = 0; i < a->nb; i++) {
+			struct pl_gnode *n = a->b[i].head;
+			while (n) {
+				struct pl_gnode *next = n->next;
+				struct pl_bucket *k = &b[n->hash & (nb - 1)];
+				n->prev = NULL;
+				n->next = k->head;
+				if (k->head)
+					k->head->prev = n;
+				k->head = n;
+				n = next;
+			}
+		}
+		free(a->b);
+		a->b = b;
+		a->nb = nb;
+	}
+	struct pl_gnode *n = malloc(sizeof *n);
+	if (n == NULL)
+		return -1;
+	struct pl_val v;
+	pl_group_value(g, a->op, &v);
+	n->hash = pl_val_hash(&v);
+	n->g = g;
+	struct pl_bucket *k = &a->b[n->hash & (a->nb - 1)];
+	n->prev = NULL;
+	n->next = k->head;
+	if (k->head)
+		k->head->prev = n;
+	k->head = n;
+	a->n++;
+	return 0;
+}
+
+static void
+attr_remove(struct pl_attr *a, struct pl_group *g)
+{
+	struct pl_val v;
+	pl_group_value(g, a->op, &v);
+	uint64_t h = pl_val_hash(&v);
+	struct pl_bucket *k = &a->b[h & (a->nb - 1)];
+	for (struct pl_gnode *n = k->head; n; n = n->next) {
+		if (n->g != g)
+			continue;
+		if (n->prev)
+			n->prev->next = n->next;
+		else
+			k->head = n->next;
+		if (n->next)
+			n->next->prev = n->prev;
+		free(n);
+		a->n--;
+		return;
+	}
+}
+
+static int
+store_cmp(const struct pl_group *a, const struct pl_group *b)
+{
+	if (a->stime != b->stime)
+		return a->stime < b->stime ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* First index with stime >= t. */
+static size_t
+store_lower(const struct pl_store *s, int64_t t)
+{
+	size_t lo = 0, hi = s->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		/* Dead slots keep their group's stime order: we never clear
+		 * the pointer of a slot without compacting, see store_drop. */
+		if (s->byst[mid]->stime < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int
+store_insert(struct pl_store *s, struct pl_group *g)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		struct pl_group **p = realloc(s->byst, cap * sizeof *p);
+		if (p == NULL)
+			return -1;
+		s->byst = p;
+		s->cap = cap;
+	}
+	/* Groups arrive roughly in stime order: search from the end. */
+	size_t i = s->n;
+	while (i > 0 && store_cmp(s->byst[i - 1], g) > 0)
+		i--;
+	memmove(s->byst + i + 1, s->byst + i, (s->n - i) * sizeof *s->byst);
+	s->byst[i] = g;
+	s->n++;
+	if (g->etime - g->stime > s->max_span)
+		s->max_span = g->etime - g->stime;
+	for (size_t k = 0; k < s->nattrs; k++)
+		if (attr_insert(&s->attrs[k], g) < 0)
+			return -1;
+	g->stored = 1;
+	g->refs++;
+	return 0;
+}
+
+/* Remove dropped groups (stored == 0) from the sorted array. */
+static void
+store_compact(struct pl_store *s)
+{
+	size_t w = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		struct pl_group *g = s->byst[i];
+		if (g->stored)
+			s->byst[w++] = g;
+		else
+			pl_group_unref(g);
+	}
+	s->n = w;
+	s->dead = 0;
+}
+
+static void
+store_drop(struct pl_store *s, struct pl_group *g)
+{
+	for (size_t k = 0; k < s->nattrs; k++)
+		attr_remove(&s->attrs[k], g);
+	g->stored = 0;
+	s->dead++;
+}
+
+/* ---- module analysis -------------------------------------------------- */
+
+/* Per module: slot masks of clauses and all-pairs stime bounds. */
+struct pl_mod {
+	const struct fq_mmodule *m;
+	uint64_t *clause_mask;     /* owned, per clause */
+	int64_t *dist;             /* owned, nslots^2: y.stime <= x.etime + d */
+	int is_export;
+};
+
+static struct pl_mod *mods_of(struct pl_merger *mg);
+
+struct pl_merger_x {
+	struct pl_merger pub;
+	struct pl_mod *mods;       /* owned, per module */
+	int has_sub;
+};
+
+static struct pl_mod *
+mods_of(struct pl_merger *mg)
+{
+	return ((struct pl_merger_x *)mg)->mods;
+}
+
+static uint64_t
+operand_mask(const struct fq_operand *o)
+{
+	return o->kind == FQ_O_GROUP ? 1ULL << o->branch : 0;
+}
+
+static int
+mod_init(struct pl_merger *mg, struct pl_mod *pm, const struct fq_mmodule *m)
+{
+	size_t k = m->nbranches;
+	int64_t W = mg->q->e->o.window;
+	pm->m = m;
+	pm->clause_mask = calloc(m->rules.n ? m->rules.n : 1, sizeof(uint64_t));
+	pm->dist = malloc(k * k * sizeof(int64_t));
+	if (pm->clause_mask == NULL || pm->dist == NULL)
+		return -1;
+	for (size_t c = 0; c < m->rules.n; c++) {
+		const struct fq_clause *cl = &m->rules.clauses[c];
+		uint64_t mask = 0;
+		for (size_t t = 0; t < cl->n; t++)
+			mask |= operand_mask(&cl->terms[t].l) |
+				operand_mask(&cl->terms[t].r);
+		pm->clause_mask[c] = mask;
+		/* Equality joins get a hash index on each side. */
+		if (cl->n == 1) {
+			const struct fq_term *t = &cl->terms[0];
+			if (t->op == FQ_OP_EQ && !t->has_delta && !t->negate &&
+			    t->l.kind == FQ_O_GROUP && t->r.kind == FQ_O_GROUP &&
+			    t->l.branch != t->r.branch && t->l.vtype == t->r.vtype &&
+			    t->l.vtype != FQ_V_REAL) {
+				if (attr_register(&mg->stores[m->branches[t->l.branch]], &t->l) < 0 ||
+				    attr_register(&mg->stores[m->branches[t->r.branch]], &t->r) < 0)
+					return -1;
+			}
+		}
+	}
+	for (size_t i = 0; i < k * k; i++)
+		pm->dist[i] = FQ_TIME_INF;
+	for (size_t i = 0; i < k; i++)
+		pm->dist[i * k + i] = 0;
+	for (size_t i = 0; i < m->nallen; i++) {
+		const struct fq_allen *al = &m->allen[i];
+		int64_t ab = allen_offset(al, 1), ba = allen_offset(al, 0);
+		if (ab < pm->dist[al->a * k + al->b])
+			pm->dist[al->a * k + al->b] = ab;
+		if (ba < pm->dist[al->b * k + al->a])
+			pm->dist[al->b * k + al->a] = ba;
+	}
+	/* Paths: each intermediate group adds at most W of span. */
+	for (size_t v = 0; v < k; v++)
+		for (size_t i = 0; i < k; i++)
+			for (size_t j = 0; j < k; j++) {
+				int64_t d = sat_add(sat_add(pm->dist[i * k + v], W),
+						    pm->dist[v * k + j]);
+				if (d < pm->dist[i * k + j])
+					pm->dist[i * k + j] = d;
+			}
+	pm->is_export = m->is_export;
+	return 0;
+}
+
+int
+pl_merger_init(struct pl_query *q)
+{
+	const struct fq_plan_merger *pm = q->plan->merger;
+	struct pl_merger_x *x = calloc(1, sizeof *x);
+	if (x == NULL)
+		return -1;
+	struct pl_merger *mg = &x->pub;
+	q->mg = mg;
+	mg->pm = pm;
+	mg->q = q;
+	mg->stores = calloc(q->plan->nbranches, sizeof *mg->stores);
+	mg->bind = calloc(SLOT_MAX, sizeof *mg->bind);
+	x->mods = calloc(pm->nmodules, sizeof *x->mods);
+	if (mg->stores == NULL || mg->bind == NULL || x->mods == NULL)
+		return -1;
+	for (size_t i = 0; i < pm->nmodules; i++) {
+		if (pm->modules[i].nbranches > SLOT_MAX) {
+			fq_error("merger module with more than %d branches", SLOT_MAX);
+			return -1;
+		}
+		if (mod_init(mg, &x->mods[i], &pm->modules[i]) < 0)
+			return -1;
+	}
+	x->has_sub = pm->nmodules > 1;
+	return 0;
+}
+
+static void
+tuple_free(struct pl_merger *mg, struct pl_tuple *t)
+{
+	for (size_t b = 0; b < mg->q->plan->nbranches; b++)
+		pl_group_unref(t->g[b]);
+	free(t->g);
+	free(t);
+}
+
+void
+pl_merger_fini(struct pl_merger *mg)
+{
+	if (mg == NULL)
+		return;
+	struct pl_merger_x *x = (struct pl_merger_x *)mg;
+	struct pl_tuple *t = mg->pending;
+	while (t) {
+		struct pl_tuple *next = t->next;
+		tuple_free(mg, t);
+		t = next;
+	}
+	if (mg->stores) {
+		for (size_t b = 0; b < mg->q->plan->nbranches; b++) {
+			struct pl_store *s = &mg->stores[b];
+			for (size_t i = 0; i < s->n; i++) {
+				if (s->byst[i]->stored)
+					store_drop(s, s->byst[i]);
+			}
+			store_compact(s);
+			for (size_t k = 0; k < s->nattrs; k++)
+				free(s->attrs[k].b);
+			free(s->attrs);
+			free(s->byst);
+		}
+	}
+	if (x->mods)
+		for (size_t i = 0; i < mg->pm->nmodules; i++) {
+			free(x->mods[i].clause_mask);
+			free(x->mods[i].dist);
+		}
+	free(x->mods);
+	free(mg->stores);
+	free(mg->bind);
+	free(x);
+}
+
+/* ---- the join --------------------------------------------------------- */
+
+struct join {
+	struct pl_merger *mg;
+	struct pl_mod *pm;
+	struct pl_group *bind[SLOT_MAX];
+	uint64_t bound;
+	int stop;                  /* 1: stop at the first match */
+	int found;
+	/* what to do with a match */
+	void (*on_match)(struct join *j);
+	struct pl_tuple *agree;    /* anti-join: the tuple to agree with */
+};
+
+static int
+w_ok(const struct join *j, size_t slot, const struct pl_group *g)
+{
+	const struct fq_engine_opts *o = &j->mg->q->e->o;
+	if (o->window == FQ_TIME_INF || j->pm->m->bounded)
+		return 1;
+	for (size_t s = 0; s < j->pm->m->nbranches; s++) {
+		if (!(j->bound & (1ULL << s)) || s == slot)
+			continue;
+		int64_t d = g->stime - j->bind[s]->stime;
+		if (d > o->window || -d > o->window)
+			return 0;
+	}
+	return 1;
+}
+
+/* Check every clause and Allen term that the binding of `slot` completes. */
+static int
+checks_ok(struct join *j, size_t slot)
+{
+	const struct fq_mmodule *m = j->pm->m;
+	uint64_t bit = 1ULL << slot;
+	for (size_t c = 0; c < m->rules.n; c++) {
+		uint64_t mask = j->pm->clause_mask[c];
+		if (!(mask & bit) || (mask & ~j->bound))
+			continue;
+		const struct fq_clause *cl = &m->rules.clauses[c];
+		struct fq_cnf one = { 1, cl };
+		if (!pl_cnf_group(&one, j->bind))
+			return 0;
+	}
+	for (size_t i = 0; i < m->nallen; i++) {
+		const struct fq_allen *al = &m->allen[i];
+		uint64_t mask = (1ULL << al->a) | (1ULL << al->b);
+		if (!(mask & bit) || (mask & ~j->bound))
+			continue;
+		if (!allen_holds(al, j->bind[al->a], j->bind[al->b]))
+			return 0;
+	}
+	return 1;
+}
+
+static void join_rec(struct join *j);
+
+static void
+try_bind(struct join *j, size_t slot, struct pl_group *g)
+{
+	for (size_t s = 0; s < j->pm->m->nbranches; s++)
+		if ((j->bound & (1ULL << s)) && j->bind[s] == g)
+			return;
+	if (!w_ok(j, slot, g))
+		return;
+	j->bind[slot] = g;
+	j->bound |= 1ULL << slot;
+	if (checks_ok(j, slot))
+		join_rec(j);
+	j->bound &= ~(1ULL << slot);
+	j->bind[slot] = NULL;
+}
+
+/* Choose the next slot and how to find its candidates. */
+static void
+join_rec(struct join *j)
+{
+	const struct fq_mmodule *m = j->pm->m;
+	size_t k = m->nbranches;
+	if (j->stop && j->found)
+		return;
+	if (j->bound == (k == 64 ? ~0ULL : (1ULL << k) - 1)) {
+		j->found++;
+		if (j->on_match)
+			j->on_match(j);
+		return;
+	}
+	/* 1. an equality clause to a bound slot */
+	for (size_t c = 0; c < m->rules.n; c++) {
+		const struct fq_clause *cl = &m->rules.clauses[c];
+		if (cl->n != 1)
+			continue;
+		const struct fq_term *t = &cl->terms[0];
+		if (t->op != FQ_OP_EQ || t->has_delta || t->negate ||
+		    t->l.kind != FQ_O_GROUP || t->r.kind != FQ_O_GROUP)
+			continue;
+		const struct fq_operand *mine, *other;
+		if (!(j->bound & (1ULL << t->l.branch)) &&
+		    (j->bound & (1ULL << t->r.branch))) {
+			mine = &t->l;
+			other = &t->r;
+		} else if (!(j->bound & (1ULL << t->r.branch)) &&
+			   (j->bound & (1ULL << t->l.branch))) {
+			mine = &t->r;
+			other = &t->l;
+		} else {
+			continue;
+		}
+		struct pl_store *s = &j->mg->stores[m->branches[mine->branch]];
+		int ai = attr_find(s, mine);
+		if (ai < 0)
+			continue;
+		struct pl_attr *a = &s->attrs[ai];
+		if (a->nb == 0)
+			return;   /* nothing stored: no candidate at all */
+		struct pl_val v;
+		pl_group_value(j->bind[other->branch], other, &v);
+		uint64_t h = pl_val_hash(&v);
+		/* Collect first: binding may not modify the chain, but keep the
+		 * iteration independent of callbacks all the same. */
+		struct pl_gnode *n = a->b[h & (a->nb - 1)].head;
+		for (; n; n = n->next) {
+			if (n->hash == h && n->g->stored)
+				try_bind(j, mine->branch, n->g);
+			if (j->stop && j->found)
+				return;
+		}
+		return;
+	}
+	/* 2. an Allen term to a bound slot: a range of the stime-sorted store */
+	for (size_t i = 0; i < m->nallen; i++) {
+		const struct fq_allen *al = &m->allen[i];
+		size_t slot, other;
+		if (!(j->bound & (1ULL << al->a)) && (j->bound & (1ULL << al->b))) {
+			slot = al->a;
+			other = al->b;
+		} else if (!(j->bound & (1ULL << al->b)) && (j->bound & (1ULL << al->a))) {
+			slot = al->b;
+			other = al->a;
+		} else {
+			continue;
+		}
+		const struct pl_group *u = j->bind[other];
+		struct pl_store *s = &j->mg->stores[m->branches[slot]];
+		int64_t up = allen_offset(al, other == al->a);
+		int64_t down = allen_offset(al, other != al->a);
+		int64_t hi = sat_add(u->etime, up);
+		int64_t lo = down == FQ_TIME_INF ? INT64_MIN
+			     : sat_add(sat_add(u->stime, -down), -s->max_span);
+		for (size_t x = store_lower(s, lo); x < s->n; x++) {
+			struct pl_group *g = s->byst[x];
+			if (g->stime > hi)
+				break;
+			if (g->stored)
+				try_bind(j, slot, g);
+			if (j->stop && j->found)
+				return;
+		}
+		return;
+	}
+	/* 3. no link: scan the first unbound slot's store */
+	for (size_t slot = 0; slot < k; slot++) {
+		if (j->bound & (1ULL << slot))
+			continue;
+		struct pl_store *s = &j->mg->stores[m->branches[slot]];
+		for (size_t x = 0; x < s->n; x++) {
+			if (s->byst[x]->stored)
+				try_bind(j, slot, s->byst[x]);
+			if (j->stop && j->found)
+				return;
+		}
+		return;
+	}
+}
+
+/* ---- tuples and subtraction ------------------------------------------- */
+
+static struct pl_tuple *
+tuple_make(struct pl_merger *mg, struct join *j)
+{
+	struct pl_tuple *t = calloc(1, sizeof *t);
+	if (t == NULL)
+		return NULL;
+	t->g = calloc(mg->q->plan->nbranches, sizeof *t->g);
+	if (t->g == NULL) {
+		free(t);
+		return NULL;
+	}
+	t->time = INT64_MIN;
+	for (size_t s = 0; s < j->pm->m->nbranches; s++) {
+		struct pl_group *g = j->bind[s];
+		t->g[j->pm->m->branches[s]] = g;
+		g->refs++;
+		if (g->etime > t->time)
+			t->time = g->etime;
+	}
+	return t;
+}
+
+/* Does module pm have a match agreeing with t on their shared branches? */
+static int
+rejected(struct pl_merger *mg, struct pl_mod *pm, struct pl_tuple *t)
+{
+	struct join j;
+	memset(&j, 0, sizeof j);
+	j.mg = mg;
+	j.pm = pm;
+	j.stop = 1;
+	for (size_t s = 0; s < pm->m->nbranches; s++) {
+		struct pl_group *g = t->g[pm->m->branches[s]];
+		if (g == NULL)
+			continue;
+		j.bind[s] = g;
+		j.bound |= 1ULL << s;
+	}
+	/* Clauses among the shared slots alone are checked up front. */
+	for (size_t s = 0; s < pm->m->nbranches; s++)
+		if ((j.bound & (1ULL << s)) && !checks_ok(&j, s))
+			return 0;
+	join_rec(&j);
+	return j.found > 0;
+}
+
+/* When no rejecting group can arrive any more for t (stream time). */
+static int64_t
+release_time(struct pl_merger *mg, struct pl_tuple *t)
+{
+	const struct fq_engine_opts *o = &mg->q->e->o;
+	struct pl_mod *mods = mods_of(mg);
+	int64_t rel = INT64_MIN;
+	for (size_t i = 0; i < mg->pm->nmodules; i++) {
+		struct pl_mod *pm = &mods[i];
+		if (pm->is_export)
+			continue;
+		size_t k = pm->m->nbranches;
+		for (size_t f = 0; f < k; f++) {
+			if (t->g[pm->m->branches[f]])
+				continue;   /* shared slot */
+			int64_t best = FQ_TIME_INF;
+			int64_t maxst = INT64_MIN;
+			for (size_t s = 0; s < k; s++) {
+				struct pl_group *g = t->g[pm->m->branches[s]];
+				if (g == NULL)
+					continue;
+				if (g->stime > maxst)
+					maxst = g->stime;
+				int64_t b = sat_add(g->etime, pm->dist[s * k + f]);
+				if (b < best)
+					best = b;
+			}
+			if (best == FQ_TIME_INF)
+				best = sat_add(maxst, o->window);
+			if (best > rel)
+				rel = best;
+		}
+	}
+	return sat_add(sat_add(rel, o->window), o->max_duration);
+}
+
+static void
+emit_tuple(struct pl_merger *mg, struct pl_tuple *t)
+{
+	pl_query_emit(mg->q, t->g, t->time);
+}
+
+static void
+on_export_match(struct join *j)
+{
+	struct pl_merger *mg = j->mg;
+	struct pl_merger_x *x = (struct pl_merger_x *)mg;
+	mg->q->tuples++;
+	struct pl_tuple *t = tuple_make(mg, j);
+	if (t == NULL) {
+		fq_error("out of memory in the merger");
+		return;
+	}
+	if (!x->has_sub) {
+		emit_tuple(mg, t);
+		tuple_free(mg, t);
+		return;
+	}
+	for (size_t i = 0; i < mg->pm->nmodules; i++) {
+		if (x->mods[i].is_export)
+			continue;
+		if (rejected(mg, &x->mods[i], t)) {
+			mg->q->rejected++;
+			tuple_free(mg, t);
+			return;
+		}
+	}
+	t->release = release_time(mg, t);
+	t->next = mg->pending;
+	mg->pending = t;
+	mg->npending++;
+}
+
+/* A new match of a subtracting module rejects agreeing pending tuples. */
+static void
+on_sub_match(struct join *j)
+{
+	struct pl_merger *mg = j->mg;
+	const struct fq_mmodule *m = j->pm->m;
+	struct pl_tuple **pp = &mg->pending;
+	while (*pp) {
+		struct pl_tuple *t = *pp;
+		int agree = 1;
+		for (size_t s = 0; s < m->nbranches && agree; s++) {
+			struct pl_group *tg = t->g[m->branches[s]];
+			if (tg && tg != j->bind[s])
+				agree = 0;
+		}
+		if (agree) {
+			*pp = t->next;
+			mg->npending--;
+			mg->q->rejected++;
+			tuple_free(mg, t);
+		} else {
+			pp = &t->next;
+		}
+	}
+}
+
+/* Latest time a partner of g (stored in branch b) can arrive. */
+static int64_t
+drop_time(struct pl_merger *mg, struct pl_group *g, size_t b)
+{
+	const struct fq_engine_opts *o = &mg->q->e->o;
+	struct pl_mod *mods = mods_of(mg);
+	int64_t latest = INT64_MIN;
+	int used = 0;
+	for (size_t i = 0; i < mg->pm->nmodules; i++) {
+		const struct fq_mmodule *m = mods[i].m;
+		size_t k = m->nbranches;
+		for (size_t s = 0; s < k; s++) {
+			if (m->branches[s] != b)
+				continue;
+			used = 1;
+			for (size_t t = 0; t < k; t++) {
+				if (t == s)
+					continue;
+				int64_t d = mods[i].dist[s * k + t];
+				int64_t v = d == FQ_TIME_INF
+					    ? sat_add(g->stime, o->window)
+					    : sat_add(g->etime, d);
+				if (v > latest)
+					latest = v;
+			}
+		}
+	}
+	if (!used)
+		return INT64_MIN;   /* no module needs this branch */
+	return sat_add(sat_add(latest, o->window), o->max_duration);
+}
+
+void
+pl_merger_group(struct pl_merger *mg, struct pl_group *g)
+{
+	struct pl_merger_x *x = (struct pl_merger_x *)mg;
+	size_t b = g->br->index;
+	for (size_t i = 0; i < mg->pm->nmodules; i++) {
+		struct pl_mod *pm = &x->mods[i];
+		const struct fq_mmodule *m = pm->m;
+		for (size_t s = 0; s < m->nbranches; s++) {
+			if (m->branches[s] != b)
+				continue;
+			struct join j;
+			memset(&j, 0, sizeof j);
+			j.mg = mg;
+			j.pm = pm;
+			j.bind[s] = g;
+			j.bound = 1ULL << s;
+			j.on_match = pm->is_export ? on_export_match : on_sub_match;
+			if (checks_ok(&j, s))
+				join_rec(&j);
+		}
+	}
+	g->drop_at = drop_time(mg, g, b);
+	if (g->drop_at == INT64_MIN)
+		return;
+	if (store_insert(&mg->stores[b], g) < 0)
+		fq_error("out of memory in the merger store");
+}
+
+static int
+cmp_tuple_time(const void *a, const void *b)
+{
+	const struct pl_tuple *x = *(struct pl_tuple *const *)a;
+	const struct pl_tuple *y = *(struct pl_tuple *const *)b;
+	return x->time < y->time ? -1 : x->time > y->time;
+}
+
+void
+pl_merger_advance(struct pl_merger *mg, int64_t T, int end)
+{
+	/* Release pending tuples, oldest time first for a stable output. */
+	size_t n = 0;
+	for (struct pl_tuple *t = mg->pending; t; t = t->next)
+		if (end || T > t->release)
+			n++;
+	if (n) {
+		struct pl_tuple **ready = malloc(n * sizeof *ready);
+		if (ready) {
+			size_t k = 0;
+			struct pl_tuple **pp = &mg->pending;
+			while (*pp) {
+				struct pl_tuple *t = *pp;
+				if (end || T > t->release) {
+					*pp = t->next;
+					ready[k++] = t;
+					mg->npending--;
+				} else {
+					pp = &t->next;
+				}
+			}
+			/* Pending list is newest first: restore discovery
+			 * order, then by time (stable). */
+			for (size_t i = 0; i < k / 2; i++) {
+				struct pl_tuple *tmp = ready[i];
+				ready[i] = ready[k - 1 - i];
+				ready[k - 1 - i] = tmp;
+			}
+			if (!end)
+				qsort(ready, k, sizeof *ready, cmp_tuple_time);
+			for (size_t i = 0; i < k; i++) {
+				emit_tuple(mg, ready[i]);
+				tuple_free(mg, ready[i]);
+			}
+			free(ready);
+		}
+	}
+	/* Drop stored groups past their horizon. */
+	for (size_t b = 0; b < mg->q->plan->nbranches; b++) {
+		struct pl_store *s = &mg->stores[b];
+		for (size_t i = 0; i < s->n; i++) {
+			struct pl_group *g = s->byst[i];
+			if (g->stored && (end || T > g->drop_at)) {
+				store_drop(s, g);
+				mg->q->dropped_groups++;
+			}
+		}
+		if (s->dead && (end || s->dead * 2 > s->n))
+			store_compact(s);
+	}
+}

@@ -1,0 +1,273 @@
+/*
+ * pl.h - internal structures of the query engine.
+ *
+ * Ownership overview:
+ *   struct fq_engine     owns its queries, the stream clock and the sink.
+ *   struct pl_query      owns its record pool, branches and merger.
+ *   struct pl_rec        a stored record, shared by the groups of one query,
+ *                        reference counted (freed when no group holds it).
+ *   struct pl_group      owned by its branch's grouper while open, then by
+ *                        the merger store (reference counted: store entry,
+ *                        pending tuples, the batch match list).
+ * Plan pointers (fq_plan and everything under it) are borrowed from the
+ * query's struct fq_query and outlive the engine.
+ */
+#ifndef FQ_PL_H
+#define FQ_PL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+#include "fq_record.h"
+#include "plan.h"
+
+/* ---- values --------------------------------------------------------- */
+
+/* A union() accumulator: sorted, unique. */
+struct pl_set {
+	enum fq_vtype elem;        /* FQ_V_INT or FQ_V_IP */
+	uint32_t n, cap;
+	int64_t *ints;             /* owned, when elem == FQ_V_INT */
+	struct fq_ip *ips;         /* owned, when elem == FQ_V_IP */
+};
+
+struct pl_val {
+	enum fq_vtype t;
+	int64_t i;
+	double d;
+	struct fq_ip ip;
+	uint8_t plen;              /* prefix length of a constant address */
+	const struct pl_set *set;  /* union() value */
+	const struct fq_set *cset; /* constant set */
+};
+
+int pl_set_add_int(struct pl_set *s, int64_t v);
+int pl_set_add_ip(struct pl_set *s, const struct fq_ip *v);
+void pl_set_free(struct pl_set *s);
+uint64_t pl_set_hash(const struct pl_set *s);
+int pl_set_equal(const struct pl_set *a, const struct pl_set *b);
+
+/*
+ * The comparisons of SPEC sections 3 and 4: `l op r`, with the tolerant
+ * forms when has_delta.  Returns 1 or 0.
+ */
+int pl_compare(enum fq_op op, int has_delta, int64_t delta,
+	       const struct pl_val *l, const struct pl_val *r);
+
+/* Hash and equality of a value usable as a join/group key. */
+uint64_t pl_val_hash(const struct pl_val *v);
+int pl_val_key_eq(const struct pl_val *a, const struct pl_val *b);
+
+static inline uint64_t
+pl_mix(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+	h *= 0xff51afd7ed558ccdULL;
+	return h ^ (h >> 32);
+}
+
+/* Value of a record field operand (FQ_O_FIELD or constant). */
+void pl_record_operand(const struct fq_record *r, const struct fq_operand *o,
+		       struct pl_val *out);
+
+/* A filter (CNF) on one record; `memo` caches shared terms (may be NULL). */
+struct pl_memo;
+int pl_cnf_record(const struct fq_cnf *cnf, const struct fq_record *r,
+		  struct pl_memo *memo);
+
+/* ---- records -------------------------------------------------------- */
+
+struct pl_rec {
+	struct fq_record r;
+	uint32_t refs;             /* groups holding it */
+	uint8_t printed;           /* already output by this query */
+	struct pl_rec *next_free;
+};
+
+struct pl_rec_pool {
+	struct pl_rec *free;       /* free list */
+	void **slabs;              /* owned slabs */
+	size_t nslabs, cap_slabs;
+	size_t live;               /* records held */
+};
+
+struct pl_rec *pl_rec_new(struct pl_rec_pool *p, const struct fq_record *r);
+void pl_rec_unref(struct pl_rec_pool *p, struct pl_rec *rec);
+void pl_rec_pool_fini(struct pl_rec_pool *p);
+
+/* ---- groups --------------------------------------------------------- */
+
+struct pl_agg {
+	int64_t i;                 /* ints, sums, bit ops, first/last */
+	uint64_t cnt;              /* count, avg denominator */
+	struct fq_ip ip;           /* address results */
+	struct pl_set *set;        /* owned: union() */
+};
+
+struct pl_branch;
+
+/* Intrusive links of a group in one grouper module's key index. */
+struct pl_gnode {
+	struct pl_gnode *prev, *next;
+	uint64_t hash;
+	struct pl_group *g;
+};
+
+struct pl_group {
+	uint64_t seq;              /* creation order in its branch */
+	struct pl_branch *br;      /* borrowed */
+	struct pl_rec **recs;      /* owned array; records referenced */
+	uint32_t n, cap;
+	int64_t stime, etime;
+	uint64_t min_rec_id;
+	struct pl_agg *aggs;       /* owned, grouper->naggs entries */
+	int64_t deadline;          /* streaming: latest stime of a joiner */
+	size_t heap_pos;           /* in the grouper's deadline heap */
+	struct pl_gnode *nodes;    /* owned, one per grouper module */
+	struct pl_group *prev_open, *next_open;
+	uint32_t refs;
+	uint8_t open;
+	uint8_t stored;            /* in the merger store */
+	int64_t drop_at;           /* merger: drop once T > drop_at */
+};
+
+void pl_group_value(const struct pl_group *g, const struct fq_operand *o,
+		    struct pl_val *out);
+int pl_cnf_group(const struct fq_cnf *cnf, struct pl_group *const *slots);
+void pl_group_unref(struct pl_group *g);
+
+/* ---- grouper -------------------------------------------------------- */
+
+struct pl_bucket { struct pl_gnode *head, *tail; };
+
+struct pl_gindex {               /* one per grouper module with keys */
+	struct pl_bucket *b;       /* owned */
+	size_t nb, n;
+};
+
+struct pl_heap {
+	struct pl_group **a;       /* owned array of borrowed groups */
+	size_t n, cap;
+};
+
+struct pl_grouper {
+	const struct fq_plan_grouper *pg;   /* NULL: groups of one */
+	struct pl_gindex *idx;     /* owned, per module */
+	struct pl_group *open_head, *open_tail;
+	size_t nopen;
+	struct pl_heap heap;
+	uint64_t next_seq;
+	uint8_t *abs_ok;           /* owned scratch, per module */
+};
+
+/* ---- merger --------------------------------------------------------- */
+
+/* An attribute of a branch's groups used as an equality join key. */
+struct pl_attr {
+	const struct fq_operand *op;   /* borrowed plan operand */
+	struct pl_bucket *b;       /* owned hash index of stored groups */
+	size_t nb, n;
+};
+
+struct pl_store {                /* stored (closed, passed) groups */
+	struct pl_group **byst;    /* owned: sorted by (stime, seq); NULL = dead */
+	size_t n, cap, dead;
+	int64_t max_span;          /* largest etime - stime stored so far */
+	struct pl_attr *attrs;     /* owned */
+	size_t nattrs;
+	struct pl_gnode *free_nodes;
+};
+
+struct pl_tuple {
+	struct pl_group **g;       /* per plan branch (NULL if not in it) */
+	int64_t time;              /* largest etime */
+	int64_t release;           /* pending: emit once T > release */
+	struct pl_tuple *next;
+};
+
+struct pl_query;
+
+struct pl_merger {
+	const struct fq_plan_merger *pm;
+	struct pl_query *q;
+	struct pl_store *stores;   /* owned, per plan branch */
+	int64_t *off;              /* owned: per module, per slot pair: bound */
+	struct pl_tuple *pending;  /* owned list: export tuples awaiting T */
+	size_t npending;
+	/* join scratch */
+	struct pl_group **bind;    /* per slot */
+};
+
+/* ---- branches and queries ------------------------------------------- */
+
+struct pl_counters {
+	uint64_t filter_in, filter_out;
+	uint64_t grouper_dropped;  /* no group and no module's absolute rules */
+	uint64_t groups, groups_closed;
+	uint64_t gfilter_out;
+	uint64_t late, long_recs, late_join;
+};
+
+struct pl_branch {
+	const struct fq_plan_branch *pb;
+	struct pl_query *q;
+	size_t index;
+	struct pl_grouper gr;
+	struct pl_counters c;
+	size_t naggs;
+};
+
+struct pl_match {
+	struct pl_group **g;       /* owned array, per plan branch */
+	int64_t time;
+};
+
+struct pl_query {
+	char *name;                /* owned */
+	const struct fq_plan *plan;
+	struct fq_engine *e;
+	struct pl_branch *br;      /* owned, plan->nbranches */
+	struct pl_merger *mg;      /* owned, NULL without merger */
+	struct pl_rec_pool pool;
+	uint64_t matches;          /* emitted */
+	uint64_t tuples;           /* export tuples found */
+	uint64_t rejected;         /* removed by subtracting modules */
+	uint64_t dropped_groups;   /* merger horizon drops */
+	struct pl_match *batch;    /* owned: --batch matches to sort */
+	size_t nbatch, capbatch;
+	uint8_t *pass;             /* scratch: per branch filter result */
+	const char **branch_order; /* branch indexes sorted by name */
+	size_t *order;             /* owned: plan branch indexes by name */
+};
+
+struct fq_engine {
+	struct fq_sink sink;
+	struct fq_engine_opts o;
+	struct pl_query **q;       /* owned */
+	size_t nq;
+	int64_t T;                 /* stream time, FQ_TIME_INF at end, -inf start */
+	/* per exporter: largest etime, last arrival */
+	struct pl_exp *exps;       /* owned */
+	size_t nexps, capexps;
+	uint64_t records, late, long_recs, future;
+	int finished;
+};
+
+/* grouper.c */
+int pl_grouper_init(struct pl_branch *b);
+void pl_grouper_fini(struct pl_branch *b);
+int pl_grouper_record(struct pl_branch *b, struct pl_rec *rec, int late);
+void pl_grouper_close_until(struct pl_branch *b, int64_t T, int all);
+
+/* merger.c */
+int pl_merger_init(struct pl_query *q);
+void pl_merger_fini(struct pl_merger *m);
+void pl_merger_group(struct pl_merger *m, struct pl_group *g);
+void pl_merger_advance(struct pl_merger *m, int64_t T, int end);
+
+/* engine.c: a group that passed its group filter; a finished tuple */
+void pl_query_group_closed(struct pl_branch *b, struct pl_group *g);
+void pl_query_emit(struct pl_query *q, struct pl_group **g, int64_t time);
+
+#endif

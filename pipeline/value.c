@@ -1,0 +1,543 @@
+/*
+ * value.c - values, comparisons and filters of the query engine.
+ *
+ * One comparison function serves filters, grouper rules, group filters and
+ * merger rules, so the rules of SPEC sections 3 and 4 are written once:
+ * IPv4 and IPv6 never equal and never ordered; the tolerant forms with a
+ * delta (`=` holds iff |l - r| <= D, `<`/`<=` iff r <= l + D, `>`/`>=` iff
+ * r >= l - D, `!=` iff |l - r| > D); sets compare as sets, `x in S` is
+ * membership and `S1 in S2` a subset test.
+ */
+#include "pl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- union() sets --------------------------------------------------- */
+
+static int
+set_grow(struct pl_set *s)
+{
+	uint32_t cap = s->cap ? s->cap * 2 : 4;
+	if (s->elem == FQ_V_INT) {
+		int64_t *p = realloc(s->ints, cap * sizeof *p);
+		if (p == NULL)
+			return -1;
+		s->ints = p;
+	} else {
+		struct fq_ip *p = realloc(s->ips, cap * sizeof *p);
+		if (p == NULL)
+			return -1;
+		s->ips = p;
+	}
+	s->cap = cap;
+	return 0;
+}
+
+int
+pl_set_add_int(struct pl_set *s, int64_t v)
+{
+	uint32_t lo = 0, hi = s->n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (s->ints[mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < s->n && s->ints[lo] == v)
+		return 0;
+	if (s->n == s->cap && set_grow(s) < 0)
+		return -1;
+	memmove(s->ints + lo + 1, s->ints + lo, (s->n - lo) * sizeof *s->ints);
+	s->ints[lo] = v;
+	s->n++;
+	return 0;
+}
+
+int
+pl_set_add_ip(struct pl_set *s, const struct fq_ip *v)
+{
+	uint32_t lo = 0, hi = s->n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (fq_ip_cmp(&s->ips[mid], v) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < s->n && fq_ip_eq(&s->ips[lo], v))
+		return 0;
+	if (s->n == s->cap && set_grow(s) < 0)
+		return -1;
+	memmove(s->ips + lo + 1, s->ips + lo, (s->n - lo) * sizeof *s->ips);
+	s->ips[lo] = *v;
+	s->n++;
+	return 0;
+}
+
+void
+pl_set_free(struct pl_set *s)
+{
+	if (s == NULL)
+		return;
+	free(s->ints);
+	free(s->ips);
+	free(s);
+}
+
+uint64_t
+pl_set_hash(const struct pl_set *s)
+{
+	uint64_t h = s->n;
+	for (uint32_t k = 0; k < s->n; k++) {
+		if (s->elem == FQ_V_INT)
+			h = pl_mix(h, (uint64_t)s->ints[k]);
+		else
+			h = pl_mix(pl_mix(h, s->ips[k].hi),
+				   s->ips[k].lo ^ ((uint64_t)s->ips[k].is6 << 63));
+	}
+	return h;
+}
+
+int
+pl_set_equal(const struct pl_set *a, const struct pl_set *b)
+{
+	if (a->elem != b->elem || a->n != b->n)
+		return 0;
+	for (uint32_t k = 0; k < a->n; k++) {
+		if (a->elem == FQ_V_INT ? a->ints[k] != b->ints[k]
+					: !fq_ip_eq(&a->ips[k], &b->ips[k]))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+set_has_int(const struct pl_set *s, int64_t v)
+{
+	uint32_t lo = 0, hi = s->n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (s->ints[mid] < v)
+			lo = mid + 1;
+		else if (s->ints[mid] > v)
+			hi = mid;
+		else
+			return 1;
+	}
+	return 0;
+}
+
+static int
+set_has_ip(const struct pl_set *s, const struct fq_ip *v)
+{
+	uint32_t lo = 0, hi = s->n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		int c = fq_ip_cmp(&s->ips[mid], v);
+		if (c < 0)
+			lo = mid + 1;
+		else if (c > 0)
+			hi = mid;
+		else
+			return 1;
+	}
+	return 0;
+}
+
+/* Number of integers in a constant int set, saturating at limit. */
+static uint64_t
+cset_size(const struct fq_set *c, uint64_t limit)
+{
+	uint64_t n = 0;
+	for (size_t k = 0; k < c->n && n <= limit; k++) {
+		const struct fq_int_range *r = &c->ints[k];
+		n += (uint64_t)(r->hi - r->lo) + 1;
+	}
+	return n;
+}
+
+/* A value's membership in a set value (union set or constant set). */
+static int
+member(const struct pl_val *x, const struct pl_val *s)
+{
+	if (s->set) {
+		if (x->t == FQ_V_IP)
+			return s->set->elem == FQ_V_IP && set_has_ip(s->set, &x->ip);
+		if (x->t == FQ_V_INT)
+			return s->set->elem == FQ_V_INT && set_has_int(s->set, x->i);
+		return 0;
+	}
+	if (s->cset) {
+		if (x->t == FQ_V_IP)
+			return s->cset->elem == FQ_V_IP &&
+			       fq_set_has_ip(s->cset, &x->ip);
+		if (x->t == FQ_V_INT)
+			return s->cset->elem == FQ_V_INT &&
+			       fq_set_has_int(s->cset, x->i);
+		return 0;
+	}
+	/* `addr in prefix` with a single address constant. */
+	if (s->t == FQ_V_IP && x->t == FQ_V_IP)
+		return fq_ip_in_prefix(&x->ip, &s->ip, s->plen);
+	if (s->t == FQ_V_INT && x->t == FQ_V_INT)
+		return x->i == s->i;
+	return 0;
+}
+
+/* Is every element of union set a in set value b? */
+static int
+subset(const struct pl_set *a, const struct pl_val *b)
+{
+	for (uint32_t k = 0; k < a->n; k++) {
+		struct pl_val x;
+		memset(&x, 0, sizeof x);
+		if (a->elem == FQ_V_INT) {
+			x.t = FQ_V_INT;
+			x.i = a->ints[k];
+		} else {
+			x.t = FQ_V_IP;
+			x.ip = a->ips[k];
+		}
+		if (!member(&x, b))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+is_set(const struct pl_val *v)
+{
+	return v->set != NULL || v->cset != NULL;
+}
+
+/* Set equality where either side may be a constant set. */
+static int
+set_eq(const struct pl_val *l, const struct pl_val *r)
+{
+	if (l->set && r->set)
+		return pl_set_equal(l->set, r->set);
+	const struct pl_set *u = l->set ? l->set : r->set;
+	const struct pl_val *c = l->set ? r : l;
+	if (u == NULL) {
+		/* Two constant sets: equal when each is a subset of the other
+		 * as range lists, which after merging means identical lists. */
+		const struct fq_set *a = l->cset, *b = r->cset;
+		if (a->elem != b->elem || a->n != b->n)
+			return 0;
+		for (size_t k = 0; k < a->n; k++) {
+			if (a->elem == FQ_V_INT
+			    ? (a->ints[k].lo != b->ints[k].lo || a->ints[k].hi != b->ints[k].hi)
+			    : (!fq_ip_eq(&a->ips[k].lo, &b->ips[k].lo) ||
+			       !fq_ip_eq(&a->ips[k].hi, &b->ips[k].hi)))
+				return 0;
+		}
+		return 1;
+	}
+	if (!subset(u, c))
+		return 0;
+	/* Every element of the constant set must be in u: sizes decide. */
+	if (c->cset == NULL || c->cset->elem != FQ_V_INT)
+		return 0;   /* address ranges of unbounded size: not equal */
+	return cset_size(c->cset, u->n) == u->n;
+}
+
+static double
+as_real(const struct pl_val *v)
+{
+	return v->t == FQ_V_REAL ? v->d : (double)v->i;
+}
+
+int
+pl_compare(enum fq_op op, int has_delta, int64_t delta,
+	   const struct pl_val *l, const struct pl_val *r)
+{
+	if (op == FQ_OP_IN || op == FQ_OP_NOTIN) {
+		int in;
+		if (l->set)
+			in = is_set(r) ? subset(l->set, r) : 0;
+		else
+			in = member(l, r);
+		return op == FQ_OP_IN ? in : !in;
+	}
+	if (is_set(l) || is_set(r)) {
+		if (!(is_set(l) && is_set(r)))
+			return op == FQ_OP_NE;
+		int eq = set_eq(l, r);
+		if (op == FQ_OP_EQ)
+			return eq;
+		if (op == FQ_OP_NE)
+			return !eq;
+		return 0;
+	}
+	if (l->t == FQ_V_IP || r->t == FQ_V_IP) {
+		if (l->t != FQ_V_IP || r->t != FQ_V_IP || l->ip.is6 != r->ip.is6)
+			return op == FQ_OP_NE;
+		int c;
+		/* A constant with a prefix length compares as the prefix. */
+		if (r->plen < (r->ip.is6 ? 128 : 32) || l->plen < (l->ip.is6 ? 128 : 32)) {
+			int in = r->plen < (r->ip.is6 ? 128 : 32)
+				 ? fq_ip_in_prefix(&l->ip, &r->ip, r->plen)
+				 : fq_ip_in_prefix(&r->ip, &l->ip, l->plen);
+			if (op == FQ_OP_EQ)
+				return in;
+			if (op == FQ_OP_NE)
+				return !in;
+		}
+		c = fq_ip_cmp(&l->ip, &r->ip);
+		switch (op) {
+		case FQ_OP_EQ: return c == 0;
+		case FQ_OP_NE: return c != 0;
+		case FQ_OP_LT: return c < 0;
+		case FQ_OP_GT: return c > 0;
+		case FQ_OP_LE: return c <= 0;
+		case FQ_OP_GE: return c >= 0;
+		default:       return 0;
+		}
+	}
+	if (l->t == FQ_V_REAL || r->t == FQ_V_REAL) {
+		double a = as_real(l), b = as_real(r), D = (double)delta;
+		if (has_delta) {
+			switch (op) {
+			case FQ_OP_EQ: return (a > b ? a - b : b - a) <= D;
+			case FQ_OP_NE: return (a > b ? a - b : b - a) > D;
+			case FQ_OP_LT: case FQ_OP_LE: return b <= a + D;
+			case FQ_OP_GT: case FQ_OP_GE: return b >= a - D;
+			default: return 0;
+			}
+		}
+		switch (op) {
+		case FQ_OP_EQ: return a == b;
+		case FQ_OP_NE: return a != b;
+		case FQ_OP_LT: return a < b;
+		case FQ_OP_GT: return a > b;
+		case FQ_OP_LE: return a <= b;
+		case FQ_OP_GE: return a >= b;
+		default: return 0;
+		}
+	}
+	int64_t a = l->i, b = r->i;
+	if (has_delta) {
+		/* |a - b| without overflow for the values records carry. */
+		uint64_t dist = a > b ? (uint64_t)a - (uint64_t)b
+				      : (uint64_t)b - (uint64_t)a;
+		uint64_t D = delta < 0 ? 0 : (uint64_t)delta;
+		switch (op) {
+		case FQ_OP_EQ: return dist <= D;
+		case FQ_OP_NE: return dist > D;
+		case FQ_OP_LT: case FQ_OP_LE: return b <= a || dist <= D;
+		case FQ_OP_GT: case FQ_OP_GE: return b >= a || dist <= D;
+		default: return 0;
+		}
+	}
+	switch (op) {
+	case FQ_OP_EQ: return a == b;
+	case FQ_OP_NE: return a != b;
+	case FQ_OP_LT: return a < b;
+	case FQ_OP_GT: return a > b;
+	case FQ_OP_LE: return a <= b;
+	case FQ_OP_GE: return a >= b;
+	default: return 0;
+	}
+}
+
+uint64_t
+pl_val_hash(const struct pl_val *v)
+{
+	if (v->set)
+		return pl_set_hash(v->set) ^ 0x5bd1e995;
+	if (v->t == FQ_V_IP)
+		return pl_mix(pl_mix(v->ip.hi, v->ip.lo), v->ip.is6 + 1);
+	if (v->t == FQ_V_REAL) {
+		uint64_t bits;
+		memcpy(&bits, &v->d, sizeof bits);
+		return pl_mix(bits, 3);
+	}
+	return pl_mix((uint64_t)v->i, 7);
+}
+
+int
+pl_val_key_eq(const struct pl_val *a, const struct pl_val *b)
+{
+	struct pl_val x = *a, y = *b;
+	return pl_compare(FQ_OP_EQ, 0, 0, &x, &y);
+}
+
+static void
+apply_fn(const struct fq_operand *o, struct pl_val *v)
+{
+	if (v->t != FQ_V_INT)
+		return;
+	if (o->fn == FQ_FN_BITAND)
+		v->i &= o->mask;
+	else if (o->fn == FQ_FN_BITOR)
+		v->i |= o->mask;
+}
+
+static void
+const_operand(const struct fq_operand *o, struct pl_val *out)
+{
+	switch (o->kind) {
+	case FQ_O_INT:
+		out->t = FQ_V_INT;
+		out->i = o->i;
+		break;
+	case FQ_O_IP:
+		out->t = FQ_V_IP;
+		out->ip = o->ip;
+		out->plen = o->plen;
+		break;
+	case FQ_O_SET:
+		out->t = o->set->elem == FQ_V_IP ? FQ_V_SET_IP : FQ_V_SET_INT;
+		out->cset = o->set;
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+field_value(const struct fq_record *r, const struct fq_field *f,
+	    struct pl_val *out)
+{
+	if (f->type == FQ_T_IP) {
+		out->t = FQ_V_IP;
+		out->ip = *fq_field_ip(r, f);
+		out->plen = out->ip.is6 ? 128 : 32;
+	} else {
+		out->t = FQ_V_INT;
+		out->i = fq_field_num(r, f);
+	}
+}
+
+void
+pl_record_operand(const struct fq_record *r, const struct fq_operand *o,
+		  struct pl_val *out)
+{
+	memset(out, 0, sizeof *out);
+	out->plen = 128;
+	if (o->kind == FQ_O_FIELD || (o->kind == FQ_O_GROUP && o->field)) {
+		field_value(r, o->field, out);
+		apply_fn(o, out);
+		return;
+	}
+	const_operand(o, out);
+}
+
+static int
+term_record(const struct fq_term *t, const struct fq_record *r)
+{
+	int v;
+	if (t->op == FQ_OP_FILTER) {
+		v = t->sub ? pl_cnf_record(t->sub, r, NULL) : 1;
+	} else {
+		struct pl_val l, rv;
+		pl_record_operand(r, &t->l, &l);
+		pl_record_operand(r, &t->r, &rv);
+		v = pl_compare(t->op, t->has_delta, t->delta, &l, &rv);
+	}
+	return t->negate ? !v : v;
+}
+
+int
+pl_cnf_record(const struct fq_cnf *cnf, const struct fq_record *r,
+	      struct pl_memo *memo)
+{
+	(void)memo;
+	for (size_t i = 0; i < cnf->n; i++) {
+		const struct fq_clause *c = &cnf->clauses[i];
+		int ok = 0;
+		for (size_t k = 0; k < c->n && !ok; k++)
+			ok = term_record(&c->terms[k], r);
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+/* ---- group values --------------------------------------------------- */
+
+void
+pl_group_value(const struct pl_group *g, const struct fq_operand *o,
+	       struct pl_val *out)
+{
+	memset(out, 0, sizeof *out);
+	out->plen = 128;
+	if (o->kind != FQ_O_GROUP) {
+		const_operand(o, out);
+		return;
+	}
+	out->t = FQ_V_INT;
+	switch (o->gval) {
+	case FQ_G_STIME:
+		out->i = g->stime;
+		break;
+	case FQ_G_ETIME:
+		out->i = g->etime;
+		break;
+	case FQ_G_DURATION:
+		out->i = g->etime - g->stime;
+		break;
+	case FQ_G_RECORDS:
+		out->i = g->n;
+		break;
+	case FQ_G_FIELD:
+		field_value(&g->recs[0]->r, o->field, out);
+		break;
+	case FQ_G_AGG: {
+		const struct fq_agg *a = &g->br->gr.pg->aggs[o->agg];
+		const struct pl_agg *v = &g->aggs[o->agg];
+		switch (a->fn) {
+		case FQ_AGG_AVG:
+			out->t = FQ_V_REAL;
+			out->d = v->cnt ? (double)v->i / (double)v->cnt : 0.0;
+			break;
+		case FQ_AGG_COUNT:
+			out->i = (int64_t)v->cnt;
+			break;
+		case FQ_AGG_UNION:
+			out->t = v->set->elem == FQ_V_IP ? FQ_V_SET_IP : FQ_V_SET_INT;
+			out->set = v->set;
+			break;
+		default:
+			if (a->vtype == FQ_V_IP) {
+				out->t = FQ_V_IP;
+				out->ip = v->ip;
+				out->plen = v->ip.is6 ? 128 : 32;
+			} else {
+				out->i = v->i;
+			}
+			break;
+		}
+		break;
+	}
+	}
+	apply_fn(o, out);
+}
+
+static int
+term_group(const struct fq_term *t, struct pl_group *const *slots)
+{
+	struct pl_val l, r;
+	const struct pl_group *gl = t->l.kind == FQ_O_GROUP ? slots[t->l.branch] : NULL;
+	const struct pl_group *gr = t->r.kind == FQ_O_GROUP ? slots[t->r.branch] : NULL;
+	pl_group_value(gl, &t->l, &l);
+	pl_group_value(gr, &t->r, &r);
+	int v = pl_compare(t->op, t->has_delta, t->delta, &l, &r);
+	return t->negate ? !v : v;
+}
+
+int
+pl_cnf_group(const struct fq_cnf *cnf, struct pl_group *const *slots)
+{
+	for (size_t i = 0; i < cnf->n; i++) {
+		const struct fq_clause *c = &cnf->clauses[i];
+		int ok = 0;
+		for (size_t k = 0; k < c->n && !ok; k++)
+			ok = term_group(&c->terms[k], slots);
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}

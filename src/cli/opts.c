@@ -1,0 +1,82 @@
+/*
+ * opts.c - parsing of option values shared by `print` and `run`.
+ */
+#include "opts.h"
+#include "fq_error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int
+fq_cli_allow_add(struct fq_cli_allow *a, const char *arg)
+{
+	const char *slash = strchr(arg, '/');
+	size_t alen = slash ? (size_t)(slash - arg) : strlen(arg);
+	struct fq_ip ip;
+	if (fq_ip_parse(arg, alen, &ip) < 0)
+		return -FQ_EINVAL;
+	unsigned len = ip.is6 ? 128 : 32;
+	if (slash) {
+		char *end;
+		unsigned long v = strtoul(slash + 1, &end, 10);
+		if (*end != '\0' || slash[1] == '\0' || v > len)
+			return -FQ_EINVAL;
+		len = (unsigned)v;
+	}
+	struct fq_ip *ni = realloc(a->ips, (a->n + 1) * sizeof *ni);
+	if (ni == NULL)
+		return -FQ_ENOMEM;
+	a->ips = ni;
+	uint8_t *nl = realloc(a->lens, a->n + 1);
+	if (nl == NULL)
+		return -FQ_ENOMEM;
+	a->lens = nl;
+	ni[a->n] = ip;
+	nl[a->n] = (uint8_t)len;
+	a->n++;
+	return 0;
+}
+
+void
+fq_cli_allow_apply(const struct fq_cli_allow *a, struct fq_decoder_opts *o)
+{
+	o->allow = a->ips;
+	o->allow_len = a->lens;
+	o->n_allow = a->n;
+}
+
+void
+fq_cli_allow_fini(struct fq_cli_allow *a)
+{
+	free(a->ips);
+	free(a->lens);
+	memset(a, 0, sizeof *a);
+}
+
+int
+fq_cli_parse_duration(const char *s, int64_t *ms)
+{
+	if (!strcmp(s, "inf")) {
+		*ms = INT64_MAX;
+		return 0;
+	}
+	char *end;
+	if (*s < '0' || *s > '9')
+		return -FQ_EINVAL;
+	unsigned long long v = strtoull(s, &end, 10);
+	static const struct { const char *unit; int64_t mul; } units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "sec", 1000 }, { "min", 60000 },
+		{ "h", 3600000 },
+	};
+	if (*end == '\0')
+		return v == 0 ? (*ms = 0, 0) : -FQ_EINVAL;
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+		if (strcmp(end, units[i].unit) != 0)
+			continue;
+		if (v > (unsigned long long)(INT64_MAX / units[i].mul))
+			return -FQ_EINVAL;
+		*ms = (int64_t)v * units[i].mul;
+		return 0;
+	}
+	return -FQ_EINVAL;
+}
