@@ -642,7 +642,7 @@ parse_term(struct parser *p, enum line_ctx ctx)
 			return NULL;
 		if (parse_delta(p, tm) < 0)
 			return NULL;
-		tm->at = span_to(tm->at, peek(p, 0) - (p->i > 0 ? 1 : 0));
+		tm->at = span_to(tm->at, &p->t[p->i - 1]);
 		return tm;
 	}
 	if (ctx == CTX_FILTER && t->kind == FQ_TK_NAME) {
@@ -762,6 +762,21 @@ close_block(struct parser *p, const struct fq__token *opener)
 	return -1;
 }
 
+static int stage_kw(const struct parser *p, const struct fq__token *t,
+		    enum fq__stage_kind *k);
+
+/*
+ * `filter NAME {` inside a block: the block's '}' is missing.  Stop the
+ * block there so the next definition is parsed as one.
+ */
+static int
+at_definition(const struct parser *p)
+{
+	enum fq__stage_kind k;
+	return stage_kw(p, cur(p), &k) && peek(p, 1)->kind == FQ_TK_NAME &&
+	       peek(p, 2)->kind == FQ_TK_LBRACE;
+}
+
 static int
 too_many_errors(const struct parser *p)
 {
@@ -774,7 +789,8 @@ parse_cond_block(struct parser *p, struct fq__line ***lines, size_t *n,
 {
 	for (;;) {
 		skip_nl(p);
-		if (at(p, FQ_TK_RBRACE) || at(p, FQ_TK_EOF) || too_many_errors(p))
+		if (at(p, FQ_TK_RBRACE) || at(p, FQ_TK_EOF) || too_many_errors(p) ||
+		    at_definition(p))
 			return;
 		struct fq__line *ln = parse_line(p, ctx);
 		if (ln != NULL && push_ptr(p, (void ***)lines, n, ln) < 0)
@@ -802,7 +818,8 @@ parse_module(struct parser *p, int merger)
 		return NULL;
 	for (;;) {
 		skip_nl(p);
-		if (at(p, FQ_TK_RBRACE) || at(p, FQ_TK_EOF) || too_many_errors(p))
+		if (at(p, FQ_TK_RBRACE) || at(p, FQ_TK_EOF) || too_many_errors(p) ||
+		    at_definition(p))
 			break;
 		if (merger && tok_is(p, cur(p), "branches") &&
 		    peek(p, 1)->kind == FQ_TK_NAME) {
@@ -906,7 +923,8 @@ parse_grouper_body(struct parser *p, struct fq__stage *st)
 {
 	for (;;) {
 		skip_nl(p);
-		if (at(p, FQ_TK_RBRACE) || at(p, FQ_TK_EOF) || too_many_errors(p))
+		if (at(p, FQ_TK_RBRACE) || at(p, FQ_TK_EOF) || too_many_errors(p) ||
+		    at_definition(p))
 			return;
 		const struct fq__token *t = cur(p);
 		if (tok_is(p, t, "module")) {
@@ -936,7 +954,8 @@ parse_merger_body(struct parser *p, struct fq__stage *st)
 {
 	for (;;) {
 		skip_nl(p);
-		if (at(p, FQ_TK_RBRACE) || at(p, FQ_TK_EOF) || too_many_errors(p))
+		if (at(p, FQ_TK_RBRACE) || at(p, FQ_TK_EOF) || too_many_errors(p) ||
+		    at_definition(p))
 			return;
 		const struct fq__token *t = cur(p);
 		if (tok_is(p, t, "module") && peek(p, 1)->kind == FQ_TK_NAME) {
@@ -986,8 +1005,7 @@ parse_merger_body(struct parser *p, struct fq__stage *st)
 static void
 parse_definition(struct parser *p, enum fq__stage_kind kind, struct fq__file *f)
 {
-	const struct fq__token *kw = cur(p);
-	advance(p);
+	advance(p);   /* the stage keyword */
 	struct fq__stage *st = fq__alloc(p->c, sizeof(*st));
 	if (st == NULL)
 		return;
@@ -1008,7 +1026,8 @@ parse_definition(struct parser *p, enum fq__stage_kind kind, struct fq__file *f)
 				  kind == FQ_ST_SPLITTER ? "splitter" : "ungrouper",
 				  kind == FQ_ST_SPLITTER ? "splitter" : "ungrouper",
 				  st->name);
-			while (!at(p, FQ_TK_RBRACE) && !at(p, FQ_TK_EOF))
+			while (!at(p, FQ_TK_RBRACE) && !at(p, FQ_TK_EOF) &&
+			       !at_definition(p))
 				sync_line(p);
 		}
 		break;
@@ -1027,10 +1046,10 @@ parse_definition(struct parser *p, enum fq__stage_kind kind, struct fq__file *f)
 	}
 	if (too_many_errors(p))
 		return;
-	if (close_block(p, open) < 0)
-		return;
-	(void)kw;
-	end_of_line(p);
+	/* Without its '}' the definition is still kept: no cascade of
+	 * "unknown stage" errors where it is used. */
+	if (close_block(p, open) == 0)
+		end_of_line(p);
 	push_ptr(p, (void ***)&f->stages, &f->nstages, st);
 }
 
