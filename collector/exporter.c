@@ -185,6 +185,12 @@ fq__session_get(struct fq_decoder *d, const struct fq_datagram *dg)
 	return d->last = ex;
 }
 
+static size_t
+tpl_size(const struct fq__tpl *t)
+{
+	return sizeof *t + t->n_ops * sizeof t->ops[0];
+}
+
 static void
 tpl_free_domain(struct fq__domain *dom)
 {
@@ -292,6 +298,7 @@ fq__templates_expire(struct fq_decoder *d, struct fq_exporter *ex,
 				if (t->version == 10 && ex->ipfix)
 					fq__ipfix_forget(ex->ipfix, dom->id,
 							 t->id);
+				ex->tpl_bytes -= tpl_size(t);
 				free(t);
 				dom->n_tpl--;
 				ex->n_templates--;
@@ -346,28 +353,34 @@ fq__tpl_find(const struct fq__domain *dom, uint16_t id)
 int
 fq__tpl_put(struct fq__ctx *c, struct fq__domain *dom, struct fq__tpl *tpl)
 {
+	struct fq_exporter *ex = c->ex;
 	struct fq__tpl **pp = &dom->tpl[tpl->id % FQ__TPL_BUCKETS];
-	for (; *pp; pp = &(*pp)->next) {
-		if ((*pp)->id == tpl->id) {
-			struct fq__tpl *old = *pp;
-			tpl->next = old->next;
-			*pp = tpl;
-			free(old);
-			return 0;
-		}
-	}
-	if (c->ex->n_templates >= c->d->max_templates) {
-		c->ex->templates_refused++;
+	while (*pp && (*pp)->id != tpl->id)
+		pp = &(*pp)->next;
+	struct fq__tpl *old = *pp;
+	size_t after = ex->tpl_bytes + tpl_size(tpl) - (old ? tpl_size(old) : 0);
+	if ((old == NULL && ex->n_templates >= c->d->max_templates) ||
+	    after > FQ__MAX_TEMPLATE_BYTES) {
+		ex->templates_refused++;
 		fq_log_rl(&c->d->rl, FQ_LOG_WARN,
-			  "exporter template cap (%u) reached, template %u "
-			  "ignored", c->d->max_templates, tpl->id);
+			  "exporter template cap (%u templates, %u bytes) "
+			  "reached, template %u ignored", c->d->max_templates,
+			  FQ__MAX_TEMPLATE_BYTES, tpl->id);
 		free(tpl);
 		return -FQ_ELIMIT;
+	}
+	ex->tpl_bytes = after;
+	if (old) {
+		/* Redefinition (or refresh): replace in place. */
+		tpl->next = old->next;
+		*pp = tpl;
+		free(old);
+		return 0;
 	}
 	tpl->next = NULL;
 	*pp = tpl;
 	dom->n_tpl++;
-	c->ex->n_templates++;
+	ex->n_templates++;
 	return 0;
 }
 
@@ -379,6 +392,7 @@ fq__tpl_remove(struct fq__ctx *c, struct fq__domain *dom, uint16_t id)
 		if ((*pp)->id == id) {
 			struct fq__tpl *t = *pp;
 			*pp = t->next;
+			c->ex->tpl_bytes -= tpl_size(t);
 			free(t);
 			dom->n_tpl--;
 			c->ex->n_templates--;
@@ -392,6 +406,9 @@ fq__tpl_remove(struct fq__ctx *c, struct fq__domain *dom, uint16_t id)
 void
 fq__tpl_remove_all(struct fq__ctx *c, struct fq__domain *dom)
 {
+	for (int i = 0; i < FQ__TPL_BUCKETS; i++)
+		for (struct fq__tpl *t = dom->tpl[i]; t; t = t->next)
+			c->ex->tpl_bytes -= tpl_size(t);
 	c->ex->n_templates -= dom->n_tpl;
 	c->ex->templates_withdrawn += dom->n_tpl;
 	tpl_free_domain(dom);

@@ -32,6 +32,8 @@
 #define FQ__DEFAULT_EXPORTER_IDLE_MS (60 * 60 * 1000LL)
 #define FQ__MAX_SESSIONS 65536
 #define FQ__MAX_DOMAINS 256
+/* Compiled template bytes per exporter (a template may have 16k fields). */
+#define FQ__MAX_TEMPLATE_BYTES (4u << 20)
 #define FQ__TPL_BUCKETS 64
 #define FQ__SAMPLERS 16
 
@@ -169,6 +171,7 @@ struct fq_exporter {
 	uint64_t templates_expired;
 	uint64_t templates_withdrawn;
 	unsigned n_templates;           /* active, all domains */
+	size_t tpl_bytes;               /* their compiled size */
 	unsigned n_domains;
 	struct fq__domain *domains;     /* owned */
 	struct fq__ipfix_session *ipfix;/* owned, NULL until first IPFIX */

@@ -233,15 +233,18 @@ ntp_ms(uint64_t v, int nanos)
 	       (int64_t)((frac * 1000) >> 32);
 }
 
-/* Run a compiled template over one record of exactly `len` bytes. */
+/*
+ * Run a compiled template over one record (its length checked by
+ * fq__tpl_reclen).  Integers are read once by width, then stored by op.
+ */
 static void
 run(const struct fq__tpl *t, const uint8_t *p, struct fq__acc *a)
 {
 	memset(a, 0, sizeof *a);
 	for (unsigned i = 0; i < t->n_ops; i++) {
 		unsigned len = t->ops[i].len;
+		unsigned code = t->ops[i].code;
 		if (len == VARLEN) {
-			/* Bounds were checked by fq__tpl_reclen. */
 			len = *p++;
 			if (len == 255) {
 				len = fq__be16(p);
@@ -250,75 +253,75 @@ run(const struct fq__tpl *t, const uint8_t *p, struct fq__acc *a)
 			p += len;
 			continue;
 		}
-		switch (t->ops[i].code) {
-		case FQ__OP_SKIP: break;
-		case FQ__OP_SRC4: a->src4 = fq__be32(p); break;
-		case FQ__OP_DST4: a->dst4 = fq__be32(p); break;
-		case FQ__OP_NH4: a->nh4 = fq__be32(p); break;
-		case FQ__OP_BGPNH4: a->bgpnh4 = fq__be32(p); break;
+		if (code == FQ__OP_SKIP) {
+			p += len;
+			continue;
+		}
+		uint64_t v;
+		switch (len) {
+		case 1: v = p[0]; break;
+		case 2: v = fq__be16(p); break;
+		case 4: v = fq__be32(p); break;
+		case 8: v = fq__be64(p); break;
+		case 16: v = 0; break;          /* IPv6: copied below */
+		default: v = fq__beN(p, len); break;
+		}
+		switch (code) {
+		case FQ__OP_SRC4: a->src4 = (uint32_t)v; break;
+		case FQ__OP_DST4: a->dst4 = (uint32_t)v; break;
+		case FQ__OP_NH4: a->nh4 = (uint32_t)v; break;
+		case FQ__OP_BGPNH4: a->bgpnh4 = (uint32_t)v; break;
 		case FQ__OP_SRC6: memcpy(a->src6, p, 16); break;
 		case FQ__OP_DST6: memcpy(a->dst6, p, 16); break;
 		case FQ__OP_NH6: memcpy(a->nh6, p, 16); break;
 		case FQ__OP_BGPNH6: memcpy(a->bgpnh6, p, 16); break;
-		case FQ__OP_SRCPORT: a->srcport = (uint16_t)fq__beN(p, len); break;
-		case FQ__OP_DSTPORT: a->dstport = (uint16_t)fq__beN(p, len); break;
-		case FQ__OP_ICMP4: a->icmp4 = (uint16_t)fq__beN(p, len); break;
-		case FQ__OP_ICMP6: a->icmp6 = (uint16_t)fq__beN(p, len); break;
-		case FQ__OP_PROT: a->prot = (uint8_t)fq__beN(p, len); break;
-		case FQ__OP_TOS: a->tos = (uint8_t)fq__beN(p, len); break;
-		case FQ__OP_TCPFLAGS: a->tcpflags = (uint16_t)fq__beN(p, len); break;
-		case FQ__OP_PKTS: a->pkts = fq__beN(p, len); break;
-		case FQ__OP_BYTES: a->bytes = fq__beN(p, len); break;
-		case FQ__OP_PKTS_TOTAL: a->pkts_total = fq__beN(p, len); break;
-		case FQ__OP_BYTES_TOTAL: a->bytes_total = fq__beN(p, len); break;
-		case FQ__OP_PKTS_OUT: a->pkts_out = fq__beN(p, len); break;
-		case FQ__OP_BYTES_OUT: a->bytes_out = fq__beN(p, len); break;
-		case FQ__OP_PKTS_INIT: a->pkts_init = fq__beN(p, len); break;
-		case FQ__OP_BYTES_INIT: a->bytes_init = fq__beN(p, len); break;
-		case FQ__OP_INPUT: a->input = (uint32_t)fq__beN(p, len); break;
-		case FQ__OP_OUTPUT: a->output = (uint32_t)fq__beN(p, len); break;
-		case FQ__OP_SRC_AS: a->src_as = (uint32_t)fq__beN(p, len); break;
-		case FQ__OP_DST_AS: a->dst_as = (uint32_t)fq__beN(p, len); break;
-		case FQ__OP_SRC_MASK: a->src_mask = (uint8_t)fq__beN(p, len); break;
-		case FQ__OP_DST_MASK: a->dst_mask = (uint8_t)fq__beN(p, len); break;
-		case FQ__OP_SRC6_MASK: a->src6_mask = (uint8_t)fq__beN(p, len); break;
-		case FQ__OP_DST6_MASK: a->dst6_mask = (uint8_t)fq__beN(p, len); break;
-		case FQ__OP_START_UP: a->start_up = (uint32_t)fq__beN(p, len); break;
-		case FQ__OP_END_UP: a->end_up = (uint32_t)fq__beN(p, len); break;
-		case FQ__OP_START_S: a->start_s = (uint32_t)fq__beN(p, len); break;
-		case FQ__OP_END_S: a->end_s = (uint32_t)fq__beN(p, len); break;
-		case FQ__OP_START_MS: a->start_ms = fq__beN(p, len); break;
-		case FQ__OP_END_MS: a->end_ms = fq__beN(p, len); break;
-		case FQ__OP_START_US: a->start_us = fq__beN(p, len); break;
-		case FQ__OP_END_US: a->end_us = fq__beN(p, len); break;
-		case FQ__OP_START_NS: a->start_ns = fq__beN(p, len); break;
-		case FQ__OP_END_NS: a->end_ns = fq__beN(p, len); break;
-		case FQ__OP_START_DELTA_US:
-			a->start_delta_us = (uint32_t)fq__beN(p, len);
-			break;
-		case FQ__OP_END_DELTA_US:
-			a->end_delta_us = (uint32_t)fq__beN(p, len);
-			break;
-		case FQ__OP_DUR_MS: a->dur_ms = (uint32_t)fq__beN(p, len); break;
-		case FQ__OP_DUR_US: a->dur_us = (uint32_t)fq__beN(p, len); break;
-		case FQ__OP_SYSINIT_MS: a->sysinit_ms = fq__beN(p, len); break;
-		case FQ__OP_SAMPLING: a->sampling = (uint32_t)fq__beN(p, len); break;
-		case FQ__OP_SAMPLER_INTERVAL:
-			a->sampler_interval = (uint32_t)fq__beN(p, len);
-			break;
-		case FQ__OP_SAMPLER_ID: a->selector_id = fq__beN(p, len); break;
-		case FQ__OP_PKT_INTERVAL:
-			a->pkt_interval = (uint32_t)fq__beN(p, len);
-			break;
-		case FQ__OP_PKT_SPACE: a->pkt_space = (uint32_t)fq__beN(p, len); break;
-		case FQ__OP_SAMPLING_SIZE:
-			a->samp_size = (uint32_t)fq__beN(p, len);
-			break;
-		case FQ__OP_SAMPLING_POP:
-			a->samp_pop = (uint32_t)fq__beN(p, len);
-			break;
-		case FQ__OP_ENGINE_TYPE: a->engine_type = (uint8_t)fq__beN(p, len); break;
-		case FQ__OP_ENGINE_ID: a->engine_id = (uint8_t)fq__beN(p, len); break;
+		case FQ__OP_SRCPORT: a->srcport = (uint16_t)v; break;
+		case FQ__OP_DSTPORT: a->dstport = (uint16_t)v; break;
+		case FQ__OP_ICMP4: a->icmp4 = (uint16_t)v; break;
+		case FQ__OP_ICMP6: a->icmp6 = (uint16_t)v; break;
+		case FQ__OP_PROT: a->prot = (uint8_t)v; break;
+		case FQ__OP_TOS: a->tos = (uint8_t)v; break;
+		case FQ__OP_TCPFLAGS: a->tcpflags = (uint16_t)v; break;
+		case FQ__OP_PKTS: a->pkts = v; break;
+		case FQ__OP_BYTES: a->bytes = v; break;
+		case FQ__OP_PKTS_TOTAL: a->pkts_total = v; break;
+		case FQ__OP_BYTES_TOTAL: a->bytes_total = v; break;
+		case FQ__OP_PKTS_OUT: a->pkts_out = v; break;
+		case FQ__OP_BYTES_OUT: a->bytes_out = v; break;
+		case FQ__OP_PKTS_INIT: a->pkts_init = v; break;
+		case FQ__OP_BYTES_INIT: a->bytes_init = v; break;
+		case FQ__OP_INPUT: a->input = (uint32_t)v; break;
+		case FQ__OP_OUTPUT: a->output = (uint32_t)v; break;
+		case FQ__OP_SRC_AS: a->src_as = (uint32_t)v; break;
+		case FQ__OP_DST_AS: a->dst_as = (uint32_t)v; break;
+		case FQ__OP_SRC_MASK: a->src_mask = (uint8_t)v; break;
+		case FQ__OP_DST_MASK: a->dst_mask = (uint8_t)v; break;
+		case FQ__OP_SRC6_MASK: a->src6_mask = (uint8_t)v; break;
+		case FQ__OP_DST6_MASK: a->dst6_mask = (uint8_t)v; break;
+		case FQ__OP_START_UP: a->start_up = (uint32_t)v; break;
+		case FQ__OP_END_UP: a->end_up = (uint32_t)v; break;
+		case FQ__OP_START_S: a->start_s = (uint32_t)v; break;
+		case FQ__OP_END_S: a->end_s = (uint32_t)v; break;
+		case FQ__OP_START_MS: a->start_ms = v; break;
+		case FQ__OP_END_MS: a->end_ms = v; break;
+		case FQ__OP_START_US: a->start_us = v; break;
+		case FQ__OP_END_US: a->end_us = v; break;
+		case FQ__OP_START_NS: a->start_ns = v; break;
+		case FQ__OP_END_NS: a->end_ns = v; break;
+		case FQ__OP_START_DELTA_US: a->start_delta_us = (uint32_t)v; break;
+		case FQ__OP_END_DELTA_US: a->end_delta_us = (uint32_t)v; break;
+		case FQ__OP_DUR_MS: a->dur_ms = (uint32_t)v; break;
+		case FQ__OP_DUR_US: a->dur_us = (uint32_t)v; break;
+		case FQ__OP_SYSINIT_MS: a->sysinit_ms = v; break;
+		case FQ__OP_SAMPLING: a->sampling = (uint32_t)v; break;
+		case FQ__OP_SAMPLER_INTERVAL: a->sampler_interval = (uint32_t)v; break;
+		case FQ__OP_SAMPLER_ID: a->selector_id = v; break;
+		case FQ__OP_PKT_INTERVAL: a->pkt_interval = (uint32_t)v; break;
+		case FQ__OP_PKT_SPACE: a->pkt_space = (uint32_t)v; break;
+		case FQ__OP_SAMPLING_SIZE: a->samp_size = (uint32_t)v; break;
+		case FQ__OP_SAMPLING_POP: a->samp_pop = (uint32_t)v; break;
+		case FQ__OP_ENGINE_TYPE: a->engine_type = (uint8_t)v; break;
+		case FQ__OP_ENGINE_ID: a->engine_id = (uint8_t)v; break;
 		default: break;
 		}
 		p += len;

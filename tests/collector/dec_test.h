@@ -18,7 +18,7 @@
 #include "fq_decoder.h"
 #include "fq_record.h"
 
-static int t_failures;
+static int t_failures __attribute__((unused));
 
 #define CHECK(cond) do { \
 	if (!(cond)) { \

@@ -490,6 +490,39 @@ test_template_cap_and_expiry(void)
 	fq_decoder_free(d);
 }
 
+static void
+test_template_bytes_cap(void)
+{
+	struct fq_decoder_opts o = { 0 };
+	o.max_templates = 100000;
+	struct fq_decoder *d;
+	CHECK_EQ(fq_decoder_new(&d, &o), 0);
+	struct sink s = { 0 };
+	struct buf b;
+	/* 1100 templates of 1000 fields, each a separate op: ~4 KB each. */
+	for (unsigned t = 0; t < 1100; t++) {
+		v9_header(&b, 1, UPTIME, t, 1);
+		size_t at = fs_open(&b, 0);
+		b_u16(&b, 256 + t);
+		b_u16(&b, 1000);
+		for (unsigned f = 0; f < 1000; f++) {
+			b_u16(&b, f % 2 ? 8 : 2);	/* src4, packets */
+			b_u16(&b, 4);
+		}
+		fs_close(&b, at, 0);
+		feed(d, &b, 1, 0, &s);
+	}
+	struct fq_exporter *ex = exporter_of(d, 1);
+	CHECK(ex != NULL);
+	if (ex) {
+		CHECK(ex->templates_refused > 0);
+		CHECK(ex->tpl_bytes <= FQ__MAX_TEMPLATE_BYTES);
+		CHECK_EQ(ex->n_templates + ex->templates_refused, 1100);
+	}
+	free(s.r);
+	fq_decoder_free(d);
+}
+
 int
 main(void)
 {
@@ -498,6 +531,7 @@ main(void)
 	test_fields_and_options();
 	test_malformed();
 	test_template_cap_and_expiry();
+	test_template_bytes_cap();
 	if (t_failures)
 		fprintf(stderr, "%d failures\n", t_failures);
 	return t_failures ? 1 : 0;
