@@ -448,6 +448,12 @@ case_lexer(void)
 	      has_diag(&d, FQ_SEV_ERROR, 9, 20, "unknown stage 'zz'"),
 	      "every error reported");
 	fq_diag_fini(&d);
+	/* A missing '}' ends at the next definition: one error. */
+	compile("splitter S {}\nfilter f {\n  dstport = 80\nfilter g {\n"
+		"  srcport = 1\n}\nS branch A -> g\n", &d, &q);
+	CHECK(d.nerrors == 1 && has_diag(&d, FQ_SEV_ERROR, 2, 10, "missing '}'"),
+	      "%zu errors for a missing brace", d.nerrors);
+	fq_diag_fini(&d);
 	/* A bad wiring item is skipped: one mistake, one error. */
 	compile(PRE "merger M {\n  branches A, B\n  A < B delta 1s\n}\n"
 		"S branch A -> f -> g -> M\nS branch B -> g -> f -> M\n", &d, &q);
