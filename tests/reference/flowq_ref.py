@@ -300,8 +300,9 @@ def group_fields(grouper, recs):
 
 
 class Group:
-    def __init__(self, branch, recs, fields):
+    def __init__(self, branch, recs, fields, grouper=None):
         self.branch = branch
+        self.grouper = grouper
         self.recs = recs
         self.fields = fields
         self.rec_ids = tuple(sorted(r["rec_id"] for r in recs))
@@ -323,7 +324,7 @@ def run_branch(name, br, recs):
     for g in raw:
         f = group_fields(grouper, g)
         if eval_cnf(br.get("groupfilter"), f):
-            out.append(Group(name, g, f))
+            out.append(Group(name, g, f, grouper))
     return out
 
 
@@ -489,7 +490,10 @@ def out_value(v):
 
 
 def group_json(g):
-    o = {k: out_value(v) for k, v in g.fields.items()}
+    """The group object of a match.  A group of one (branch without grouper)
+    prints the record's fields except rec_id, which its rec_ids carries."""
+    o = {k: out_value(v) for k, v in g.fields.items()
+         if not (g.grouper is None and k == "rec_id")}
     o["rec_ids"] = list(g.rec_ids)
     return o
 

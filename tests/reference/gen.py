@@ -590,7 +590,8 @@ class QueryGen:
                 pool.insert(0, pick)
                 k += 1
         for fn, field, name in pool[:k]:
-            nm = name or "%s_%s" % (fn, field)
+            written = self.fname(field) if field != "rec_id" else field
+            nm = name or "%s_%s" % (fn, written)     # FUNC_FIELD as written
             if nm in names:
                 continue
             names.add(nm)
@@ -603,7 +604,7 @@ class QueryGen:
                 typ = "real"
             else:
                 typ = ft
-            text = "%s(%s)" % (fn, self.fname(field) if field != "rec_id" else field)
+            text = "%s(%s)" % (fn, written)
             if name:
                 text += " as %s" % name
             out.append((text, {"name": nm, "func": fn, "field": field}, typ))
