@@ -18,7 +18,8 @@
  * data to its callbacks, so the drop counter is read where the kernel
  * publishes the same per-socket counter (sk_drops): the `drops` column of
  * /proc/net/udp or /proc/net/udp6 on the line of this socket's inode.  It
- * is read when counters are printed, never on the receive path.  (The
+ * is read when counters are printed and when the socket stops (the value
+ * is kept for the counters printed at exit), never on the receive path.  (The
  * alternative, our own recvmmsg() with cmsgs on a uv_poll_t, would have
  * duplicated libuv's receive loop for one counter.)
  *
@@ -71,8 +72,25 @@ struct source_udp {
 	int rxq_ovfl;                   /* SO_RXQ_OVFL enabled */
 	unsigned long inode;            /* socket inode, for /proc */
 	uint64_t datagrams, bytes, errors, truncated;
+	/* Last values read from /proc, kept once the socket is closed. */
+	int have_drops;
+	unsigned long long drops;
+	unsigned long rxq;
 	struct fq_ratelimit rl;
 };
+
+static int udp_proc_drops(const struct source_udp *s,
+			  unsigned long long *drops, unsigned long *rxq);
+
+/* Refresh the kernel counters while the socket still exists. */
+static void
+udp_read_drops(struct source_udp *s)
+{
+	if (!s->h_init || uv_is_closing((uv_handle_t *)&s->h))
+		return;
+	if (udp_proc_drops(s, &s->drops, &s->rxq) == 0)
+		s->have_drops = 1;
+}
 
 static void
 udp_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -203,6 +221,7 @@ static void
 udp_stop(struct fq_source *src)
 {
 	struct source_udp *s = (struct source_udp *)src;
+	udp_read_drops(s);
 	if (s->receiving) {
 		uv_udp_recv_stop(&s->h);
 		s->receiving = 0;
@@ -214,6 +233,7 @@ static void
 udp_close(struct fq_source *src)
 {
 	struct source_udp *s = (struct source_udp *)src;
+	udp_read_drops(s);
 	if (s->h_init && !uv_is_closing((uv_handle_t *)&s->h))
 		uv_close((uv_handle_t *)&s->h, NULL);
 }
@@ -266,9 +286,10 @@ static void
 udp_print_stats(struct fq_source *src, struct fq_out *o, int json)
 {
 	struct source_udp *s = (struct source_udp *)src;
-	unsigned long long drops = 0;
-	unsigned long rxq = 0;
-	int have = udp_proc_drops(s, &drops, &rxq) == 0;
+	udp_read_drops(s);
+	unsigned long long drops = s->drops;
+	unsigned long rxq = s->rxq;
+	int have = s->have_drops;
 	const char *name = s->name[0] ? s->name : s->base.spec;
 	if (json) {
 		fq_out_str(o, "{\"source\":");

@@ -1,0 +1,476 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the live and replay sources through the flowq binary.
+
+Usage: e2e.py CASE FLOWQ SHARED_DIR TMPDIR
+Exit 0 pass, 1 fail, 77 skip.
+
+Only loopback addresses are ever used.  Cases:
+  udp-live      datagrams sent to `print --json -s udp://127.0.0.1:P` give the
+                records of the same datagrams replayed from raw: files
+                (exporter 0.0.0.0 there, 127.0.0.1 live);
+  udp-live6     the same over udp://[::1]:P;
+  record        `--record` of a live run on two sockets (IPv4 and IPv6)
+                replays to byte-identical `print --json` output;
+  tcp-live      IPFIX messages over tcp:// in odd-sized writes, two
+                connections, one cut in the middle of a message (counted as
+                half_sent, not decoded);
+  raw-split     every Logstash fixture splits into datagrams that cover the
+                file (checked by an independent splitter in this script);
+  softflowd     softflowd -r CAPTURE exports v5 and v9 to nfcapd, which
+                repeats every datagram to flowq: flowq's records equal
+                nfdump's (skipped when softflowd/nfcapd/nfdump are absent).
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+CASE, FLOWQ, SHARED, TMP = sys.argv[1:5]
+RAW = os.path.join(SHARED, "data", "exports", "raw")
+TMP = os.path.join(TMP, "e2e-" + CASE)
+os.makedirs(TMP, exist_ok=True)
+
+
+def fail(msg):
+    print("FAIL: " + msg)
+    sys.exit(1)
+
+
+def skip(msg):
+    print("SKIP: " + msg)
+    sys.exit(77)
+
+
+def need(path):
+    if not os.path.exists(path):
+        skip("%s absent" % path)
+
+
+def split(data):
+    """Independent splitter: NetFlow v5/v9/IPFIX datagrams of a raw file.
+    Returns (datagrams, padding_bytes, malformed)."""
+    out, pos, pad = [], 0, 0
+    while pos < len(data):
+        if data[pos] == 0 and (pos + 1 >= len(data) or data[pos + 1] == 0):
+            pos += 1
+            pad += 1
+            continue
+        if len(data) - pos < 4:
+            return out, pad, True
+        ver, x = struct.unpack_from(">HH", data, pos)
+        if ver == 5:
+            n = 24 + 48 * x
+        elif ver == 10:
+            n = x if x >= 16 else None
+        elif ver == 9:
+            n = 20
+            while True:
+                if pos + n == len(data):
+                    break
+                left = len(data) - pos - n
+                if left < 4:
+                    break
+                sid, slen = struct.unpack_from(">HH", data, pos + n)
+                if 2 <= sid <= 255:
+                    break
+                if sid == 0 and slen == 0:
+                    break
+                if slen < 4:
+                    n = None
+                    break
+                n += slen
+        else:
+            n = None
+        if n is None or pos + n > len(data) or n > 65535:
+            return out, pad, True
+        out.append(data[pos:pos + n])
+        pos += n
+    return out, pad, False
+
+
+def free_port(kind, family=socket.AF_INET):
+    s = socket.socket(family, kind)
+    s.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def bound(port, proto):
+    """Is something bound to the local port (from /proc/net/*)?"""
+    for name in (proto, proto + "6"):
+        try:
+            with open("/proc/net/" + name) as f:
+                for line in f.readlines()[1:]:
+                    local = line.split()[1]
+                    if int(local.rsplit(":", 1)[1], 16) == port:
+                        return True
+        except OSError:
+            pass
+    return False
+
+
+def start_flowq(args, ports, proto="udp"):
+    out = open(os.path.join(TMP, "live.json"), "wb")
+    err = open(os.path.join(TMP, "live.err"), "wb")
+    p = subprocess.Popen([FLOWQ] + args, stdout=out, stderr=err)
+    deadline = time.time() + 5
+    while not all(bound(pt, proto) for pt in ports):
+        if time.time() > deadline or p.poll() is not None:
+            p.kill()
+            fail("flowq did not bind %s: %s" % (ports, open(err.name).read()))
+        time.sleep(0.02)
+    return p, out.name, err.name
+
+
+def stop_flowq(p, outname, errname):
+    time.sleep(0.5)
+    p.send_signal(signal.SIGINT)
+    try:
+        rc = p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        fail("flowq did not exit on SIGINT")
+    err = open(errname, "rb").read().decode(errors="replace")
+    if rc != 0:
+        fail("flowq exited %d: %s" % (rc, err))
+    return open(outname, "rb").read(), err
+
+
+def run(args):
+    p = subprocess.run([FLOWQ] + args, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE)
+    return p.returncode, p.stdout, p.stderr.decode(errors="replace")
+
+
+def stats_json(err):
+    for line in reversed(err.splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    fail("no JSON counters on stderr: " + err)
+
+
+# Files replayed in this order: templates before data.
+FILES = [
+    "logstash-netflow5.dat",
+    "logstash-netflow5_test_juniper_mx80.dat",
+    "logstash-netflow9_test_cisco_asa_1_tpl.dat",
+    "logstash-netflow9_test_cisco_asa_1_data.dat",
+    "logstash-netflow9_test_nprobe_tpl.dat",
+    "logstash-netflow9_test_nprobe_data.dat",
+    "logstash-ipfix_test_mikrotik_tpl.dat",
+    "logstash-ipfix_test_mikrotik_data258.dat",
+    "logstash-netflow9_test_softflowd_tpl_data.dat",
+]
+
+
+def datagrams_of(files):
+    dgs = []
+    for f in files:
+        d, _, bad = split(open(os.path.join(RAW, f), "rb").read())
+        if bad:
+            fail("%s: does not split" % f)
+        dgs += d
+    return dgs
+
+
+def replay_json(files, exporter):
+    rc, out, err = run(["print", "--json"] +
+                       ["raw:" + os.path.join(RAW, f) for f in files])
+    if rc != 0:
+        fail("replay exit %d: %s" % (rc, err))
+    return out.replace(b'"exporter":"0.0.0.0"',
+                       b'"exporter":"%s"' % exporter.encode())
+
+
+def compare(got, want, label):
+    if got == want:
+        return
+    a, b = got.splitlines(), want.splitlines()
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            fail("%s: line %d differs\n  got: %s\n want: %s" %
+                 (label, i + 1, x, y))
+    fail("%s: %d lines, expected %d" % (label, len(a), len(b)))
+
+
+def case_udp_live(v6):
+    need(RAW)
+    fam = socket.AF_INET6 if v6 else socket.AF_INET
+    host = "::1" if v6 else "127.0.0.1"
+    port = free_port(socket.SOCK_DGRAM, fam)
+    spec = "udp://[::1]:%d" % port if v6 else "udp://127.0.0.1:%d" % port
+    p, o, e = start_flowq(["print", "--json", "--stats-json", "-s", spec],
+                          [port])
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    dgs = datagrams_of(FILES)
+    for d in dgs:
+        s.sendto(d, (host, port))
+        time.sleep(0.002)
+    out, err = stop_flowq(p, o, e)
+    st = stats_json(err)
+    src = st["sources"][0]
+    if src["datagrams"] != len(dgs):
+        fail("socket counted %s datagrams, sent %d" % (src["datagrams"],
+                                                       len(dgs)))
+    for k in ("kernel_drops", "rcvbuf", "errors", "bytes"):
+        if k not in src:
+            fail("counter %s missing: %s" % (k, src))
+    if src["kernel_drops"] != 0:
+        fail("kernel drops on loopback at low rate: %s" % src)
+    compare(out, replay_json(FILES, host), "live vs raw: replay")
+    n = out.count(b"\n")
+    if n == 0:
+        fail("no records")
+    print("ok: %d datagrams, %d records, rcvbuf %d" %
+          (len(dgs), n, src["rcvbuf"]))
+
+
+def case_record():
+    need(RAW)
+    p4 = free_port(socket.SOCK_DGRAM)
+    p6 = free_port(socket.SOCK_DGRAM, socket.AF_INET6)
+    cap = os.path.join(TMP, "rec.pcap")
+    p, o, e = start_flowq(["print", "--json", "--record", cap,
+                           "-s", "udp://127.0.0.1:%d" % p4,
+                           "-s", "udp://[::1]:%d" % p6], [p4, p6])
+    s4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    dgs = datagrams_of(FILES)
+    for d in dgs:
+        s4.sendto(d, ("127.0.0.1", p4))
+        s6.sendto(d, ("::1", p6))
+        time.sleep(0.002)
+    # A datagram too large for most exporters, still recorded whole.
+    big = struct.pack(">HH", 10, 60000) + bytes(59996)
+    s4.sendto(big, ("127.0.0.1", p4))
+    live, _ = stop_flowq(p, o, e)
+    if live.count(b"\n") == 0:
+        fail("no records live")
+    rc, replay, err = run(["print", "--json", cap])
+    if rc != 0:
+        fail("replay of the recording exited %d: %s" % (rc, err))
+    compare(replay, live, "replay of --record vs live")
+    rc, out, err = run(["print", "--json", "--stats-json", "pcap:" + cap])
+    st = stats_json(err)["sources"][0]
+    if st["datagrams"] != 2 * len(dgs) + 1:
+        fail("recording holds %s datagrams, sent %d" %
+             (st["datagrams"], 2 * len(dgs) + 1))
+    print("ok: %d records byte-identical after --record" %
+          live.count(b"\n"))
+
+
+def case_tcp_live():
+    trace = os.path.join(SHARED, "data", "traces", "trace-2009.ipfix")
+    need(trace)
+    data = open(trace, "rb").read()
+    msgs, _, bad = split(data)
+    if bad or not msgs:
+        fail("trace-2009.ipfix does not split")
+    port = free_port(socket.SOCK_STREAM)
+    p, o, e = start_flowq(["print", "--json", "--stats-json", "-s",
+                           "tcp://127.0.0.1:%d" % port], [port], "tcp")
+    a = socket.create_connection(("127.0.0.1", port))
+    stream = b"".join(msgs)
+    for i in range(0, len(stream), 1001):
+        a.sendall(stream[i:i + 1001])
+    b = socket.create_connection(("127.0.0.1", port))
+    b.sendall(msgs[0][:len(msgs[0]) // 2])
+    time.sleep(0.3)
+    b.close()
+    time.sleep(0.2)
+    a.close()
+    out, err = stop_flowq(p, o, e)
+    src = stats_json(err)["sources"][0]
+    want = {"connections": 2, "messages": len(msgs), "half_sent": 1,
+            "framing_errors": 0}
+    for k, v in want.items():
+        if src.get(k) != v:
+            fail("tcp counter %s = %s, expected %s: %s" %
+                 (k, src.get(k), v, src))
+    rc, ref, err = run(["print", "--json", "ipfix:" + trace])
+    # The half-sent message was not decoded: only connection a's records.
+    ref = ref.replace(b'"exporter":"0.0.0.0"', b'"exporter":"127.0.0.1"')
+    compare(out, ref, "tcp vs ipfix: replay")
+    print("ok: %d messages, %d records" % (len(msgs), out.count(b"\n")))
+
+
+def case_raw_split():
+    need(RAW)
+    n = 0
+    for f in sorted(os.listdir(RAW)):
+        data = open(os.path.join(RAW, f), "rb").read()
+        dgs, pad, bad = split(data)
+        rc, _, err = run(["print", "--count", "--stats-json", "raw:" +
+                          os.path.join(RAW, f)])
+        if rc != 0:
+            fail("%s: exit %d (a malformed tail is not an error): %s" %
+                 (f, rc, err))
+        st = stats_json(err)["sources"][0]
+        if st["datagrams"] != len(dgs) or st["malformed"] != int(bad) or \
+                st["bytes"] != sum(map(len, dgs)):
+            fail("%s: flowq %s, independent splitter %d datagrams %d "
+                 "bytes malformed %s" % (f, st, len(dgs),
+                                         sum(map(len, dgs)), bad))
+        if not bad and st["bytes"] + st["padding_bytes"] != len(data):
+            fail("%s: datagrams and padding do not cover the file" % f)
+        n += 1
+    print("ok: %d files" % n)
+
+
+def nfdump_records(files):
+    env = dict(os.environ, TZ="UTC")
+    p = subprocess.run(["nfdump", "-q", "-o", "csv", "-r"] + files[:1],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       env=env)
+    if p.returncode != 0:
+        fail("nfdump: " + p.stderr.decode())
+    hdr = subprocess.run(["nfdump", "-o", "csv", "-r"] + files[:1],
+                         stdout=subprocess.PIPE, env=env).stdout
+    cols = hdr.decode().splitlines()[0].split(",")
+    idx = {c: i for i, c in enumerate(cols)}
+    protos = {"TCP": 6, "UDP": 17, "ICMP": 1, "ICMP6": 58}
+    recs = []
+    for line in p.stdout.decode().splitlines():
+        f = line.split(",")
+        if len(f) < len(cols) or not f[idx["sa"]]:
+            continue
+        pr = f[idx["pr"]].strip()
+        pr = protos.get(pr, int(pr) if pr.isdigit() else pr)
+        dp = int(f[idx["dp"]])
+        if pr == 1:     # nfdump shows ICMP type.code as dp "t.c"
+            dp = int(float(f[idx["dp"]]))
+        recs.append((f[idx["sa"]], f[idx["da"]], int(f[idx["sp"]]), dp, pr,
+                     int(f[idx["ipkt"]]), int(f[idx["ibyt"]]),
+                     f[idx["ts"]][:19], round(float(f[idx["td"]]) * 1000)))
+    return recs
+
+
+def flowq_records(out):
+    import datetime
+    recs = []
+    for line in out.decode().splitlines():
+        r = json.loads(line)
+        ts = datetime.datetime.fromtimestamp(
+            r["stime"] // 1000, datetime.timezone.utc)
+        recs.append((r["srcip"], r["dstip"], r["srcport"], r["dstport"],
+                     r["prot"], r["packets"], r["bytes"],
+                     ts.strftime("%Y-%m-%d %H:%M:%S"), r["duration"]))
+    return recs
+
+
+def case_softflowd():
+    for tool in ("softflowd", "softflowctl", "nfcapd", "nfdump"):
+        if shutil.which(tool) is None:
+            skip(tool + " not installed")
+    cap = os.path.join(SHARED, "data", "traffic", "tcpdump-afs.pcap")
+    need(cap)
+    # NetFlow v5 is not compared: nfdump 1.7.1 shows softflowd's v5
+    # records as INVALID/Ignore with 1970 times.
+    total = 0
+    ref = []
+    for ver in ("9", "10"):
+        d = os.path.join(TMP, "nf" + ver)
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        p1 = free_port(socket.SOCK_DGRAM)
+        p2 = free_port(socket.SOCK_DGRAM)
+        fq, o, e = start_flowq(["print", "--json", "-s",
+                                "udp://127.0.0.1:%d" % p1], [p1])
+        nc = subprocess.Popen(["nfcapd", "-b", "127.0.0.1", "-p", str(p2),
+                               "-w", d, "-R", "127.0.0.1/%d" % p1],
+                              stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+        deadline = time.time() + 5
+        while not bound(p2, "udp"):
+            if time.time() > deadline or nc.poll() is not None:
+                fq.kill()
+                skip("nfcapd did not start")
+            time.sleep(0.02)
+        ctl = os.path.join(TMP, "sfd%s.ctl" % ver)
+        if os.path.exists(ctl):
+            os.unlink(ctl)
+        sf = subprocess.Popen(["softflowd", "-r", cap, "-a", "-d",
+                               "-n", "127.0.0.1:%d" % p2, "-v", ver,
+                               "-c", ctl, "-p",
+                               os.path.join(TMP, "sfd.pid")],
+                              stdout=open(os.path.join(TMP, "sfd.log"), "w"),
+                              stderr=subprocess.STDOUT)
+        # softflowd 1.1.0 with -r and -a sleeps in poll() on its control
+        # socket between batches: every control command wakes it.  Ask for
+        # statistics until the packet count stops growing, then `shutdown`
+        # expires and exports every flow.  (A shutdown sent before it has
+        # read the capture would export nothing.)
+        deadline = time.time() + 20
+        last = -1
+        while time.time() < deadline and sf.poll() is None:
+            if os.path.exists(ctl):
+                r = subprocess.run(["softflowctl", "-c", ctl, "statistics"],
+                                   stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL)
+                m = re.search(rb"Packets processed: (\d+)", r.stdout)
+                n = int(m.group(1)) if m else -1
+                if n > 0 and n == last:
+                    subprocess.run(["softflowctl", "-c", ctl, "shutdown"],
+                                   stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+                last = n
+            time.sleep(0.2)
+        try:
+            sf.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            sf.kill()
+        time.sleep(0.3)
+        out, ferr = stop_flowq(fq, o, e)
+        nc.send_signal(signal.SIGTERM)
+        nc.wait(timeout=10)
+        files = sorted(os.path.join(d, f) for f in os.listdir(d)
+                       if f.startswith("nfcapd.") and "current" not in f)
+        if not files:
+            fail("nfcapd wrote no file")
+        # nfdump 1.7.1 reads softflowd's IPFIX times wrongly (negative
+        # durations), so both of flowq's decodings are held against
+        # nfdump's reading of the v9 export of the same capture.
+        if ver == "9":
+            ref = sorted(nfdump_records(files))
+        want = ref
+        got = sorted(flowq_records(out))
+        if ver == "10":
+            # softflowd's v9 start times (uptime based) and IPFIX start
+            # times (absolute) differ by up to a second for the same flow:
+            # compare IPFIX without the start second.
+            want = sorted(r[:7] + r[8:] for r in want)
+            got = sorted(r[:7] + r[8:] for r in got)
+        if not got and "not decoded yet" in ferr:
+            print("note: v%s not compared: %s" %
+                  (ver, ferr.splitlines()[0]))
+            continue
+        if not want:
+            fail("v%s: nfdump shows no records" % ver)
+        if got != want:
+            miss = [r for r in want if r not in got][:5]
+            extra = [r for r in got if r not in want][:5]
+            fail("v%s: flowq %d records, nfdump %d\n  only nfdump: %s\n"
+                 "  only flowq: %s" % (ver, len(got), len(want), miss, extra))
+        total += len(got)
+        print("ok: v%s %d records equal to nfdump's (v9)" % (ver, len(got)))
+
+
+CASES = {
+    "udp-live": lambda: case_udp_live(False),
+    "udp-live6": lambda: case_udp_live(True),
+    "record": case_record,
+    "tcp-live": case_tcp_live,
+    "raw-split": case_raw_split,
+    "softflowd": case_softflowd,
+}
+
+if CASE not in CASES:
+    fail("unknown case " + CASE)
+CASES[CASE]()
