@@ -43,15 +43,43 @@ struct fq__ipfix_model {
  */
 static fbInfoModel_t *g_model;
 
+/*
+ * A plan: an internal template holding only the elements (of `elems`) that
+ * one kind of external template carries, and where each lands in struct
+ * fq__acc.  libfixbuf's transcoder walks every element of the internal
+ * template for every record, zero-filling absent ones, so decoding into
+ * the full 56-element template would cost several times more than into
+ * the 15-20 elements a real template has.  Plans are shared by all
+ * templates with the same element set and capped per session (a hostile
+ * exporter could invent many sets); past the cap the full template is used.
+ */
+#define MAX_PLANS 32
+
+struct plan {
+	uint64_t key;                   /* bit i: elems[i] present */
+	uint16_t int_tid;
+	uint16_t n;
+	struct {
+		uint16_t src, dst, len;
+	} f[64];
+};
+
 struct fq__ipfix_session {
 	fBuf_t *fbuf;                   /* owned; owns the fbSession */
 	fbSession_t *session;           /* borrowed from fbuf */
-	uint16_t int_tid;
+	uint16_t int_tid;               /* the full template */
+	uint16_t cur_tid;               /* internal template set on fbuf */
+	unsigned n_plans;
+	struct plan *plans[MAX_PLANS];  /* owned */
 };
 
 /* What a template carries, computed once (libfixbuf template context). */
 struct tctx {
 	uint64_t has;
+	uint64_t key;                   /* elements present (struct plan) */
+	const struct plan *plan;        /* borrowed from the session; NULL
+					   until the first record */
+	int planned;                    /* plan looked up (NULL = full) */
 	int is_options;
 	int sampler8;                   /* samplerId (u8) rather than selectorId */
 };
@@ -267,6 +295,9 @@ new_template(fbSession_t *session, uint16_t tid, fbTemplate_t *tmpl,
 		if (op == FQ__OP_SKIP || !fq__ipfix_field_ok(0, ie->num, ie->len))
 			continue;
 		t->has |= FQ__HAS(op);
+		for (size_t k = 0; k < N_ELEMS; k++)
+			if (elems[k].ie == ie->num)
+				t->key |= UINT64_C(1) << k;
 		if (ie->num == 302)
 			have_selector = 1;
 		if (ie->num == 48)
@@ -327,6 +358,8 @@ fq__ipfix_session_free(struct fq__ipfix_session *s)
 		return;
 	if (s->fbuf)
 		fBufFree(s->fbuf);      /* frees the session too */
+	for (unsigned i = 0; i < s->n_plans; i++)
+		free(s->plans[i]);
 	free(s);
 }
 
@@ -344,6 +377,73 @@ fq__ipfix_forget(struct fq__ipfix_session *s, uint32_t domain, uint16_t tid)
 	g_clear_error(&err);
 }
 
+/* The plan for an element set, made on first use; NULL = use the full one. */
+static const struct plan *
+plan_get(struct fq__ipfix_session *s, uint64_t key)
+{
+	for (unsigned i = 0; i < s->n_plans; i++)
+		if (s->plans[i]->key == key)
+			return s->plans[i];
+	if (s->n_plans == MAX_PLANS || key == 0)
+		return NULL;
+	struct plan *p = calloc(1, sizeof *p);
+	if (p == NULL)
+		return NULL;
+	fbInfoElementSpec_t spec[N_ELEMS + 1];
+	unsigned n = 0;
+	uint16_t at = 0;
+	for (size_t k = 0; k < N_ELEMS; k++) {
+		if (!(key & (UINT64_C(1) << k)))
+			continue;
+		spec[n].name = (char *)(uintptr_t)elems[k].name;
+		spec[n].len_override = elems[k].len;
+		spec[n].flags = 0;
+		p->f[n].src = at;
+		p->f[n].dst = elems[k].offset;
+		p->f[n].len = elems[k].len;
+		at = (uint16_t)(at + elems[k].len);
+		n++;
+	}
+	spec[n].name = NULL;
+	spec[n].len_override = 0;
+	spec[n].flags = 0;
+	p->key = key;
+	p->n = (uint16_t)n;
+	GError *err = NULL;
+	fbTemplate_t *tmpl = fbTemplateAlloc(g_model);
+	if (!fbTemplateAppendSpecArray(tmpl, spec, 0xffffffff, &err)) {
+		g_clear_error(&err);
+		fbTemplateFreeUnused(tmpl);
+		free(p);
+		return NULL;
+	}
+	p->int_tid = fbSessionAddTemplate(s->session, TRUE, FB_TID_AUTO, tmpl,
+					  &err);
+	if (p->int_tid == 0) {
+		g_clear_error(&err);
+		fbTemplateFreeUnused(tmpl);
+		free(p);
+		return NULL;
+	}
+	s->plans[s->n_plans++] = p;
+	return p;
+}
+
+static int
+set_internal(struct fq__ipfix_session *s, uint16_t tid)
+{
+	if (s->cur_tid == tid)
+		return 0;
+	GError *err = NULL;
+	if (!fBufSetInternalTemplate(s->fbuf, tid, &err)) {
+		fq_error("ipfix: internal template: %s", err->message);
+		g_clear_error(&err);
+		return -1;
+	}
+	s->cur_tid = tid;
+	return 0;
+}
+
 int
 fq__ipfix_fixbuf_run(struct fq__ctx *c, struct fq__domain *dom,
 		     const struct fq__hdr *h, const uint8_t *msg, size_t len)
@@ -358,17 +458,16 @@ fq__ipfix_fixbuf_run(struct fq__ctx *c, struct fq__domain *dom,
 	GError *err = NULL;
 	/* libfixbuf does not write into the buffer it decodes. */
 	fBufSetBuffer(s->fbuf, (uint8_t *)(uintptr_t)msg, len);
-	if (!fBufSetInternalTemplate(s->fbuf, s->int_tid, &err)) {
-		fq_error("ipfix: internal template: %s", err->message);
-		g_clear_error(&err);
-		return -1;
-	}
+	s->cur_tid = 0;         /* set it again for every message */
 	int rc = 0;
 	for (;;) {
-		struct fq__acc a;
-		size_t alen = sizeof a;
-		memset(&a, 0, sizeof a);
-		if (!fBufNext(s->fbuf, (uint8_t *)&a, &alen, &err)) {
+		/*
+		 * Which template comes next (this also processes the template
+		 * sets before it), then the internal template for it.
+		 */
+		fbTemplate_t *t = fBufNextCollectionTemplate(s->fbuf, NULL,
+							     &err);
+		if (t == NULL) {
 			if (!g_error_matches(err, FB_ERROR_DOMAIN,
 					     FB_ERROR_EOM) &&
 			    !g_error_matches(err, FB_ERROR_DOMAIN,
@@ -380,10 +479,51 @@ fq__ipfix_fixbuf_run(struct fq__ctx *c, struct fq__domain *dom,
 			g_clear_error(&err);
 			break;
 		}
-		fbTemplate_t *t = fBufGetCollectionTemplate(s->fbuf, NULL);
-		const struct tctx *tc = t ? fbTemplateGetContext(t) : NULL;
+		struct tctx *tc = fbTemplateGetContext(t);
+		const struct plan *p = NULL;
+		if (tc) {
+			if (!tc->planned) {
+				tc->plan = plan_get(s, tc->key);
+				tc->planned = 1;
+			}
+			p = tc->plan;
+		}
+		if (set_internal(s, p ? p->int_tid : s->int_tid) < 0) {
+			rc = -1;
+			break;
+		}
+		struct fq__acc a;
+		uint8_t rec[sizeof a];
+		size_t rlen = sizeof rec;
+		if (!fBufNext(s->fbuf, p ? rec : (uint8_t *)&a, &rlen, &err)) {
+			if (!g_error_matches(err, FB_ERROR_DOMAIN,
+					     FB_ERROR_EOM) &&
+			    !g_error_matches(err, FB_ERROR_DOMAIN,
+					     FB_ERROR_BUFSZ)) {
+				fq_log_rl(&c->d->rl, FQ_LOG_WARN,
+					  "ipfix: libfixbuf: %s", err->message);
+				rc = -1;
+			}
+			g_clear_error(&err);
+			break;
+		}
 		if (tc == NULL)
 			continue;       /* context allocation failed */
+		if (p) {
+			memset(&a, 0, sizeof a);
+			for (unsigned i = 0; i < p->n; i++) {
+				uint8_t *d = (uint8_t *)&a + p->f[i].dst;
+				const uint8_t *q = rec + p->f[i].src;
+				/* Fixed sizes, so the copies are inlined. */
+				switch (p->f[i].len) {
+				case 1: *d = *q; break;
+				case 2: memcpy(d, q, 2); break;
+				case 4: memcpy(d, q, 4); break;
+				case 8: memcpy(d, q, 8); break;
+				default: memcpy(d, q, 16); break;
+				}
+			}
+		}
 		if (tc->sampler8)
 			a.selector_id = a.sampler_id8;
 		fq__acc_apply(c, dom, tc->has, tc->is_options, h, &a);
