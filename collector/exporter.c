@@ -273,7 +273,12 @@ fq__sessions_expire(struct fq_decoder *d, int64_t now_ms)
 			d->expired_sessions++;
 			fq__session_free(d, ex);
 		} else if (ex->transport == FQ_TRANSPORT_UDP) {
-			fq__templates_expire(d, ex, now_ms);
+			/*
+			 * Template age is measured on the exporter's own
+			 * arrival clock: replayed captures of different years
+			 * must not age each other's templates.
+			 */
+			fq__templates_expire(d, ex, ex->last_ms);
 		}
 		ex = n;
 	}

@@ -8,8 +8,12 @@
  * Decoders fill the batch in struct fq_decoder in place and hand it to emit
  * every FQ__BATCH records, so nothing is allocated per record.
  *
- * Time-based housekeeping (idle sessions, UDP template lifetime) runs on
- * arrival time: the wall clock live, the capture time on pcap replay.
+ * Time-based housekeeping runs on arrival time: the wall clock live, the
+ * capture time on pcap replay.  Idle sessions are found on the largest
+ * arrival time seen (once per second of it); a UDP template's age is
+ * measured on its own exporter's arrival clock, checked at that exporter's
+ * datagrams, so replayed captures of different dates do not age each
+ * other's templates.
  * raw:/ipfix: replay has no arrival time (0) and never expires anything,
  * because a template file and its data file may have been captured days
  * apart and must still work together.
@@ -86,6 +90,9 @@ fq_decoder_datagram(struct fq_decoder *d, const struct fq_datagram *dg,
 	ex->datagrams++;
 	if (now > ex->last_ms)
 		ex->last_ms = now;
+	if (ex->transport == FQ_TRANSPORT_UDP && now > 0 &&
+	    ex->last_ms - ex->tpl_check_ms >= 1000)
+		fq__templates_expire(d, ex, ex->last_ms);
 
 	struct fq__ctx c = {
 		.d = d, .ex = ex, .dg = dg, .emit = emit, .emit_ctx = ctx,
