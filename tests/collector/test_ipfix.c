@@ -574,6 +574,41 @@ test_cap_and_expiry(void)
 	fq_decoder_free(d);
 }
 
+/* IPFIX over TCP (and ipfix: files): templates never expire. */
+static void
+test_tcp_no_expiry(void)
+{
+	struct fq_decoder_opts o = { 0 };
+	o.template_timeout_ms = 1000;
+	o.exporter_idle_ms = 1000;
+	struct fq_decoder *d = new_dec(&o);
+	struct sink s = { 0 };
+	struct buf b;
+	msg_begin(&b, 0, 1);
+	size_t at = set_open(&b, 2);
+	static const unsigned T1[][2] = { { 4, 1 } };
+	tpl(&b, 300, T1, 1);
+	set_close(&b, at);
+	msg_end(&b);
+	struct fq_datagram dg;
+	dg_init(&dg, &b, 7, 1000000);
+	dg.transport = FQ_TRANSPORT_TCP;
+	fq_decoder_datagram(d, &dg, sink_emit, &s);
+	msg_begin(&b, 0, 1);
+	at = set_open(&b, 300);
+	b_u8(&b, 6);
+	set_close(&b, at);
+	msg_end(&b);
+	dg_init(&dg, &b, 7, 1000000 + 3600000);
+	dg.transport = FQ_TRANSPORT_TCP;
+	fq_decoder_expire(d, 1000000 + 3600000);
+	fq_decoder_datagram(d, &dg, sink_emit, &s);
+	CHECK_EQ(s.n, 1);
+	CHECK_EQ(d->n_sessions, 1);
+	free(s.r);
+	fq_decoder_free(d);
+}
+
 int
 main(void)
 {
@@ -583,6 +618,7 @@ main(void)
 	test_varlen_and_odd_fields();
 	test_malformed();
 	test_cap_and_expiry();
+	test_tcp_no_expiry();
 	if (t_failures)
 		fprintf(stderr, "%d failures\n", t_failures);
 	return t_failures ? 1 : 0;
