@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""End-to-end tests of `flowq run`: queries on traces -> checked matches.
+
+Usage: run.py CASE FLOWQ SOURCE_ROOT SHARED_DIR TMPDIR
+Exit 0 pass, 1 fail, 77 skip.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+CASE, FLOWQ, ROOT, SHARED, TMP = sys.argv[1:6]
+TRACES = os.path.join(SHARED, "data", "traces")
+EX = os.path.join(ROOT, "examples")
+QUERIES = os.path.join(ROOT, "tests", "queries")
+PAPER = os.path.join(QUERIES, "paper-http-download.flw")
+
+
+def run(args, **kw):
+    return subprocess.run([FLOWQ] + args, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, **kw)
+
+
+def fail(msg):
+    print("FAIL: " + msg)
+    sys.exit(1)
+
+
+def need(path):
+    if not os.path.exists(path):
+        print("SKIP: %s absent" % path)
+        sys.exit(77)
+
+
+def matches(out):
+    """Set of matches (branch -> rec_ids) and set of printed rec_ids."""
+    ms, recs, order = set(), [], []
+    for line in out.splitlines():
+        m = json.loads(line)
+        key = tuple(sorted((b, tuple(g["rec_ids"])) for b, g in m["groups"].items()))
+        ms.add(key)
+        order.append(m["time"])
+        recs += [r["rec_id"] for r in m.get("records", [])]
+    if len(recs) != len(set(recs)):
+        fail("a record was printed twice")
+    return ms, set(recs), order
+
+
+def ok_run(args):
+    p = run(args)
+    if p.returncode != 0:
+        fail("%r: exit %d: %s" % (args, p.returncode, p.stderr.decode()))
+    return p
+
+
+def case_example():
+    """The Quick start example finds exactly its three downloads' groups."""
+    p = ok_run(["run", "--json", os.path.join(EX, "http-download.flw"),
+                "-s", os.path.join(EX, "http-downloads.ft")])
+    ms, recs, _ = matches(p.stdout)
+    if len(ms) != 5:
+        fail("example: %d matches, expected 5" % len(ms))
+    for line in p.stdout.splitlines():
+        m = json.loads(line)
+        a, b = m["groups"]["A"], m["groups"]["B"]
+        # The merger's rules hold on every match.
+        if a["srcip"] != b["dstip"] or a["srcports"] != b["dstports"] or \
+                not a["bytes"] < b["bytes"] or a["flags"] & 0x13 != 0x13:
+            fail("match violates the query: %s" % line)
+        # B d A (A.stime < B.stime, B.etime < A.etime) or B oi A
+        # (A.stime < B.stime < A.etime < B.etime).
+        d = a["stime"] < b["stime"] and b["etime"] < a["etime"]
+        oi = a["stime"] < b["stime"] < a["etime"] < b["etime"]
+        if not (d or oi):
+            fail("neither B d A nor B oi A: %s" % line)
+        want = sorted(a["rec_ids"] + b["rec_ids"])
+        got = sorted(r["rec_id"] for r in m["records"])
+        if got != want:
+            fail("records of a match %r vs its groups %r" % (got, want))
+    b = ok_run(["run", "--batch", "--json", os.path.join(EX, "http-download.flw"),
+                "-s", os.path.join(EX, "http-downloads.ft")])
+    if matches(b.stdout)[:2] != (ms, recs):
+        fail("example: batch and streaming differ")
+
+
+def case_paper_2009():
+    f = os.path.join(TRACES, "trace-2009.ftz")
+    need(f)
+    b = ok_run(["run", "--batch", "--json", PAPER, "-s", f])
+    s = ok_run(["run", "--json", PAPER, "-s", f])
+    mb, rb, order = matches(b.stdout)
+    ms, rs, _ = matches(s.stdout)
+    if not mb:
+        fail("no match on trace-2009")
+    if (mb, rb) != (ms, rs):
+        fail("streaming differs from batch on trace-2009")
+    if order != sorted(order):
+        fail("batch matches are not in time order")
+
+
+def case_paper_2012():
+    f = os.path.join(TRACES, "trace-2012.ftz")
+    need(f)
+    b = ok_run(["run", "--batch", "--json", "--no-records", PAPER, "-s", f])
+    s = ok_run(["run", "--json", "--no-records", "--stats-json", PAPER, "-s", f])
+    mb, _, _ = matches(b.stdout)
+    ms, _, _ = matches(s.stdout)
+    if len(mb) != 654 or mb != ms:
+        fail("trace-2012: batch %d matches, streaming %d, equal %s" %
+             (len(mb), len(ms), mb == ms))
+    stats = json.loads(s.stderr.decode().strip().splitlines()[-1])
+    if stats["engine"]["late"] != 0 or stats["engine"]["records"] != 276449:
+        fail("unexpected counters %r" % stats["engine"])
+    if b"records" in b.stdout.split(b"\n")[0].split(b'"groups"')[1].split(b"}}")[-1]:
+        fail("--no-records printed records")
+
+
+def case_deterministic():
+    f = os.path.join(EX, "http-downloads.ft")
+    q = os.path.join(EX, "http-download.flw")
+    a = ok_run(["run", "--json", q, "-s", f]).stdout
+    with tempfile.TemporaryDirectory(dir=TMP) as t:
+        out = os.path.join(t, "out.json")
+        ok_run(["run", "--json", q, "-s", f, "-o", out])
+        if open(out, "rb").read() != a:
+            fail("-o FILE differs from stdout, or output not deterministic")
+
+
+def case_two_queries():
+    """Each query de-duplicates its own records."""
+    f = os.path.join(EX, "http-downloads.ft")
+    q = os.path.join(EX, "http-download.flw")
+    with tempfile.TemporaryDirectory(dir=TMP) as t:
+        q2 = os.path.join(t, "copy.flw")
+        open(q2, "w").write(open(q).read())
+        p = ok_run(["run", "--json", q, q2, "-s", f])
+        per = {}
+        for line in p.stdout.splitlines():
+            m = json.loads(line)
+            per.setdefault(m["query"], []).extend(r["rec_id"] for r in m["records"])
+        if set(per) != {"http-download", "copy"}:
+            fail("query names %r" % sorted(per))
+        if sorted(per["copy"]) != sorted(per["http-download"]):
+            fail("the two queries printed different records")
+
+
+def case_errors():
+    q = os.path.join(EX, "http-download.flw")
+    f = os.path.join(EX, "http-downloads.ft")
+    # The query's own input endpoint names an HDF5 file: say to give -s.
+    p = run(["run", q])
+    if p.returncode != 2 or b"give the sources with -s" not in p.stderr:
+        fail("h5 endpoint: exit %d %r" % (p.returncode, p.stderr))
+    with tempfile.TemporaryDirectory(dir=TMP) as t:
+        bad = os.path.join(t, "bad.flw")
+        open(bad, "w").write("filter f {\n  dstprot = 80\n}\n"
+                             "S branch A -> f -> U\nungrouper U {}\n"
+                             "splitter S {}\n")
+        p = run(["run", bad, "-s", f])
+        if p.returncode != 1 or b"did you mean 'dstport'" not in p.stderr:
+            fail("query error: exit %d %r" % (p.returncode, p.stderr))
+    for args in (["run", "--window", "900", q, "-s", f],
+                 ["run", "--lateness", "abc", q, "-s", f],
+                 ["run"], ["run", "--bogus", q]):
+        p = run(args)
+        if p.returncode != 2 or len(p.stderr.decode().strip().splitlines()) != 1:
+            fail("%r: exit %d %r" % (args, p.returncode, p.stderr))
+
+
+def case_text():
+    p = ok_run(["run", os.path.join(EX, "http-download.flw"), "-s",
+                os.path.join(EX, "http-downloads.ft")])
+    lines = p.stdout.decode().splitlines()
+    heads = [l for l in lines if l.startswith("# http-download match ")]
+    recs = [l for l in lines if l.startswith("http-download ")]
+    if len(heads) != 5 or len(recs) != 18:
+        fail("text: %d match headers, %d record lines" % (len(heads), len(recs)))
+
+
+CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
+
+if __name__ == "__main__":
+    CASES[CASE]()
+    print("PASS")
