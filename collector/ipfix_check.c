@@ -331,9 +331,20 @@ fq__ipfix_decode(struct fq__ctx *c, const uint8_t *p, size_t len)
 		memcpy(o.b, p, 16);
 		o.b[2] = (uint8_t)(o.n >> 8);
 		o.b[3] = (uint8_t)o.n;
-		if (fq__ipfix_fixbuf_run(c, dom, &h, o.b, o.n) < 0)
+		long got = fq__ipfix_fixbuf_run(c, dom, &h, o.b, o.n);
+		if (got < 0) {
 			fq__malformed(c, FQ__MAL_LIBFIXBUF,
 				      "libfixbuf rejected the message");
+		} else if (!bad && got < nrec) {
+			/*
+			 * libfixbuf skipped records the mirror can read (a
+			 * template it refused): count them as records of an
+			 * unknown template rather than lose them silently.
+			 */
+			c->ex->unknown_tpl_records += (uint64_t)(nrec - got);
+			fq_log_rl(&c->d->rl, FQ_LOG_WARN, "ipfix: libfixbuf "
+				  "decoded %ld of %ld records", got, nrec);
+		}
 	}
 	/* Withdrawn and not redefined later in the message: tell libfixbuf. */
 	for (size_t i = 0; i < nw; i++)

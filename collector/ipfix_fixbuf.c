@@ -444,7 +444,7 @@ set_internal(struct fq__ipfix_session *s, uint16_t tid)
 	return 0;
 }
 
-int
+long
 fq__ipfix_fixbuf_run(struct fq__ctx *c, struct fq__domain *dom,
 		     const struct fq__hdr *h, const uint8_t *msg, size_t len)
 {
@@ -460,6 +460,7 @@ fq__ipfix_fixbuf_run(struct fq__ctx *c, struct fq__domain *dom,
 	fBufSetBuffer(s->fbuf, (uint8_t *)(uintptr_t)msg, len);
 	s->cur_tid = 0;         /* set it again for every message */
 	int rc = 0;
+	long n = 0;
 	for (;;) {
 		/*
 		 * Which template comes next (this also processes the template
@@ -507,6 +508,7 @@ fq__ipfix_fixbuf_run(struct fq__ctx *c, struct fq__domain *dom,
 			g_clear_error(&err);
 			break;
 		}
+		n++;
 		if (tc == NULL)
 			continue;       /* context allocation failed */
 		if (p) {
@@ -528,5 +530,5 @@ fq__ipfix_fixbuf_run(struct fq__ctx *c, struct fq__domain *dom,
 			a.selector_id = a.sampler_id8;
 		fq__acc_apply(c, dom, tc->has, tc->is_options, h, &a);
 	}
-	return rc;
+	return rc < 0 ? -1 : n;
 }

@@ -36,11 +36,11 @@ int fq__ipfix_field_ok(uint32_t pen, unsigned ie, unsigned len);
 /*
  * Hand one checked IPFIX message to the exporter's libfixbuf session
  * (created on first use) and turn every record it yields into a canonical
- * record or options state.  Returns 0, or -1 when libfixbuf reported an
- * error (counted by the caller).
+ * record or options state.  Returns the number of records libfixbuf
+ * yielded, or -1 when it reported an error (counted by the caller).
  */
-int fq__ipfix_fixbuf_run(struct fq__ctx *c, struct fq__domain *dom,
-			 const struct fq__hdr *h, const uint8_t *msg,
-			 size_t len);
+long fq__ipfix_fixbuf_run(struct fq__ctx *c, struct fq__domain *dom,
+			  const struct fq__hdr *h, const uint8_t *msg,
+			  size_t len);
 
 #endif
