@@ -65,6 +65,9 @@ fq_cmd_check(int argc, char **argv)
 					d.nwarnings, d.nwarnings == 1 ? "" : "s");
 			status = 1;
 		} else {
+			if (d.nwarnings > 0)
+				fprintf(stderr, "%s: %zu warning%s\n", argv[i],
+					d.nwarnings, d.nwarnings == 1 ? "" : "s");
 			if (printed++)
 				fputc('\n', stdout);
 			fq_plan_print(fq_query_plan(q), stdout);
