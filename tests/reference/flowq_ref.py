@@ -11,6 +11,7 @@ Usage:  flowq_ref.py QUERY.json RECORDS.jsonl [-o OUT.jsonl]
 Output: one JSON line per match, in SPEC section 4 batch order, in the
 SPEC section 6 match form.
 """
+import functools
 import ipaddress
 import json
 import sys
@@ -53,7 +54,7 @@ def parse_const(c):
         return c
     if isinstance(c, str):
         try:
-            return ipaddress.ip_address(c)
+            return parse_addr(c)
         except ValueError:
             raise RefError("bad constant %r" % (c,))
     raise RefError("bad constant %r" % (c,))
@@ -76,6 +77,8 @@ class SetLit:
 
     def contains(self, x):
         for it in self.items:
+            if is_addr(x) != (it[0] == "prefix" or is_addr(it[1])):
+                continue        # an address is never a number
             if it[0] == "value":
                 if compare("=", x, it[1]):
                     return True
@@ -199,13 +202,18 @@ def eval_cnf(lines, fields):
 # --------------------------------------------------------------------------
 # Records.
 
+@functools.lru_cache(maxsize=None)
+def parse_addr(text):
+    return ipaddress.ip_address(text)
+
+
 def record_fields(rec):
     """Field values of a printed record (addresses parsed)."""
     f = {}
     for k, v in rec.items():
         if k in NOT_FIELDS:
             continue
-        f[k] = ipaddress.ip_address(v) if k in ADDR_FIELDS else v
+        f[k] = parse_addr(v) if k in ADDR_FIELDS else v
     if "duration" not in f:
         f["duration"] = f["etime"] - f["stime"]
     return f
