@@ -8,8 +8,9 @@ datagrams of all its files are written into one pcap (raw files are split
 by the protocols' own headers and wrapped in Ethernet/IPv4/UDP at test
 time, in a temporary directory).  Both tshark and dec_dump (flowq's decoder)
 read that same pcap.  Per group, the number of data records must agree and,
-record by record in order, the addresses, ports, protocol, packet and byte
-counts and (where tshark shows them) start and end times.
+record by record in order, every field tshark shows of: addresses, next
+hop, ports, protocol, ToS, TCP flags, packet and byte counts, interfaces,
+AS numbers, masks, start and end times.
 
 Exit 0 when every group agrees, 1 otherwise, 77 (skip) without tshark or
 the shared data.
@@ -249,16 +250,21 @@ def abs_ms(s):
         return None
 
 
+def pick(v4, v6):
+    """SPEC 1: the non-zero family, IPv4 when both are; both zero: v4."""
+    if v4 not in (None, "0.0.0.0") or v6 is None:
+        return v4
+    if v6 != "::" or v4 is None:
+        return v6
+    return v4
+
+
 def expect(rec, hdr):
     """What flowq should print, from tshark's view (None = not compared)."""
     g = rec.get
     e = {}
-    src = g("cflow.srcaddr")
-    if src in (None, "0.0.0.0") and g("cflow.srcaddrv6"):
-        src = g("cflow.srcaddrv6")
-    dst = g("cflow.dstaddr")
-    if dst in (None, "0.0.0.0") and g("cflow.dstaddrv6"):
-        dst = g("cflow.dstaddrv6")
+    src = pick(g("cflow.srcaddr"), g("cflow.srcaddrv6"))
+    dst = pick(g("cflow.dstaddr"), g("cflow.dstaddrv6"))
     e["srcip"] = src
     e["dstip"] = dst
     e["srcport"] = num(g("cflow.srcport"))
@@ -266,6 +272,15 @@ def expect(rec, hdr):
     e["prot"] = num(g("cflow.protocol"))
     e["packets"] = num(g("cflow.packets", g("cflow.packets64")))
     e["bytes"] = num(g("cflow.octets", g("cflow.octets64")))
+    e["nexthop"] = pick(g("cflow.nexthop"), g("cflow.nexthopv6"))
+    for k, f in (("tos", "cflow.tos"), ("tcp_flags", "cflow.tcpflags"),
+                 ("input", "cflow.inputint"), ("output", "cflow.outputint"),
+                 ("src_as", "cflow.srcas"), ("dst_as", "cflow.dstas")):
+        e[k] = num(g(f))
+    v6 = ":" in str(src)
+    e["src_mask"] = num(g("cflow.srcmaskv6" if v6 else "cflow.srcmask"))
+    v6 = ":" in str(dst)
+    e["dst_mask"] = num(g("cflow.dstmaskv6" if v6 else "cflow.dstmask"))
     td = g("cflow.timedelta_tree", {})
     up, secs = num(hdr.get("cflow.sysuptime")), num(hdr.get("cflow.unix_secs"))
     nsecs = num(hdr.get("cflow.unix_nsecs")) or 0
@@ -287,7 +302,8 @@ def expect(rec, hdr):
 
 
 COLS = ["srcip", "dstip", "nexthop", "srcport", "dstport", "prot", "tos",
-        "tcp_flags", "packets", "bytes", "stime", "etime"]
+        "tcp_flags", "packets", "bytes", "stime", "etime", "input", "output",
+        "src_as", "dst_as", "src_mask", "dst_mask", "sampling"]
 
 
 def dump_records(dec_dump, pcap):
