@@ -399,6 +399,32 @@ class Generator(unittest.TestCase):
                 for g, e in zip(got, ea):
                     self.assertEqual({k: g[k] for k in e}, e)
 
+    def test_trace_has_every_allen_relation(self):
+        """The traces are realistic enough that every Allen relation holds
+        exactly (no delta) between some web flows."""
+        with tempfile.TemporaryDirectory() as d:
+            exp = gen.make_trace(11, os.path.join(d, "t.ft"), 300)
+        req = [(r["stime"], r["etime"]) for r in exp if r["dstport"] in (80, 8080) and r["prot"] == 6]
+        res = [(r["stime"], r["etime"]) for r in exp if r["srcport"] in (80, 8080) and r["prot"] == 6]
+        self.assertGreater(len(req), 20)
+        self.assertGreater(len(res), 20)
+        web = req + res
+        seen = {rel for rel in set(ref.ALLEN_NAMES.values())
+                if any(ref.allen(rel, x, y) for x in web for y in web if x is not y)}
+        # between requests and their responses alone: all but f (a response
+        # never starts before its request) -- fi is its mirror
+        self.assertEqual({rel for rel in set(ref.ALLEN_NAMES.values())
+                          if any(ref.allen(rel, x, y) for x in req for y in res)},
+                         set(ref.ALLEN_NAMES.values()) - {"f"})
+        self.assertEqual(seen, set(ref.ALLEN_NAMES.values()))
+        # records leave the exporter after they end, in export order, with
+        # less disorder than the default lateness (90 s): streaming bounds
+        ends = [r["etime"] for r in exp]
+        self.assertLess(max(max(ends[:i + 1]) - e for i, e in enumerate(ends)), 90000)
+        self.assertTrue(all(r["unix_secs"] * 1000 + r["unix_nsecs"] // 1000000 >= r["etime"]
+                            for r in exp))
+        self.assertLess(max(r["duration"] for r in exp), 600000)
+
     def test_query_coverage(self):
         """Over 400 generated queries every Allen relation (both spellings),
         every aggregate function and every rule kind appears."""
