@@ -409,17 +409,6 @@ fq__tpl_remove(struct fq__ctx *c, struct fq__domain *dom, uint16_t id)
 }
 
 void
-fq__tpl_remove_all(struct fq__ctx *c, struct fq__domain *dom)
-{
-	for (int i = 0; i < FQ__TPL_BUCKETS; i++)
-		for (struct fq__tpl *t = dom->tpl[i]; t; t = t->next)
-			c->ex->tpl_bytes -= tpl_size(t);
-	c->ex->n_templates -= dom->n_tpl;
-	c->ex->templates_withdrawn += dom->n_tpl;
-	tpl_free_domain(dom);
-}
-
-void
 fq__seq(struct fq__ctx *c, struct fq__domain *dom, uint32_t seq,
 	int64_t advance)
 {

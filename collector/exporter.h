@@ -373,8 +373,6 @@ int fq__tpl_put(struct fq__ctx *c, struct fq__domain *dom,
 		struct fq__tpl *tpl);
 /* Removes one template (withdrawal); returns 1 if it existed. */
 int fq__tpl_remove(struct fq__ctx *c, struct fq__domain *dom, uint16_t id);
-/* Removes every template of the domain (IPFIX "withdraw all"). */
-void fq__tpl_remove_all(struct fq__ctx *c, struct fq__domain *dom);
 /*
  * Sequence accounting: `seq` is the header's number, `advance` what this
  * datagram adds to it (records for v5/IPFIX, 1 for v9), or -1 when it
