@@ -9,6 +9,7 @@
  * canonical names, protocol("TCP") as 6, durations in ms normalised).
  */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "query.h"
@@ -305,12 +306,11 @@ print_merger(FILE *out, const struct fq_plan *p)
 	fputc('\n', out);
 	for (size_t i = 0; i < m->nmodules; i++) {
 		const struct fq_mmodule *mm = &m->modules[i];
-		const char *names[64];
-		const char **nm = names;
-		const struct fq_plan_grouper *g0 = NULL;
 		size_t nb = mm->nbranches;
-		if (nb > 64)
-			nb = 64;
+		const char **names = malloc((nb ? nb : 1) * sizeof(*names));
+		const char **nm = names;
+		if (names == NULL)
+			return;
 		for (size_t k = 0; k < nb; k++)
 			names[k] = p->branches[mm->branches[k]].name;
 		fprintf(out, "  module %s%s: branches", mm->name,
@@ -341,7 +341,6 @@ print_merger(FILE *out, const struct fq_plan *p)
 			}
 			fputc('\n', out);
 		}
-		(void)g0;
 		for (size_t k = 0; k < mm->nallen; k++)
 			print_allen(out, &mm->allen[k], nm);
 		if (nb <= 1)
@@ -352,6 +351,7 @@ print_merger(FILE *out, const struct fq_plan *p)
 		else
 			fputs("      streaming: NOT bounded by Allen relations - only "
 			      "--window limits its state (warning)\n", out);
+		free(names);
 	}
 }
 
