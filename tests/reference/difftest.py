@@ -87,8 +87,8 @@ class Mode:
             n = {1: 3000, 2: 2000, 3: 800, 4: 400}[nb]
             n = r.randint(n // 4, n)
         else:
-            n = {1: 400, 2: 300, 3: 160, 4: 90}[nb]
-            n = r.randint(max(40, n // 5), n)
+            n = {1: 400, 2: 300, 3: 200, 4: 160}[nb]
+            n = r.randint(max(60, n // 5), n)
         stream = r.random() < (0.25 if not self.long else 0.5)
         return nb, n, stream
 

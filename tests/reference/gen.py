@@ -678,7 +678,7 @@ class QueryGen:
     # --- merger ----------------------------------------------------------
     def allen_line(self, x, y):
         r = self.r
-        k = r.choice([1, 2, 2, 3, 4])
+        k = r.choice([1, 2, 2, 3, 4] if self.nbr <= 2 else [2, 3, 4, 5])
         rels = r.sample(ALLEN, k)
         terms = []
         for short, long_ in rels:
@@ -797,6 +797,7 @@ class QueryGen:
     def build(self):
         r = self.r
         nb = self.nb or r.choice([1, 1, 2, 2, 2, 3, 3, 4])
+        self.nbr = nb
         pools = [["A", "B", "C", "D"], ["req", "res", "dns", "x"], ["B", "A", "d", "Q"],
                  ["b1", "b-2", "C", "a"]]
         names = r.choice(pools)[:nb]
