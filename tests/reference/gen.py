@@ -672,6 +672,17 @@ class QueryGen:
                 cands.append([self.gterm(f, ">=", "2", 2), self.gterm("records", "<", "2", 2)])
             elif f == "dstport" or f == "srcport":
                 cands.append([self.gterm(f, "notin", "[22, 23]", [22, 23])])
+            elif typ == "set_num" and f in ("srcports", "dstports"):
+                # subset of a literal, membership of a constant
+                cands.append([self.gterm(f, r.choice(["in", "notin"]), "[80, 8080, 1024..65535]",
+                                         [80, 8080, [1024, 65535]])])
+                p = r.choice([80, 8080, 53])
+                cands.append([("%s in %s" % (p, f), {"op": "in", "lhs": {"value": p},
+                                                     "rhs": {"field": f}, "not": False}),
+                              self.gterm("records", ">", "3", 3)])
+            elif typ == "set_addr":
+                cands.append([self.gterm(f, "in", "[10.0.0.0/8, 192.0.2.0/24, 198.51.100.0/24]",
+                                         ["10.0.0.0/8", "192.0.2.0/24", "198.51.100.0/24"])])
         lines = r.sample(cands, min(len(cands), r.choice([1, 1, 2])))
         return lines
 
@@ -749,6 +760,10 @@ class QueryGen:
                     linked = True
             if not linked:
                 lines.append(self.allen_line(x, y))
+        if r.random() < 0.2:
+            ln = self.const_line(r.choice(exp), info)
+            if ln:
+                lines.append(ln)
         r.shuffle(lines)
         modules = [("m1", exp, lines)]
         nsub = len(extra) or (1 if r.random() < 0.3 else 0)
@@ -787,6 +802,28 @@ class QueryGen:
         if not implicit and (len(modules) > 1 or r.random() < 0.7):
             body += "    export m1\n"
         return body, {"modules": mj, "export": "m1"}, exp
+
+    def const_line(self, a, info):
+        """A merger line comparing one branch's group field with a constant."""
+        r = self.r
+        opts = []
+        for f, typ in info[a]["fields"].items():
+            if f in ("bytes", "records", "duration", "n", "packets", "pkts"):
+                v = r.choice([1, 2, 100, 1000])
+                op = r.choice([">", ">=", "<", "!="])
+                opts.append(("%s.%s %s %d" % (a, f, op, v),
+                             {"op": op, "lhs": {"branch": a, "field": f}, "rhs": {"value": v},
+                              "delta": None, "not": False}))
+            elif typ == "addr":
+                op = r.choice(["in", "in", "notin"])
+                opts.append(("%s.%s %s 10.0.0.0/8" % (a, f, op),
+                             {"op": op, "lhs": {"branch": a, "field": f},
+                              "rhs": {"set": ["10.0.0.0/8"]}, "delta": None, "not": False}))
+            elif typ == "set_num":
+                opts.append(("%s.%s in [0..65535]" % (a, f),
+                             {"op": "in", "lhs": {"branch": a, "field": f},
+                              "rhs": {"set": [[0, 65535]]}, "delta": None, "not": False}))
+        return [r.choice(opts)] if opts else None
 
     def gterm_m(self, a):
         t = "%s.records >= 1" % a
