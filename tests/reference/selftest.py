@@ -207,8 +207,9 @@ class Stages(unittest.TestCase):
     def test_filter_cnf_not_or(self):
         rs = recs((0, 1, {"dstport": 80}), (0, 1, {"dstport": 8080}),
                   (0, 1, {"dstport": 443}), (0, 1, {"dstport": 80, "srcip": "192.0.2.9"}),
-                  (0, 1, {"dstport": 80, "tcp_flags": 0x02}))
+                  (0, 1, {"dstport": 80, "tcp_flags": 0x02}), (0, 1, {"dstport": 80, "tos": 4}))
         f = [[term(F("dstport"), "=", V(80)), term(F("dstport"), "=", V(8080))],
+             [term(F("tos"), "notin", {"set": [1, [3, 5]]})],
              [term(F("srcip"), "in", {"set": ["192.0.2.0/24"]}, neg=True),
               term(F("prot"), "=", V(17))],                     # (NOT a) OR b
              [term({"bitAND": [F("tcp_flags"), V(0x12)]}, "=", V(0x12))]]
@@ -375,6 +376,20 @@ class Merger(unittest.TestCase):
         # record 2 printed with match 1, record 1 with match 2, nothing new in 3
         self.assertEqual([[r["rec_id"] for r in m["records"]] for m in out], [[2], [1], []])
         self.assertEqual(sorted(out[0]["groups"]), ["A", "B"])
+
+
+    def test_order_branches_in_byte_order(self):
+        # branches "a" and "B": strcmp puts "B" first; four matches, all at
+        # time 10, ordered by (B's smallest rec_id, a's smallest rec_id)
+        rs = recs((0, 10), (0, 10))
+        m1 = {"name": "m1", "branches": ["a", "B"],
+              "lines": [[{"allen": "=", "x": "a", "y": "B", "delta": None}]]}
+        q = {"name": "q", "branches": {"a": {}, "B": {}},
+             "merger": {"modules": [m1], "export": "m1"}, "ungrouper": True}
+        out = ref.evaluate(q, rs)
+        self.assertEqual([(m["groups"]["a"]["rec_ids"], m["groups"]["B"]["rec_ids"]) for m in out],
+                         [([1], [1]), ([2], [1]), ([1], [2]), ([2], [2])])
+        self.assertEqual([[r["rec_id"] for r in m["records"]] for m in out], [[1], [2], [], []])
 
 
 class Generator(unittest.TestCase):
