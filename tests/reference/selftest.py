@@ -392,6 +392,65 @@ class Merger(unittest.TestCase):
         self.assertEqual([[r["rec_id"] for r in m["records"]] for m in out], [[1], [2], [], []])
 
 
+class HarnessCompare(unittest.TestCase):
+    """difftest.compare must see every kind of difference (and accept the
+    tolerated ones)."""
+
+    def setUp(self):
+        import difftest
+        self.cmp = difftest.compare
+        rs = recs((0, 10, {"bytes": 1}), (5, 20, {"bytes": 2}), (30, 40, {"bytes": 4}))
+        g = {"modules": [{"name": "k", "rules": [rel("etime", ">=", "stime")]}],
+             "aggregates": [{"name": "av", "func": "avg", "field": "bytes"},
+                            {"name": "ports", "func": "union", "field": "dstport"},
+                            {"name": "b", "func": "sum", "field": "bytes"}]}
+        self.q = single({"grouper": g})
+        self.ref = ref.evaluate(self.q, rs)
+        self.assertEqual(group_ids(self.ref), [[(1, 2)], [(3,)]])
+
+    def eng(self):
+        return json.loads(json.dumps(self.ref))
+
+    def test_identical_and_tolerated(self):
+        self.assertEqual(self.cmp(self.ref, self.eng(), self.q), [])
+        e = self.eng()
+        e[0]["groups"]["A"]["av"] = 1.5 * (1 + 1e-12)
+        e[1]["groups"]["A"]["av"] = 4          # integral avg printed as integer
+        self.assertEqual(self.cmp(self.ref, e, self.q), [])
+
+    def test_differences_found(self):
+        e = self.eng()
+        e[0]["groups"]["A"]["av"] = 1.5001
+        self.assertTrue(self.cmp(self.ref, e, self.q))
+        e = self.eng()
+        e[0]["groups"]["A"]["b"] = 3.0          # integer printed as real
+        self.assertTrue(self.cmp(self.ref, e, self.q))
+        e = self.eng()
+        del e[1]
+        self.assertTrue(any("missing match" in x for x in self.cmp(self.ref, e, self.q)))
+        e = self.eng()
+        e.reverse()
+        for n, m in enumerate(e, 1):
+            m["match"] = n
+        self.assertTrue(self.cmp(self.ref, e, self.q))
+        self.assertEqual(self.cmp(self.ref, e, self.q, strict_order=False), [])
+        e = self.eng()
+        e[1]["records"].append(e[0]["records"][0])
+        self.assertTrue(any("more than once" in x for x in self.cmp(self.ref, e, self.q)))
+        e = self.eng()
+        e[0]["records"].reverse()
+        self.assertTrue(self.cmp(self.ref, e, self.q, strict_order=False))
+        e = self.eng()
+        e[0]["groups"]["A"]["extra"] = 1
+        self.assertTrue(self.cmp(self.ref, e, self.q))
+        e = self.eng()
+        e[0]["query"] = "other"
+        self.assertTrue(self.cmp(self.ref, e, self.q))
+        e = self.eng()
+        e[0]["records"][0]["bytes"] = 99
+        self.assertTrue(self.cmp(self.ref, e, self.q))
+
+
 class Generator(unittest.TestCase):
     def test_trace_deterministic_and_layout(self):
         with tempfile.TemporaryDirectory() as d:
