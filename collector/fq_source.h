@@ -93,4 +93,11 @@ int fq__source_ipfix_new(struct fq_ingest *ing, const char *path,
 #define FQ_UDP_RCVBUF_DEFAULT (32u << 20)
 void fq_source_udp_set_rcvbuf(size_t bytes);
 
+/*
+ * --speed X: pcap, raw: and ipfix: replay sources created afterwards
+ * deliver datagrams at X times their original pace (capture time; export
+ * header time for raw:/ipfix:).  0 (the default) = as fast as possible.
+ */
+void fq_source_replay_set_speed(double x);
+
 #endif

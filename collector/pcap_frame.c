@@ -16,6 +16,7 @@
  */
 #include "pcap_frame.h"
 #include "fq_error.h"
+#include "fq_source.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -700,4 +701,56 @@ fq_pf_now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double replay_speed;
+
+void
+fq_source_replay_set_speed(double x)
+{
+	replay_speed = x > 0 ? x : 0;
+}
+
+double
+fq__replay_speed(void)
+{
+	return replay_speed;
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+fq_pace_init(struct fq_pace *pc)
+{
+	memset(pc, 0, sizeof *pc);
+	pc->speed = replay_speed;
+}
+
+int64_t
+fq_pace_wait(struct fq_pace *pc, int64_t data_ms)
+{
+	if (pc->speed <= 0)
+		return 0;
+	int64_t now = mono_ms();
+	if (!pc->started) {
+		pc->started = 1;
+		pc->base_data_ms = data_ms;
+		pc->base_mono_ms = now;
+		return 0;
+	}
+	if (data_ms <= pc->base_data_ms)
+		return 0;
+	double due = (double)pc->base_mono_ms +
+		     (double)(data_ms - pc->base_data_ms) / pc->speed;
+	if (due <= (double)now)
+		return 0;
+	double w = due - (double)now;
+	/* Never sleep longer than a day at a time (absurd gaps). */
+	return w > 86400000.0 ? 86400000 : (int64_t)w + 1;
 }

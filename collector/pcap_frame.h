@@ -134,4 +134,24 @@ void fq_pf_sockaddr_str(const struct sockaddr_storage *ss, char *buf,
 /* Wall clock, ms since the epoch (arrival time of live datagrams). */
 int64_t fq_pf_now_ms(void);
 
+/*
+ * Replay pacing (--speed X): replay sources deliver a datagram whose data
+ * time (capture time, or export header time for raw:/ipfix:) lies t ms
+ * after the first one's at t / X ms after they started.  Speed 0 (the
+ * default) replays as fast as possible.  The first datagram of a file sets
+ * the origin; data time going backwards is delivered at once.
+ */
+double fq__replay_speed(void);
+
+struct fq_pace {
+	double speed;               /* 0: no pacing */
+	int started;
+	int64_t base_data_ms;       /* data time of the first datagram */
+	int64_t base_mono_ms;       /* monotonic clock then */
+};
+
+void fq_pace_init(struct fq_pace *pc);
+/* Milliseconds to wait before delivering a datagram of data time t. */
+int64_t fq_pace_wait(struct fq_pace *pc, int64_t data_ms);
+
 #endif

@@ -10,7 +10,9 @@
  *
  * Like every replay source this runs from a uv_idle_t: each loop iteration
  * handles at most PCAP_CHUNK packets, so signals and live sockets on the
- * same loop stay served.  Replay runs as fast as the decoder goes.
+ * same loop stay served.  Replay runs as fast as the decoder goes, or at
+ * --speed X times the capture's pace (a uv_timer_t holds the next packet
+ * until it is due).
  *
  * A capture that ends in the middle of a packet, or is damaged, delivers
  * everything before the damage, then logs one message naming the file,
@@ -45,9 +47,16 @@ struct source_pcap {
 	uint64_t bytes;             /* UDP payload bytes delivered */
 	int linktype;
 	int status;                 /* 0 or -FQ_E*, given to done */
-	int idle_init;              /* idle handle initialised */
+	int idle_init;              /* idle and timer initialised */
 	int idle_active;
 	int stopping;
+	/* --speed pacing: a packet read but not yet due. */
+	uv_timer_t timer;
+	int timer_active;
+	struct fq_pace pace;
+	int have_pending;
+	struct pcap_pkthdr pend_hdr;
+	const u_char *pend_pkt;     /* libpcap's, valid until next read */
 };
 
 static void
@@ -58,6 +67,10 @@ pcap_finish(struct source_pcap *s)
 	if (s->idle_active) {
 		uv_idle_stop(&s->idle);
 		s->idle_active = 0;
+	}
+	if (s->timer_active) {
+		uv_timer_stop(&s->timer);
+		s->timer_active = 0;
 	}
 	if (s->pf) {
 		fq_pf_finish(s->pf);
@@ -87,6 +100,22 @@ pcap_damage(struct source_pcap *s)
 	s->status = -FQ_ECORRUPT;
 }
 
+static void pcap_idle_cb(uv_idle_t *h);
+
+/* A paced packet is due: read on. */
+static void
+pcap_timer_cb(uv_timer_t *t)
+{
+	struct source_pcap *s = t->data;
+	s->timer_active = 0;
+	if (s->stopping) {
+		pcap_finish(s);
+		return;
+	}
+	uv_idle_start(&s->idle, pcap_idle_cb);
+	s->idle_active = 1;
+}
+
 static void
 pcap_idle_cb(uv_idle_t *h)
 {
@@ -96,23 +125,40 @@ pcap_idle_cb(uv_idle_t *h)
 			pcap_finish(s);
 			return;
 		}
-		struct pcap_pkthdr *ph;
-		const u_char *pkt;
-		int rc = pcap_next_ex(s->pc, &ph, &pkt);
-		if (rc == PCAP_ERROR_BREAK || rc == 0) {
-			pcap_finish(s);
-			return;
+		if (!s->have_pending) {
+			struct pcap_pkthdr *ph;
+			const u_char *pkt;
+			int rc = pcap_next_ex(s->pc, &ph, &pkt);
+			if (rc == PCAP_ERROR_BREAK || rc == 0) {
+				pcap_finish(s);
+				return;
+			}
+			if (rc != 1) {
+				pcap_damage(s);
+				pcap_finish(s);
+				return;
+			}
+			s->packets++;
+			s->pend_hdr = *ph;
+			s->pend_pkt = pkt;
+			s->have_pending = 1;
 		}
-		if (rc != 1) {
-			pcap_damage(s);
-			pcap_finish(s);
-			return;
-		}
-		s->packets++;
+		const struct pcap_pkthdr *ph = &s->pend_hdr;
 		int64_t ts_ms = (int64_t)ph->ts.tv_sec * 1000 +
 				ph->ts.tv_usec / 1000;
+		int64_t wait = fq_pace_wait(&s->pace, ts_ms);
+		if (wait > 0) {
+			uv_idle_stop(&s->idle);
+			s->idle_active = 0;
+			uv_timer_start(&s->timer, pcap_timer_cb,
+				       (uint64_t)wait, 0);
+			s->timer_active = 1;
+			return;
+		}
+		s->have_pending = 0;
 		struct fq_pf_udp u;
-		if (!fq_pf_parse(s->pf, pkt, ph->caplen, ph->len, ts_ms, &u))
+		if (!fq_pf_parse(s->pf, s->pend_pkt, ph->caplen, ph->len,
+				 ts_ms, &u))
 			continue;
 		struct fq_datagram dg;
 		memset(&dg, 0, sizeof dg);
@@ -155,8 +201,11 @@ pcap_start(struct fq_source *src)
 		s->pc = NULL;
 		return rc;
 	}
+	fq_pace_init(&s->pace);
 	uv_idle_init(src->ingest->loop, &s->idle);
 	s->idle.data = s;
+	uv_timer_init(src->ingest->loop, &s->timer);
+	s->timer.data = s;
 	s->idle_init = 1;
 	uv_idle_start(&s->idle, pcap_idle_cb);
 	s->idle_active = 1;
@@ -177,8 +226,10 @@ static void
 pcap_close_(struct fq_source *src)
 {
 	struct source_pcap *s = (struct source_pcap *)src;
-	if (s->idle_init && !uv_is_closing((uv_handle_t *)&s->idle))
+	if (s->idle_init && !uv_is_closing((uv_handle_t *)&s->idle)) {
 		uv_close((uv_handle_t *)&s->idle, NULL);
+		uv_close((uv_handle_t *)&s->timer, NULL);
+	}
 }
 
 static void

@@ -35,7 +35,9 @@
  * with local_id FQ_REPLAY_LOCAL_ID, so a template file given before its
  * data file works.  Arrival time is 0: the decoder uses the export header
  * time.  Reading is buffered (2 x 64 KiB), a chunk of datagrams per loop
- * iteration from a uv_idle_t, as fast as the decoder goes.
+ * iteration from a uv_idle_t, as fast as the decoder goes, or at --speed X
+ * times the pace of the export header times (a uv_timer_t waits while the
+ * next datagram stays in the buffer).
  */
 #include "fq_datagram.h"
 #include "fq_error.h"
@@ -70,9 +72,12 @@ struct source_raw {
 	const char *malformed_why;  /* static string */
 	uint64_t malformed_off;
 	int status;
-	int idle_init;
+	int idle_init;              /* idle and timer initialised */
 	int idle_active;
 	int stopping;
+	uv_timer_t timer;           /* --speed: waits for the next datagram */
+	int timer_active;
+	struct fq_pace pace;
 };
 
 static uint16_t
@@ -204,6 +209,10 @@ raw_finish(struct source_raw *s)
 		uv_idle_stop(&s->idle);
 		s->idle_active = 0;
 	}
+	if (s->timer_active) {
+		uv_timer_stop(&s->timer);
+		s->timer_active = 0;
+	}
 	if (s->f) {
 		fclose(s->f);
 		s->f = NULL;
@@ -230,6 +239,39 @@ raw_malformed(struct source_raw *s, const char *why)
 			s->path, (unsigned long long)s->malformed_off, why,
 			s->eof ? "" : "at least ", (unsigned long long)rest);
 	}
+}
+
+/* Export time of a datagram, ms: the pace of raw:/ipfix: replay. */
+static int64_t
+export_ms(const uint8_t *p, size_t len)
+{
+	uint16_t ver = rd16(p);
+	if (ver == 5 && len >= 16)
+		return (int64_t)((uint32_t)rd16(p + 8) << 16 | rd16(p + 10)) *
+		       1000 + ((uint32_t)rd16(p + 12) << 16 | rd16(p + 14)) /
+		       1000000;
+	if (ver == 9 && len >= 12)
+		return (int64_t)((uint32_t)rd16(p + 8) << 16 | rd16(p + 10)) *
+		       1000;
+	if (ver == 10 && len >= 8)
+		return (int64_t)((uint32_t)rd16(p + 4) << 16 | rd16(p + 6)) *
+		       1000;
+	return 0;
+}
+
+static void raw_idle_cb(uv_idle_t *h);
+
+static void
+raw_timer_cb(uv_timer_t *t)
+{
+	struct source_raw *s = t->data;
+	s->timer_active = 0;
+	if (s->stopping) {
+		raw_finish(s);
+		return;
+	}
+	uv_idle_start(&s->idle, raw_idle_cb);
+	s->idle_active = 1;
 }
 
 static void
@@ -275,6 +317,17 @@ raw_idle_cb(uv_idle_t *h)
 			raw_finish(s);
 			return;
 		}
+		int64_t wait = fq_pace_wait(&s->pace,
+					    export_ms(s->buf + s->pos, len));
+		if (wait > 0) {
+			/* Not due: the datagram stays in the buffer. */
+			uv_idle_stop(&s->idle);
+			s->idle_active = 0;
+			uv_timer_start(&s->timer, raw_timer_cb, (uint64_t)wait,
+				       0);
+			s->timer_active = 1;
+			return;
+		}
 		struct fq_datagram dg;
 		memset(&dg, 0, sizeof dg);
 		struct sockaddr_in *sin = (struct sockaddr_in *)&dg.src;
@@ -315,8 +368,11 @@ raw_start(struct fq_source *src)
 		s->f = NULL;
 		return -FQ_ENOMEM;
 	}
+	fq_pace_init(&s->pace);
 	uv_idle_init(src->ingest->loop, &s->idle);
 	s->idle.data = s;
+	uv_timer_init(src->ingest->loop, &s->timer);
+	s->timer.data = s;
 	s->idle_init = 1;
 	uv_idle_start(&s->idle, raw_idle_cb);
 	s->idle_active = 1;
@@ -336,8 +392,10 @@ static void
 raw_close(struct fq_source *src)
 {
 	struct source_raw *s = (struct source_raw *)src;
-	if (s->idle_init && !uv_is_closing((uv_handle_t *)&s->idle))
+	if (s->idle_init && !uv_is_closing((uv_handle_t *)&s->idle)) {
 		uv_close((uv_handle_t *)&s->idle, NULL);
+		uv_close((uv_handle_t *)&s->timer, NULL);
+	}
 }
 
 static void

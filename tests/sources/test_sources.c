@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static int failures;
@@ -1294,6 +1295,87 @@ t_tcp(void)
 	free_source(src);
 }
 
+static int64_t
+mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+stop_cb(uv_timer_t *t)
+{
+	(void)t;
+	if (ing.sources && !ing.sources->done)
+		ing.sources->ops->stop(ing.sources);
+}
+
+/* --speed: 3 s of capture at speed 10 take about 300 ms. */
+static void
+t_speed(void)
+{
+	struct pcapw w;
+	pw_open(&w, tpath("speed.pcap"), DLT_EN10MB);
+	for (int i = 0; i < 4; i++) {
+		struct frame f;
+		uint8_t pl[64], l4[128];
+		payload(pl, 24, (unsigned)i);
+		size_t ln = udp(l4, 7000, 2055, pl, 24);
+		size_t h = ether(f.b, 0x0800, 0);
+		memcpy(f.b + h + 20, l4, ln);
+		f.n = h + ipv4(f.b + h, "10.1.1.1", "10.1.1.2", 17, 1, 0, ln);
+		pw_write(&w, f.b, f.n, 1700000000000LL + i * 1000);
+	}
+	pw_close(&w);
+	fq_source_replay_set_speed(10);
+	reset_got();
+	int64_t t0 = mono();
+	CHECK_EQ(run_source(tpath("speed.pcap"), NULL), 0);
+	int64_t el = mono() - t0;
+	CHECK_EQ(n_got, 4);
+	CHECK(el >= 290 && el < 1500);
+	fprintf(stderr, "pcap: 3 s at speed 10 took %lld ms\n", (long long)el);
+	/* raw: paced by export header time (v5 unix_secs). */
+	static uint8_t file[1000];
+	size_t n = 0;
+	for (int i = 0; i < 3; i++) {
+		size_t m = v5(file + n, 1, (unsigned)i);
+		put32(file + n + 8, 1700000000u + (uint32_t)i * 2);
+		put32(file + n + 12, 0);
+		n += m;
+	}
+	write_file(tpath("speed.raw"), file, n);
+	char spec[600];
+	snprintf(spec, sizeof spec, "raw:%s", tpath("speed.raw"));
+	reset_got();
+	t0 = mono();
+	CHECK_EQ(run_source(spec, NULL), 0);
+	el = mono() - t0;
+	CHECK_EQ(n_got, 3);
+	CHECK(el >= 390 && el < 1500);
+	fprintf(stderr, "raw: 4 s at speed 10 took %lld ms\n", (long long)el);
+	/* Stop while waiting for the next datagram: done at once. */
+	reset_got();
+	stop_after = 1;
+	t0 = mono();
+	CHECK_EQ(run_source(spec, NULL), 0);
+	CHECK_EQ(n_got, 1);
+	CHECK(mono() - t0 < 150);
+	/* Stop (SIGINT) while the timer waits: done at once. */
+	reset_got();
+	uv_timer_t stopper;
+	uv_timer_init(ing.loop, &stopper);
+	uv_timer_start(&stopper, stop_cb, 50, 0);
+	t0 = mono();
+	CHECK_EQ(run_source(spec, NULL), 0);
+	CHECK_EQ(n_got, 1);
+	CHECK(mono() - t0 < 150);
+	uv_close((uv_handle_t *)&stopper, NULL);
+	uv_run(ing.loop, UV_RUN_DEFAULT);
+	fq_source_replay_set_speed(0);
+}
+
 /* Random and mutated frames: the parser never crashes, never delivers
  * more than the frame holds. */
 static void
@@ -1377,6 +1459,7 @@ main(int argc, char **argv)
 		{ "udp", t_udp },
 		{ "tcp", t_tcp },
 		{ "frame-random", t_frame_random },
+		{ "speed", t_speed },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		if (strcmp(argv[1], cases[i].name) != 0 &&
