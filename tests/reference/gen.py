@@ -279,7 +279,89 @@ def write_ft(path, flows, exporters, seed):
     return expect
 
 
-def make_trace(seed, path, records=200, late=False, span_ms=None):
+# IPFIX (RFC 7011) file: the way to get IPv6 (and mixed v4/v6) records in.
+IPFIX_FIELDS4 = [(8, 4), (12, 4)]
+IPFIX_FIELDS6 = [(27, 16), (28, 16)]
+IPFIX_COMMON = [(7, 2), (11, 2), (4, 1), (5, 1), (6, 2), (2, 8), (1, 8), (10, 4),
+                (14, 4), (152, 8), (153, 8)]
+
+
+def v6_of(v4):
+    """The IPv6 address a dual-stack host uses: 2001:db8:: + its v4 bits."""
+    return str(ipaddress.IPv6Address((0x20010db8 << 96) | ip2int(v4)))
+
+
+def dual_stack(flows, seed, share=0.2):
+    """Some hosts also speak IPv6: a flow touching one of them has both
+    endpoints in IPv6 (the same hosts appear with v4 and v6 addresses)."""
+    r = random.Random("v6-%s" % seed)
+    hosts = sorted({f.src for f in flows} | {f.dst for f in flows})
+    v6 = {h for h in hosts if r.random() < share}
+    for f in flows:
+        if (f.src in v6 or f.dst in v6) and r.random() < 0.8:
+            f.src, f.dst = v6_of(f.src), v6_of(f.dst)
+    return flows
+
+
+def write_ipfix(path, flows, seed, domain=7):
+    """IPFIX file: one template for IPv4 and one for IPv6 records, data sets
+    of up to 20 records.  Returns the fields `flowq print --json` must show."""
+    r = random.Random("ipfix-%s" % seed)
+
+    def tmpl(tid, fields):
+        return struct.pack(">HH", tid, len(fields)) + b"".join(struct.pack(">HH", i, n) for i, n in fields)
+
+    t4 = IPFIX_FIELDS4 + IPFIX_COMMON
+    t6 = IPFIX_FIELDS6 + IPFIX_COMMON
+    tset = tmpl(256, t4) + tmpl(257, t6)
+    tset = struct.pack(">HH", 2, 4 + len(tset)) + tset
+    out = bytearray()
+    expect = []
+    seq = 0
+    i = 0
+    first = True
+    while i < len(flows):
+        chunk = flows[i:i + r.randint(1, 20)]
+        sets = bytearray(tset if first else b"")
+        first = False
+        k = 0
+        while k < len(chunk):
+            v6 = ":" in chunk[k].src
+            body = bytearray()
+            while k < len(chunk) and (":" in chunk[k].src) == v6:
+                f = chunk[k]
+                if v6:
+                    body += ipaddress.IPv6Address(f.src).packed + ipaddress.IPv6Address(f.dst).packed
+                else:
+                    body += struct.pack(">II", ip2int(f.src), ip2int(f.dst))
+                body += struct.pack(">HHBBHQQIIQQ", f.sport, f.dport, f.prot, f.tos, f.flags,
+                                    f.packets, f.bytes, f.input, f.output, f.stime, f.etime)
+                expect.append({"rec_id": len(expect) + 1, "srcip": f.src, "dstip": f.dst,
+                               "srcport": f.sport, "dstport": f.dport, "prot": f.prot,
+                               "tos": f.tos, "tcp_flags": f.flags, "packets": f.packets,
+                               "bytes": f.bytes, "stime": f.stime, "etime": f.etime,
+                               "duration": f.etime - f.stime, "input": f.input,
+                               "output": f.output, "domain": domain})
+                k += 1
+            sets += struct.pack(">HH", 257 if v6 else 256, 4 + len(body)) + body
+        export = max(f.export for f in chunk) // 1000
+        out += struct.pack(">HHIII", 10, 16 + len(sets), export, seq, domain) + sets
+        seq += len(chunk)
+        i += len(chunk)
+    with open(path, "wb") as fp:
+        fp.write(bytes(out))
+    return expect
+
+
+def make_trace(seed, path, records=200, late=False, span_ms=None, fmt="ft"):
+    """Write a trace; fmt "ft" (flow-tools, IPv4) or "ipfix" (dual stack).
+    Returns the records (or, for IPFIX, the fields it sets) as `flowq print
+    --json` must print them."""
+    if fmt == "ipfix":
+        flows = dual_stack(TraceGen(seed, records, span_ms).build(), seed)
+        flows, _ = assign_export(flows, seed, late)
+        return write_ipfix(path, flows, seed)
+
     flows = TraceGen(seed, records, span_ms).build()
     flows, exporters = assign_export(flows, seed, late)
     return write_ft(path, flows, exporters, seed)
@@ -403,7 +485,7 @@ class QueryGen:
 
     def extra_line(self):
         r = self.r
-        c = r.randrange(14)
+        c = r.randrange(17)
         if c == 0:
             return [self.term("srcip", "in", "203.0.113.0/24", ["203.0.113.0/24"], neg=True)]
         if c == 1:
@@ -435,6 +517,16 @@ class QueryGen:
                     self.term("dstip", ">=", "198.51.100.128", "198.51.100.128")]
         if c == 12:
             return [self.term("input", "<=", "2", 2), self.term("dst_as", "=", "0", 0, neg=True)]
+        if c == 13:
+            return [self.term("srcip", "in", "[10.1.0.0/24, 2001:db8::/32]",
+                              ["10.1.0.0/24", "2001:db8::/32"]),
+                    self.term("dstip", "in", "2001:db8::c000:200/120", ["2001:db8::c000:200/120"])]
+        if c == 14:
+            return [self.term("dstip", "notin", "[2001:db8::a01:0/112, 192.0.2.0/28]",
+                              ["2001:db8::a01:0/112", "192.0.2.0/28"])]
+        if c == 15:
+            return [self.term("srcip", "!=", "2001:db8::a00:35", "2001:db8::a00:35"),
+                    self.term("srcip", ">", "2001:db8::", "2001:db8::")]
         return [self.term("bytes", "<", "1000000", 1000000)]
 
     def filter_lines(self, role):
@@ -666,8 +758,8 @@ class QueryGen:
             elif f == "avgb" or f == "avgdur":
                 cands.append([self.gterm(f, ">", "100", 100)])
             elif typ == "addr":
-                cands.append([self.gterm(f, "in", "[10.0.0.0/8, 192.0.2.0/24]",
-                                         ["10.0.0.0/8", "192.0.2.0/24"])])
+                cands.append([self.gterm(f, "in", "[10.0.0.0/8, 192.0.2.0/24, 2001:db8::a00:0/104]",
+                                         ["10.0.0.0/8", "192.0.2.0/24", "2001:db8::a00:0/104"])])
             elif f == "n":
                 cands.append([self.gterm(f, ">=", "2", 2), self.gterm("records", "<", "2", 2)])
             elif f == "dstport" or f == "srcport":
