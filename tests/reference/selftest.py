@@ -473,6 +473,21 @@ class Generator(unittest.TestCase):
                 for g, e in zip(got, ea):
                     self.assertEqual({k: g[k] for k in e}, e)
 
+    def test_ipfix_dual_stack(self):
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "t.ipfix")
+            exp = gen.make_trace(3, p, 200, fmt="ipfix")
+            v6 = [e for e in exp if ":" in e["srcip"]]
+            self.assertTrue(20 < len(v6) < 180, len(v6))
+            self.assertTrue(all(":" in e["dstip"] for e in v6))
+            if FLOWQ:
+                r = subprocess.run([FLOWQ, "print", "--json", "ipfix:" + p],
+                                   stdout=subprocess.PIPE, check=True)
+                got = [json.loads(x) for x in r.stdout.decode().splitlines()]
+                self.assertEqual(len(got), len(exp))
+                for g, e in zip(got, exp):
+                    self.assertEqual({k: g[k] for k in e}, e)
+
     def test_trace_has_every_allen_relation(self):
         """The traces are realistic enough that every Allen relation holds
         exactly (no delta) between some web flows."""
