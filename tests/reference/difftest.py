@@ -15,8 +15,8 @@ non-zero.
 Usage:
   difftest.py --flowq PATH [--quick | --long] [--cases N] [--start I]
               [--jobs J] [--keep DIR] [--case I] [-v]
-  --quick   CI: small traces, thousands of cases (default)
-  --long    local: bigger traces, more branches' worth of groups, more cases
+  --quick   CI: 2000 cases, small traces (default)
+  --long    local: 5000 cases, traces of up to 3000 records
   --case I  run one case and print everything (reproduction)
   --keep    where failing cases are saved (default: difftest-failures/)
 
@@ -363,7 +363,7 @@ def run_case(args):
             head = ("=" * 72 + "\nMISMATCH case %d (mode %s, query attempt %d, %d branches, "
                     "%d records, %s%s, %d reference matches)\nflowq run --batch --json %s -s %s\n"
                     % (i, mode_name, attempt, nb, n, fmt, " with late records" if late else "",
-                       len(ref), os.path.basename(qpath), os.path.basename(src)))
+                       len(ref), os.path.basename(qpath), fmt + ":" + os.path.basename(trace)))
             body = "\n".join("  " + x for x in report)
             repro = ("saved in %s\nreproduce: %s %s --flowq %s --%s --case %d -v\n"
                      "reference alone: %s %s %s %s\n"
@@ -461,7 +461,7 @@ def main(argv):
     ap.add_argument("-v", action="store_true")
     a = ap.parse_args(argv[1:])
     mode = "long" if a.long else "quick"
-    cases = a.cases or (20000 if a.long else 1500)
+    cases = a.cases or (5000 if a.long else 2000)
     flowq = os.path.abspath(a.flowq)
     keep = os.path.abspath(a.keep)
     ok, text = flowq_has_run(flowq)
