@@ -574,6 +574,64 @@ test_cap_and_expiry(void)
 	fq_decoder_free(d);
 }
 
+/*
+ * 63 templates, one per non-empty subset of six elements: the first 32
+ * element sets get their own internal template in libfixbuf, the rest use
+ * the full one; both must give the same values.
+ */
+static void
+test_many_element_sets(void)
+{
+	struct fq_decoder *d = new_dec(NULL);
+	struct sink s = { 0 };
+	struct buf b;
+	static const unsigned E[6][2] = {
+		{ 4, 1 }, { 7, 2 }, { 11, 2 }, { 1, 8 }, { 2, 8 }, { 8, 4 },
+	};
+	for (unsigned m = 1; m < 64; m++) {
+		msg_begin(&b, 0, 9);
+		size_t at = set_open(&b, 2);
+		unsigned f[6][2], n = 0;
+		for (unsigned k = 0; k < 6; k++)
+			if (m & (1u << k)) {
+				f[n][0] = E[k][0];
+				f[n][1] = E[k][1];
+				n++;
+			}
+		tpl(&b, 300 + m, (const unsigned (*)[2])f, n);
+		set_close(&b, at);
+		at = set_open(&b, 300 + m);
+		for (unsigned k = 0; k < 6; k++) {
+			if (!(m & (1u << k)))
+				continue;
+			switch (k) {
+			case 0: b_u8(&b, 17); break;
+			case 1: b_u16(&b, 1000 + m); break;
+			case 2: b_u16(&b, 53); break;
+			case 3: b_u64(&b, 100000 + m); break;
+			case 4: b_u64(&b, 7); break;
+			case 5: b_u32(&b, 0x0a000000 + m); break;
+			}
+		}
+		set_close(&b, at);
+		msg_end(&b);
+		sink_reset(&s);
+		feed(d, &b, 1, 0, &s);
+		CHECK_EQ(s.n, 1);
+		if (s.n != 1)
+			continue;
+		struct fq_record *r = &s.r[0];
+		CHECK_EQ(r->prot, (m & 1) ? 17 : 0);
+		CHECK_EQ(r->srcport, (m & 2) ? 1000 + m : 0);
+		CHECK_EQ(r->dstport, (m & 4) ? 53 : 0);
+		CHECK_EQ(r->bytes, (m & 8) ? 100000 + m : 0);
+		CHECK_EQ(r->packets, (m & 16) ? 7 : 0);
+		CHECK_EQ(r->srcip.lo, (m & 32) ? 0x0a000000u + m : 0);
+	}
+	free(s.r);
+	fq_decoder_free(d);
+}
+
 /* IPFIX over TCP (and ipfix: files): templates never expire. */
 static void
 test_tcp_no_expiry(void)
@@ -619,6 +677,7 @@ main(void)
 	test_malformed();
 	test_cap_and_expiry();
 	test_tcp_no_expiry();
+	test_many_element_sets();
 	if (t_failures)
 		fprintf(stderr, "%d failures\n", t_failures);
 	return t_failures ? 1 : 0;
