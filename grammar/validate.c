@@ -210,6 +210,7 @@ enum rkind { R_REC, R_GROUP, R_MERGER };
 
 struct rctx {
 	enum rkind kind;
+	int allow_delta;                  /* grouper module or merger */
 	/* R_GROUP: */
 	const struct fq_plan_grouper *g;
 	int has_grouper;
@@ -782,6 +783,13 @@ compile_cmp(struct vstate *vs, const struct rctx *rc, const struct fq__term *t,
 	out->line = line_of(vs, t->at.off);
 	if (t->delta_kind) {
 		const struct fq__expr *d = t->delta;
+		if (!rc->allow_delta) {
+			fq__error(c, d->at.off, d->at.len, NULL,
+				  "'%s' is only used in grouper and merger rules, "
+				  "between two records or two groups",
+				  t->delta_kind == 1 ? "delta" : "rdelta");
+			return -1;
+		}
 		if (rc->kind != R_MERGER && (l.is_const || r.is_const)) {
 			fq__error(c, d->at.off, d->at.len, NULL,
 				  "'%s' compares two records (grouper) or two groups "
@@ -987,6 +995,7 @@ compile_gmodule(struct vstate *vs, const struct fq__module *m,
 	struct rctx rc;
 	memset(&rc, 0, sizeof(rc));
 	rc.kind = R_REC;
+	rc.allow_delta = 1;
 	int bad = 0;
 	struct fq_clause *abs = NULL;
 	size_t nabs = 0;
@@ -1329,6 +1338,7 @@ compile_mmodule(struct vstate *vs, struct fq__stage *mst,
 	struct rctx rc;
 	memset(&rc, 0, sizeof(rc));
 	rc.kind = R_MERGER;
+	rc.allow_delta = 1;
 	rc.nslots = ns;
 	rc.slot_names = m->branches.v;
 	rc.slot_b = sb;

@@ -255,8 +255,10 @@ static const struct bad bad_cases[] = {
 	  5, 17, "sum() needs a numeric field" },
 	{ "splitter S {}\ngrouper g {\n  module g1 {\n    srcip = srcip OR dstip = dstip\n"
 	  "  }\n}\nS branch A -> g\n", 4, 5, "a grouper rule cannot use OR" },
-	{ "splitter S {}\nfilter f {\n  dstport = 80 delta 5\n}\n" WIRE1,
-	  3, 22, "'delta' compares two records" },
+	{ "splitter S {}\nfilter f {\n  dstport = srcport delta 5\n}\n" WIRE1,
+	  3, 27, "'delta' is only used in grouper and merger rules" },
+	{ "splitter S {}\ngrouper g {\n  module g1 {\n    dstport = 80 delta 5\n"
+	  "  }\n}\nS branch A -> g\n", 4, 24, "'delta' compares two records" },
 	{ "splitter S {}\nfilter f {\n  bytes > 5s\n}\n" WIRE1,
 	  3, 11, "a duration is compared with a time" },
 	{ "splitter S {}\nfilter f {\n  dstport = 80\n" WIRE1,
