@@ -43,7 +43,7 @@ import gen        # noqa: E402
 
 SKIP = 77
 RUN_TIMEOUT = 60
-REF_BUDGET = {"quick": 4, "long": 120}   # CPU seconds of the reference per query attempt
+REF_BUDGET = {"quick": 8, "long": 120}   # CPU seconds of the reference per query attempt
 MAX_MATCHES = 3000
 
 
