@@ -312,7 +312,7 @@ group_lookup(struct vstate *vs, const struct rctx *rc, const struct vbranch *b,
 		return -1;
 	const char **cands = fq__alloc(vs->c, (g->naggs + 4) * sizeof(char *));
 	const char *s = NULL;
-	char note[120];
+	char note[160];
 	if (cands != NULL) {
 		for (size_t i = 0; i < g->naggs; i++)
 			cands[i] = g->aggs[i].name;
@@ -320,15 +320,25 @@ group_lookup(struct vstate *vs, const struct rctx *rc, const struct vbranch *b,
 			cands[g->naggs + i] = builtin_names[i];
 		s = fq__suggest(name, strlen(name), cands, g->naggs + 4);
 	}
-	if (s)
+	if (s) {
 		snprintf(note, sizeof(note), "did you mean '%s'?", s);
-	else if (fq_field_lookup(name, strlen(name)) != NULL)
+	} else if (fq_field_lookup(name, strlen(name)) != NULL) {
 		snprintf(note, sizeof(note),
 			 "a group has its aggregates and stime, etime, duration, "
 			 "records; add '%s' to the aggregate line of grouper '%s'",
 			 name, g->name);
-	fq__error(vs->c, at.off, at.len,
-		  s || fq_field_lookup(name, strlen(name)) ? note : NULL,
+	} else {
+		/* No close name: list what there is. */
+		size_t off = (size_t)snprintf(note, sizeof(note),
+					      "grouper '%s' provides", g->name);
+		for (size_t i = 0; i < g->naggs && off < sizeof(note); i++)
+			off += (size_t)snprintf(note + off, sizeof(note) - off,
+						" %s,", g->aggs[i].name);
+		if (off < sizeof(note))
+			snprintf(note + off, sizeof(note) - off,
+				 " stime, etime, duration, records");
+	}
+	fq__error(vs->c, at.off, at.len, note,
 		  "unknown group field '%s' in branch '%s' (grouper '%s')", name,
 		  bname ? bname : "?", g->name);
 	return -1;
