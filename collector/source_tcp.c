@@ -41,6 +41,7 @@ struct tcp_conn {
 	char peer_str[64];
 	uint8_t *buf;                   /* owned, TCP_BUF bytes */
 	size_t fill;                    /* bytes in buf */
+	size_t done;                    /* of them, handed over already */
 	int closing;
 };
 
@@ -131,6 +132,7 @@ conn_frame(struct tcp_conn *c)
 		dg.arrival_ms = fq_pf_now_ms();
 		s->messages++;
 		s->bytes += len;
+		c->done = off + len;
 		(void)fq_ingest_datagram(s->base.ingest, &dg);
 		/* A sink error stops the ingest, which closes us. */
 		if (c->closing)
@@ -141,6 +143,7 @@ conn_frame(struct tcp_conn *c)
 		memmove(c->buf, c->buf + off, c->fill - off);
 		c->fill -= off;
 	}
+	c->done = 0;
 	return 0;
 }
 
@@ -280,7 +283,9 @@ static void
 tcp_close_all(struct source_tcp *s)
 {
 	for (struct tcp_conn *c = s->conns; c; c = c->next) {
-		if (!c->closing && c->fill > 0)
+		/* Stopped (possibly from inside conn_frame): a message is
+		 * half-sent only if bytes beyond the delivered ones wait. */
+		if (!c->closing && c->fill > c->done)
 			s->half_sent++;
 		conn_close(c);
 	}

@@ -14,6 +14,8 @@ Only loopback addresses are ever used.  Cases:
   tcp-live      IPFIX messages over tcp:// in odd-sized writes, two
                 connections, one cut in the middle of a message (counted as
                 half_sent, not decoded);
+  pcapng        every shared capture converted to pcapng (editcap) replays
+                to the same output;
   raw-split     every Logstash fixture splits into datagrams that cover the
                 file (checked by an independent splitter in this script);
   softflowd     softflowd -r CAPTURE exports v5 and v9 to nfcapd, which
@@ -262,6 +264,17 @@ def case_record():
     if st["datagrams"] != 2 * len(dgs) + 1:
         fail("recording holds %s datagrams, sent %d" %
              (st["datagrams"], 2 * len(dgs) + 1))
+    if shutil.which("tshark"):
+        # The synthesized frames are well formed: IPv4 header and IPv6 UDP
+        # checksums good, every frame decoded as CFLOW.
+        t = subprocess.run(["tshark", "-o", "udp.check_checksum:TRUE",
+                            "-o", "ip.check_checksum:TRUE", "-r", cap,
+                            "-Y", "ip.checksum.status == 2 || "
+                            "udp.checksum.status == 2 || !cflow"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        if t.returncode == 0 and t.stdout.strip():
+            fail("tshark finds bad or undecoded frames in the recording:\n" +
+                 t.stdout.decode()[:500])
     print("ok: %d records byte-identical after --record" %
           live.count(b"\n"))
 
@@ -462,7 +475,33 @@ def case_softflowd():
         print("ok: v%s %d records equal to nfdump's (v9)" % (ver, len(got)))
 
 
+def case_pcapng():
+    pdir = os.path.join(SHARED, "data", "exports", "pcap")
+    need(pdir)
+    if shutil.which("editcap") is None:
+        skip("editcap not installed")
+    n = 0
+    for f in sorted(os.listdir(pdir)):
+        src = os.path.join(pdir, f)
+        ng = os.path.join(TMP, f + "ng")
+        subprocess.run(["editcap", "-F", "pcapng", src, ng], check=True)
+        a = run(["print", "--json", src])
+        b = run(["print", "--json", ng])
+        if a[0] != 0 or a != b:
+            fail("%s: pcap and pcapng replay differ: %s / %s" %
+                 (f, a[2], b[2]))
+        n += 1
+    # Template capture before its data capture, as pcapng.
+    a = run(["print", "--json", os.path.join(TMP, "akvorado-template.pcapng"),
+             os.path.join(TMP, "akvorado-data.pcapng")])
+    if a[0] != 0 or a[1].count(b"\n") == 0:
+        fail("template pcapng then data pcapng gave no records: " + a[2])
+    print("ok: %d captures identical as pcapng; template+data gives %d "
+          "records" % (n, a[1].count(b"\n")))
+
+
 CASES = {
+    "pcapng": case_pcapng,
     "udp-live": lambda: case_udp_live(False),
     "udp-live6": lambda: case_udp_live(True),
     "record": case_record,
