@@ -170,7 +170,7 @@ fq__session_get(struct fq_decoder *d, const struct fq_datagram *dg)
 	ex->port = k.port;
 	ex->local_id = k.local_id;
 	ex->transport = dg->transport;
-	ex->ip = ip;
+	fq__ip_set(&ex->ip, &ip);
 	ex->first_ms = ex->last_ms = ex->tpl_check_ms = dg->arrival_ms;
 	size_t h = key_hash(&k) & (d->n_buckets - 1);
 	ex->hnext = d->buckets[h];

@@ -199,6 +199,12 @@ struct fq_decoder {
 	uint64_t gone_datagrams, gone_records, gone_malformed;
 
 	struct fq_ratelimit rl;
+	/*
+	 * Diagnostics and tests only: decode IPFIX data records with flowq's
+	 * own template engine (the v9 one) instead of libfixbuf, so the two
+	 * can be compared record by record and timed.  Never set by flowq.
+	 */
+	int ipfix_own;
 	struct fq__ipfix_model *ipfix_model;   /* ipfix_fixbuf.c, owned */
 	struct fq_record batch[FQ__BATCH];
 	/*
@@ -226,6 +232,35 @@ struct fq__ctx {
 /* Sends the pending batch to emit (once emit failed, records are dropped). */
 void fq__flush(struct fq__ctx *c);
 
+/*
+ * Addresses are stored member by member: assigning a struct fq_ip value
+ * may copy its padding bytes from an uninitialised temporary, and records
+ * must be byte-for-byte deterministic (anyone may hash or compare them as
+ * bytes; their padding is zeroed by fq_record_clear).
+ */
+static inline void
+fq__ip_set(struct fq_ip *d, const struct fq_ip *s)
+{
+	d->hi = s->hi;
+	d->lo = s->lo;
+	d->is6 = s->is6;
+}
+
+static inline void
+fq__ip_set4(struct fq_ip *d, uint32_t v4)
+{
+	d->hi = 0;
+	d->lo = v4;
+	d->is6 = 0;
+}
+
+static inline void
+fq__ip_set6(struct fq_ip *d, const uint8_t b[16])
+{
+	struct fq_ip t = fq_ip_v6(b);
+	fq__ip_set(d, &t);
+}
+
 /* Next free record slot of the batch, cleared; commit with fq__commit(). */
 static inline struct fq_record *
 fq__slot(struct fq__ctx *c)
@@ -240,7 +275,7 @@ fq__slot(struct fq__ctx *c)
 static inline void
 fq__commit(struct fq__ctx *c, struct fq_record *r)
 {
-	r->exporter = c->ex->ip;
+	fq__ip_set(&r->exporter, &c->ex->ip);
 	if (c->d->opts.scale_sampled && r->sampling > 1) {
 		r->packets *= r->sampling;
 		r->bytes *= r->sampling;

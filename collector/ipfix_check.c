@@ -303,6 +303,10 @@ fq__ipfix_decode(struct fq__ctx *c, const uint8_t *p, size_t len)
 						"its set at offset %zu", id,
 						off);
 					bad = 1;
+				} else if (n > 0 && c->d->ipfix_own) {
+					/* Diagnostics: own engine, in order. */
+					fq__data_set(c, dom, t, &h, body, used);
+					nrec += n;
 				} else if (n > 0) {
 					c->d->data_sets[nds++] =
 						(uint16_t)o.n;
@@ -327,7 +331,7 @@ fq__ipfix_decode(struct fq__ctx *c, const uint8_t *p, size_t len)
 		any = o.n > 16;
 	}
 
-	if (any) {
+	if (any && !c->d->ipfix_own) {
 		memcpy(o.b, p, 16);
 		o.b[2] = (uint8_t)(o.n >> 8);
 		o.b[3] = (uint8_t)o.n;

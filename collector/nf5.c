@@ -53,9 +53,9 @@ fq__nf5_decode(struct fq__ctx *c, const uint8_t *p, size_t len)
 	const uint8_t *q = p + NF5_HDR;
 	for (unsigned i = 0; i < count; i++, q += NF5_REC) {
 		struct fq_record *r = fq__slot(c);
-		r->srcip = fq_ip_v4(fq__be32(q));
-		r->dstip = fq_ip_v4(fq__be32(q + 4));
-		r->nexthop = fq_ip_v4(fq__be32(q + 8));
+		fq__ip_set4(&r->srcip, fq__be32(q));
+		fq__ip_set4(&r->dstip, fq__be32(q + 4));
+		fq__ip_set4(&r->nexthop, fq__be32(q + 8));
 		r->input = fq__be16(q + 12);
 		r->output = fq__be16(q + 14);
 		r->packets = fq__be32(q + 16);

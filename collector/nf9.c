@@ -342,11 +342,11 @@ pick_ip(uint64_t has, unsigned op4, unsigned op6, uint32_t v4,
 {
 	int h4 = (has & FQ__HAS(op4)) != 0, h6 = (has & FQ__HAS(op6)) != 0;
 	if (h4 && (v4 != 0 || !h6 || zero16(v6))) {
-		*out = fq_ip_v4(v4);
+		fq__ip_set4(out, v4);
 		return v4 != 0;
 	}
 	if (h6) {
-		*out = fq_ip_v6(v6);
+		fq__ip_set6(out, v6);
 		return !zero16(v6);
 	}
 	return 0;
@@ -450,7 +450,7 @@ fq__acc_apply(struct fq__ctx *c, struct fq__domain *dom, uint64_t has,
 		struct fq_ip bgp = r->nexthop;
 		if (pick_ip(has, FQ__OP_BGPNH4, FQ__OP_BGPNH6, a->bgpnh4,
 			    a->bgpnh6, &bgp))
-			r->nexthop = bgp;
+			fq__ip_set(&r->nexthop, &bgp);
 	}
 	r->srcport = a->srcport;
 	r->dstport = a->dstport;

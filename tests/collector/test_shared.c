@@ -10,6 +10,7 @@
  */
 #include "dec_files.h"
 #include "dec_test.h"
+#include "fq_field.h"
 #include "fq_log.h"
 
 #include <sys/stat.h>
@@ -112,6 +113,53 @@ feed_dg(void *ctx, const struct fq_datagram *dg)
 	CHECK_EQ(fq_decoder_datagram(r->d, dg, sink_emit, r->s), 0);
 }
 
+static int
+records_equal(const struct fq_record *a, const struct fq_record *b)
+{
+	for (int f = 0; f < FQ_F_COUNT; f++) {
+		const struct fq_field *fl = &fq_fields[f];
+		if (fl->type == FQ_T_IP) {
+			if (!fq_ip_eq(fq_field_ip(a, fl), fq_field_ip(b, fl)))
+				return 0;
+		} else if (fq_field_num(a, fl) != fq_field_num(b, fl)) {
+			return 0;
+		}
+	}
+	return a->arrival == b->arrival;
+}
+
+/* Say which fields of record i differ (libfixbuf vs own engine). */
+static void
+diff_record(size_t i, const struct fq_record *a, const struct fq_record *b)
+{
+	for (int f = 0; f < FQ_F_COUNT; f++) {
+		const struct fq_field *fl = &fq_fields[f];
+		if (fl->flags & FQ_FIELD_DERIVED)
+			continue;
+		if (fl->type == FQ_T_IP) {
+			if (!fq_ip_eq(fq_field_ip(a, fl), fq_field_ip(b, fl)))
+				printf("    record %zu %s differs\n", i, fl->name);
+		} else if (fq_field_num(a, fl) != fq_field_num(b, fl)) {
+			printf("    record %zu %s: libfixbuf %lld, own %lld\n", i,
+			       fl->name, (long long)fq_field_num(a, fl),
+			       (long long)fq_field_num(b, fl));
+		}
+	}
+}
+
+static void
+feed_group(const char *dir, const struct group *gr, struct run *r)
+{
+	for (int i = 0; i < 5 && gr->files[i]; i++) {
+		char path[8192];
+		snprintf(path, sizeof path, "%s/%s", dir, gr->files[i]);
+		if (df_file(path, feed_dg, r) < 0) {
+			fprintf(stderr, "%s: cannot read\n", path);
+			t_failures++;
+		}
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -127,22 +175,14 @@ main(int argc, char **argv)
 		printf("no shared data at %s: skipped\n", dir);
 		return 77;
 	}
-	long total = 0;
+	long total = 0, compared = 0;
 	for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
 		const struct group *gr = &groups[g];
 		struct fq_decoder *d = NULL;
 		CHECK_EQ(fq_decoder_new(&d, NULL), 0);
 		struct sink s = { 0 };
 		struct run r = { d, &s };
-		for (int i = 0; i < 5 && gr->files[i]; i++) {
-			char path[8192];
-			snprintf(path, sizeof path, "%s/%s", dir, gr->files[i]);
-			int rc = df_file(path, feed_dg, &r);
-			if (rc < 0) {
-				fprintf(stderr, "%s: cannot read\n", path);
-				t_failures++;
-			}
-		}
+		feed_group(dir, gr, &r);
 		uint64_t mal = 0, opts = 0, unk = 0;
 		for (struct fq_exporter *ex = d->head; ex; ex = ex->next) {
 			mal += mal_total(ex);
@@ -168,17 +208,53 @@ main(int argc, char **argv)
 			if (s.r[i].etime < s.r[i].stime - 1000 ||
 			    s.r[i].stime < 946684800000LL)   /* before 2000 */
 				bad = 1;
+		/*
+		 * The same captures with IPFIX data decoded by flowq's own
+		 * template engine instead of libfixbuf: every field of every
+		 * record must be identical.
+		 */
+		struct fq_decoder *d2 = NULL;
+		CHECK_EQ(fq_decoder_new(&d2, NULL), 0);
+		d2->ipfix_own = 1;
+		struct sink s2 = { 0 };
+		struct run r2 = { d2, &s2 };
+		feed_group(dir, gr, &r2);
+		int same = s2.n == s.n;
+		for (size_t i = 0; same && i < s.n; i++)
+			if (!records_equal(&s.r[i], &s2.r[i]))
+				same = 0;
+		/* And byte for byte: records carry no stray padding bytes. */
+		for (size_t i = 0; same && i < s.n; i++)
+			if (memcmp(&s.r[i], &s2.r[i], sizeof s.r[i]) != 0) {
+				printf("    record %zu: padding bytes differ\n", i);
+				bad = 1;
+				break;
+			}
+		if (!same) {
+			bad = 1;
+			for (size_t i = 0; i < s.n && i < s2.n; i++)
+				if (!records_equal(&s.r[i], &s2.r[i])) {
+					diff_record(i, &s.r[i], &s2.r[i]);
+					break;
+				}
+		}
+		compared += (long)s.n;
 		printf("%-4s %-66s records %3zu (want %3ld) options %2llu "
-		       "malformed %llu unknown sets %llu\n", bad ? "FAIL" : "ok",
-		       strchr(gr->files[0], '/') + 1, s.n, gr->records,
-		       (unsigned long long)opts, (unsigned long long)mal,
-		       (unsigned long long)unk);
+		       "malformed %llu unknown sets %llu%s\n",
+		       bad ? "FAIL" : "ok", strchr(gr->files[0], '/') + 1, s.n,
+		       gr->records, (unsigned long long)opts,
+		       (unsigned long long)mal, (unsigned long long)unk,
+		       same ? "" : " (own engine differs)");
 		if (bad)
 			t_failures++;
 		total += (long)s.n;
 		free(s.r);
+		free(s2.r);
 		fq_decoder_free(d);
+		fq_decoder_free(d2);
 	}
+	printf("%ld records identical through libfixbuf and the own engine\n",
+	       compared);
 	printf("%ld records\n", total);
 	return t_failures ? 1 : 0;
 }
