@@ -24,6 +24,7 @@
  */
 #include "exporter.h"
 #include "fq_error.h"
+#include "ipfix_fixbuf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -157,7 +158,20 @@ fq__tpl_compile(uint8_t version, uint16_t tid, const uint8_t *p,
 			min_len += len;
 			if (op != FQ__OP_SKIP && !len_ok(op, len))
 				op = FQ__OP_SKIP;
+			/*
+			 * IPFIX: the lengths libfixbuf accepts for the element
+			 * (so both decoders read the same fields).
+			 */
+			if (op != FQ__OP_SKIP && version == 10 &&
+			    !fq__ipfix_field_ok(0, ie, len))
+				op = FQ__OP_SKIP;
 		}
+		/*
+		 * An element repeated in a template is read from its first
+		 * occurrence, as libfixbuf does.
+		 */
+		if (op != FQ__OP_SKIP && (t->has & FQ__HAS(op)))
+			op = FQ__OP_SKIP;
 		/* Merge adjacent fixed-length skips into one op. */
 		if (op == FQ__OP_SKIP && len != VARLEN && n > 0 &&
 		    t->ops[n - 1].code == FQ__OP_SKIP &&
