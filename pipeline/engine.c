@@ -190,13 +190,6 @@ out_val(struct fq_out *o, const struct pl_val *v)
 	}
 }
 
-static int
-cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 static void
 out_group_json(struct fq_out *o, const struct pl_group *g)
 {
@@ -209,18 +202,12 @@ out_group_json(struct fq_out *o, const struct pl_group *g)
 	fq_out_str(o, ",\"records\":");
 	out_i64(o, g->n);
 	fq_out_str(o, ",\"rec_ids\":[");
-	uint64_t *ids = malloc((g->n ? g->n : 1) * sizeof *ids);
-	if (ids) {
-		for (uint32_t i = 0; i < g->n; i++)
-			ids[i] = g->recs[i]->r.rec_id;
-		qsort(ids, g->n, sizeof *ids, cmp_u64);
-		for (uint32_t i = 0; i < g->n; i++) {
-			char b[24];
-			if (i)
-				fq_out_write(o, ",", 1);
-			fq_out_write(o, b, fq_fmt_u64(b, ids[i]));
-		}
-		free(ids);
+	/* Records join groups in input order, so recs[] is ascending. */
+	for (uint32_t i = 0; i < g->n; i++) {
+		char b[24];
+		if (i)
+			fq_out_write(o, ",", 1);
+		fq_out_write(o, b, fq_fmt_u64(b, g->recs[i]->r.rec_id));
 	}
 	fq_out_str(o, "]");
 	const struct fq_plan_grouper *pg = g->br->gr.pg;
