@@ -284,6 +284,46 @@ match_records(struct pl_query *q, struct pl_group **g, struct pl_rec ***out)
 }
 
 static void
+write_json_match(struct pl_query *q, struct fq_out *o, uint64_t num,
+		 int64_t time, struct pl_group **g, struct pl_rec **recs,
+		 size_t nrecs, int with_recs)
+{
+	fq_out_str(o, "{\"query\":");
+	out_json_string(o, q->name);
+	fq_out_str(o, ",\"match\":");
+	out_i64(o, (int64_t)num);
+	fq_out_str(o, ",\"time\":");
+	out_i64(o, time);
+	fq_out_str(o, ",\"groups\":{");
+	int first = 1;
+	for (size_t k = 0; k < q->plan->nbranches; k++) {
+		size_t b = q->order[k];
+		if (!g[b])
+			continue;
+		if (!first)
+			fq_out_str(o, ",");
+		first = 0;
+		out_json_string(o, q->plan->branches[b].name);
+		fq_out_str(o, ":");
+		out_group_json(o, g[b]);
+	}
+	fq_out_str(o, "}");
+	if (with_recs) {
+		fq_out_str(o, ",\"records\":[");
+		for (size_t i = 0; i < nrecs; i++) {
+			char *p = fq_out_reserve(o, FQ_JSON_RECORD_MAX + 1);
+			size_t len = 0;
+			if (i)
+				p[len++] = ',';
+			len += fq_format_json(&recs[i]->r, p + len);
+			fq_out_commit(o, len);
+		}
+		fq_out_str(o, "]");
+	}
+	fq_out_str(o, "}\n");
+}
+
+static void
 write_match(struct pl_query *q, struct pl_group **g, int64_t time)
 {
 	struct fq_out *o = q->e->o.out;
@@ -294,40 +334,14 @@ write_match(struct pl_query *q, struct pl_group **g, int64_t time)
 	if (q->plan->ungrouper != NULL)
 		nrecs = match_records(q, g, &recs);
 
+	if (q->e->o.exec_out) {
+		/* One line per flush: the hook forwards it at once. */
+		write_json_match(q, q->e->o.exec_out, num, time, g, recs, nrecs,
+				 with_recs);
+		fq_out_flush(q->e->o.exec_out);
+	}
 	if (q->e->o.json) {
-		fq_out_str(o, "{\"query\":");
-		out_json_string(o, q->name);
-		fq_out_str(o, ",\"match\":");
-		out_i64(o, (int64_t)num);
-		fq_out_str(o, ",\"time\":");
-		out_i64(o, time);
-		fq_out_str(o, ",\"groups\":{");
-		int first = 1;
-		for (size_t k = 0; k < q->plan->nbranches; k++) {
-			size_t b = q->order[k];
-			if (!g[b])
-				continue;
-			if (!first)
-				fq_out_str(o, ",");
-			first = 0;
-			out_json_string(o, q->plan->branches[b].name);
-			fq_out_str(o, ":");
-			out_group_json(o, g[b]);
-		}
-		fq_out_str(o, "}");
-		if (with_recs) {
-			fq_out_str(o, ",\"records\":[");
-			for (size_t i = 0; i < nrecs; i++) {
-				char *p = fq_out_reserve(o, FQ_JSON_RECORD_MAX + 1);
-				size_t len = 0;
-				if (i)
-					p[len++] = ',';
-				len += fq_format_json(&recs[i]->r, p + len);
-				fq_out_commit(o, len);
-			}
-			fq_out_str(o, "]");
-		}
-		fq_out_str(o, "}\n");
+		write_json_match(q, o, num, time, g, recs, nrecs, with_recs);
 	} else {
 		char ts[FQ_TIME_STRLEN];
 		fq_time_format(time, ts);

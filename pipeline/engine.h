@@ -31,6 +31,8 @@ struct fq_engine_opts {
 	int no_records;            /* matches without their records */
 	size_t max_state_bytes;    /* 0 = unlimited */
 	struct fq_out *out;        /* borrowed: where matches go */
+	struct fq_out *exec_out;   /* borrowed, may be NULL: each match's JSON
+				      line also goes here (--exec) */
 };
 
 /* SPEC section 5 defaults (see docs/streaming.md for their derivation). */

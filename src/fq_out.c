@@ -10,9 +10,20 @@
 #include <unistd.h>
 
 void
+fq_out_init_cb(struct fq_out *o, void (*cb)(void *, const char *, size_t),
+	       void *ctx)
+{
+	fq_out_init(o, -1);
+	o->cb = cb;
+	o->cb_ctx = ctx;
+}
+
+void
 fq_out_init(struct fq_out *o, int fd)
 {
 	o->fd = fd;
+	o->cb = NULL;
+	o->cb_ctx = NULL;
 	o->len = 0;
 	o->err = 0;
 	o->written = 0;
@@ -22,6 +33,13 @@ int
 fq_out_flush(struct fq_out *o)
 {
 	size_t off = 0;
+	if (o->cb) {
+		if (o->len)
+			o->cb(o->cb_ctx, o->buf, o->len);
+		o->written += o->len;
+		o->len = 0;
+		return 0;
+	}
 	if (o->err) {
 		/* Output is dead; drop what was buffered so callers progress. */
 		o->len = 0;

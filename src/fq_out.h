@@ -18,7 +18,10 @@
 #define FQ_OUT_BUFSIZE (256 * 1024)
 
 struct fq_out {
-	int fd;                 /* borrowed */
+	int fd;                 /* borrowed; -1 when `cb` takes the bytes */
+	/* Optional consumer instead of a descriptor (the --exec hook). */
+	void (*cb)(void *ctx, const char *p, size_t n);
+	void *cb_ctx;
 	size_t len;             /* bytes pending in buf */
 	int err;                /* first errno seen, 0 if none */
 	uint64_t written;       /* bytes handed to the kernel */
@@ -26,6 +29,9 @@ struct fq_out {
 };
 
 void fq_out_init(struct fq_out *o, int fd);
+/* Flushes hand the pending bytes to cb(ctx, p, n) (valid for the call). */
+void fq_out_init_cb(struct fq_out *o, void (*cb)(void *, const char *, size_t),
+		    void *ctx);
 /* Write pending bytes; returns 0 or -FQ_EIO (errno kept in o->err). */
 int fq_out_flush(struct fq_out *o);
 

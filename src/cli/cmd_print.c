@@ -95,7 +95,7 @@ fq_cmd_print(int argc, char **argv)
 		.base = { print_records, print_finish },
 		.mode = MODE_TEXT,
 	};
-	struct fq_cli_loop_opts lopts = { 0, 0, NULL, NULL };
+	struct fq_cli_loop_opts lopts = { 0, 0, NULL, NULL, NULL, NULL };
 	const char **specs = calloc((size_t)argc, sizeof *specs);
 	size_t n_specs = 0;
 	struct fq_cli_allow allow = { NULL, NULL, 0 };

@@ -13,6 +13,7 @@
 #include "fq_ingest.h"
 #include "fq_log.h"
 #include "fq_out.h"
+#include "exec_hook.h"
 #include "loop.h"
 #include "opts.h"
 #include "query.h"
@@ -28,12 +29,39 @@ enum {
 	OPT_JSON = 256, OPT_NO_RECORDS, OPT_BATCH, OPT_WINDOW, OPT_LATENESS,
 	OPT_MAX_DURATION, OPT_MAX_SKEW, OPT_EXPORTER_IDLE, OPT_RECORD,
 	OPT_ALLOW, OPT_SCALE_SAMPLED, OPT_STATS, OPT_STATS_JSON, OPT_RCVBUF,
+	OPT_EXEC,
+};
+
+struct run_ctx {
+	struct fq_engine *eng;
+	struct fq_exec_hook *hook;   /* NULL without --exec */
 };
 
 static void
-engine_stats(void *ctx, struct fq_out *o, int json)
+run_stats(void *ctx, struct fq_out *o, int json)
 {
-	fq_engine_print_stats(ctx, o, json);
+	struct run_ctx *rc = ctx;
+	if (rc->hook && json) {
+		fq_out_str(o, "{\"exec\":");
+		fq_exec_hook_print_stats(rc->hook, o, 1);
+		fq_out_str(o, ",\"queries\":");
+		fq_engine_print_stats(rc->eng, o, 1);
+		if (o->len && o->buf[o->len - 1] == '\n')
+			o->len--;
+		fq_out_str(o, "}\n");
+		return;
+	}
+	fq_engine_print_stats(rc->eng, o, json);
+	if (rc->hook)
+		fq_exec_hook_print_stats(rc->hook, o, 0);
+}
+
+static void
+run_at_end(void *ctx)
+{
+	struct run_ctx *rc = ctx;
+	if (rc->hook)
+		fq_exec_hook_close(rc->hook);
 }
 
 /* "dir/http-download.flw" -> "http-download" */
@@ -72,12 +100,15 @@ fq_cmd_run(int argc, char **argv)
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "stats-json", no_argument, NULL, OPT_STATS_JSON },
 		{ "rcvbuf", required_argument, NULL, OPT_RCVBUF },
+		{ "exec", required_argument, NULL, OPT_EXEC },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct fq_engine_opts eo;
 	fq_engine_opts_default(&eo);
-	struct fq_cli_loop_opts lopts = { 0, 0, engine_stats, NULL };
+	struct run_ctx rctx = { NULL, NULL };
+	struct fq_cli_loop_opts lopts = { 0, 0, run_stats, &rctx, run_at_end, &rctx };
+	const char *exec_cmd = NULL;
 	struct fq_decoder_opts dopts;
 	memset(&dopts, 0, sizeof dopts);
 	struct fq_cli_allow allow = { NULL, NULL, 0 };
@@ -117,6 +148,7 @@ fq_cmd_run(int argc, char **argv)
 		case OPT_MAX_SKEW: dur = &eo.max_skew; break;
 		case OPT_EXPORTER_IDLE: dur = &eo.exporter_idle; break;
 		case OPT_RECORD: record_path = optarg; break;
+		case OPT_EXEC: exec_cmd = optarg; break;
 		case OPT_SCALE_SAMPLED: dopts.scale_sampled = 1; break;
 		case OPT_STATS: lopts.stats = 1; break;
 		case OPT_STATS_JSON: lopts.stats = 1; lopts.stats_json = 1; break;
@@ -223,6 +255,16 @@ fq_cmd_run(int argc, char **argv)
 	}
 	fq_out_init(out, out_fd >= 0 ? out_fd : STDOUT_FILENO);
 	eo.out = out;
+	uv_loop_init(&loop);
+	loop_inited = 1;
+	if (exec_cmd) {
+		if (fq_exec_hook_new(&rctx.hook, &loop, exec_cmd) < 0) {
+			fq_error("--exec: out of memory");
+			status = 1;
+			goto out;
+		}
+		eo.exec_out = fq_exec_hook_out(rctx.hook);
+	}
 	if (fq_engine_new(&eng, &eo) < 0) {
 		status = 1;
 		goto out;
@@ -236,10 +278,8 @@ fq_cmd_run(int argc, char **argv)
 			goto out;
 		}
 	}
-	lopts.extra_ctx = eng;
+	rctx.eng = eng;
 
-	uv_loop_init(&loop);
-	loop_inited = 1;
 	fq_ingest_init(&ing, &loop, fq_engine_sink(eng));
 	fq_cli_allow_apply(&allow, &dopts);
 	ing.decoder_opts = dopts;
@@ -278,10 +318,17 @@ fq_cmd_run(int argc, char **argv)
 out:
 	if (ing_inited)
 		fq_ingest_fini(&ing);
+	if (rctx.hook) {
+		/* Normally closed at the end of input; after an early error
+		 * close it here and let the child see EOF. */
+		fq_exec_hook_close(rctx.hook);
+		uv_run(&loop, UV_RUN_DEFAULT);
+	}
 	if (loop_inited) {
 		uv_run(&loop, UV_RUN_NOWAIT);
 		uv_loop_close(&loop);
 	}
+	fq_exec_hook_free(rctx.hook);
 	fq_engine_free(eng);
 	if (queries)
 		for (size_t i = 0; i < n_q; i++)

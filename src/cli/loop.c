@@ -70,6 +70,8 @@ close_handles(struct loop_state *st)
 	if (st->closed)
 		return;
 	st->closed = 1;
+	if (st->opts->at_end)
+		st->opts->at_end(st->opts->at_end_ctx);
 	uv_close((uv_handle_t *)&st->sig_int, NULL);
 	uv_close((uv_handle_t *)&st->sig_term, NULL);
 	uv_close((uv_handle_t *)&st->sig_usr1, NULL);

@@ -17,6 +17,9 @@ struct fq_cli_loop_opts {
 	 */
 	void (*extra_stats)(void *ctx, struct fq_out *o, int json);
 	void *extra_ctx;
+	/* Optional: called once when input has ended (all flushed). */
+	void (*at_end)(void *ctx);
+	void *at_end_ctx;
 };
 
 /*

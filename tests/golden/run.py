@@ -178,6 +178,46 @@ def case_text():
         fail("text: %d match headers, %d record lines" % (len(heads), len(recs)))
 
 
+def case_exec():
+    """--exec gets every match's JSON line; a dying hook is restarted;
+    SIGTERM flushes and exits 0."""
+    import signal
+    import socket
+    import time
+    q = os.path.join(EX, "http-download.flw")
+    f = os.path.join(EX, "http-downloads.ft")
+    with tempfile.TemporaryDirectory(dir=TMP) as t:
+        got = os.path.join(t, "hook.out")
+        p = ok_run(["run", "--json", "--exec", "cat > " + got, q, "-s", f])
+        if open(got, "rb").read() != p.stdout:
+            fail("the hook's lines differ from the --json output")
+        # A hook that dies at once, with a live UDP source that keeps flowq
+        # running (and restarting the hook every second) until SIGTERM;
+        # the matches themselves are flushed at SIGTERM.
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        hook = "exit 1"
+        proc = subprocess.Popen([FLOWQ, "run", "--json", "--stats-json",
+                                 "--exec", hook, q, "-s", f, "-s",
+                                 "udp://127.0.0.1:%d" % port],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(2.5)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+        if proc.returncode != 0:
+            fail("SIGTERM: exit %d %r" % (proc.returncode, err[-500:]))
+        if len(out.splitlines()) != 5:
+            fail("matches before SIGTERM: %d" % len(out.splitlines()))
+        stats = json.loads(err.decode().strip().splitlines()[-1])
+        ex = stats["engine"]["exec"]
+        if ex["restarts"] < 1 or ex["lines"] != 5:
+            fail("hook counters %r" % ex)
+        if ex["sent"] + ex["dropped"] != ex["lines"]:
+            fail("every line is sent or counted as dropped: %r" % ex)
+
+
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 
 if __name__ == "__main__":

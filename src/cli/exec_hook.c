@@ -1,0 +1,274 @@
+/*
+ * exec_hook.c - the --exec alert hook (see exec_hook.h).
+ *
+ * libuv owns the child: uv_spawn() with a pipe on its stdin, an exit
+ * callback that schedules a restart, and uv_write() for each queued line
+ * (the write callback frees the copy and shrinks the queue count).  Lines
+ * arrive through an fq_out in callback mode, which the engine flushes after
+ * every match so an alert is not held back by buffering.
+ */
+#include "exec_hook.h"
+#include "fq_error.h"
+#include "fq_log.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct fq_exec_hook {
+	uv_loop_t *loop;           /* borrowed */
+	char *cmd;                 /* owned */
+	uv_process_t proc;
+	uv_pipe_t pipe;            /* child's stdin */
+	uv_timer_t timer;          /* restart backoff and the closing grace */
+	int running;               /* child alive, pipe open */
+	int proc_open, pipe_open;  /* handles initialised and not closed */
+	int closing;               /* end of input */
+	int started;               /* a child was started once */
+	size_t queued;             /* bytes in flight to the child */
+	uint64_t lines, sent, dropped, restarts, spawn_failures;
+	struct fq_out out;         /* callback mode, feeds queue_line() */
+};
+
+struct write_req {
+	uv_write_t req;
+	struct fq_exec_hook *h;
+	size_t len;
+	char data[];
+};
+
+static void spawn_child(struct fq_exec_hook *h);
+
+static void
+on_timer(uv_timer_t *t)
+{
+	struct fq_exec_hook *h = t->data;
+	if (h->closing) {
+		/* Grace period over: the command ignored EOF. */
+		if (h->proc_open)
+			uv_process_kill(&h->proc, SIGTERM);
+		uv_close((uv_handle_t *)&h->timer, NULL);
+		return;
+	}
+	spawn_child(h);
+}
+
+static void
+on_pipe_closed(uv_handle_t *p)
+{
+	struct fq_exec_hook *h = p->data;
+	h->pipe_open = 0;
+}
+
+static void
+close_pipe(struct fq_exec_hook *h)
+{
+	if (h->pipe_open && !uv_is_closing((uv_handle_t *)&h->pipe))
+		uv_close((uv_handle_t *)&h->pipe, on_pipe_closed);
+}
+
+static void
+on_proc_closed(uv_handle_t *p)
+{
+	struct fq_exec_hook *h = p->data;
+	h->proc_open = 0;
+	if (h->closing) {
+		if (!uv_is_closing((uv_handle_t *)&h->timer))
+			uv_close((uv_handle_t *)&h->timer, NULL);
+		return;
+	}
+	/* Restart after a second: a command that dies at once must not spin. */
+	uv_timer_start(&h->timer, on_timer, 1000, 0);
+}
+
+static void
+on_child_exit(uv_process_t *p, int64_t status, int sig)
+{
+	struct fq_exec_hook *h = p->data;
+	h->running = 0;
+	if (!h->closing)
+		fq_warn("--exec command exited (status %lld, signal %d); "
+			"restarting it", (long long)status, sig);
+	close_pipe(h);
+	uv_close((uv_handle_t *)&h->proc, on_proc_closed);
+}
+
+static void
+spawn_child(struct fq_exec_hook *h)
+{
+	if (h->proc_open || h->pipe_open)
+		return;   /* previous child's handles still closing */
+	uv_pipe_init(h->loop, &h->pipe, 0);
+	h->pipe.data = h;
+	h->pipe_open = 1;
+	char *args[] = { "/bin/sh", "-c", h->cmd, NULL };
+	uv_stdio_container_t stdio[3];
+	stdio[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
+	stdio[0].data.stream = (uv_stream_t *)&h->pipe;
+	stdio[1].flags = UV_INHERIT_FD;
+	stdio[1].data.fd = STDERR_FILENO;
+	stdio[2].flags = UV_INHERIT_FD;
+	stdio[2].data.fd = STDERR_FILENO;
+	uv_process_options_t opt;
+	memset(&opt, 0, sizeof opt);
+	opt.file = "/bin/sh";
+	opt.args = args;
+	opt.exit_cb = on_child_exit;
+	opt.stdio = stdio;
+	opt.stdio_count = 3;
+	h->proc.data = h;
+	int rc = uv_spawn(h->loop, &h->proc, &opt);
+	if (rc < 0) {
+		h->spawn_failures++;
+		fq_error("--exec: cannot start '%s': %s", h->cmd, uv_strerror(rc));
+		close_pipe(h);
+		uv_close((uv_handle_t *)&h->proc, NULL);
+		if (!h->closing)
+			uv_timer_start(&h->timer, on_timer, 1000, 0);
+		return;
+	}
+	h->proc_open = 1;
+	h->running = 1;
+	if (h->started)
+		h->restarts++;
+	h->started = 1;
+}
+
+static void
+on_write(uv_write_t *req, int status)
+{
+	struct write_req *w = (struct write_req *)req;
+	struct fq_exec_hook *h = w->h;
+	h->queued -= w->len;
+	if (status < 0)
+		fq_debug("--exec: write failed: %s", uv_strerror(status));
+	if (status < 0)
+		h->dropped++;
+	else
+		h->sent++;
+	free(w);
+}
+
+static void
+on_shutdown(uv_shutdown_t *req, int status)
+{
+	(void)status;
+	struct fq_exec_hook *h = req->data;
+	free(req);
+	close_pipe(h);
+}
+
+/* One flush of the engine's fq_out: complete lines, one per match. */
+static void
+queue_bytes(void *ctx, const char *p, size_t n)
+{
+	struct fq_exec_hook *h = ctx;
+	h->lines++;
+	if (!h->running || h->closing || h->queued + n > FQ_EXEC_QUEUE_MAX) {
+		h->dropped++;
+		return;
+	}
+	struct write_req *w = malloc(sizeof *w + n);
+	if (w == NULL) {
+		h->dropped++;
+		return;
+	}
+	memcpy(w->data, p, n);
+	w->h = h;
+	w->len = n;
+	uv_buf_t buf = uv_buf_init(w->data, (unsigned)n);
+	if (uv_write(&w->req, (uv_stream_t *)&h->pipe, &buf, 1, on_write) < 0) {
+		h->dropped++;
+		free(w);
+		return;
+	}
+	h->queued += n;
+}
+
+int
+fq_exec_hook_new(struct fq_exec_hook **out, uv_loop_t *loop, const char *cmd)
+{
+	struct fq_exec_hook *h = calloc(1, sizeof *h);
+	if (h == NULL)
+		return -FQ_ENOMEM;
+	h->cmd = strdup(cmd);
+	if (h->cmd == NULL) {
+		free(h);
+		return -FQ_ENOMEM;
+	}
+	h->loop = loop;
+	uv_timer_init(loop, &h->timer);
+	h->timer.data = h;
+	/* The restart timer must not keep flowq alive on its own. */
+	uv_unref((uv_handle_t *)&h->timer);
+	fq_out_init_cb(&h->out, queue_bytes, h);
+	spawn_child(h);
+	*out = h;
+	return 0;
+}
+
+struct fq_out *
+fq_exec_hook_out(struct fq_exec_hook *h)
+{
+	return &h->out;
+}
+
+void
+fq_exec_hook_close(struct fq_exec_hook *h)
+{
+	if (h->closing)
+		return;
+	fq_out_flush(&h->out);
+	h->closing = 1;
+	uv_timer_stop(&h->timer);
+	if (h->running && h->pipe_open) {
+		/* EOF once the queued lines are written. */
+		uv_shutdown_t *req = malloc(sizeof *req);
+		if (req) {
+			req->data = h;
+			if (uv_shutdown(req, (uv_stream_t *)&h->pipe, on_shutdown) < 0) {
+				free(req);
+				close_pipe(h);
+			}
+		} else {
+			close_pipe(h);
+		}
+		uv_ref((uv_handle_t *)&h->timer);
+		uv_timer_start(&h->timer, on_timer, 10000, 0);
+	} else {
+		close_pipe(h);
+		if (!h->proc_open && !uv_is_closing((uv_handle_t *)&h->timer))
+			uv_close((uv_handle_t *)&h->timer, NULL);
+		else
+			uv_timer_start(&h->timer, on_timer, 10000, 0);
+	}
+}
+
+void
+fq_exec_hook_free(struct fq_exec_hook *h)
+{
+	if (h == NULL)
+		return;
+	free(h->cmd);
+	free(h);
+}
+
+void
+fq_exec_hook_print_stats(struct fq_exec_hook *h, struct fq_out *o, int json)
+{
+	if (json)
+		fq_out_printf(o, "{\"lines\":%llu,\"sent\":%llu,\"dropped\":%llu,"
+			      "\"restarts\":%llu,\"spawn_failures\":%llu}",
+			      (unsigned long long)h->lines, (unsigned long long)h->sent,
+			      (unsigned long long)h->dropped,
+			      (unsigned long long)h->restarts,
+			      (unsigned long long)h->spawn_failures);
+	else
+		fq_out_printf(o, "exec: lines %llu sent %llu dropped %llu "
+			      "restarts %llu spawn_failures %llu\n",
+			      (unsigned long long)h->lines, (unsigned long long)h->sent,
+			      (unsigned long long)h->dropped,
+			      (unsigned long long)h->restarts,
+			      (unsigned long long)h->spawn_failures);
+}
