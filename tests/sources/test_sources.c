@@ -1295,6 +1295,43 @@ t_tcp(void)
 	free_source(src);
 }
 
+/* Mutated raw: files: never a crash, datagrams stay inside the file. */
+static void
+t_raw_random(void)
+{
+	static uint8_t file[20000];
+	uint32_t seed = 777;
+	unsigned ids[] = { 0, 256, 1 }, slens[] = { 28, 100, 24 };
+	char spec[600];
+	snprintf(spec, sizeof spec, "raw:%s", tpath("rand.raw"));
+	for (int it = 0; it < 300; it++) {
+		size_t n = 0;
+		for (int k = 0; k < 8; k++) {
+			seed = seed * 1103515245 + 12345;
+			switch ((seed >> 16) % 3) {
+			case 0: n += v5(file + n, (seed >> 8) % 5, 1); break;
+			case 1: n += v9(file + n, ids, slens, 3, 2); break;
+			default: n += ipfix(file + n, 16 + (seed >> 9) % 500,
+					    3); break;
+			}
+		}
+		int flips = 1 + (int)((seed >> 4) % 8);
+		for (int f = 0; f < flips; f++) {
+			seed = seed * 1103515245 + 12345;
+			file[(seed >> 8) % n] ^= (uint8_t)(seed >> 20);
+		}
+		seed = seed * 1103515245 + 12345;
+		size_t cut = (seed & 1) ? (seed >> 8) % (n + 1) : n;
+		write_file(tpath("rand.raw"), file, cut);
+		reset_got();
+		CHECK_EQ(run_source(spec, NULL), 0);
+		size_t total = 0;
+		for (size_t i = 0; i < n_got; i++)
+			total += got[i].len;
+		CHECK(total <= cut);
+	}
+}
+
 static int64_t
 mono(void)
 {
@@ -1460,6 +1497,7 @@ main(int argc, char **argv)
 		{ "tcp", t_tcp },
 		{ "frame-random", t_frame_random },
 		{ "speed", t_speed },
+		{ "raw-random", t_raw_random },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		if (strcmp(argv[1], cases[i].name) != 0 &&
