@@ -176,7 +176,10 @@ print_term(FILE *out, const struct fq_term *t, const struct fq_plan_grouper *lg,
 	}
 	print_operand(out, &t->l, lg, names, 0);
 	fprintf(out, " %s ", fq_op_name(t->op));
-	print_operand(out, &t->r, rg, names, operand_is_dur(&t->l, lg));
+	if (t->l.fn != FQ_FN_NONE && t->r.kind == FQ_O_INT && t->r.i >= 0)
+		fprintf(out, "0x%" PRIx64, (uint64_t)t->r.i);   /* a bit mask */
+	else
+		print_operand(out, &t->r, rg, names, operand_is_dur(&t->l, lg));
 	if (t->has_delta) {
 		int time = (t->l.kind == FQ_O_GROUP &&
 			    (t->l.gval <= FQ_G_DURATION)) ||
