@@ -7,6 +7,10 @@
  * decodes one bounded batch and hands it to the ingest, so signal handlers
  * and live sockets on the same loop keep being served during a long replay.
  *
+ * With --speed X, records are delivered at X times the pace of their
+ * export header times (a uv_timer_t waits for the next one), like the
+ * other replay sources.
+ *
  * A damaged file delivers the records before the damage, then the source
  * logs where the damage is and goes on with the next file of the
  * directory; it finishes with -FQ_ECORRUPT so flowq exits 1 after flushing.
@@ -16,6 +20,7 @@
 #include "fq_log.h"
 #include "fq_source.h"
 #include "ft_reader.h"
+#include "pcap_frame.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -32,6 +37,10 @@ struct source_ft {
 	size_t n_files, cur;
 	struct fq_ft_reader *reader;  /* owned: reader of files[cur] */
 	struct fq_record *batch;      /* owned: FT_BATCH records */
+	size_t bpos, bn;              /* records batch[bpos..bn) not yet delivered */
+	struct fq_pace pace;          /* --speed: export header time pacing */
+	uv_timer_t timer;             /* waits for the next paced record */
+	int timer_inited;
 	int status;                   /* worst status so far */
 	int stopping;
 	int idle_active;
@@ -95,6 +104,8 @@ ft_finish(struct source_ft *s)
 		uv_idle_stop(&s->idle);
 		s->idle_active = 0;
 	}
+	if (s->timer_inited)
+		uv_timer_stop(&s->timer);
 	fq_ft_reader_free(s->reader);
 	s->reader = NULL;
 	fq_source_done(&s->base, s->status);
@@ -124,6 +135,48 @@ ft_open_next(struct source_ft *s)
 	return 1;
 }
 
+static void ft_idle_cb(uv_idle_t *h);
+
+static void
+ft_timer_cb(uv_timer_t *t)
+{
+	struct source_ft *s = t->data;
+	uv_idle_start(&s->idle, ft_idle_cb);
+	s->idle_active = 1;
+}
+
+/*
+ * Hand over the decoded records that are due.  Without --speed that is the
+ * whole batch; with it, the records whose export time has come, and a timer
+ * for the next one.  Returns 1 when it had to wait.
+ */
+static int
+ft_deliver(struct source_ft *s)
+{
+	size_t end = s->bn;
+	int64_t wait = 0;
+	if (s->pace.speed > 0) {
+		for (end = s->bpos; end < s->bn; end++) {
+			wait = fq_pace_wait(&s->pace, s->batch[end].arrival);
+			if (wait > 0)
+				break;
+		}
+	}
+	if (end > s->bpos) {
+		/* On a sink error the ingest has called our stop(). */
+		fq_ingest_records(s->base.ingest, s->batch + s->bpos,
+				  end - s->bpos);
+		s->bpos = end;
+	}
+	if (wait > 0 && !s->stopping) {
+		uv_idle_stop(&s->idle);
+		s->idle_active = 0;
+		uv_timer_start(&s->timer, ft_timer_cb, (uint64_t)wait, 0);
+		return 1;
+	}
+	return 0;
+}
+
 static void
 ft_idle_cb(uv_idle_t *h)
 {
@@ -132,15 +185,19 @@ ft_idle_cb(uv_idle_t *h)
 		ft_finish(s);
 		return;
 	}
+	if (s->bpos < s->bn) {
+		ft_deliver(s);
+		return;
+	}
 	if (s->reader == NULL && ft_open_next(s) != 0) {
 		ft_finish(s);
 		return;
 	}
 	ssize_t n = fq_ft_reader_read(s->reader, s->batch, FT_BATCH);
 	if (n > 0) {
-		int rc = fq_ingest_records(s->base.ingest, s->batch, (size_t)n);
-		/* On a sink error the ingest has called our stop(). */
-		(void)rc;
+		s->bpos = 0;
+		s->bn = (size_t)n;
+		ft_deliver(s);
 		return;
 	}
 	if (n < 0)
@@ -156,6 +213,10 @@ ft_start(struct fq_source *src)
 	uv_idle_init(src->ingest->loop, &s->idle);
 	s->idle_inited = 1;
 	s->idle.data = s;
+	uv_timer_init(src->ingest->loop, &s->timer);
+	s->timer_inited = 1;
+	s->timer.data = s;
+	fq_pace_init(&s->pace);
 	uv_idle_start(&s->idle, ft_idle_cb);
 	s->idle_active = 1;
 	return 0;
@@ -168,8 +229,11 @@ ft_stop(struct fq_source *src)
 	/* Finish from the loop, not from inside a callback chain that may
 	 * still be using the reader. */
 	s->stopping = 1;
-	if (!s->idle_active)
+	if (!s->idle_active) {
+		if (s->timer_inited)
+			uv_timer_stop(&s->timer);
 		ft_finish(s);
+	}
 }
 
 static void
@@ -178,6 +242,8 @@ ft_close(struct fq_source *src)
 	struct source_ft *s = (struct source_ft *)src;
 	if (s->idle_inited && !uv_is_closing((uv_handle_t *)&s->idle))
 		uv_close((uv_handle_t *)&s->idle, NULL);
+	if (s->timer_inited && !uv_is_closing((uv_handle_t *)&s->timer))
+		uv_close((uv_handle_t *)&s->timer, NULL);
 }
 
 static void

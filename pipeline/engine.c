@@ -473,6 +473,7 @@ query_free(struct pl_query *q)
 		for (size_t b = 0; b < q->plan->nbranches; b++)
 			pl_grouper_fini(&q->br[b]);
 	pl_merger_fini(q->mg);
+	pl_filter_fini(&q->filter);
 	pl_rec_pool_fini(&q->pool);
 	free(q->br);
 	free(q->pass);
@@ -517,6 +518,8 @@ fq_engine_add_query(struct fq_engine *e, const char *name,
 	}
 	cmp_names_q = q;
 	qsort(q->order, nb, sizeof *q->order, cmp_branch_name);
+	if (pl_filter_init(&q->filter, plan) < 0)
+		goto fail;
 	if (plan->merger && pl_merger_init(q) < 0)
 		goto fail;
 	struct pl_query **v = realloc(e->q, (e->nq + 1) * sizeof *v);
@@ -599,19 +602,16 @@ static void
 query_record(struct pl_query *q, const struct fq_record *r, int late, int lng)
 {
 	const struct fq_plan *p = q->plan;
-	int any = 0;
+	int any = pl_filter_record(&q->filter, r, q->pass);
 	for (size_t b = 0; b < p->nbranches; b++) {
 		struct pl_branch *br = &q->br[b];
 		br->c.filter_in++;
-		const struct fq_cnf *f = br->pb->filter;
-		q->pass[b] = (uint8_t)(f == NULL || pl_cnf_record(f, r, NULL));
 		if (q->pass[b]) {
 			br->c.filter_out++;
 			if (late)
 				br->c.late++;
 			if (lng)
 				br->c.long_recs++;
-			any = 1;
 		}
 	}
 	if (!any)

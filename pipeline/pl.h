@@ -76,6 +76,33 @@ struct pl_memo;
 int pl_cnf_record(const struct fq_cnf *cnf, const struct fq_record *r,
 		  struct pl_memo *memo);
 
+/* ---- the branch filters of a query (filter.c) ----------------------- */
+
+struct pl_fclause {
+	size_t n;
+	uint32_t *terms;           /* owned: indexes into pl_filter.terms */
+};
+
+struct pl_fbranch {
+	size_t nclauses;           /* 0: every record passes */
+	struct pl_fclause *clauses;  /* owned */
+};
+
+struct pl_filter {
+	const struct fq_term **terms;  /* owned array of borrowed plan terms */
+	size_t nterms;
+	uint32_t *memo;            /* owned: gen << 1 | result, per term */
+	uint32_t gen;
+	struct pl_fbranch *br;     /* owned, per branch */
+	size_t nbranches;
+};
+
+int pl_filter_init(struct pl_filter *f, const struct fq_plan *p);
+void pl_filter_fini(struct pl_filter *f);
+/* Sets pass[b] for every branch; returns 1 if any branch passed. */
+int pl_filter_record(struct pl_filter *f, const struct fq_record *r,
+		     uint8_t *pass);
+
 /* ---- records -------------------------------------------------------- */
 
 struct pl_rec {
@@ -237,6 +264,7 @@ struct pl_query {
 	struct pl_match *batch;    /* owned: --batch matches to sort */
 	size_t nbatch, capbatch;
 	uint8_t *pass;             /* scratch: per branch filter result */
+	struct pl_filter filter;   /* all branches' filters, shared terms */
 	const char **branch_order; /* branch indexes sorted by name */
 	size_t *order;             /* owned: plan branch indexes by name */
 };

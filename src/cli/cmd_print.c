@@ -73,7 +73,7 @@ print_finish(struct fq_sink *sink)
 
 enum {
 	OPT_JSON = 256, OPT_COUNT, OPT_STATS, OPT_STATS_JSON, OPT_ALLOW,
-	OPT_RECORD, OPT_RCVBUF,
+	OPT_RECORD, OPT_RCVBUF, OPT_SPEED,
 };
 
 int
@@ -88,6 +88,7 @@ fq_cmd_print(int argc, char **argv)
 		{ "allow", required_argument, NULL, OPT_ALLOW },
 		{ "record", required_argument, NULL, OPT_RECORD },
 		{ "rcvbuf", required_argument, NULL, OPT_RCVBUF },
+		{ "speed", required_argument, NULL, OPT_SPEED },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -146,6 +147,19 @@ fq_cmd_print(int argc, char **argv)
 		case OPT_RECORD:
 			record_path = optarg;
 			break;
+		case OPT_SPEED: {
+			char *end;
+			double x = strtod(optarg, &end);
+			if (*end != '\0' || end == optarg || !(x >= 0) || x > 1e9) {
+				snprintf(reason, sizeof reason,
+					 "--speed: '%s' is not a factor (e.g. 1, 10, 0.5; "
+					 "0 = as fast as possible)", optarg);
+				status = fq_cli_bad_usage(reason);
+				goto out;
+			}
+			fq_source_replay_set_speed(x);
+			break;
+		}
 		case OPT_RCVBUF: {
 			char *end;
 			unsigned long long v = strtoull(optarg, &end, 10);

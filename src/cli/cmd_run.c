@@ -29,7 +29,7 @@ enum {
 	OPT_JSON = 256, OPT_NO_RECORDS, OPT_BATCH, OPT_WINDOW, OPT_LATENESS,
 	OPT_MAX_DURATION, OPT_MAX_SKEW, OPT_EXPORTER_IDLE, OPT_RECORD,
 	OPT_ALLOW, OPT_SCALE_SAMPLED, OPT_STATS, OPT_STATS_JSON, OPT_RCVBUF,
-	OPT_EXEC,
+	OPT_EXEC, OPT_SPEED,
 };
 
 struct run_ctx {
@@ -100,6 +100,7 @@ fq_cmd_run(int argc, char **argv)
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "stats-json", no_argument, NULL, OPT_STATS_JSON },
 		{ "rcvbuf", required_argument, NULL, OPT_RCVBUF },
+		{ "speed", required_argument, NULL, OPT_SPEED },
 		{ "exec", required_argument, NULL, OPT_EXEC },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -161,6 +162,19 @@ fq_cmd_run(int argc, char **argv)
 				goto out;
 			}
 			break;
+		case OPT_SPEED: {
+			char *end;
+			double x = strtod(optarg, &end);
+			if (*end != '\0' || end == optarg || !(x >= 0) || x > 1e9) {
+				snprintf(reason, sizeof reason,
+					 "--speed: '%s' is not a factor (e.g. 1, 10, 0.5; "
+					 "0 = as fast as possible)", optarg);
+				status = fq_cli_bad_usage(reason);
+				goto out;
+			}
+			fq_source_replay_set_speed(x);
+			break;
+		}
 		case OPT_RCVBUF: {
 			char *end;
 			unsigned long long v = strtoull(optarg, &end, 10);

@@ -1,0 +1,171 @@
+/*
+ * filter.c - every branch's filter of a query as one program.
+ *
+ * A record is evaluated once against all branches' filters: the distinct
+ * terms of all filters are collected once at start-up (two branches
+ * filtering on `prot = 6` share that term, even when they come from
+ * different filter definitions), and each branch's CNF refers to terms by
+ * index.  Per record, a term is evaluated at most once, on first use, and
+ * its result cached in a small array reset by a generation counter; the
+ * result of the whole program is a bit mask of the branches the record
+ * passes.  Nothing is allocated per record.
+ */
+#include "pl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int
+same_set(const struct fq_set *a, const struct fq_set *b)
+{
+	if (a == b)
+		return 1;
+	if (a == NULL || b == NULL || a->elem != b->elem || a->n != b->n)
+		return 0;
+	if (a->elem == FQ_V_INT)
+		return memcmp(a->ints, b->ints, a->n * sizeof *a->ints) == 0;
+	for (size_t i = 0; i < a->n; i++)
+		if (!fq_ip_eq(&a->ips[i].lo, &b->ips[i].lo) ||
+		    !fq_ip_eq(&a->ips[i].hi, &b->ips[i].hi))
+			return 0;
+	return 1;
+}
+
+static int
+same_operand(const struct fq_operand *a, const struct fq_operand *b)
+{
+	if (a->kind != b->kind || a->fn != b->fn || a->mask != b->mask)
+		return 0;
+	switch (a->kind) {
+	case FQ_O_FIELD: return a->field == b->field;
+	case FQ_O_INT:   return a->i == b->i;
+	case FQ_O_IP:    return fq_ip_eq(&a->ip, &b->ip) && a->plen == b->plen;
+	case FQ_O_SET:   return same_set(a->set, b->set);
+	case FQ_O_GROUP: return 0;
+	}
+	return 0;
+}
+
+static int
+same_term(const struct fq_term *a, const struct fq_term *b)
+{
+	if (a->op != b->op || a->negate != b->negate ||
+	    a->has_delta != b->has_delta || a->delta != b->delta)
+		return 0;
+	if (a->op == FQ_OP_FILTER)
+		return a->sub == b->sub;
+	return same_operand(&a->l, &b->l) && same_operand(&a->r, &b->r);
+}
+
+static int
+term_index(struct pl_filter *f, const struct fq_term *t)
+{
+	for (size_t i = 0; i < f->nterms; i++)
+		if (same_term(f->terms[i], t))
+			return (int)i;
+	const struct fq_term **v = realloc(f->terms, (f->nterms + 1) * sizeof *v);
+	if (v == NULL)
+		return -1;
+	f->terms = v;
+	f->terms[f->nterms] = t;
+	return (int)f->nterms++;
+}
+
+int
+pl_filter_init(struct pl_filter *f, const struct fq_plan *p)
+{
+	memset(f, 0, sizeof *f);
+	f->nbranches = p->nbranches;
+	f->br = calloc(p->nbranches ? p->nbranches : 1, sizeof *f->br);
+	if (f->br == NULL)
+		return -1;
+	for (size_t b = 0; b < p->nbranches; b++) {
+		const struct fq_cnf *cnf = p->branches[b].filter;
+		struct pl_fbranch *fb = &f->br[b];
+		if (cnf == NULL)
+			continue;
+		fb->nclauses = cnf->n;
+		fb->clauses = calloc(cnf->n ? cnf->n : 1, sizeof *fb->clauses);
+		if (fb->clauses == NULL)
+			return -1;
+		for (size_t c = 0; c < cnf->n; c++) {
+			const struct fq_clause *cl = &cnf->clauses[c];
+			struct pl_fclause *fc = &fb->clauses[c];
+			fc->n = cl->n;
+			fc->terms = calloc(cl->n ? cl->n : 1, sizeof *fc->terms);
+			if (fc->terms == NULL)
+				return -1;
+			for (size_t k = 0; k < cl->n; k++) {
+				int ix = term_index(f, &cl->terms[k]);
+				if (ix < 0)
+					return -1;
+				fc->terms[k] = (uint32_t)ix;
+			}
+		}
+	}
+	f->memo = calloc(f->nterms ? f->nterms : 1, sizeof *f->memo);
+	return f->memo ? 0 : -1;
+}
+
+void
+pl_filter_fini(struct pl_filter *f)
+{
+	if (f->br)
+		for (size_t b = 0; b < f->nbranches; b++) {
+			for (size_t c = 0; c < f->br[b].nclauses; c++)
+				free(f->br[b].clauses[c].terms);
+			free(f->br[b].clauses);
+		}
+	free(f->br);
+	free(f->terms);
+	free(f->memo);
+	memset(f, 0, sizeof *f);
+}
+
+/* Term k on the current record, evaluated at most once per record. */
+static int
+term(struct pl_filter *f, uint32_t k, const struct fq_record *r)
+{
+	uint32_t m = f->memo[k];
+	if ((m >> 1) == f->gen)
+		return (int)(m & 1);
+	const struct fq_term *t = f->terms[k];
+	int v;
+	if (t->op == FQ_OP_FILTER) {
+		v = t->sub ? pl_cnf_record(t->sub, r, NULL) : 1;
+	} else {
+		struct pl_val l, rv;
+		pl_record_operand(r, &t->l, &l);
+		pl_record_operand(r, &t->r, &rv);
+		v = pl_compare(t->op, t->has_delta, t->delta, &l, &rv);
+	}
+	if (t->negate)
+		v = !v;
+	f->memo[k] = f->gen << 1 | (uint32_t)v;
+	return v;
+}
+
+int
+pl_filter_record(struct pl_filter *f, const struct fq_record *r, uint8_t *pass)
+{
+	/* A new generation invalidates every cached term at once. */
+	if (++f->gen >= (1u << 31)) {
+		memset(f->memo, 0, f->nterms * sizeof *f->memo);
+		f->gen = 1;
+	}
+	int any = 0;
+	for (size_t b = 0; b < f->nbranches; b++) {
+		const struct pl_fbranch *fb = &f->br[b];
+		int ok = 1;
+		for (size_t c = 0; c < fb->nclauses && ok; c++) {
+			const struct pl_fclause *fc = &fb->clauses[c];
+			int line = 0;
+			for (size_t k = 0; k < fc->n && !line; k++)
+				line = term(f, fc->terms[k], r);
+			ok = line;
+		}
+		pass[b] = (uint8_t)ok;
+		any |= ok;
+	}
+	return any;
+}
