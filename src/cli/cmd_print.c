@@ -73,7 +73,7 @@ print_finish(struct fq_sink *sink)
 
 enum {
 	OPT_JSON = 256, OPT_COUNT, OPT_STATS, OPT_STATS_JSON, OPT_ALLOW,
-	OPT_RECORD, OPT_RCVBUF, OPT_SPEED,
+	OPT_RECORD, OPT_RCVBUF, OPT_SPEED, OPT_STATS_INTERVAL,
 };
 
 int
@@ -89,6 +89,7 @@ fq_cmd_print(int argc, char **argv)
 		{ "record", required_argument, NULL, OPT_RECORD },
 		{ "rcvbuf", required_argument, NULL, OPT_RCVBUF },
 		{ "speed", required_argument, NULL, OPT_SPEED },
+		{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -96,7 +97,7 @@ fq_cmd_print(int argc, char **argv)
 		.base = { print_records, print_finish },
 		.mode = MODE_TEXT,
 	};
-	struct fq_cli_loop_opts lopts = { 0, 0, NULL, NULL, NULL, NULL };
+	struct fq_cli_loop_opts lopts = { 0, 0, 0, NULL, NULL, NULL, NULL };
 	const char **specs = calloc((size_t)argc, sizeof *specs);
 	size_t n_specs = 0;
 	struct fq_cli_allow allow = { NULL, NULL, 0 };
@@ -147,6 +148,19 @@ fq_cmd_print(int argc, char **argv)
 		case OPT_RECORD:
 			record_path = optarg;
 			break;
+		case OPT_STATS_INTERVAL: {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end != '\0' || end == optarg || v == 0 || v > 86400) {
+				snprintf(reason, sizeof reason,
+					 "--stats-interval: '%s' is not a number of "
+					 "seconds (1 to 86400)", optarg);
+				status = fq_cli_bad_usage(reason);
+				goto out;
+			}
+			lopts.stats_interval_ms = (uint64_t)v * 1000;
+			break;
+		}
 		case OPT_SPEED: {
 			char *end;
 			double x = strtod(optarg, &end);

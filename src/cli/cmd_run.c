@@ -29,7 +29,7 @@ enum {
 	OPT_JSON = 256, OPT_NO_RECORDS, OPT_BATCH, OPT_WINDOW, OPT_LATENESS,
 	OPT_MAX_DURATION, OPT_MAX_SKEW, OPT_EXPORTER_IDLE, OPT_RECORD,
 	OPT_ALLOW, OPT_SCALE_SAMPLED, OPT_STATS, OPT_STATS_JSON, OPT_RCVBUF,
-	OPT_EXEC, OPT_SPEED,
+	OPT_EXEC, OPT_SPEED, OPT_STATS_INTERVAL,
 };
 
 struct run_ctx {
@@ -101,6 +101,7 @@ fq_cmd_run(int argc, char **argv)
 		{ "stats-json", no_argument, NULL, OPT_STATS_JSON },
 		{ "rcvbuf", required_argument, NULL, OPT_RCVBUF },
 		{ "speed", required_argument, NULL, OPT_SPEED },
+		{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
 		{ "exec", required_argument, NULL, OPT_EXEC },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -108,7 +109,7 @@ fq_cmd_run(int argc, char **argv)
 	struct fq_engine_opts eo;
 	fq_engine_opts_default(&eo);
 	struct run_ctx rctx = { NULL, NULL };
-	struct fq_cli_loop_opts lopts = { 0, 0, run_stats, &rctx, run_at_end, &rctx };
+	struct fq_cli_loop_opts lopts = { 0, 0, 0, run_stats, &rctx, run_at_end, &rctx };
 	const char *exec_cmd = NULL;
 	struct fq_decoder_opts dopts;
 	memset(&dopts, 0, sizeof dopts);
@@ -162,6 +163,19 @@ fq_cmd_run(int argc, char **argv)
 				goto out;
 			}
 			break;
+		case OPT_STATS_INTERVAL: {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end != '\0' || end == optarg || v == 0 || v > 86400) {
+				snprintf(reason, sizeof reason,
+					 "--stats-interval: '%s' is not a number of "
+					 "seconds (1 to 86400)", optarg);
+				status = fq_cli_bad_usage(reason);
+				goto out;
+			}
+			lopts.stats_interval_ms = (uint64_t)v * 1000;
+			break;
+		}
 		case OPT_SPEED: {
 			char *end;
 			double x = strtod(optarg, &end);

@@ -20,6 +20,7 @@ struct loop_state {
 	const struct fq_cli_loop_opts *opts;
 	uv_signal_t sig_int, sig_term, sig_usr1;
 	uv_check_t watch;      /* closes the signal handles once input ends */
+	uv_timer_t tick;       /* --stats-interval */
 	int closed;
 };
 
@@ -65,6 +66,13 @@ on_usr1(uv_signal_t *h, int signum)
 }
 
 static void
+on_tick(uv_timer_t *t)
+{
+	struct loop_state *st = t->data;
+	fq_cli_print_stats(st->ing, st->opts);
+}
+
+static void
 close_handles(struct loop_state *st)
 {
 	if (st->closed)
@@ -76,6 +84,7 @@ close_handles(struct loop_state *st)
 	uv_close((uv_handle_t *)&st->sig_term, NULL);
 	uv_close((uv_handle_t *)&st->sig_usr1, NULL);
 	uv_close((uv_handle_t *)&st->watch, NULL);
+	uv_close((uv_handle_t *)&st->tick, NULL);
 }
 
 /* After every loop iteration: once input has ended, release our handles
@@ -104,6 +113,14 @@ fq_cli_loop_run(uv_loop_t *loop, struct fq_ingest *ing,
 	uv_signal_start(&st.sig_term, on_stop_signal, SIGTERM);
 	uv_signal_start(&st.sig_usr1, on_usr1, SIGUSR1);
 	uv_check_start(&st.watch, on_check);
+	uv_timer_init(loop, &st.tick);
+	st.tick.data = &st;
+	if (opts->stats_interval_ms) {
+		uv_timer_start(&st.tick, on_tick, opts->stats_interval_ms,
+			       opts->stats_interval_ms);
+		/* Counters alone must not keep flowq running. */
+		uv_unref((uv_handle_t *)&st.tick);
+	}
 	/* The signal handles must not keep the loop alive by themselves. */
 	uv_unref((uv_handle_t *)&st.sig_usr1);
 

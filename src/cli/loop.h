@@ -11,6 +11,7 @@
 struct fq_cli_loop_opts {
 	int stats;        /* print counters to stderr at exit */
 	int stats_json;   /* ... as one JSON object */
+	uint64_t stats_interval_ms;  /* also every so often (0: never) */
 	/*
 	 * Optional: counters beyond the ingest's (the engine's).  With JSON
 	 * the output is {"ingest": ..., "engine": ...}.

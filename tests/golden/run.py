@@ -162,6 +162,8 @@ def case_errors():
             fail("query error: exit %d %r" % (p.returncode, p.stderr))
     for args in (["run", "--window", "900", q, "-s", f],
                  ["run", "--lateness", "abc", q, "-s", f],
+                 ["run", "--stats-interval", "0", q, "-s", f],
+                 ["run", "--speed", "fast", q, "-s", f],
                  ["run"], ["run", "--bogus", q]):
         p = run(args)
         if p.returncode != 2 or len(p.stderr.decode().strip().splitlines()) != 1:
