@@ -291,14 +291,6 @@ int fq_allen_holds(enum fq_allen_rel r, int64_t xs, int64_t xe,
 int fq_set_has_int(const struct fq_set *s, int64_t v);
 int fq_set_has_ip(const struct fq_set *s, const struct fq_ip *v);
 
-/*
- * Reference evaluation of a record-level CNF (a branch filter, a grouper
- * module's absolute rules) on one record, per SPEC sections 3 and 4: IPv4
- * and IPv6 are never equal (so `!=` holds between them) and never
- * ordered.  Operands must be record fields and constants (FQ_O_GROUP
- * terms are false).  NULL passes everything.
- */
-int fq_cnf_match_record(const struct fq_cnf *cnf, const struct fq_record *r);
 
 /* "=", "!=", ..., "in", "notin". */
 const char *fq_op_name(enum fq_op op);

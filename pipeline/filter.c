@@ -129,18 +129,7 @@ term(struct pl_filter *f, uint32_t k, const struct fq_record *r)
 	uint32_t m = f->memo[k];
 	if ((m >> 1) == f->gen)
 		return (int)(m & 1);
-	const struct fq_term *t = f->terms[k];
-	int v;
-	if (t->op == FQ_OP_FILTER) {
-		v = t->sub ? pl_cnf_record(t->sub, r, NULL) : 1;
-	} else {
-		struct pl_val l, rv;
-		pl_record_operand(r, &t->l, &l);
-		pl_record_operand(r, &t->r, &rv);
-		v = pl_compare(t->op, t->has_delta, t->delta, &l, &rv);
-	}
-	if (t->negate)
-		v = !v;
+	int v = pl_term_record(f->terms[k], r);
 	f->memo[k] = f->gen << 1 | (uint32_t)v;
 	return v;
 }

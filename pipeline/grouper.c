@@ -501,7 +501,7 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec, int late)
 	const struct fq_plan_grouper *pg = gr->pg;
 	int any_abs = 0;
 	for (size_t i = 0; i < pg->nmodules; i++) {
-		gr->abs_ok[i] = (uint8_t)pl_cnf_record(&pg->modules[i].abs, r, NULL);
+		gr->abs_ok[i] = (uint8_t)pl_cnf_record(&pg->modules[i].abs, r);
 		any_abs |= gr->abs_ok[i];
 	}
 	if (!any_abs) {

@@ -71,10 +71,10 @@ pl_mix(uint64_t h, uint64_t v)
 void pl_record_operand(const struct fq_record *r, const struct fq_operand *o,
 		       struct pl_val *out);
 
-/* A filter (CNF) on one record; `memo` caches shared terms (may be NULL). */
-struct pl_memo;
-int pl_cnf_record(const struct fq_cnf *cnf, const struct fq_record *r,
-		  struct pl_memo *memo);
+/* One filter term (NOT applied) on one record. */
+int pl_term_record(const struct fq_term *t, const struct fq_record *r);
+/* A filter (CNF) on one record; NULL passes everything. */
+int pl_cnf_record(const struct fq_cnf *cnf, const struct fq_record *r);
 
 /* ---- the branch filters of a query (filter.c) ----------------------- */
 

@@ -425,12 +425,12 @@ pl_record_operand(const struct fq_record *r, const struct fq_operand *o,
 	const_operand(o, out);
 }
 
-static int
-term_record(const struct fq_term *t, const struct fq_record *r)
+int
+pl_term_record(const struct fq_term *t, const struct fq_record *r)
 {
 	int v;
 	if (t->op == FQ_OP_FILTER) {
-		v = t->sub ? pl_cnf_record(t->sub, r, NULL) : 1;
+		v = t->sub ? pl_cnf_record(t->sub, r) : 1;
 	} else {
 		struct pl_val l, rv;
 		pl_record_operand(r, &t->l, &l);
@@ -441,15 +441,15 @@ term_record(const struct fq_term *t, const struct fq_record *r)
 }
 
 int
-pl_cnf_record(const struct fq_cnf *cnf, const struct fq_record *r,
-	      struct pl_memo *memo)
+pl_cnf_record(const struct fq_cnf *cnf, const struct fq_record *r)
 {
-	(void)memo;
+	if (cnf == NULL)
+		return 1;   /* no filter: every record passes */
 	for (size_t i = 0; i < cnf->n; i++) {
 		const struct fq_clause *c = &cnf->clauses[i];
 		int ok = 0;
 		for (size_t k = 0; k < c->n && !ok; k++)
-			ok = term_record(&c->terms[k], r);
+			ok = pl_term_record(&c->terms[k], r);
 		if (!ok)
 			return 0;
 	}

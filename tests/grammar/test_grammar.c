@@ -11,13 +11,14 @@
  *   lexer        names with '-', `M->U`, units, continuation lines, case
  *   plan         the plan of the paper's query, field by field
  *   sets         constant sets: merging, membership, prefixes
- *   eval         record filters evaluated on records (fq_cnf_match_record)
+ *   eval         record filters evaluated on records (the engine's pl_cnf_record)
  *   allen        the Allen relation table, inverses, spellings
  *   diag         rendering: caret under the token (tabs kept), notes,
  *                every error of a file, warnings do not fail
  *   shared-spec  the query of SPEC.md section 3, read from shared/
  *   shared-flowy the five published Flowy queries, read from shared/
  */
+#include "pl.h"
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -693,31 +694,31 @@ case_eval(void)
 	const struct fq_cnf *f = p->branches[0].filter;
 	struct fq_record r;
 	rec_init(&r, "198.51.100.7", "203.0.113.9", 40000, 80, 6);
-	CHECK(fq_cnf_match_record(f, &r), "request matches");
+	CHECK(pl_cnf_record(f, &r), "request matches");
 	r.dstport = 8080;
-	CHECK(fq_cnf_match_record(f, &r), "8080 matches");
+	CHECK(pl_cnf_record(f, &r), "8080 matches");
 	r.dstport = 443;
-	CHECK(!fq_cnf_match_record(f, &r), "443 does not");
+	CHECK(!pl_cnf_record(f, &r), "443 does not");
 	rec_init(&r, "192.0.2.7", "203.0.113.9", 40000, 80, 6);
-	CHECK(!fq_cnf_match_record(f, &r), "NOT srcip in prefix");
+	CHECK(!pl_cnf_record(f, &r), "NOT srcip in prefix");
 	rec_init(&r, "198.51.100.7", "203.0.113.9", 1000, 80, 6);
-	CHECK(!fq_cnf_match_record(f, &r), "srcport range");
+	CHECK(!pl_cnf_record(f, &r), "srcport range");
 	rec_init(&r, "198.51.100.7", "203.0.113.9", 40000, 80, 17);
-	CHECK(!fq_cnf_match_record(f, &r), "composite tcp");
+	CHECK(!pl_cnf_record(f, &r), "composite tcp");
 	rec_init(&r, "198.51.100.7", "203.0.113.9", 40000, 80, 6);
 	r.etime = 4000;
-	CHECK(!fq_cnf_match_record(f, &r), "duration 3s");
+	CHECK(!pl_cnf_record(f, &r), "duration 3s");
 	rec_init(&r, "198.51.100.7", "203.0.113.9", 40000, 80, 6);
 	r.tcp_flags = 0x10;
-	CHECK(!fq_cnf_match_record(f, &r), "bitAND");
+	CHECK(!pl_cnf_record(f, &r), "bitAND");
 	rec_init(&r, "198.51.100.7", "198.51.100.7", 40000, 80, 6);
-	CHECK(!fq_cnf_match_record(f, &r), "srcip != dstip");
+	CHECK(!pl_cnf_record(f, &r), "srcip != dstip");
 	/* v4 and v6 are never equal: != holds across families. */
 	rec_init(&r, "2001:db8::5", "2001:db8::1", 40000, 80, 6);
-	CHECK(!fq_cnf_match_record(f, &r), "dstip != 2001:db8::1");
+	CHECK(!pl_cnf_record(f, &r), "dstip != 2001:db8::1");
 	rec_init(&r, "2001:db8::5", "2001:db8::2", 40000, 80, 6);
-	CHECK(fq_cnf_match_record(f, &r), "v6 record passes");
-	CHECK(fq_cnf_match_record(NULL, &r), "no filter passes");
+	CHECK(pl_cnf_record(f, &r), "v6 record passes");
+	CHECK(pl_cnf_record(NULL, &r), "no filter passes");
 	fq_query_free(q);
 	fq_diag_fini(&d);
 
@@ -726,10 +727,10 @@ case_eval(void)
 			 "srcip >= 10.0.0.1\n}\nS branch A -> f\n", &q, &d);
 	if (p != NULL) {
 		rec_init(&r, "::1", "::2", 1, 1, 6);
-		CHECK(!fq_cnf_match_record(p->branches[0].filter, &r),
+		CHECK(!pl_cnf_record(p->branches[0].filter, &r),
 		      "v6 ordered against v4");
 		rec_init(&r, "10.0.0.0", "::2", 1, 1, 6);
-		CHECK(fq_cnf_match_record(p->branches[0].filter, &r), "v4 ordered");
+		CHECK(pl_cnf_record(p->branches[0].filter, &r), "v4 ordered");
 	}
 	fq_query_free(q);
 	fq_diag_fini(&d);
