@@ -71,10 +71,7 @@ print_finish(struct fq_sink *sink)
 	return out_status(ps);
 }
 
-enum {
-	OPT_JSON = 256, OPT_COUNT, OPT_STATS, OPT_STATS_JSON, OPT_ALLOW,
-	OPT_RECORD, OPT_RCVBUF, OPT_SPEED, OPT_STATS_INTERVAL,
-};
+enum { OPT_JSON = 256, OPT_COUNT };
 
 int
 fq_cmd_print(int argc, char **argv)
@@ -83,13 +80,7 @@ fq_cmd_print(int argc, char **argv)
 		{ "source", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "count", no_argument, NULL, OPT_COUNT },
-		{ "stats", no_argument, NULL, OPT_STATS },
-		{ "stats-json", no_argument, NULL, OPT_STATS_JSON },
-		{ "allow", required_argument, NULL, OPT_ALLOW },
-		{ "record", required_argument, NULL, OPT_RECORD },
-		{ "rcvbuf", required_argument, NULL, OPT_RCVBUF },
-		{ "speed", required_argument, NULL, OPT_SPEED },
-		{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
+		FQ_CLI_COMMON_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -100,7 +91,8 @@ fq_cmd_print(int argc, char **argv)
 	struct fq_cli_loop_opts lopts = { 0, 0, 0, NULL, NULL, NULL, NULL };
 	const char **specs = calloc((size_t)argc, sizeof *specs);
 	size_t n_specs = 0;
-	struct fq_cli_allow allow = { NULL, NULL, 0 };
+	struct fq_cli_common cm;
+	memset(&cm, 0, sizeof cm);
 	struct fq_decoder_opts dopts;
 	memset(&dopts, 0, sizeof dopts);
 	int status = 2;
@@ -109,7 +101,6 @@ fq_cmd_print(int argc, char **argv)
 	int loop_inited = 0;
 	struct fq_ingest ing;
 	int ing_inited = 0;
-	const char *record_path = NULL;
 
 	if (specs == NULL) {
 		fq_error("out of memory");
@@ -119,6 +110,14 @@ fq_cmd_print(int argc, char **argv)
 	opterr = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, ":s:h", longopts, NULL)) != -1) {
+		int k = fq_cli_common_option(c, optarg, &cm, &lopts, reason,
+					     sizeof reason);
+		if (k < 0) {
+			status = fq_cli_bad_usage(reason);
+			goto out;
+		}
+		if (k > 0)
+			continue;
 		switch (c) {
 		case 's':
 			specs[n_specs++] = optarg;
@@ -129,65 +128,6 @@ fq_cmd_print(int argc, char **argv)
 		case OPT_COUNT:
 			ps.mode = MODE_COUNT;
 			break;
-		case OPT_STATS:
-			lopts.stats = 1;
-			break;
-		case OPT_STATS_JSON:
-			lopts.stats = 1;
-			lopts.stats_json = 1;
-			break;
-		case OPT_ALLOW:
-			if (fq_cli_allow_add(&allow, optarg) < 0) {
-				snprintf(reason, sizeof reason,
-					 "--allow: '%s' is not an address or prefix",
-					 optarg);
-				status = fq_cli_bad_usage(reason);
-				goto out;
-			}
-			break;
-		case OPT_RECORD:
-			record_path = optarg;
-			break;
-		case OPT_STATS_INTERVAL: {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (*end != '\0' || end == optarg || v == 0 || v > 86400) {
-				snprintf(reason, sizeof reason,
-					 "--stats-interval: '%s' is not a number of "
-					 "seconds (1 to 86400)", optarg);
-				status = fq_cli_bad_usage(reason);
-				goto out;
-			}
-			lopts.stats_interval_ms = (uint64_t)v * 1000;
-			break;
-		}
-		case OPT_SPEED: {
-			char *end;
-			double x = strtod(optarg, &end);
-			if (*end != '\0' || end == optarg || !(x >= 0) || x > 1e9) {
-				snprintf(reason, sizeof reason,
-					 "--speed: '%s' is not a factor (e.g. 1, 10, 0.5; "
-					 "0 = as fast as possible)", optarg);
-				status = fq_cli_bad_usage(reason);
-				goto out;
-			}
-			fq_source_replay_set_speed(x);
-			break;
-		}
-		case OPT_RCVBUF: {
-			char *end;
-			unsigned long long v = strtoull(optarg, &end, 10);
-			if (*end != '\0' || end == optarg || v == 0 ||
-			    v > (1ULL << 31)) {
-				snprintf(reason, sizeof reason,
-					 "--rcvbuf: '%s' is not a size in bytes "
-					 "(1 to 2147483648)", optarg);
-				status = fq_cli_bad_usage(reason);
-				goto out;
-			}
-			fq_source_udp_set_rcvbuf((size_t)v);
-			break;
-		}
 		case 'h':
 			fq_cli_usage(stdout);
 			status = 0;
@@ -222,7 +162,7 @@ fq_cmd_print(int argc, char **argv)
 	uv_loop_init(&loop);
 	loop_inited = 1;
 	fq_ingest_init(&ing, &loop, &ps.base);
-	fq_cli_allow_apply(&allow, &dopts);
+	fq_cli_allow_apply(&cm.allow, &dopts);
 	ing.decoder_opts = dopts;
 	ing_inited = 1;
 	for (size_t i = 0; i < n_specs; i++) {
@@ -237,8 +177,8 @@ fq_cmd_print(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (record_path &&
-	    fq_ingest_record_to(&ing, record_path, reason, sizeof reason) < 0) {
+	if (cm.record_path &&
+	    fq_ingest_record_to(&ing, cm.record_path, reason, sizeof reason) < 0) {
 		fq_error("%s", reason);
 		status = 1;
 		goto out;
@@ -257,7 +197,7 @@ out:
 			fq_debug("event loop still had handles at exit");
 	}
 	free(ps.out);
-	fq_cli_allow_fini(&allow);
+	fq_cli_allow_fini(&cm.allow);
 	free(specs);
 	return status;
 }

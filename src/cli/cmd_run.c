@@ -27,9 +27,8 @@
 
 enum {
 	OPT_JSON = 256, OPT_NO_RECORDS, OPT_BATCH, OPT_WINDOW, OPT_LATENESS,
-	OPT_MAX_DURATION, OPT_MAX_SKEW, OPT_EXPORTER_IDLE, OPT_RECORD,
-	OPT_ALLOW, OPT_SCALE_SAMPLED, OPT_STATS, OPT_STATS_JSON, OPT_RCVBUF,
-	OPT_EXEC, OPT_SPEED, OPT_STATS_INTERVAL,
+	OPT_MAX_DURATION, OPT_MAX_SKEW, OPT_EXPORTER_IDLE, OPT_SCALE_SAMPLED,
+	OPT_EXEC,
 };
 
 struct run_ctx {
@@ -94,14 +93,9 @@ fq_cmd_run(int argc, char **argv)
 		{ "max-duration", required_argument, NULL, OPT_MAX_DURATION },
 		{ "max-skew", required_argument, NULL, OPT_MAX_SKEW },
 		{ "exporter-idle", required_argument, NULL, OPT_EXPORTER_IDLE },
-		{ "record", required_argument, NULL, OPT_RECORD },
-		{ "allow", required_argument, NULL, OPT_ALLOW },
+
 		{ "scale-sampled", no_argument, NULL, OPT_SCALE_SAMPLED },
-		{ "stats", no_argument, NULL, OPT_STATS },
-		{ "stats-json", no_argument, NULL, OPT_STATS_JSON },
-		{ "rcvbuf", required_argument, NULL, OPT_RCVBUF },
-		{ "speed", required_argument, NULL, OPT_SPEED },
-		{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
+		FQ_CLI_COMMON_LONGOPTS,
 		{ "exec", required_argument, NULL, OPT_EXEC },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -113,13 +107,14 @@ fq_cmd_run(int argc, char **argv)
 	const char *exec_cmd = NULL;
 	struct fq_decoder_opts dopts;
 	memset(&dopts, 0, sizeof dopts);
-	struct fq_cli_allow allow = { NULL, NULL, 0 };
+	struct fq_cli_common cm;
+	memset(&cm, 0, sizeof cm);
 	const char **specs = calloc((size_t)argc + 1, sizeof *specs);
 	const char **qfiles = calloc((size_t)argc + 1, sizeof *qfiles);
 	struct fq_query **queries = calloc((size_t)argc + 1, sizeof *queries);
 	char **names = calloc((size_t)argc + 1, sizeof *names);
 	size_t n_specs = 0, n_q = 0;
-	const char *out_path = NULL, *record_path = NULL;
+	const char *out_path = NULL;
 	struct fq_out *out = NULL;
 	struct fq_engine *eng = NULL;
 	struct fq_ingest ing;
@@ -138,6 +133,14 @@ fq_cmd_run(int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, ":s:o:h", longopts, NULL)) != -1) {
 		int64_t *dur = NULL;
+		int k = fq_cli_common_option(c, optarg, &cm, &lopts, reason,
+					     sizeof reason);
+		if (k < 0) {
+			status = fq_cli_bad_usage(reason);
+			goto out;
+		}
+		if (k > 0)
+			continue;
 		switch (c) {
 		case 's': specs[n_specs++] = optarg; break;
 		case 'o': out_path = optarg; break;
@@ -149,59 +152,8 @@ fq_cmd_run(int argc, char **argv)
 		case OPT_MAX_DURATION: dur = &eo.max_duration; break;
 		case OPT_MAX_SKEW: dur = &eo.max_skew; break;
 		case OPT_EXPORTER_IDLE: dur = &eo.exporter_idle; break;
-		case OPT_RECORD: record_path = optarg; break;
 		case OPT_EXEC: exec_cmd = optarg; break;
 		case OPT_SCALE_SAMPLED: dopts.scale_sampled = 1; break;
-		case OPT_STATS: lopts.stats = 1; break;
-		case OPT_STATS_JSON: lopts.stats = 1; lopts.stats_json = 1; break;
-		case OPT_ALLOW:
-			if (fq_cli_allow_add(&allow, optarg) < 0) {
-				snprintf(reason, sizeof reason,
-					 "--allow: '%s' is not an address or prefix",
-					 optarg);
-				status = fq_cli_bad_usage(reason);
-				goto out;
-			}
-			break;
-		case OPT_STATS_INTERVAL: {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (*end != '\0' || end == optarg || v == 0 || v > 86400) {
-				snprintf(reason, sizeof reason,
-					 "--stats-interval: '%s' is not a number of "
-					 "seconds (1 to 86400)", optarg);
-				status = fq_cli_bad_usage(reason);
-				goto out;
-			}
-			lopts.stats_interval_ms = (uint64_t)v * 1000;
-			break;
-		}
-		case OPT_SPEED: {
-			char *end;
-			double x = strtod(optarg, &end);
-			if (*end != '\0' || end == optarg || !(x >= 0) || x > 1e9) {
-				snprintf(reason, sizeof reason,
-					 "--speed: '%s' is not a factor (e.g. 1, 10, 0.5; "
-					 "0 = as fast as possible)", optarg);
-				status = fq_cli_bad_usage(reason);
-				goto out;
-			}
-			fq_source_replay_set_speed(x);
-			break;
-		}
-		case OPT_RCVBUF: {
-			char *end;
-			unsigned long long v = strtoull(optarg, &end, 10);
-			if (*end != '\0' || end == optarg || v == 0 ||
-			    v > (1ULL << 31)) {
-				snprintf(reason, sizeof reason,
-					 "--rcvbuf: '%s' is not a size in bytes", optarg);
-				status = fq_cli_bad_usage(reason);
-				goto out;
-			}
-			fq_source_udp_set_rcvbuf((size_t)v);
-			break;
-		}
 		case 'h':
 			fq_cli_usage(stdout);
 			status = 0;
@@ -309,7 +261,7 @@ fq_cmd_run(int argc, char **argv)
 	rctx.eng = eng;
 
 	fq_ingest_init(&ing, &loop, fq_engine_sink(eng));
-	fq_cli_allow_apply(&allow, &dopts);
+	fq_cli_allow_apply(&cm.allow, &dopts);
 	ing.decoder_opts = dopts;
 	ing_inited = 1;
 	for (size_t i = 0; i < n_specs; i++) {
@@ -332,8 +284,8 @@ fq_cmd_run(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (record_path &&
-	    fq_ingest_record_to(&ing, record_path, reason, sizeof reason) < 0) {
+	if (cm.record_path &&
+	    fq_ingest_record_to(&ing, cm.record_path, reason, sizeof reason) < 0) {
 		fq_error("%s", reason);
 		status = 1;
 		goto out;
@@ -371,6 +323,6 @@ out:
 	free(out);
 	if (out_fd >= 0)
 		close(out_fd);
-	fq_cli_allow_fini(&allow);
+	fq_cli_allow_fini(&cm.allow);
 	return status;
 }

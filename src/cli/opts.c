@@ -4,6 +4,9 @@
 #include "opts.h"
 #include "fq_error.h"
 
+#include "fq_source.h"
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,4 +82,62 @@ fq_cli_parse_duration(const char *s, int64_t *ms)
 		return 0;
 	}
 	return -FQ_EINVAL;
+}
+
+int
+fq_cli_common_option(int c, const char *arg, struct fq_cli_common *cm,
+		     struct fq_cli_loop_opts *lo, char *reason,
+		     size_t reason_len)
+{
+	char *end;
+	switch (c) {
+	case FQ_CLI_OPT_STATS:
+		lo->stats = 1;
+		return 1;
+	case FQ_CLI_OPT_STATS_JSON:
+		lo->stats = 1;
+		lo->stats_json = 1;
+		return 1;
+	case FQ_CLI_OPT_STATS_INTERVAL: {
+		unsigned long v = strtoul(arg, &end, 10);
+		if (*end != '\0' || end == arg || v == 0 || v > 86400) {
+			snprintf(reason, reason_len, "--stats-interval: '%s' is "
+				 "not a number of seconds (1 to 86400)", arg);
+			return -1;
+		}
+		lo->stats_interval_ms = (uint64_t)v * 1000;
+		return 1;
+	}
+	case FQ_CLI_OPT_ALLOW:
+		if (fq_cli_allow_add(&cm->allow, arg) < 0) {
+			snprintf(reason, reason_len,
+				 "--allow: '%s' is not an address or prefix", arg);
+			return -1;
+		}
+		return 1;
+	case FQ_CLI_OPT_RECORD:
+		cm->record_path = arg;
+		return 1;
+	case FQ_CLI_OPT_RCVBUF: {
+		unsigned long long v = strtoull(arg, &end, 10);
+		if (*end != '\0' || end == arg || v == 0 || v > (1ULL << 31)) {
+			snprintf(reason, reason_len, "--rcvbuf: '%s' is not a size "
+				 "in bytes (1 to 2147483648)", arg);
+			return -1;
+		}
+		fq_source_udp_set_rcvbuf((size_t)v);
+		return 1;
+	}
+	case FQ_CLI_OPT_SPEED: {
+		double x = strtod(arg, &end);
+		if (*end != '\0' || end == arg || !(x >= 0) || x > 1e9) {
+			snprintf(reason, reason_len, "--speed: '%s' is not a factor "
+				 "(e.g. 1, 10, 0.5; 0 = as fast as possible)", arg);
+			return -1;
+		}
+		fq_source_replay_set_speed(x);
+		return 1;
+	}
+	}
+	return 0;
 }

@@ -8,6 +8,7 @@
 
 #include "fq_decoder.h"
 #include "fq_ip.h"
+#include "loop.h"
 
 /* Owned storage behind fq_decoder_opts.allow/allow_len. */
 struct fq_cli_allow {
@@ -27,5 +28,39 @@ void fq_cli_allow_fini(struct fq_cli_allow *a);
  * line "900" is as likely meant in seconds as in milliseconds.
  */
 int fq_cli_parse_duration(const char *s, int64_t *ms);
+
+/*
+ * Options `print` and `run` share.  Put FQ_CLI_COMMON_LONGOPTS in the
+ * getopt_long() table and hand every option to fq_cli_common_option()
+ * before the command's own switch.
+ */
+enum {
+	FQ_CLI_OPT_STATS = 0x1000, FQ_CLI_OPT_STATS_JSON,
+	FQ_CLI_OPT_STATS_INTERVAL, FQ_CLI_OPT_ALLOW, FQ_CLI_OPT_RECORD,
+	FQ_CLI_OPT_RCVBUF, FQ_CLI_OPT_SPEED,
+};
+
+#define FQ_CLI_COMMON_LONGOPTS \
+	{ "stats", no_argument, NULL, FQ_CLI_OPT_STATS }, \
+	{ "stats-json", no_argument, NULL, FQ_CLI_OPT_STATS_JSON }, \
+	{ "stats-interval", required_argument, NULL, FQ_CLI_OPT_STATS_INTERVAL }, \
+	{ "allow", required_argument, NULL, FQ_CLI_OPT_ALLOW }, \
+	{ "record", required_argument, NULL, FQ_CLI_OPT_RECORD }, \
+	{ "rcvbuf", required_argument, NULL, FQ_CLI_OPT_RCVBUF }, \
+	{ "speed", required_argument, NULL, FQ_CLI_OPT_SPEED }
+
+struct fq_cli_common {
+	struct fq_cli_allow allow;     /* --allow */
+	const char *record_path;       /* --record, borrowed from argv */
+};
+
+/*
+ * Returns 1 if `c` was a common option and is applied (to *cm, *lo or the
+ * source settings), 0 if it is not one, -1 on a bad value with a one-line
+ * reason in `reason`.
+ */
+int fq_cli_common_option(int c, const char *arg, struct fq_cli_common *cm,
+			 struct fq_cli_loop_opts *lo, char *reason,
+			 size_t reason_len);
 
 #endif
