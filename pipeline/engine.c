@@ -418,6 +418,8 @@ pl_query_emit(struct pl_query *q, struct pl_group **g, int64_t time)
 static void
 flush_batch(struct pl_query *q)
 {
+	if (q->nbatch == 0)
+		return;
 	sort_q = q;
 	qsort(q->batch, q->nbatch, sizeof *q->batch, cmp_match);
 	for (size_t i = 0; i < q->nbatch; i++) {

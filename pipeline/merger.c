@@ -639,6 +639,7 @@ tuple_make(struct pl_merger *mg, struct join *j)
 		return NULL;
 	}
 	t->time = INT64_MIN;
+	t->seq = mg->next_seq++;
 	for (size_t s = 0; s < j->pm->m->nbranches; s++) {
 		struct pl_group *g = j->bind[s];
 		t->g[j->pm->m->branches[s]] = g;
@@ -838,7 +839,9 @@ cmp_tuple_time(const void *a, const void *b)
 {
 	const struct pl_tuple *x = *(struct pl_tuple *const *)a;
 	const struct pl_tuple *y = *(struct pl_tuple *const *)b;
-	return x->time < y->time ? -1 : x->time > y->time;
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 void
@@ -864,15 +867,8 @@ pl_merger_advance(struct pl_merger *mg, int64_t T, int end)
 					pp = &t->next;
 				}
 			}
-			/* Pending list is newest first: restore discovery
-			 * order, then by time (stable). */
-			for (size_t i = 0; i < k / 2; i++) {
-				struct pl_tuple *tmp = ready[i];
-				ready[i] = ready[k - 1 - i];
-				ready[k - 1 - i] = tmp;
-			}
-			if (!end)
-				qsort(ready, k, sizeof *ready, cmp_tuple_time);
+			/* By time, then discovery order. */
+			qsort(ready, k, sizeof *ready, cmp_tuple_time);
 			for (size_t i = 0; i < k; i++) {
 				emit_tuple(mg, ready[i]);
 				tuple_free(mg, ready[i]);

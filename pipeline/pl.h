@@ -210,6 +210,7 @@ struct pl_tuple {
 	struct pl_group **g;       /* per plan branch (NULL if not in it) */
 	int64_t time;              /* largest etime */
 	int64_t release;           /* pending: emit once T > release */
+	uint64_t seq;              /* discovery order, breaks ties */
 	struct pl_tuple *next;
 };
 
@@ -221,6 +222,7 @@ struct pl_merger {
 	struct pl_store *stores;   /* owned, per plan branch */
 	int64_t *off;              /* owned: per module, per slot pair: bound */
 	struct pl_tuple *pending;  /* owned list: export tuples awaiting T */
+	uint64_t next_seq;
 	size_t npending;
 	/* join scratch */
 	struct pl_group **bind;    /* per slot */
