@@ -264,32 +264,9 @@ fq_cmd_run(int argc, char **argv)
 	fq_cli_allow_apply(&cm.allow, &dopts);
 	ing.decoder_opts = dopts;
 	ing_inited = 1;
-	for (size_t i = 0; i < n_specs; i++) {
-		int rc = fq_ingest_add(&ing, specs[i], reason, sizeof reason);
-		if (rc < 0 && from_query) {
-			/* The Flowy files name HDF5 files as their input. */
-			fprintf(stderr, "flowq: the query's input \"%s\" cannot be "
-				"read (%s); give the sources with -s\n", specs[i],
-				reason);
-			status = 2;
-			goto out;
-		}
-		if (rc == -FQ_EINVAL || rc == -FQ_EUNSUP) {
-			status = fq_cli_bad_usage(reason);
-			goto out;
-		}
-		if (rc < 0) {
-			fq_error("%s", reason);
-			status = 1;
-			goto out;
-		}
-	}
-	if (cm.record_path &&
-	    fq_ingest_record_to(&ing, cm.record_path, reason, sizeof reason) < 0) {
-		fq_error("%s", reason);
-		status = 1;
+	status = fq_cli_add_sources(&ing, specs, n_specs, &cm, from_query);
+	if (status != 0)
 		goto out;
-	}
 	status = fq_cli_loop_run(&loop, &ing, &lopts);
 	if (out->err) {
 		fq_error("cannot write output: %s", strerror(out->err));

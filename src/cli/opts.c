@@ -4,7 +4,10 @@
 #include "opts.h"
 #include "fq_error.h"
 
+#include "fq_ingest.h"
+#include "fq_log.h"
 #include "fq_source.h"
+#include "commands.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,6 +141,35 @@ fq_cli_common_option(int c, const char *arg, struct fq_cli_common *cm,
 		fq_source_replay_set_speed(x);
 		return 1;
 	}
+	}
+	return 0;
+}
+
+int
+fq_cli_add_sources(struct fq_ingest *ing, const char *const *specs, size_t n,
+		   const struct fq_cli_common *cm, int from_query)
+{
+	char reason[512];
+	for (size_t i = 0; i < n; i++) {
+		int rc = fq_ingest_add(ing, specs[i], reason, sizeof reason);
+		if (rc < 0 && from_query) {
+			/* The Flowy files name HDF5 files as their input. */
+			fprintf(stderr, "flowq: the query's input \"%s\" cannot be "
+				"read (%s); give the sources with -s\n", specs[i],
+				reason);
+			return 2;
+		}
+		if (rc == -FQ_EINVAL || rc == -FQ_EUNSUP)
+			return fq_cli_bad_usage(reason);
+		if (rc < 0) {
+			fq_error("%s", reason);
+			return 1;
+		}
+	}
+	if (cm->record_path &&
+	    fq_ingest_record_to(ing, cm->record_path, reason, sizeof reason) < 0) {
+		fq_error("%s", reason);
+		return 1;
 	}
 	return 0;
 }

@@ -63,4 +63,13 @@ int fq_cli_common_option(int c, const char *arg, struct fq_cli_common *cm,
 			 struct fq_cli_loop_opts *lo, char *reason,
 			 size_t reason_len);
 
+/*
+ * Add the sources to `ing` and open the --record capture.  Returns 0, or
+ * the exit status after reporting why: 2 for a bad spelling (or, with
+ * `from_query`, a query endpoint flowq cannot read: the user must give -s),
+ * 1 for a source or capture that cannot be opened.
+ */
+int fq_cli_add_sources(struct fq_ingest *ing, const char *const *specs,
+		       size_t n, const struct fq_cli_common *cm, int from_query);
+
 #endif
