@@ -400,6 +400,8 @@ pl_merger_init(struct pl_query *q)
 			return -1;
 	}
 	x->has_sub = pm->nmodules > 1;
+	mg->next_release = FQ_TIME_INF;
+	mg->next_drop = FQ_TIME_INF;
 	return 0;
 }
 
@@ -742,6 +744,8 @@ on_export_match(struct join *j)
 		}
 	}
 	t->release = release_time(mg, t);
+	if (t->release < mg->next_release)
+		mg->next_release = t->release;
 	t->next = mg->pending;
 	mg->pending = t;
 	mg->npending++;
@@ -832,7 +836,17 @@ pl_merger_group(struct pl_merger *mg, struct pl_group *g)
 		return;
 	if (store_insert(&mg->stores[b], g) < 0)
 		fq_error("out of memory in the merger store");
+	else if (g->drop_at < mg->next_drop)
+		mg->next_drop = g->drop_at;
 }
+
+/*
+ * Stored groups are dropped in sweeps, at most once per DROP_SLACK of
+ * stream time: a sweep visits every stored group, and a group kept a
+ * little past its horizon only holds memory a little longer (no partner
+ * can arrive for it any more, so results are unchanged).
+ */
+#define DROP_SLACK 1000
 
 static int
 cmp_tuple_time(const void *a, const void *b)
@@ -847,46 +861,61 @@ cmp_tuple_time(const void *a, const void *b)
 void
 pl_merger_advance(struct pl_merger *mg, int64_t T, int end)
 {
-	/* Release pending tuples, oldest time first for a stable output. */
-	size_t n = 0;
-	for (struct pl_tuple *t = mg->pending; t; t = t->next)
-		if (end || T > t->release)
-			n++;
-	if (n) {
-		struct pl_tuple **ready = malloc(n * sizeof *ready);
-		if (ready) {
-			size_t k = 0;
-			struct pl_tuple **pp = &mg->pending;
-			while (*pp) {
-				struct pl_tuple *t = *pp;
-				if (end || T > t->release) {
-					*pp = t->next;
-					ready[k++] = t;
-					mg->npending--;
-				} else {
-					pp = &t->next;
-				}
-			}
-			/* By time, then discovery order. */
-			qsort(ready, k, sizeof *ready, cmp_tuple_time);
-			for (size_t i = 0; i < k; i++) {
-				emit_tuple(mg, ready[i]);
-				tuple_free(mg, ready[i]);
-			}
-			free(ready);
+	/* Release pending tuples whose time has come: by time, then in
+	 * discovery order. */
+	if (end || T > mg->next_release) {
+		size_t n = 0;
+		for (struct pl_tuple *t = mg->pending; t; t = t->next)
+			if (end || T > t->release)
+				n++;
+		struct pl_tuple **ready = n ? malloc(n * sizeof *ready) : NULL;
+		if (n && ready == NULL) {
+			fq_error("out of memory releasing matches");
+			return;
 		}
+		size_t k = 0;
+		int64_t next = FQ_TIME_INF;
+		struct pl_tuple **pp = &mg->pending;
+		while (*pp) {
+			struct pl_tuple *t = *pp;
+			if (end || T > t->release) {
+				*pp = t->next;
+				ready[k++] = t;
+				mg->npending--;
+			} else {
+				if (t->release < next)
+					next = t->release;
+				pp = &t->next;
+			}
+		}
+		mg->next_release = next;
+		if (k)
+			qsort(ready, k, sizeof *ready, cmp_tuple_time);
+		for (size_t i = 0; i < k; i++) {
+			emit_tuple(mg, ready[i]);
+			tuple_free(mg, ready[i]);
+		}
+		free(ready);
 	}
 	/* Drop stored groups past their horizon. */
+	if (!end && !(T > sat_add(mg->next_drop, DROP_SLACK)))
+		return;
+	int64_t next = FQ_TIME_INF;
 	for (size_t b = 0; b < mg->q->plan->nbranches; b++) {
 		struct pl_store *s = &mg->stores[b];
 		for (size_t i = 0; i < s->n; i++) {
 			struct pl_group *g = s->byst[i];
-			if (g->stored && (end || T > g->drop_at)) {
+			if (!g->stored)
+				continue;
+			if (end || T > g->drop_at) {
 				store_drop(s, g);
 				mg->q->dropped_groups++;
+			} else if (g->drop_at < next) {
+				next = g->drop_at;
 			}
 		}
 		if (s->dead && (end || s->dead * 2 > s->n))
 			store_compact(s);
 	}
+	mg->next_drop = next;
 }

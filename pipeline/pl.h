@@ -223,6 +223,8 @@ struct pl_merger {
 	int64_t *off;              /* owned: per module, per slot pair: bound */
 	struct pl_tuple *pending;  /* owned list: export tuples awaiting T */
 	uint64_t next_seq;
+	int64_t next_release;      /* min release of the pending tuples */
+	int64_t next_drop;         /* min drop_at of the stored groups */
 	size_t npending;
 	/* join scratch */
 	struct pl_group **bind;    /* per slot */
