@@ -537,14 +537,92 @@ fail:
 
 /* ---- stream time ---------------------------------------------------------- */
 
-static struct pl_exp *
-exporter_of(struct fq_engine *e, const struct fq_record *r)
+/*
+ * Exporters are found through a small open-addressing index, and T is
+ * recomputed over all of them only when it can change: when the exporter
+ * that holds it back moves forward, when an exporter appears or comes back
+ * from idleness, or when arrival time passes the moment the next exporter
+ * turns idle.  So a record costs O(1) however many exporters there are.
+ * The table is capped: when it is full, idle exporters are forgotten;
+ * records of exporters that still do not fit are counted as `untracked`
+ * and do not hold T back.
+ */
+#define MAX_EXPORTERS 65536
+
+static uint64_t
+exp_hash(const struct fq_ip *a, uint32_t domain)
 {
+	return pl_mix(pl_mix(a->hi, a->lo ^ ((uint64_t)a->is6 << 63)), domain);
+}
+
+static int
+exp_reindex(struct fq_engine *e)
+{
+	size_t n = 16;
+	while (n <= 2 * e->capexps)
+		n *= 2;
+	uint32_t *ix = calloc(n, sizeof *ix);
+	if (ix == NULL)
+		return -1;
 	for (size_t i = 0; i < e->nexps; i++) {
-		struct pl_exp *x = &e->exps[i];
-		if (x->domain == r->domain && fq_ip_eq(&x->addr, &r->exporter))
-			return x;
+		size_t h = exp_hash(&e->exps[i].addr, e->exps[i].domain) & (n - 1);
+		while (ix[h])
+			h = (h + 1) & (n - 1);
+		ix[h] = (uint32_t)i + 1;
 	}
+	free(e->xidx);
+	e->xidx = ix;
+	e->nxidx = n;
+	return 0;
+}
+
+static int
+exp_idle(const struct fq_engine *e, const struct pl_exp *x)
+{
+	return e->o.exporter_idle != FQ_TIME_INF &&
+	       e->now - x->last_arrival > e->o.exporter_idle;
+}
+
+/* Forget idle exporters (table full); returns how many went. */
+static size_t
+exp_evict_idle(struct fq_engine *e)
+{
+	size_t w = 0;
+	for (size_t i = 0; i < e->nexps; i++)
+		if (!exp_idle(e, &e->exps[i]))
+			e->exps[w++] = e->exps[i];
+	size_t gone = e->nexps - w;
+	e->nexps = w;
+	e->min_x = SIZE_MAX;
+	if (gone) {
+		/* Rebuild in place: the table only shrank, no allocation. */
+		memset(e->xidx, 0, e->nxidx * sizeof *e->xidx);
+		for (size_t i = 0; i < e->nexps; i++) {
+			size_t h = exp_hash(&e->exps[i].addr, e->exps[i].domain) &
+				   (e->nxidx - 1);
+			while (e->xidx[h])
+				h = (h + 1) & (e->nxidx - 1);
+			e->xidx[h] = (uint32_t)i + 1;
+		}
+	}
+	return gone;
+}
+
+/* The exporter of r; *fresh = 1 if it was just added.  NULL: untracked. */
+static struct pl_exp *
+exporter_of(struct fq_engine *e, const struct fq_record *r, int *fresh)
+{
+	*fresh = 0;
+	if (e->nxidx) {
+		size_t h = exp_hash(&r->exporter, r->domain) & (e->nxidx - 1);
+		for (; e->xidx[h]; h = (h + 1) & (e->nxidx - 1)) {
+			struct pl_exp *x = &e->exps[e->xidx[h] - 1];
+			if (x->domain == r->domain && fq_ip_eq(&x->addr, &r->exporter))
+				return x;
+		}
+	}
+	if (e->nexps == MAX_EXPORTERS && exp_evict_idle(e) == 0)
+		return NULL;
 	if (e->nexps == e->capexps) {
 		size_t cap = e->capexps ? e->capexps * 2 : 8;
 		struct pl_exp *v = realloc(e->exps, cap * sizeof *v);
@@ -557,28 +635,43 @@ exporter_of(struct fq_engine *e, const struct fq_record *r)
 	x->addr = r->exporter;
 	x->domain = r->domain;
 	x->max_etime = INT64_MIN;
-	x->last_arrival = r->arrival;
+	x->last_arrival = r->arrival ? r->arrival : r->etime;
+	if (2 * e->capexps >= e->nxidx) {
+		if (exp_reindex(e) < 0) {
+			e->nexps--;
+			return NULL;
+		}
+	} else {
+		size_t h = exp_hash(&x->addr, x->domain) & (e->nxidx - 1);
+		while (e->xidx[h])
+			h = (h + 1) & (e->nxidx - 1);
+		e->xidx[h] = (uint32_t)e->nexps;
+	}
+	*fresh = 1;
 	return x;
 }
 
-/* Recompute T from the exporters; returns 1 if it moved forward. */
+/* Recompute T from all active exporters; returns 1 if it moved forward. */
 static int
-update_T(struct fq_engine *e, int64_t now)
+update_T(struct fq_engine *e)
 {
 	int64_t m = FQ_TIME_INF;
-	int any = 0;
+	e->min_x = SIZE_MAX;
+	e->recheck_at = FQ_TIME_INF;
 	for (size_t i = 0; i < e->nexps; i++) {
 		struct pl_exp *x = &e->exps[i];
-		if (x->max_etime == INT64_MIN)
-			continue;
-		if (e->o.exporter_idle != FQ_TIME_INF &&
-		    now - x->last_arrival > e->o.exporter_idle)
+		if (x->max_etime == INT64_MIN || exp_idle(e, x))
 			continue;   /* idle: stops holding T back */
-		any = 1;
-		if (x->max_etime < m)
+		int64_t idle_at = e->o.exporter_idle == FQ_TIME_INF ? FQ_TIME_INF
+				  : x->last_arrival + e->o.exporter_idle + 1;
+		if (idle_at < e->recheck_at)
+			e->recheck_at = idle_at;
+		if (x->max_etime < m) {
 			m = x->max_etime;
+			e->min_x = i;
+		}
 	}
-	if (!any)
+	if (e->min_x == SIZE_MAX)
 		return 0;
 	int64_t T = e->o.lateness == FQ_TIME_INF ? INT64_MIN : m - e->o.lateness;
 	if (T > e->T) {
@@ -653,15 +746,25 @@ engine_records(struct fq_sink *sink, const struct fq_record *recs, size_t n)
 			query_record(e->q[k], r, late, lng);
 		if (e->o.batch)
 			continue;
-		struct pl_exp *x = exporter_of(e, r);
-		if (x == NULL)
-			continue;
 		int64_t now = r->arrival ? r->arrival : r->etime;
+		if (now > e->now)
+			e->now = now;
+		int fresh;
+		struct pl_exp *x = exporter_of(e, r, &fresh);
+		if (x == NULL) {
+			e->untracked++;
+			continue;
+		}
+		/* Decide before updating x whether T may change. */
+		int recompute = fresh || exp_idle(e, x) || e->now >= e->recheck_at;
 		if (now > x->last_arrival)
 			x->last_arrival = now;
-		if (!future && r->etime > x->max_etime)
+		if (!future && r->etime > x->max_etime) {
 			x->max_etime = r->etime;
-		if (update_T(e, now))
+			if (e->min_x == SIZE_MAX || x == &e->exps[e->min_x])
+				recompute = 1;
+		}
+		if (recompute && update_T(e))
 			advance(e, 0);
 	}
 	struct fq_out *o = e->o.out;
@@ -697,6 +800,9 @@ fq_engine_new(struct fq_engine **out, const struct fq_engine_opts *o)
 		e->o.lateness = FQ_TIME_INF;
 	}
 	e->T = INT64_MIN;
+	e->now = INT64_MIN;
+	e->min_x = SIZE_MAX;
+	e->recheck_at = FQ_TIME_INF;
 	*out = e;
 	return 0;
 }
@@ -716,6 +822,7 @@ fq_engine_free(struct fq_engine *e)
 		query_free(e->q[i]);
 	free(e->q);
 	free(e->exps);
+	free(e->xidx);
 	free(e);
 }
 
@@ -724,17 +831,20 @@ fq_engine_print_stats(struct fq_engine *e, struct fq_out *o, int json)
 {
 	if (json) {
 		fq_out_printf(o, "{\"records\":%llu,\"late\":%llu,\"long\":%llu,"
-			      "\"future\":%llu,\"queries\":[",
+			      "\"future\":%llu,\"untracked\":%llu,\"queries\":[",
 			      (unsigned long long)e->records,
 			      (unsigned long long)e->late,
 			      (unsigned long long)e->long_recs,
-			      (unsigned long long)e->future);
+			      (unsigned long long)e->future,
+			      (unsigned long long)e->untracked);
 	} else {
-		fq_out_printf(o, "engine: records %llu late %llu long %llu future %llu\n",
+		fq_out_printf(o, "engine: records %llu late %llu long %llu future %llu "
+			      "untracked %llu\n",
 			      (unsigned long long)e->records,
 			      (unsigned long long)e->late,
 			      (unsigned long long)e->long_recs,
-			      (unsigned long long)e->future);
+			      (unsigned long long)e->future,
+			      (unsigned long long)e->untracked);
 	}
 	for (size_t i = 0; i < e->nq; i++) {
 		struct pl_query *q = e->q[i];

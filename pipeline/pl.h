@@ -279,10 +279,15 @@ struct fq_engine {
 	struct pl_query **q;       /* owned */
 	size_t nq;
 	int64_t T;                 /* stream time, FQ_TIME_INF at end, -inf start */
-	/* per exporter: largest etime, last arrival */
-	struct pl_exp *exps;       /* owned */
+	/* per exporter: largest etime, last arrival (engine.c) */
+	struct pl_exp *exps;       /* owned, dense */
 	size_t nexps, capexps;
-	uint64_t records, late, long_recs, future;
+	uint32_t *xidx;            /* owned: open-addressing index, slot+1 */
+	size_t nxidx;              /* power of two, > 2 * capexps */
+	size_t min_x;              /* exporter holding T back, or SIZE_MAX */
+	int64_t now;               /* largest arrival time seen */
+	int64_t recheck_at;        /* an exporter turns idle at this arrival */
+	uint64_t records, late, long_recs, future, untracked;
 	int finished;
 };
 

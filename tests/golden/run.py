@@ -220,6 +220,64 @@ def case_exec():
             fail("every line is sent or counted as dropped: %r" % ex)
 
 
+def write_ft(path, recs):
+    """flow-tools v3, little-endian, uncompressed, v5 records:
+    (exaddr, arrival_ms, stime_ms, etime_ms) -> one TCP flow each."""
+    import struct
+    body = b""
+    for exa, arr, st, en in recs:
+        secs, ms = divmod(arr, 1000)
+        up = 1000000000
+        body += struct.pack("<IIIIIIIHHIIIIHHBBBBBBBBHH", secs, ms * 1000000,
+                            up, exa, 0x0a000001, 0x0a000002, 0, 0, 0, 1, 40,
+                            (up - (arr - st)) & 0xFFFFFFFF,
+                            (up - (arr - en)) & 0xFFFFFFFF,
+                            1234, 80, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    tlv = struct.pack("<HHH", 2, 2, 5) + struct.pack("<HHI", 8, 4, 0)
+    hdr = b"\xcf\x10\x01\x03" + struct.pack("<I", 8 + len(tlv)) + tlv
+    open(path, "wb").write(hdr + body)
+
+
+def case_exporters():
+    """Stream time follows the slowest active exporter; an idle one stops
+    holding it back; many exporters are tracked (SPEC section 5)."""
+    base = 1335772141000
+    A, B = 0xc0000201, 0xc0000202
+    recs = [(B, base + t * 1000 + 1000, base + t * 1000, base + t * 1000)
+            for t in range(10)]
+    recs += [(A, base + t * 1000 + 1000, base + t * 1000, base + t * 1000)
+             for t in range(10, 1000, 10)]
+    # 490 s behind A's front: late only once B has gone idle.
+    recs.append((A, base + 1000000, base + 500000, base + 500000))
+    with tempfile.TemporaryDirectory(dir=TMP) as t:
+        q = os.path.join(t, "tcp.flw")
+        open(q, "w").write("splitter S {}\nfilter f {\n  prot = 6\n}\n"
+                           "S branch A -> f\n")
+        f = os.path.join(t, "two.ft")
+        write_ft(f, recs)
+
+        def late(extra):
+            p = ok_run(["run", "--json", "--stats-json", q, "-s", f] + extra)
+            st = json.loads(p.stderr.decode().strip().splitlines()[-1])["engine"]
+            if len(p.stdout.splitlines()) != len(recs):
+                fail("%d matches for %d records" % (len(p.stdout.splitlines()), len(recs)))
+            return st["late"], st["untracked"]
+        if late([]) != (1, 0):
+            fail("default: B idle after 5 min, the old record is late: %r" % (late([]),))
+        if late(["--exporter-idle", "inf"]) != (0, 0):
+            fail("B never idle: it holds T back, nothing is late")
+        # 20000 exporters, one record each, through the exporter index.
+        many = [(0x0b000000 + i, base + i * 10 + 1000, base + i * 10,
+                 base + i * 10) for i in range(20000)]
+        g = os.path.join(t, "many.ft")
+        write_ft(g, many)
+        p = ok_run(["run", "--json", "--no-records", "--stats-json", q, "-s", g])
+        st = json.loads(p.stderr.decode().strip().splitlines()[-1])["engine"]
+        if st["records"] != 20000 or st["untracked"] != 0 or \
+                len(p.stdout.splitlines()) != 20000:
+            fail("many exporters: %r" % st)
+
+
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 
 if __name__ == "__main__":
