@@ -186,7 +186,30 @@ def case_closed_stdout():
             fail("exit %d, stderr %r" % (rc, err))
 
 
+def case_full_disk():
+    """A full disk (/dev/full) ends with a clear message and exit 1, for
+    print and for a query, not a crash or a silent loss."""
+    if not os.path.exists("/dev/full"):
+        print("SKIP: no /dev/full")
+        sys.exit(77)
+    with tempfile.TemporaryDirectory(dir=TMP) as t:
+        f = os.path.join(t, "ft")
+        subprocess.run([FTGEN, f, "-n", "20000"], check=True)
+        ex = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          "..", "..", "examples")
+        q = os.path.join(ex, "http-download.flw")
+        fq = os.path.join(ex, "http-downloads.ft")
+        for args in (["print", "--json", f], ["run", "--json", q, "-s", fq]):
+            with open("/dev/full", "wb") as full:
+                p = subprocess.run([FLOWQ] + args, stdout=full,
+                                   stderr=subprocess.PIPE)
+            err = p.stderr.decode()
+            if p.returncode != 1 or "No space left on device" not in err:
+                fail("%r: exit %d, stderr %r" % (args, p.returncode, err))
+
+
 CASES = {
+    "full-disk": case_full_disk,
     "trace-2009-json": case_trace2009_json,
     "trace-2009-text": case_trace2009_text,
     "trace-2012-count": case_trace2012_count,
