@@ -14,6 +14,11 @@ sys.path.insert(0, os.path.join(HERE, "..", "tools"))
 import ftread  # noqa: E402  (the independent reader)
 
 CASE, FLOWQ, FTGEN, SHARED, TMP = sys.argv[1:6]
+
+# tests/run-valgrind: run flowq under valgrind through its wrapper.
+if os.environ.get("FQ_VALGRIND"):
+    os.environ["FQ_VG_REAL"] = os.path.abspath(FLOWQ)
+    FLOWQ = os.environ["FQ_VALGRIND"]
 TRACES = os.path.join(SHARED, "data", "traces")
 
 

@@ -11,6 +11,11 @@ import sys
 import tempfile
 
 CASE, FLOWQ, ROOT, SHARED, TMP = sys.argv[1:6]
+
+# tests/run-valgrind: run flowq under valgrind through its wrapper.
+if os.environ.get("FQ_VALGRIND"):
+    os.environ["FQ_VG_REAL"] = os.path.abspath(FLOWQ)
+    FLOWQ = os.environ["FQ_VALGRIND"]
 TRACES = os.path.join(SHARED, "data", "traces")
 EX = os.path.join(ROOT, "examples")
 QUERIES = os.path.join(ROOT, "tests", "queries")

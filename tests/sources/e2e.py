@@ -34,6 +34,11 @@ import sys
 import time
 
 CASE, FLOWQ, SHARED, TMP = sys.argv[1:5]
+
+# tests/run-valgrind: run flowq under valgrind through its wrapper.
+if os.environ.get("FQ_VALGRIND"):
+    os.environ["FQ_VG_REAL"] = os.path.abspath(FLOWQ)
+    FLOWQ = os.environ["FQ_VALGRIND"]
 RAW = os.path.join(SHARED, "data", "exports", "raw")
 TMP = os.path.join(TMP, "e2e-" + CASE)
 os.makedirs(TMP, exist_ok=True)
