@@ -251,10 +251,28 @@ ntp_ms(uint64_t v, int nanos)
  * Run a compiled template over one record (its length checked by
  * fq__tpl_reclen).  Integers are read once by width, then stored by op.
  */
+/*
+ * Zeroes the accumulator.  memset() of its 328 bytes compiles to `rep
+ * stosq` with GCC's generic tuning, and that start-up cost per record was
+ * a large part of v9/IPFIX decoding (perf); plain 8-byte stores are
+ * cheaper.  GCC would turn the loop back into memset(), so that
+ * transformation is off here (see fq_record_clear).
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
+static inline void
+acc_clear(struct fq__acc *a)
+{
+	uint64_t *w = (uint64_t *)(void *)a;
+	for (unsigned i = 0; i < sizeof *a / 8; i++)
+		w[i] = 0;
+}
+
 static void
 run(const struct fq__tpl *t, const uint8_t *p, struct fq__acc *a)
 {
-	memset(a, 0, sizeof *a);
+	acc_clear(a);
 	for (unsigned i = 0; i < t->n_ops; i++) {
 		unsigned len = t->ops[i].len;
 		unsigned code = t->ops[i].code;

@@ -166,9 +166,3 @@ fq_type_name(enum fq_type t)
 	return "?";
 }
 
-void
-fq_record_clear(struct fq_record *r)
-{
-	memset(r, 0, sizeof *r);
-	r->sampling = 1;
-}

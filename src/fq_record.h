@@ -53,8 +53,32 @@ struct fq_record {
 	int64_t arrival;
 };
 
-/* A record with every field at its "not carried" value. */
-void fq_record_clear(struct fq_record *r);
+/*
+ * A record with every field at its "not carried" value, padding included.
+ *
+ * Decoders clear a record per decoded flow, so this is on the hottest path
+ * there is.  A plain memset() of the 192 bytes compiles to `rep stosq`
+ * with GCC's generic tuning, whose start-up cost made it a fifth of all
+ * decoding time (perf, bench-collector-decode); twelve 16-byte stores are
+ * several times cheaper.  GCC would turn the loop back into a memset, so
+ * that transformation is switched off for this function.
+ */
+typedef uint64_t fq__zero16 __attribute__((vector_size(16), aligned(8)));
+
+_Static_assert(sizeof(struct fq_record) % 16 == 0,
+	       "fq_record_clear stores 16 bytes at a time");
+
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
+static inline void
+fq_record_clear(struct fq_record *r)
+{
+	fq__zero16 *p = (fq__zero16 *)(void *)r;
+	for (unsigned i = 0; i < sizeof *r / 16; i++)
+		p[i] = (fq__zero16){ 0, 0 };
+	r->sampling = 1;
+}
 
 /*
  * Router uptime (ms) to absolute time, SPEC section 1:
