@@ -26,6 +26,7 @@
 #include "fq_error.h"
 #include "ipfix_fixbuf.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,6 +110,8 @@ len_ok(unsigned op, unsigned len)
 
 #define VARLEN 65535
 
+static uint8_t op_kind(unsigned code, unsigned len);
+
 int
 fq__tpl_compile(uint8_t version, uint16_t tid, const uint8_t *p,
 		size_t avail, unsigned n_fields, unsigned scope_count,
@@ -182,7 +185,7 @@ fq__tpl_compile(uint8_t version, uint16_t tid, const uint8_t *p,
 		}
 		t->ops[n].len = (uint16_t)len;
 		t->ops[n].code = (uint8_t)op;
-		t->ops[n].pad = 0;
+		t->ops[n].pad = op_kind(op, len);
 		t->has |= FQ__HAS(op);
 		n++;
 	}
@@ -269,92 +272,152 @@ acc_clear(struct fq__acc *a)
 		w[i] = 0;
 }
 
+/*
+ * The caller clears `a` once per data set, not per record: every op of a
+ * template stores its whole accumulator member on every record (an
+ * element repeated in a template is skipped at compile time), so what one
+ * record leaves behind is overwritten by the next, and members the
+ * template does not carry stay zero.
+ */
+/*
+ * Where each op stores: the accumulator member's offset and width.  With
+ * the field's wire width this gives the op's kind (op_kind), one switch
+ * per field at run time instead of a switch on the wire width followed by
+ * one on the op: data records are the hot path of v9/IPFIX decoding.
+ */
+#define M(op, member) \
+	[op] = { offsetof(struct fq__acc, member), \
+		 sizeof(((struct fq__acc *)0)->member) }
+static const struct {
+	uint16_t off;
+	uint8_t width;
+} acc_slot[FQ__OP_COUNT] = {
+	M(FQ__OP_SRC4, src4), M(FQ__OP_DST4, dst4), M(FQ__OP_NH4, nh4),
+	M(FQ__OP_BGPNH4, bgpnh4),
+	M(FQ__OP_SRC6, src6), M(FQ__OP_DST6, dst6), M(FQ__OP_NH6, nh6),
+	M(FQ__OP_BGPNH6, bgpnh6),
+	M(FQ__OP_SRCPORT, srcport), M(FQ__OP_DSTPORT, dstport),
+	M(FQ__OP_ICMP4, icmp4), M(FQ__OP_ICMP6, icmp6),
+	M(FQ__OP_PROT, prot), M(FQ__OP_TOS, tos),
+	M(FQ__OP_TCPFLAGS, tcpflags),
+	M(FQ__OP_PKTS, pkts), M(FQ__OP_BYTES, bytes),
+	M(FQ__OP_PKTS_TOTAL, pkts_total), M(FQ__OP_BYTES_TOTAL, bytes_total),
+	M(FQ__OP_PKTS_OUT, pkts_out), M(FQ__OP_BYTES_OUT, bytes_out),
+	M(FQ__OP_PKTS_INIT, pkts_init), M(FQ__OP_BYTES_INIT, bytes_init),
+	M(FQ__OP_INPUT, input), M(FQ__OP_OUTPUT, output),
+	M(FQ__OP_SRC_AS, src_as), M(FQ__OP_DST_AS, dst_as),
+	M(FQ__OP_SRC_MASK, src_mask), M(FQ__OP_DST_MASK, dst_mask),
+	M(FQ__OP_SRC6_MASK, src6_mask), M(FQ__OP_DST6_MASK, dst6_mask),
+	M(FQ__OP_START_UP, start_up), M(FQ__OP_END_UP, end_up),
+	M(FQ__OP_START_S, start_s), M(FQ__OP_END_S, end_s),
+	M(FQ__OP_START_MS, start_ms), M(FQ__OP_END_MS, end_ms),
+	M(FQ__OP_START_US, start_us), M(FQ__OP_END_US, end_us),
+	M(FQ__OP_START_NS, start_ns), M(FQ__OP_END_NS, end_ns),
+	M(FQ__OP_START_DELTA_US, start_delta_us),
+	M(FQ__OP_END_DELTA_US, end_delta_us),
+	M(FQ__OP_DUR_MS, dur_ms), M(FQ__OP_DUR_US, dur_us),
+	M(FQ__OP_SYSINIT_MS, sysinit_ms),
+	M(FQ__OP_SAMPLING, sampling),
+	M(FQ__OP_SAMPLER_INTERVAL, sampler_interval),
+	M(FQ__OP_SAMPLER_ID, selector_id),
+	M(FQ__OP_PKT_INTERVAL, pkt_interval), M(FQ__OP_PKT_SPACE, pkt_space),
+	M(FQ__OP_SAMPLING_SIZE, samp_size), M(FQ__OP_SAMPLING_POP, samp_pop),
+	M(FQ__OP_ENGINE_TYPE, engine_type), M(FQ__OP_ENGINE_ID, engine_id),
+};
+#undef M
+
+/* Op kinds (struct fq__op.pad): wire width class x member width class. */
+enum {
+	K_SKIP = 0,     /* fixed-length bytes nobody reads */
+	K_VAR,          /* variable-length field, skipped */
+	K_COPY16,       /* IPv6 address */
+	K_INT,          /* K_INT + 4 * wire class + member class */
+};
+#define K_WIRE_N 4      /* wire widths other than 1, 2, 4, 8 */
+
+static unsigned
+width_class(unsigned w)
+{
+	return w == 1 ? 0 : w == 2 ? 1 : w == 4 ? 2 : w == 8 ? 3 : K_WIRE_N;
+}
+
+/* The kind of a compiled op (code and len as fq__tpl_compile set them). */
+static uint8_t
+op_kind(unsigned code, unsigned len)
+{
+	if (len == VARLEN)
+		return K_VAR;
+	if (code == FQ__OP_SKIP || acc_slot[code].width == 0)
+		return K_SKIP;
+	if (acc_slot[code].width == 16)
+		return K_COPY16;
+	return (uint8_t)(K_INT + 4 * width_class(len) +
+			 width_class(acc_slot[code].width));
+}
+
+static inline void
+st_width(uint8_t *d, unsigned mclass, uint64_t v)
+{
+	switch (mclass) {
+	case 0: *d = (uint8_t)v; break;
+	case 1: { uint16_t x = (uint16_t)v; memcpy(d, &x, 2); break; }
+	case 2: { uint32_t x = (uint32_t)v; memcpy(d, &x, 4); break; }
+	default: memcpy(d, &v, 8); break;
+	}
+}
+
+/*
+ * Run a compiled template over one record (its length checked by
+ * fq__tpl_reclen).
+ *
+ * The caller clears `a` once per data set, not per record: every op of a
+ * template stores its whole accumulator member on every record (an
+ * element repeated in a template is skipped at compile time), so what one
+ * record leaves behind is overwritten by the next, and members the
+ * template does not carry stay zero.
+ */
 static void
 run(const struct fq__tpl *t, const uint8_t *p, struct fq__acc *a)
 {
-	acc_clear(a);
+	uint8_t *base = (uint8_t *)a;
 	for (unsigned i = 0; i < t->n_ops; i++) {
 		unsigned len = t->ops[i].len;
-		unsigned code = t->ops[i].code;
-		if (len == VARLEN) {
+		uint8_t *d = base + acc_slot[t->ops[i].code].off;
+		switch (t->ops[i].pad) {
+		case K_SKIP:
+			break;
+		case K_VAR:
 			len = *p++;
 			if (len == 255) {
 				len = fq__be16(p);
 				p += 2;
 			}
-			p += len;
-			continue;
-		}
-		if (code == FQ__OP_SKIP) {
-			p += len;
-			continue;
-		}
-		uint64_t v;
-		switch (len) {
-		case 1: v = p[0]; break;
-		case 2: v = fq__be16(p); break;
-		case 4: v = fq__be32(p); break;
-		case 8: v = fq__be64(p); break;
-		case 16: v = 0; break;          /* IPv6: copied below */
-		default: v = fq__beN(p, len); break;
-		}
-		switch (code) {
-		case FQ__OP_SRC4: a->src4 = (uint32_t)v; break;
-		case FQ__OP_DST4: a->dst4 = (uint32_t)v; break;
-		case FQ__OP_NH4: a->nh4 = (uint32_t)v; break;
-		case FQ__OP_BGPNH4: a->bgpnh4 = (uint32_t)v; break;
-		case FQ__OP_SRC6: memcpy(a->src6, p, 16); break;
-		case FQ__OP_DST6: memcpy(a->dst6, p, 16); break;
-		case FQ__OP_NH6: memcpy(a->nh6, p, 16); break;
-		case FQ__OP_BGPNH6: memcpy(a->bgpnh6, p, 16); break;
-		case FQ__OP_SRCPORT: a->srcport = (uint16_t)v; break;
-		case FQ__OP_DSTPORT: a->dstport = (uint16_t)v; break;
-		case FQ__OP_ICMP4: a->icmp4 = (uint16_t)v; break;
-		case FQ__OP_ICMP6: a->icmp6 = (uint16_t)v; break;
-		case FQ__OP_PROT: a->prot = (uint8_t)v; break;
-		case FQ__OP_TOS: a->tos = (uint8_t)v; break;
-		case FQ__OP_TCPFLAGS: a->tcpflags = (uint16_t)v; break;
-		case FQ__OP_PKTS: a->pkts = v; break;
-		case FQ__OP_BYTES: a->bytes = v; break;
-		case FQ__OP_PKTS_TOTAL: a->pkts_total = v; break;
-		case FQ__OP_BYTES_TOTAL: a->bytes_total = v; break;
-		case FQ__OP_PKTS_OUT: a->pkts_out = v; break;
-		case FQ__OP_BYTES_OUT: a->bytes_out = v; break;
-		case FQ__OP_PKTS_INIT: a->pkts_init = v; break;
-		case FQ__OP_BYTES_INIT: a->bytes_init = v; break;
-		case FQ__OP_INPUT: a->input = (uint32_t)v; break;
-		case FQ__OP_OUTPUT: a->output = (uint32_t)v; break;
-		case FQ__OP_SRC_AS: a->src_as = (uint32_t)v; break;
-		case FQ__OP_DST_AS: a->dst_as = (uint32_t)v; break;
-		case FQ__OP_SRC_MASK: a->src_mask = (uint8_t)v; break;
-		case FQ__OP_DST_MASK: a->dst_mask = (uint8_t)v; break;
-		case FQ__OP_SRC6_MASK: a->src6_mask = (uint8_t)v; break;
-		case FQ__OP_DST6_MASK: a->dst6_mask = (uint8_t)v; break;
-		case FQ__OP_START_UP: a->start_up = (uint32_t)v; break;
-		case FQ__OP_END_UP: a->end_up = (uint32_t)v; break;
-		case FQ__OP_START_S: a->start_s = (uint32_t)v; break;
-		case FQ__OP_END_S: a->end_s = (uint32_t)v; break;
-		case FQ__OP_START_MS: a->start_ms = v; break;
-		case FQ__OP_END_MS: a->end_ms = v; break;
-		case FQ__OP_START_US: a->start_us = v; break;
-		case FQ__OP_END_US: a->end_us = v; break;
-		case FQ__OP_START_NS: a->start_ns = v; break;
-		case FQ__OP_END_NS: a->end_ns = v; break;
-		case FQ__OP_START_DELTA_US: a->start_delta_us = (uint32_t)v; break;
-		case FQ__OP_END_DELTA_US: a->end_delta_us = (uint32_t)v; break;
-		case FQ__OP_DUR_MS: a->dur_ms = (uint32_t)v; break;
-		case FQ__OP_DUR_US: a->dur_us = (uint32_t)v; break;
-		case FQ__OP_SYSINIT_MS: a->sysinit_ms = v; break;
-		case FQ__OP_SAMPLING: a->sampling = (uint32_t)v; break;
-		case FQ__OP_SAMPLER_INTERVAL: a->sampler_interval = (uint32_t)v; break;
-		case FQ__OP_SAMPLER_ID: a->selector_id = v; break;
-		case FQ__OP_PKT_INTERVAL: a->pkt_interval = (uint32_t)v; break;
-		case FQ__OP_PKT_SPACE: a->pkt_space = (uint32_t)v; break;
-		case FQ__OP_SAMPLING_SIZE: a->samp_size = (uint32_t)v; break;
-		case FQ__OP_SAMPLING_POP: a->samp_pop = (uint32_t)v; break;
-		case FQ__OP_ENGINE_TYPE: a->engine_type = (uint8_t)v; break;
-		case FQ__OP_ENGINE_ID: a->engine_id = (uint8_t)v; break;
-		default: break;
+			break;
+		case K_COPY16:
+			memcpy(d, p, 16);
+			break;
+#define KI(w, m) (K_INT + 4 * (w) + (m))
+		case KI(0, 0): *d = p[0]; break;
+		case KI(0, 1): st_width(d, 1, p[0]); break;
+		case KI(0, 2): st_width(d, 2, p[0]); break;
+		case KI(0, 3): st_width(d, 3, p[0]); break;
+		case KI(1, 0): st_width(d, 0, fq__be16(p)); break;
+		case KI(1, 1): st_width(d, 1, fq__be16(p)); break;
+		case KI(1, 2): st_width(d, 2, fq__be16(p)); break;
+		case KI(1, 3): st_width(d, 3, fq__be16(p)); break;
+		case KI(2, 0): st_width(d, 0, fq__be32(p)); break;
+		case KI(2, 1): st_width(d, 1, fq__be32(p)); break;
+		case KI(2, 2): st_width(d, 2, fq__be32(p)); break;
+		case KI(2, 3): st_width(d, 3, fq__be32(p)); break;
+		case KI(3, 0): st_width(d, 0, fq__be64(p)); break;
+		case KI(3, 1): st_width(d, 1, fq__be64(p)); break;
+		case KI(3, 2): st_width(d, 2, fq__be64(p)); break;
+		case KI(3, 3): st_width(d, 3, fq__be64(p)); break;
+		default:        /* reduced-size encoding: 3, 5, 6, 7 bytes */
+			st_width(d, (t->ops[i].pad - K_INT) % 4u,
+				 fq__beN(p, len));
+			break;
+#undef KI
 		}
 		p += len;
 	}
@@ -544,6 +607,7 @@ fq__data_set(struct fq__ctx *c, struct fq__domain *dom, struct fq__tpl *t,
 	struct fq__acc a;
 	size_t off = 0;
 	long n = 0;
+	acc_clear(&a);
 	while (len - off >= t->min_len) {
 		size_t rl = fq__tpl_reclen(t, p + off, len - off);
 		if (rl == 0) {
