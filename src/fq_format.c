@@ -13,17 +13,51 @@
 #include <stdio.h>
 #include <string.h>
 
+/* "00" "01" ... "99": two digits per division. */
+static const char digits2[201] =
+	"0001020304050607080910111213141516171819"
+	"2021222324252627282930313233343536373839"
+	"4041424344454647484950515253545556575859"
+	"6061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+/*
+ * Decimal digits of v.  JSON output is mostly numbers (two dozen per
+ * record), so this runs tens of millions of times a second: count the
+ * digits first, then write from the end two at a time.
+ */
+static inline unsigned
+ndigits(uint64_t v)
+{
+	unsigned n = 1;
+	for (;;) {
+		if (v < 10) return n;
+		if (v < 100) return n + 1;
+		if (v < 1000) return n + 2;
+		if (v < 10000) return n + 3;
+		v /= 10000;
+		n += 4;
+	}
+}
+
 size_t
 fq_fmt_u64(char *buf, uint64_t v)
 {
-	char tmp[24];
-	size_t n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (size_t i = 0; i < n; i++)
-		buf[i] = tmp[n - 1 - i];
+	unsigned n = ndigits(v);
+	char *p = buf + n;
+	while (v >= 100) {
+		unsigned k = (unsigned)(v % 100) * 2;
+		v /= 100;
+		*--p = digits2[k + 1];
+		*--p = digits2[k];
+	}
+	if (v >= 10) {
+		unsigned k = (unsigned)v * 2;
+		*--p = digits2[k + 1];
+		*--p = digits2[k];
+	} else {
+		*--p = (char)('0' + v);
+	}
 	return n;
 }
 
@@ -44,41 +78,88 @@ put_lit(char *p, const char *s, size_t n)
 	return p + n;
 }
 
+/*
+ * The member names of a record, as `"name":` with their lengths, made once:
+ * measuring each name with strlen() for every field of every record was a
+ * visible part of JSON output.
+ */
+static struct {
+	char key[FQ_F_COUNT][40];
+	uint8_t len[FQ_F_COUNT];
+	char iso[FQ_F_COUNT][40];       /* `,"name_iso":"` for times */
+	uint8_t iso_len[FQ_F_COUNT];
+	int ready;
+} keys;
+
+static void
+keys_init(void)
+{
+	for (size_t i = 0; i < FQ_F_COUNT; i++) {
+		const char *nm = fq_fields[i].name;
+		int n = snprintf(keys.key[i], sizeof keys.key[i], "\"%s\":", nm);
+		keys.len[i] = (uint8_t)n;
+		n = snprintf(keys.iso[i], sizeof keys.iso[i], ",\"%s_iso\":\"",
+			     nm);
+		keys.iso_len[i] = (uint8_t)n;
+	}
+	keys.ready = 1;
+}
+
+_Static_assert(FQ_F_COUNT < 256, "key table indices fit");
+
+static char *
+json_member(char *p, const struct fq_record *r, size_t i)
+{
+	const struct fq_field *f = &fq_fields[i];
+	p = put_lit(p, keys.key[i], keys.len[i]);
+	if (f->type == FQ_T_IP) {
+		*p++ = '"';
+		p += fq_ip_format(fq_field_ip(r, f), p);
+		*p++ = '"';
+		return p;
+	}
+	if (f->type == FQ_T_U64)
+		p += fq_fmt_u64(p, *(const uint64_t *)
+				((const char *)r + f->offset));
+	else
+		p += fq_fmt_i64(p, fq_field_num(r, f));
+	if (f->type == FQ_T_TIME) {
+		p = put_lit(p, keys.iso[i], keys.iso_len[i]);
+		p += fq_time_format(fq_field_num(r, f), p);
+		*p++ = '"';
+	}
+	return p;
+}
+
 size_t
 fq_format_json(const struct fq_record *r, char *buf)
 {
+	if (!keys.ready)
+		keys_init();
 	char *p = buf;
 	*p++ = '{';
 	for (size_t i = 0; i < FQ_F_COUNT; i++) {
-		const struct fq_field *f = &fq_fields[i];
-		size_t nl = strlen(f->name);
 		if (i)
 			*p++ = ',';
-		*p++ = '"';
-		p = put_lit(p, f->name, nl);
-		*p++ = '"';
-		*p++ = ':';
-		if (f->type == FQ_T_IP) {
-			*p++ = '"';
-			p += fq_ip_format(fq_field_ip(r, f), p);
-			*p++ = '"';
-			continue;
-		}
-		if (f->type == FQ_T_U64)
-			p += fq_fmt_u64(p, *(const uint64_t *)
-					((const char *)r + f->offset));
-		else
-			p += fq_fmt_i64(p, fq_field_num(r, f));
-		if (f->type == FQ_T_TIME) {
-			*p++ = ',';
-			*p++ = '"';
-			p = put_lit(p, f->name, nl);
-			p = put_lit(p, "_iso\":\"", 7);
-			p += fq_time_format(fq_field_num(r, f), p);
-			*p++ = '"';
-		}
+		p = json_member(p, r, i);
 	}
 	*p++ = '}';
+	return (size_t)(p - buf);
+}
+
+size_t
+fq_format_json_members(const struct fq_record *r, char *buf,
+		       const uint8_t *skip)
+{
+	if (!keys.ready)
+		keys_init();
+	char *p = buf;
+	for (size_t i = 0; i < FQ_F_COUNT; i++) {
+		if (skip[fq_fields[i].id])
+			continue;
+		*p++ = ',';
+		p = json_member(p, r, i);
+	}
 	return (size_t)(p - buf);
 }
 

@@ -24,6 +24,14 @@ size_t fq_fmt_i64(char *buf, int64_t v);
 
 /* One record as a JSON object, no newline.  Returns its length. */
 size_t fq_format_json(const struct fq_record *r, char *buf);
+/*
+ * The record's members as `,"name":value` each (no braces), skipping the
+ * fields whose id has skip[id] set (skip has FQ_F_COUNT entries, indexed
+ * by enum fq_field_id); for match output, whose groups print some fields
+ * themselves.  At most FQ_JSON_RECORD_MAX bytes.
+ */
+size_t fq_format_json_members(const struct fq_record *r, char *buf,
+			      const uint8_t *skip);
 /* Append the JSON object and a newline to o. */
 void fq_format_json_line(struct fq_out *o, const struct fq_record *r);
 
