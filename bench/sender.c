@@ -17,7 +17,8 @@
  * Built by meson (bench/sender), or: cc -O2 -o sender bench/sender.c -lpcap
  * Usage:  sender [-r PPS] [-n COUNT | -t SECONDS] [-b BATCH] [-6] PORT FILE...
  *   -r PPS      datagrams per second (default 10000; 0 = as fast as possible)
- *   -n COUNT    datagrams to send (default: one pass over the files)
+ *   -n COUNT    datagrams to send (default: one pass over the files; 0
+ *               sends nothing and only reports the input's counts)
  *   -t SECONDS  send for this long instead
  *   -b BATCH    datagrams per sendmmsg() (default 32)
  *   -6          send to [::1] instead of 127.0.0.1
