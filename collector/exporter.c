@@ -33,6 +33,7 @@ const char *const fq__mal_names[FQ__MAL_COUNT] = {
 	[FQ__MAL_RECORD] = "record",
 	[FQ__MAL_DOMAIN_LIMIT] = "domain_limit",
 	[FQ__MAL_LIBFIXBUF] = "libfixbuf",
+	[FQ__MAL_NO_MEMORY] = "no_memory",
 };
 
 /* Normalised key of a datagram's source; IPv4-mapped IPv6 counts as IPv4. */
@@ -160,11 +161,19 @@ fq__session_get(struct fq_decoder *d, const struct fq_datagram *dg)
 			  FQ__MAX_SESSIONS);
 		return NULL;
 	}
-	if (d->n_sessions >= d->n_buckets && grow(d) < 0)
+	/*
+	 * Out of memory: the datagram is dropped, and counted, so that the
+	 * decoder's counters still account for every datagram it was given.
+	 */
+	if (d->n_sessions >= d->n_buckets && grow(d) < 0) {
+		d->no_memory++;
 		return NULL;
+	}
 	ex = calloc(1, sizeof *ex);
-	if (ex == NULL)
+	if (ex == NULL) {
+		d->no_memory++;
 		return NULL;
+	}
 	memcpy(ex->addr, k.addr, 16);
 	ex->is6 = k.is6;
 	ex->port = k.port;
@@ -235,6 +244,7 @@ fq__session_free(struct fq_decoder *d, struct fq_exporter *ex)
 		d->last = NULL;
 	d->n_sessions--;
 	d->gone_datagrams += ex->datagrams;
+	d->gone_decoded += ex->decoded;
 	d->gone_records += ex->records;
 	for (int i = 0; i < FQ__MAL_COUNT; i++)
 		d->gone_malformed += ex->malformed[i];
@@ -336,8 +346,11 @@ fq__domain_get(struct fq__ctx *c, uint8_t version, uint32_t id)
 		return NULL;
 	}
 	struct fq__domain *dom = calloc(1, sizeof *dom);
-	if (dom == NULL)
+	if (dom == NULL) {
+		fq__malformed(c, FQ__MAL_NO_MEMORY, "no memory for observation "
+			      "domain %u", id);
 		return NULL;
+	}
 	dom->id = id;
 	dom->version = version;
 	dom->next = ex->domains;
@@ -473,6 +486,15 @@ fq__domain_set_sampler(struct fq__domain *dom, int have_id,
 void
 fq__malformed(struct fq__ctx *c, enum fq__mal why, const char *fmt, ...)
 {
+	/*
+	 * One reason per datagram: an IPFIX message whose record overran its
+	 * set still hands its templates to libfixbuf, which may then fail on
+	 * it as well; counting both would break datagrams = decoded +
+	 * malformed.
+	 */
+	if (c->malformed)
+		return;
+	c->malformed = 1;
 	c->ex->malformed[why]++;
 	char msg[200];
 	va_list ap;
@@ -497,11 +519,13 @@ print_one(struct fq_exporter *ex, struct fq_out *o, int json)
 	if (json) {
 		fq_out_printf(o,
 			"{\"exporter\":\"%s\",\"port\":%u,\"socket\":%u,"
-			"\"datagrams\":%llu,\"records\":%llu,"
+			"\"datagrams\":%llu,\"decoded\":%llu,"
+			"\"records\":%llu,"
 			"\"options_records\":%llu,\"malformed\":%llu,"
 			"\"malformed_by_reason\":{",
 			ip, ex->port, ex->local_id,
 			(unsigned long long)ex->datagrams,
+			(unsigned long long)ex->decoded,
 			(unsigned long long)ex->records,
 			(unsigned long long)ex->options_records,
 			(unsigned long long)mal);
@@ -533,10 +557,11 @@ print_one(struct fq_exporter *ex, struct fq_out *o, int json)
 		return;
 	}
 	fq_out_printf(o,
-		"exporter %s port %u socket %u: datagrams %llu records %llu "
-		"options %llu malformed %llu",
+		"exporter %s port %u socket %u: datagrams %llu decoded %llu "
+		"records %llu options %llu malformed %llu",
 		ip, ex->port, ex->local_id,
 		(unsigned long long)ex->datagrams,
+		(unsigned long long)ex->decoded,
 		(unsigned long long)ex->records,
 		(unsigned long long)ex->options_records,
 		(unsigned long long)mal);
@@ -574,11 +599,53 @@ fq__print_stats(struct fq_decoder *d, struct fq_out *o, int json)
 	fq_out_printf(o,
 		"exporters: %zu active, %llu expired (datagrams %llu records "
 		"%llu malformed %llu), refused datagrams %llu, dropped by "
-		"session limit %llu\n",
+		"session limit %llu, dropped for lack of memory %llu\n",
 		d->n_sessions, (unsigned long long)d->expired_sessions,
 		(unsigned long long)d->gone_datagrams,
 		(unsigned long long)d->gone_records,
 		(unsigned long long)d->gone_malformed,
 		(unsigned long long)d->refused,
-		(unsigned long long)d->session_limit);
+		(unsigned long long)d->session_limit,
+		(unsigned long long)d->no_memory);
+}
+
+/*
+ * Decoder-wide totals, expired sessions included, as one JSON object.
+ * decoded, malformed, refused, session_limit and no_memory are counted
+ * where they happen, independently of `datagrams`, so that their sum
+ * equalling `datagrams` is a real check (docs/decoders.md, "Accounting").
+ */
+void
+fq__print_totals(struct fq_decoder *d, struct fq_out *o)
+{
+	if (d == NULL) {
+		/* No datagram yet: the decoder is created with the first. */
+		fq_out_str(o, "{\"datagrams\":0,\"decoded\":0,\"malformed\":0,"
+			   "\"refused\":0,\"session_limit\":0,"
+			   "\"no_memory\":0,\"records\":0,"
+			   "\"exporters_active\":0,\"exporters_expired\":0}");
+		return;
+	}
+	uint64_t decoded = d->gone_decoded, malformed = d->gone_malformed;
+	uint64_t records = d->gone_records;
+	for (struct fq_exporter *ex = d->head; ex; ex = ex->next) {
+		decoded += ex->decoded;
+		records += ex->records;
+		for (int i = 0; i < FQ__MAL_COUNT; i++)
+			malformed += ex->malformed[i];
+	}
+	fq_out_printf(o,
+		"{\"datagrams\":%llu,\"decoded\":%llu,\"malformed\":%llu,"
+		"\"refused\":%llu,\"session_limit\":%llu,"
+		"\"no_memory\":%llu,\"records\":%llu,"
+		"\"exporters_active\":%zu,\"exporters_expired\":%llu}",
+		(unsigned long long)d->datagrams,
+		(unsigned long long)decoded,
+		(unsigned long long)malformed,
+		(unsigned long long)d->refused,
+		(unsigned long long)d->session_limit,
+		(unsigned long long)d->no_memory,
+		(unsigned long long)records,
+		d->n_sessions,
+		(unsigned long long)d->expired_sessions);
 }

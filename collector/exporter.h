@@ -40,7 +40,11 @@
 /*
  * Why a datagram was dropped.  Every drop is counted under exactly one
  * reason, under its exporter (refused datagrams have no exporter and are
- * counted on the decoder).
+ * counted on the decoder).  Every datagram the decoder sees ends up in
+ * exactly one of: an exporter's `decoded` or one `malformed` reason, or
+ * the decoder's `refused`, `session_limit` or `no_memory`; fq__malformed()
+ * keeps only the first reason of a datagram (see docs/decoders.md,
+ * "Accounting").
  */
 enum fq__mal {
 	FQ__MAL_SHORT,          /* shorter than the protocol header */
@@ -55,6 +59,7 @@ enum fq__mal {
 	FQ__MAL_RECORD,         /* data record runs past its set */
 	FQ__MAL_DOMAIN_LIMIT,   /* too many observation domains */
 	FQ__MAL_LIBFIXBUF,      /* libfixbuf rejected the message */
+	FQ__MAL_NO_MEMORY,      /* no memory for the datagram's domain */
 	FQ__MAL_COUNT
 };
 
@@ -160,6 +165,7 @@ struct fq_exporter {
 	int64_t tpl_check_ms;           /* last UDP template expiry scan */
 
 	uint64_t datagrams;
+	uint64_t decoded;               /* datagrams not dropped as malformed */
 	uint64_t records;
 	uint64_t options_records;
 	uint64_t malformed[FQ__MAL_COUNT];
@@ -192,11 +198,13 @@ struct fq_decoder {
 	int64_t clock_ms;               /* largest arrival time seen */
 	int64_t expire_ms;              /* last session expiry scan */
 
+	uint64_t datagrams;             /* every datagram handed to the decoder */
 	uint64_t refused;               /* --allow drops */
 	uint64_t session_limit;         /* dropped: session table full */
+	uint64_t no_memory;             /* dropped: no memory for a session */
 	uint64_t expired_sessions;
 	/* Counters of expired sessions, so totals survive expiry. */
-	uint64_t gone_datagrams, gone_records, gone_malformed;
+	uint64_t gone_datagrams, gone_decoded, gone_records, gone_malformed;
 
 	struct fq_ratelimit rl;
 	/*
@@ -227,6 +235,7 @@ struct fq__ctx {
 	int rc;                         /* first emit error */
 	size_t n;                       /* records pending in d->batch */
 	int64_t now_ms;                 /* arrival time (0 = unknown) */
+	int malformed;                  /* counted as malformed already */
 };
 
 /* Sends the pending batch to emit (once emit failed, records are dropped). */
@@ -284,7 +293,10 @@ fq__commit(struct fq__ctx *c, struct fq_record *r)
 	c->ex->records++;
 }
 
-/* Counts a malformed datagram and logs it (rate-limited). */
+/*
+ * Counts a malformed datagram and logs it (rate-limited); a datagram is
+ * counted once, under the first reason found for it.
+ */
 void fq__malformed(struct fq__ctx *c, enum fq__mal why, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -421,6 +433,7 @@ uint32_t fq__domain_sampling(const struct fq__domain *dom, int have_id,
 void fq__domain_set_sampler(struct fq__domain *dom, int have_id,
 			    uint32_t sampler_id, uint32_t interval);
 void fq__print_stats(struct fq_decoder *d, struct fq_out *o, int json);
+void fq__print_totals(struct fq_decoder *d, struct fq_out *o);
 
 /* Decoders. */
 void fq__nf5_decode(struct fq__ctx *c, const uint8_t *p, size_t len);

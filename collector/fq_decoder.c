@@ -84,9 +84,10 @@ fq_decoder_datagram(struct fq_decoder *d, const struct fq_datagram *dg,
 		fq__sessions_expire(d, d->clock_ms);
 	}
 
+	d->datagrams++;
 	struct fq_exporter *ex = fq__session_get(d, dg);
 	if (ex == NULL)
-		return 0;
+		return 0;       /* counted as refused, session_limit or no_memory */
 	ex->datagrams++;
 	if (now > ex->last_ms)
 		ex->last_ms = now;
@@ -118,6 +119,8 @@ fq_decoder_datagram(struct fq_decoder *d, const struct fq_datagram *dg,
 		break;
 	}
 	fq__flush(&c);
+	if (!c.malformed)
+		ex->decoded++;
 	return c.rc;
 }
 
@@ -134,4 +137,10 @@ void
 fq_decoder_print_stats(struct fq_decoder *d, struct fq_out *o, int json)
 {
 	fq__print_stats(d, o, json);
+}
+
+void
+fq_decoder_print_totals(struct fq_decoder *d, struct fq_out *o)
+{
+	fq__print_totals(d, o);
 }

@@ -54,7 +54,13 @@ int fq_decoder_datagram(struct fq_decoder *d, const struct fq_datagram *dg,
 /* Expire idle exporter sessions and old UDP templates as of now_ms. */
 void fq_decoder_expire(struct fq_decoder *d, int64_t now_ms);
 
-/* Per-exporter counters, as text lines or as one JSON object. */
+/* Per-exporter counters, as text lines or as a JSON array. */
 void fq_decoder_print_stats(struct fq_decoder *d, struct fq_out *o, int json);
+/*
+ * Decoder-wide totals as one JSON object: datagrams = decoded + malformed
+ * + refused + session_limit + no_memory (docs/decoders.md, "Accounting").
+ * d may be NULL (no datagram yet): all zero.
+ */
+void fq_decoder_print_totals(struct fq_decoder *d, struct fq_out *o);
 
 #endif

@@ -238,6 +238,8 @@ fq_ingest_print_stats(struct fq_ingest *ing, struct fq_out *o, int json)
 			fq_decoder_print_stats(ing->decoder, o, 1);
 		else
 			fq_out_str(o, "[]");
+		fq_out_str(o, ",\"decoder\":");
+		fq_decoder_print_totals(ing->decoder, o);
 		fq_out_str(o, "}\n");
 		return;
 	}

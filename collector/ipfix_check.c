@@ -18,9 +18,13 @@
  *      its set is caught before any record is emitted;
  *   3. builds the copy libfixbuf decodes: template records the cap refused,
  *      withdrawals and data sets of unknown templates are left out, padding
- *      is cut off, and fields flowq reads with a length libfixbuf could not
- *      transcode, or structured-data lists flowq does not use, are renamed
- *      paddingOctets (same length, so records keep their layout).
+ *      is cut off, and in each template only the fields libfixbuf decodes
+ *      for flowq stay as they are: every run of other fixed-length fields
+ *      (elements flowq does not read, a length libfixbuf could not
+ *      transcode, structured-data lists, enterprise elements) becomes one
+ *      paddingOctets of the run's length, every other variable-length field
+ *      a variable-length paddingOctets, so records keep their layout while
+ *      libfixbuf's template stays small (copy_template()).
  *
  * Withdrawals and expiry reach libfixbuf through fbSessionRemoveTemplate()
  * (ipfix_fixbuf.c), so libfixbuf never holds a template the mirror does not.
@@ -87,6 +91,97 @@ withdraw_all(struct fq__ctx *c, struct fq__domain *dom, int options,
 	}
 }
 
+static void
+flush_padding(struct out *o, int *run, unsigned *run_len, unsigned *nout)
+{
+	if (!*run)
+		return;
+	out_be16(o, IE_PADDING);
+	out_be16(o, *run_len);
+	(*nout)++;
+	*run = 0;
+}
+
+/*
+ * The copy of one template record for libfixbuf (`used` bytes of field
+ * specifiers after a `hdr`-byte header).  Kept as they are: the fields
+ * libfixbuf decodes for flowq, that is elements of the internal template,
+ * with a length it can transcode, at their first such occurrence (later
+ * ones are what libfixbuf would skip: it reads the first).  Every other
+ * field is padding to flowq: each run of them with fixed lengths becomes
+ * ONE paddingOctets field of their total length, each variable-length one
+ * a variable-length paddingOctets.  Records keep their layout, libfixbuf
+ * decodes the same values, and its template holds a few fields per field
+ * flowq reads instead of one per wire field: libfixbuf's cost per template
+ * field (a linear search for repeated elements, about 120 bytes) made a
+ * 16,000-field template take 2 s of CPU and 1.9 MiB, and an exporter's 512
+ * of them a gigabyte, whatever flowq's own cap said.  Runs do not cross
+ * the scope boundary of an options template; scope and field counts are
+ * rewritten.  Returns -1 when more than FQ__MAX_FIXBUF_FIELDS fields would
+ * remain (only variable-length fields cannot be merged).
+ */
+static int
+copy_template(struct out *o, const uint8_t *rec, size_t hdr, size_t used,
+	      unsigned scope, int options)
+{
+	size_t start = o->n;
+	out_put(o, rec, hdr);
+	const uint8_t *f = rec + hdr, *end = rec + hdr + used;
+	unsigned nout = 0, nscope = 0, run_len = 0;
+	int run = 0;
+	uint64_t seen = 0;
+	for (unsigned i = 0; f < end; i++) {
+		if (options && i == scope) {
+			flush_padding(o, &run, &run_len, &nout);
+			nscope = nout;
+		}
+		unsigned ie = fq__be16(f) & 0x7fff;
+		unsigned flen = fq__be16(f + 2);
+		uint32_t pen = 0;
+		size_t fl = 4;
+		if (f[0] & 0x80) {
+			pen = fq__be32(f + 4);
+			fl = 8;
+		}
+		/*
+		 * Structured-data lists (basicList, subTemplateList,
+		 * subTemplateMultiList) are never decoded: flowq reads nothing
+		 * inside them, and list decoding is libfixbuf's most fragile
+		 * code.  Enterprise elements: flowq maps none.
+		 */
+		int idx = pen == 0 ? fq__ipfix_elem_index(ie) : -1;
+		if (idx >= 0 && !(seen & (UINT64_C(1) << idx)) &&
+		    fq__ipfix_field_ok(0, ie, flen)) {
+			seen |= UINT64_C(1) << idx;
+			flush_padding(o, &run, &run_len, &nout);
+			out_put(o, f, fl);
+			nout++;
+		} else if (flen == 65535) {
+			flush_padding(o, &run, &run_len, &nout);
+			out_be16(o, IE_PADDING);
+			out_be16(o, 65535);
+			nout++;
+		} else if (run && run_len + flen < 65535) {
+			run_len += flen;
+		} else {
+			flush_padding(o, &run, &run_len, &nout);
+			run = 1;
+			run_len = flen;
+		}
+		f += fl;
+	}
+	flush_padding(o, &run, &run_len, &nout);
+	if (options && nscope == 0)
+		nscope = nout;          /* every field is a scope field */
+	o->b[start + 2] = (uint8_t)(nout >> 8);
+	o->b[start + 3] = (uint8_t)nout;
+	if (options) {
+		o->b[start + 4] = (uint8_t)(nscope >> 8);
+		o->b[start + 5] = (uint8_t)nscope;
+	}
+	return nout > FQ__MAX_FIXBUF_FIELDS ? -1 : 0;
+}
+
 /*
  * Walk a template (2) or options template (3) set body.  With dom == NULL
  * only the structure is checked.  Otherwise templates go into the mirror
@@ -151,34 +246,19 @@ templates(struct fq__ctx *c, struct fq__domain *dom, unsigned set_id,
 			continue;
 		}
 		t->refreshed_ms = c->now_ms;
-		if (fq__tpl_put(c, dom, t) < 0)
-			continue;       /* refused by the cap: not copied */
-		/*
-		 * Copy, renaming fields libfixbuf must not decode to
-		 * paddingOctets of the same length (an enterprise field
-		 * loses its 4-byte enterprise number on the way).
-		 */
-		out_put(o, rec, hdr);
-		const uint8_t *f = rec + hdr, *end = rec + hdr + used;
-		while (f < end) {
-			unsigned ie = fq__be16(f) & 0x7fff;
-			unsigned flen = fq__be16(f + 2);
-			uint32_t pen = 0;
-			size_t fl = 4;
-			if (f[0] & 0x80) {
-				pen = fq__be32(f + 4);
-				fl = 8;
-			}
-			int list = pen == 0 &&
-				   (ie == 291 || ie == 292 || ie == 293);
-			if (list || !fq__ipfix_field_ok(pen, ie, flen)) {
-				out_be16(o, IE_PADDING);
-				out_be16(o, flen);
-			} else {
-				out_put(o, f, fl);
-			}
-			f += fl;
+		size_t at = o->n;
+		if (copy_template(o, rec, hdr, used, scope, options) < 0) {
+			o->n = at;
+			c->ex->templates_refused++;
+			fq_log_rl(&c->d->rl, FQ_LOG_WARN,
+				  "ipfix: template %u keeps more than %u fields "
+				  "for libfixbuf (variable-length fields), "
+				  "ignored", tid, FQ__MAX_FIXBUF_FIELDS);
+			free(t);
+			continue;
 		}
+		if (fq__tpl_put(c, dom, t) < 0)
+			o->n = at;      /* refused by the cap: not copied */
 	}
 	return n;
 }

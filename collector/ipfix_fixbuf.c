@@ -161,6 +161,17 @@ static const struct elem elems[] = {
 #undef E
 #define N_ELEMS (sizeof elems / sizeof elems[0])
 
+_Static_assert(N_ELEMS <= 64, "element bits fit in uint64_t");
+
+int
+fq__ipfix_elem_index(unsigned ie)
+{
+	for (size_t i = 0; i < N_ELEMS; i++)
+		if (elems[i].ie == ie)
+			return (int)i;
+	return -1;
+}
+
 static const struct elem *
 elem_of(unsigned ie)
 {
@@ -375,6 +386,19 @@ fq__ipfix_forget(struct fq__ipfix_session *s, uint32_t domain, uint16_t tid)
 		fq_debug("ipfix: removing template %u: %s", tid,
 			 err ? err->message : "?");
 	g_clear_error(&err);
+}
+
+int
+fq__ipfix_template_fields(struct fq__ipfix_session *s, uint32_t domain,
+			  uint16_t tid)
+{
+	if (s == NULL)
+		return -1;
+	GError *err = NULL;
+	fbSessionSetDomain(s->session, domain);
+	fbTemplate_t *t = fbSessionGetTemplate(s->session, FALSE, tid, &err);
+	g_clear_error(&err);
+	return t ? (int)fbTemplateCountElements(t) : -1;
 }
 
 /* The plan for an element set, made on first use; NULL = use the full one. */

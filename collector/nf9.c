@@ -199,6 +199,19 @@ fq__tpl_compile(uint8_t version, uint16_t tid, const uint8_t *p,
 	t->min_len = (uint32_t)min_len;
 	t->fixed_len = t->has_varlen ? 0 : (uint32_t)min_len;
 	t->has &= ~FQ__HAS(FQ__OP_SKIP);
+	/*
+	 * Give back the room of merged fields.  The per-exporter byte cap
+	 * counts n_ops (tpl_size in exporter.c), so the allocation must be
+	 * that size: a template of 16,000 fields flowq does not read compiles
+	 * to one op, and keeping its 64 KiB let an exporter's 512 templates
+	 * hold 32 MiB while the 4 MiB cap saw a few KiB.
+	 */
+	if (n < n_fields) {
+		struct fq__tpl *small = realloc(t, sizeof *t +
+						n * sizeof t->ops[0]);
+		if (small != NULL)
+			t = small;
+	}
 	*out = t;
 	*used = off;
 	return 0;
@@ -447,50 +460,60 @@ pick_ip(uint64_t has, unsigned op4, unsigned op6, uint32_t v4,
 	return 0;
 }
 
-/* Start or end time in ms from whichever representation is present. */
+/*
+ * Largest absolute time (ms) a record may carry: the end of year 9999.
+ * IPFIX millisecond timestamps and systemInitTimeMilliseconds are 64-bit
+ * on the wire, so a broken or hostile exporter can send anything up to
+ * 2^64; taken as they are, they made `etime - stime` (the duration field)
+ * and `start + duration` overflow (UBSan caught it in the hostile-traffic
+ * test).  A time outside +-FQ__TIME_MAX is ignored like a field of the
+ * wrong length, so later arithmetic on record times cannot overflow.
+ */
+#define FQ__TIME_MAX 253402300799999LL
+
+static int
+time_ok(int64_t t)
+{
+	return t >= -FQ__TIME_MAX && t <= FQ__TIME_MAX;
+}
+
+/*
+ * Start or end time in ms from the first representation present with a
+ * value in range (time_ok); 0 when there is none.
+ */
 static int
 pick_time(uint64_t has, const struct fq__acc *a, const struct fq__hdr *h,
 	  const struct fq__domain *dom, int end, int64_t *out)
 {
 #define H(op) (has & FQ__HAS(op))
+#define TAKE(v) do { int64_t v_ = (v); \
+		if (time_ok(v_)) { *out = v_; return 1; } } while (0)
 	int64_t export_ms = (int64_t)h->export_secs * 1000;
-	if (H(end ? FQ__OP_END_MS : FQ__OP_START_MS)) {
-		*out = (int64_t)(end ? a->end_ms : a->start_ms);
-		return 1;
-	}
-	if (H(end ? FQ__OP_END_S : FQ__OP_START_S)) {
-		*out = (int64_t)(end ? a->end_s : a->start_s) * 1000;
-		return 1;
-	}
-	if (H(end ? FQ__OP_END_US : FQ__OP_START_US)) {
-		*out = ntp_ms(end ? a->end_us : a->start_us, 0);
-		return 1;
-	}
-	if (H(end ? FQ__OP_END_NS : FQ__OP_START_NS)) {
-		*out = ntp_ms(end ? a->end_ns : a->start_ns, 1);
-		return 1;
-	}
+	if (H(end ? FQ__OP_END_MS : FQ__OP_START_MS))
+		TAKE((int64_t)(end ? a->end_ms : a->start_ms));
+	if (H(end ? FQ__OP_END_S : FQ__OP_START_S))
+		TAKE((int64_t)(end ? a->end_s : a->start_s) * 1000);
+	if (H(end ? FQ__OP_END_US : FQ__OP_START_US))
+		TAKE(ntp_ms(end ? a->end_us : a->start_us, 0));
+	if (H(end ? FQ__OP_END_NS : FQ__OP_START_NS))
+		TAKE(ntp_ms(end ? a->end_ns : a->start_ns, 1));
 	if (H(end ? FQ__OP_END_UP : FQ__OP_START_UP)) {
 		uint32_t t = end ? a->end_up : a->start_up;
-		if (h->version == 9) {
-			*out = fq_uptime_to_ms(h->export_secs, 0, h->uptime, t);
-			return 1;
-		}
-		if (H(FQ__OP_SYSINIT_MS)) {
-			*out = (int64_t)a->sysinit_ms + t;
-			return 1;
-		}
-		if (dom->have_sysinit) {
-			*out = dom->sysinit_ms + t;
-			return 1;
-		}
+		if (h->version == 9)
+			TAKE(fq_uptime_to_ms(h->export_secs, 0, h->uptime, t));
+		/* sysinit_ms is unsigned: no signed overflow before the check. */
+		if (H(FQ__OP_SYSINIT_MS))
+			TAKE((int64_t)(a->sysinit_ms + t));
+		/* dom->sysinit_ms passed time_ok when it was stored. */
+		if (dom->have_sysinit)
+			TAKE(dom->sysinit_ms + t);
 	}
 	if (H(end ? FQ__OP_END_DELTA_US : FQ__OP_START_DELTA_US)) {
 		uint32_t d = end ? a->end_delta_us : a->start_delta_us;
-		*out = export_ms - d / 1000;
-		return 1;
+		TAKE(export_ms - d / 1000);
 	}
 	return 0;
+#undef TAKE
 #undef H
 }
 
@@ -530,7 +553,8 @@ fq__acc_apply(struct fq__ctx *c, struct fq__domain *dom, uint64_t has,
 		if (iv)
 			fq__domain_set_sampler(dom, H(FQ__OP_SAMPLER_ID) != 0,
 					       (uint32_t)a->selector_id, iv);
-		if (H(FQ__OP_SYSINIT_MS)) {
+		/* Out of range, it could not give a time in range anyway. */
+		if (H(FQ__OP_SYSINIT_MS) && time_ok((int64_t)a->sysinit_ms)) {
 			dom->have_sysinit = 1;
 			dom->sysinit_ms = (int64_t)a->sysinit_ms;
 		}

@@ -5,10 +5,13 @@
  * systemInitTimeMilliseconds), every time representation of SPEC 1,
  * variable-length fields, padding, enterprise and list elements,
  * reduced-size encoding, v4/v6 selection, sequence gaps, malformed
- * messages, the template cap and UDP template expiry.
+ * messages, the template cap and UDP template expiry, huge templates (the
+ * merged copy libfixbuf gets), the variable-length field limit, the
+ * per-datagram accounting, and 64-bit times out of range.
  */
 #include "dec_test.h"
 #include "fq_log.h"
+#include "ipfix_fixbuf.h"
 
 #define EXPORT 1700000000u
 
@@ -667,6 +670,299 @@ test_tcp_no_expiry(void)
 	fq_decoder_free(d);
 }
 
+/*
+ * 64-bit times out of any calendar (a hostile flowStartMilliseconds, a
+ * systemInitTimeMilliseconds near 2^63) are ignored like fields of the
+ * wrong length: the next representation is used, else the export time.
+ * Taken as they were, `etime - stime` and `start + duration` overflowed.
+ */
+static void
+test_times_out_of_range(void)
+{
+	struct fq_decoder *d = new_dec(NULL);
+	struct sink s = { 0 };
+	struct buf b;
+	msg_begin(&b, 0, 1);
+	size_t at = set_open(&b, 2);
+	/* ms start/end, seconds start, a duration; uptimes with sysinit */
+	static const unsigned T730[][2] = {
+		{ 152, 8 }, { 153, 8 }, { 150, 4 }, { 161, 4 },
+	};
+	static const unsigned T731[][2] = {
+		{ 160, 8 }, { 22, 4 }, { 21, 4 },
+	};
+	tpl(&b, 730, T730, 4);
+	tpl(&b, 731, T731, 3);
+	set_close(&b, at);
+	at = set_open(&b, 730);
+	b_u64(&b, 0x8000000000000010ULL);
+	b_u64(&b, 0x7fffffffffffffffULL);
+	b_u32(&b, 1700000100);
+	b_u32(&b, 0xffffffffu);
+	set_close(&b, at);
+	at = set_open(&b, 731);
+	b_u64(&b, 0x7fffffffffffffffULL);
+	b_u32(&b, 0xffffffffu);
+	b_u32(&b, 0xffffffffu);
+	set_close(&b, at);
+	msg_end(&b);
+	feed(d, &b, 1, 0, &s);
+	CHECK_EQ(s.n, 2);
+	if (s.n == 2) {
+		/* start from the seconds, end = start + duration */
+		CHECK_EQ(s.r[0].stime, 1700000100000LL);
+		CHECK_EQ(s.r[0].etime, 1700000100000LL + 0xffffffffLL);
+		/* no usable time: the export time */
+		CHECK_EQ(s.r[1].stime, (int64_t)EXPORT * 1000);
+		CHECK_EQ(s.r[1].etime, (int64_t)EXPORT * 1000);
+	}
+	free(s.r);
+	fq_decoder_free(d);
+}
+
+/*
+ * A template of 16,000 fields, five of which flowq reads: libfixbuf gets a
+ * copy with every run of other fields merged into one paddingOctets (ten
+ * fields instead of 16,000: libfixbuf's cost per template field made such
+ * templates take seconds and megabytes each), and decodes the same record
+ * as flowq's own engine.
+ */
+static void
+huge_template_msgs(struct buf *t, struct buf *r)
+{
+	msg_begin(t, 0, 1);
+	size_t at = set_open(t, 2);
+	b_u16(t, 700);
+	b_u16(t, 16000);
+	for (unsigned i = 0; i < 16000; i++) {
+		unsigned ie = 100 + i % 30, len = i % 1000 == 999 ? 0 : 1;
+		if (i == 100 || i == 200)
+			ie = 8, len = 4;        /* the second one is skipped */
+		else if (i == 5000)
+			ie = 12, len = 4;
+		else if (i == 9000)
+			ie = 7, len = 2;
+		else if (i == 12000)
+			ie = 1, len = 8;
+		else if (i == 15999)
+			ie = 4, len = 1;
+		b_u16(t, ie);
+		b_u16(t, len);
+	}
+	set_close(t, at);
+	msg_end(t);
+	msg_begin(r, 1, 1);
+	at = set_open(r, 700);
+	for (unsigned i = 0; i < 16000; i++) {
+		if (i == 100)
+			b_u32(r, 0x0a000001);
+		else if (i == 200)
+			b_u32(r, 0x0b000001);
+		else if (i == 5000)
+			b_u32(r, 0xc0a80001);
+		else if (i == 9000)
+			b_u16(r, 4321);
+		else if (i == 12000)
+			b_u64(r, 123456789);
+		else if (i == 15999)
+			b_u8(r, 17);
+		else if (i % 1000 != 999)
+			b_u8(r, (uint8_t)i);
+	}
+	set_close(r, at);
+	msg_end(r);
+}
+
+static void
+test_huge_template(void)
+{
+	struct buf *t = malloc(sizeof *t), *r = malloc(sizeof *r);
+	if (t == NULL || r == NULL)
+		abort();
+	huge_template_msgs(t, r);
+	struct fq_record got[2];
+	for (int own = 0; own < 2; own++) {
+		struct fq_decoder *d = new_dec(NULL);
+		d->ipfix_own = own;
+		struct sink s = { 0 };
+		feed(d, t, 1, 0, &s);
+		feed(d, r, 1, 0, &s);
+		struct fq_exporter *ex = exporter_of(d, 1);
+		CHECK(ex != NULL);
+		CHECK_EQ(s.n, 1);
+		if (ex == NULL || s.n != 1) {
+			free(s.r);
+			fq_decoder_free(d);
+			continue;
+		}
+		CHECK_EQ(mal_total(ex), 0);
+		CHECK_EQ(ex->n_templates, 1);
+		if (!own)
+			CHECK_EQ(fq__ipfix_template_fields(ex->ipfix, 1, 700),
+				 10);
+		got[own] = s.r[0];
+		CHECK_EQ(s.r[0].srcip.lo, 0x0a000001);
+		CHECK_EQ(s.r[0].dstip.lo, 0xc0a80001);
+		CHECK_EQ(s.r[0].srcport, 4321);
+		CHECK_EQ(s.r[0].bytes, 123456789);
+		CHECK_EQ(s.r[0].prot, 17);
+		free(s.r);
+		fq_decoder_free(d);
+	}
+	CHECK(memcmp(&got[0], &got[1], sizeof got[0]) == 0);
+	free(t);
+	free(r);
+}
+
+/*
+ * Options template whose scope fields flowq does not read: they merge into
+ * one scope field (scope count 2 -> 1); samplingInterval still reaches the
+ * domain.
+ */
+static void
+test_options_scope_merge(void)
+{
+	struct fq_decoder *d = new_dec(NULL);
+	struct sink s = { 0 };
+	struct buf b;
+	msg_begin(&b, 0, 3);
+	size_t at = set_open(&b, 3);
+	b_u16(&b, 710);
+	b_u16(&b, 4);
+	b_u16(&b, 2);
+	b_u32(&b, (149u << 16) | 4);    /* observationDomainId */
+	b_u32(&b, (144u << 16) | 4);    /* exportingProcessId */
+	b_u32(&b, (34u << 16) | 4);     /* samplingInterval */
+	b_u32(&b, (136u << 16) | 2);    /* flowEndReason, 2 bytes */
+	set_close(&b, at);
+	at = set_open(&b, 2);
+	tpl(&b, 300, T300, 10);
+	set_close(&b, at);
+	at = set_open(&b, 710);
+	b_u32(&b, 3);
+	b_u32(&b, 1);
+	b_u32(&b, 100);
+	b_u16(&b, 0);
+	set_close(&b, at);
+	at = set_open(&b, 300);
+	rec300(&b, 0x0a000001, 1700000000000ULL);
+	set_close(&b, at);
+	msg_end(&b);
+	feed(d, &b, 1, 0, &s);
+	struct fq_exporter *ex = exporter_of(d, 1);
+	CHECK(ex != NULL);
+	CHECK_EQ(s.n, 1);
+	if (ex && s.n == 1) {
+		CHECK_EQ(ex->options_records, 1);
+		CHECK_EQ(s.r[0].sampling, 100);
+		CHECK_EQ(fq__ipfix_template_fields(ex->ipfix, 3, 710), 3);
+	}
+	free(s.r);
+	fq_decoder_free(d);
+}
+
+/*
+ * Variable-length fields cannot be merged: a template that would still
+ * give libfixbuf more than FQ__MAX_FIXBUF_FIELDS fields is refused like a
+ * template over the cap, one just below the limit decodes.
+ */
+static void
+test_varlen_field_limit(void)
+{
+	struct fq_decoder *d = new_dec(NULL);
+	struct sink s = { 0 };
+	struct buf b;
+	for (unsigned k = 0; k < 2; k++) {
+		unsigned nv = k ? FQ__MAX_FIXBUF_FIELDS - 1
+				: FQ__MAX_FIXBUF_FIELDS;
+		msg_begin(&b, k, 1);
+		size_t at = set_open(&b, 2);
+		b_u16(&b, 720 + k);
+		b_u16(&b, nv + 1);
+		for (unsigned i = 0; i < nv; i++)
+			b_u32(&b, (82u << 16) | 65535);  /* interfaceName */
+		b_u32(&b, (4u << 16) | 1);
+		set_close(&b, at);
+		at = set_open(&b, 720 + k);
+		b_zero(&b, nv);
+		b_u8(&b, 6);
+		set_close(&b, at);
+		msg_end(&b);
+		feed(d, &b, 1, 0, &s);
+	}
+	struct fq_exporter *ex = exporter_of(d, 1);
+	CHECK(ex != NULL);
+	if (ex) {
+		CHECK_EQ(ex->templates_refused, 1);
+		CHECK_EQ(ex->n_templates, 1);
+		CHECK_EQ(ex->unknown_tpl_sets, 1);
+		CHECK_EQ(mal_total(ex), 0);
+		CHECK_EQ(fq__ipfix_template_fields(ex->ipfix, 1, 720), -1);
+		CHECK_EQ(fq__ipfix_template_fields(ex->ipfix, 1, 721),
+			 FQ__MAX_FIXBUF_FIELDS);
+	}
+	CHECK_EQ(s.n, 1);
+	if (s.n == 1)
+		CHECK_EQ(s.r[0].prot, 6);
+	free(s.r);
+	fq_decoder_free(d);
+}
+
+/*
+ * Every datagram lands in exactly one bucket: per exporter datagrams =
+ * decoded + malformed (a second reason found for the same datagram is not
+ * counted), and on the decoder datagrams = decoded + malformed + refused +
+ * session_limit + no_memory.
+ */
+static void
+test_accounting(void)
+{
+	struct fq_ip allow = fq_ip_v4(0xc0000201);
+	uint8_t allow_len = 32;
+	struct fq_decoder_opts o = { 0 };
+	o.allow = &allow;
+	o.allow_len = &allow_len;
+	o.n_allow = 1;
+	struct fq_decoder *d = new_dec(&o);
+	struct sink s = { 0 };
+	struct buf b;
+	msg_begin(&b, 0, 1);
+	size_t at = set_open(&b, 2);
+	tpl(&b, 300, T300, 10);
+	set_close(&b, at);
+	msg_end(&b);
+	feed(d, &b, 1, 0, &s);                  /* decoded */
+	b.n = 10;
+	feed(d, &b, 1, 0, &s);                  /* short */
+	b.b[1] = 7;
+	feed(d, &b, 1, 0, &s);                  /* version */
+	struct fq_datagram dg;
+	dg_init(&dg, &b, 1, 0);
+	((struct sockaddr_in *)&dg.src)->sin_addr.s_addr = htonl(0xc0000202);
+	fq_decoder_datagram(d, &dg, sink_emit, &s);     /* refused */
+	struct fq_exporter *ex = exporter_of(d, 1);
+	CHECK(ex != NULL);
+	if (ex) {
+		/* Two reasons for one datagram: only the first counts. */
+		struct fq__ctx c = { .d = d, .ex = ex };
+		fq__malformed(&c, FQ__MAL_RECORD, "first");
+		fq__malformed(&c, FQ__MAL_LIBFIXBUF, "second");
+		CHECK_EQ(ex->malformed[FQ__MAL_RECORD], 1);
+		CHECK_EQ(ex->malformed[FQ__MAL_LIBFIXBUF], 0);
+		ex->malformed[FQ__MAL_RECORD] = 0;
+		CHECK_EQ(ex->datagrams, 3);
+		CHECK_EQ(ex->decoded, 1);
+		CHECK_EQ(mal_total(ex), 2);
+		CHECK_EQ(ex->datagrams, ex->decoded + mal_total(ex));
+	}
+	CHECK_EQ(d->datagrams, 4);
+	CHECK_EQ(d->refused, 1);
+	CHECK_EQ(d->datagrams, (ex ? ex->decoded + mal_total(ex) : 0) +
+		 d->refused + d->session_limit + d->no_memory);
+	free(s.r);
+	fq_decoder_free(d);
+}
+
 int
 main(void)
 {
@@ -678,6 +974,11 @@ main(void)
 	test_cap_and_expiry();
 	test_tcp_no_expiry();
 	test_many_element_sets();
+	test_huge_template();
+	test_options_scope_merge();
+	test_varlen_field_limit();
+	test_accounting();
+	test_times_out_of_range();
 	if (t_failures)
 		fprintf(stderr, "%d failures\n", t_failures);
 	return t_failures ? 1 : 0;

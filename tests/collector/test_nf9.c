@@ -4,10 +4,13 @@
  * same template id, options (sampling), FIRST/LAST_SWITCHED against the
  * header uptime with wrap, IPv4/IPv6 selection, IN/OUT counters, vendor
  * field ids >= 32768, zero-length and 65535 variable-length fields,
- * padding, truncated flowsets, sequence gaps.
+ * padding, truncated flowsets, sequence gaps, the template caps, and the
+ * allocation of a compiled template matching what the byte cap counts.
  */
 #include "dec_test.h"
 #include "fq_log.h"
+
+#include <malloc.h>
 
 #define SECS 1700000000u
 #define UPTIME 5000000u
@@ -524,6 +527,46 @@ test_template_bytes_cap(void)
 	fq_decoder_free(d);
 }
 
+/*
+ * A template of 16,000 fields flowq does not read compiles to a single op,
+ * and its allocation shrinks to that: the byte cap counts compiled ops, so
+ * an allocation sized by wire fields (64 KiB here) went uncounted.
+ */
+static void
+test_template_shrinks(void)
+{
+	struct fq_decoder *d;
+	CHECK_EQ(fq_decoder_new(&d, NULL), 0);
+	struct sink s = { 0 };
+	struct buf *b = malloc(sizeof *b);
+	if (b == NULL)
+		abort();
+	v9_header(b, 1, UPTIME, 0, 1);
+	size_t at = fs_open(b, 0);
+	b_u16(b, 256);
+	b_u16(b, 16000);
+	for (unsigned f = 0; f < 16000; f++) {
+		b_u16(b, 100 + f % 20);
+		b_u16(b, 1);
+	}
+	fs_close(b, at, 0);
+	feed(d, b, 1, 0, &s);
+	struct fq_exporter *ex = exporter_of(d, 1);
+	CHECK(ex != NULL);
+	struct fq__tpl *t = NULL;
+	if (ex && ex->domains)
+		t = fq__tpl_find(ex->domains, 256);
+	CHECK(t != NULL);
+	if (t) {
+		CHECK_EQ(t->n_ops, 1);
+		CHECK(malloc_usable_size(t) < sizeof *t + 64);
+		CHECK_EQ(ex->tpl_bytes, sizeof *t + sizeof t->ops[0]);
+	}
+	free(b);
+	free(s.r);
+	fq_decoder_free(d);
+}
+
 int
 main(void)
 {
@@ -533,6 +576,7 @@ main(void)
 	test_malformed();
 	test_template_cap_and_expiry();
 	test_template_bytes_cap();
+	test_template_shrinks();
 	if (t_failures)
 		fprintf(stderr, "%d failures\n", t_failures);
 	return t_failures ? 1 : 0;
