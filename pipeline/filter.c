@@ -9,6 +9,14 @@
  * its result cached in a small array reset by a generation counter; the
  * result of the whole program is a bit mask of the branches the record
  * passes.  Nothing is allocated per record.
+ *
+ * Terms of the common shapes (`field op integer`, `field in [set]`, `addr
+ * = address/prefix`) are compiled at start-up into a struct pl_fterm that
+ * reads the field straight from the record; only other terms go through
+ * the general value machinery of value.c (pl_term_record), which builds a
+ * tagged value per operand.  The fast forms give the same result as
+ * pl_term_record by construction; the differential tests against the
+ * reference evaluator (tests/reference) cover both.
  */
 #include "pl.h"
 
@@ -71,6 +79,76 @@ term_index(struct pl_filter *f, const struct fq_term *t)
 	return (int)f->nterms++;
 }
 
+/* Kinds of compiled terms (struct pl_fterm.kind). */
+enum {
+	FT_GENERIC = 0,         /* pl_term_record */
+	FT_INT_CMP,             /* integer field (fn applied) op constant */
+	FT_INT_SET,             /* integer field (fn applied) in int set */
+	FT_IP_SET,              /* address field in address set */
+	FT_IP_PREFIX,           /* address field in prefix */
+	FT_IP_EQ,               /* address field = address or prefix */
+};
+
+struct pl_fterm {
+	uint8_t kind;
+	uint8_t op;             /* enum fq_op */
+	uint8_t negate;
+	uint8_t fn;             /* enum fq_fn */
+	uint8_t plen;
+	const struct fq_field *field;   /* borrowed from the field table */
+	int64_t c;              /* FT_INT_CMP constant; fn mask */
+	int64_t mask;
+	const struct fq_set *set;       /* borrowed from the plan */
+	struct fq_ip ip;
+};
+
+static void
+compile_term(const struct fq_term *t, struct pl_fterm *ft)
+{
+	memset(ft, 0, sizeof *ft);
+	ft->kind = FT_GENERIC;
+	ft->op = (uint8_t)t->op;
+	ft->negate = t->negate;
+	const struct fq_operand *l = &t->l, *r = &t->r;
+	if (t->op == FQ_OP_FILTER || t->has_delta || l->kind != FQ_O_FIELD ||
+	    l->field == NULL)
+		return;
+	ft->field = l->field;
+	int is_ip = l->field->type == FQ_T_IP;
+	if (!is_ip) {
+		ft->fn = (uint8_t)l->fn;
+		ft->mask = l->mask;
+		if (r->kind == FQ_O_INT && t->op >= FQ_OP_EQ &&
+		    t->op <= FQ_OP_GE) {
+			ft->c = r->i;
+			ft->kind = FT_INT_CMP;
+		} else if (r->kind == FQ_O_SET && r->set != NULL &&
+			   r->set->elem == FQ_V_INT &&
+			   (t->op == FQ_OP_IN || t->op == FQ_OP_NOTIN)) {
+			ft->set = r->set;
+			ft->kind = FT_INT_SET;
+		}
+		return;
+	}
+	if (l->fn != FQ_FN_NONE)
+		return;
+	if (r->kind == FQ_O_SET && r->set != NULL && r->set->elem == FQ_V_IP &&
+	    (t->op == FQ_OP_IN || t->op == FQ_OP_NOTIN)) {
+		ft->set = r->set;
+		ft->kind = FT_IP_SET;
+	} else if (r->kind == FQ_O_IP &&
+		   (t->op == FQ_OP_IN || t->op == FQ_OP_NOTIN)) {
+		ft->ip = r->ip;
+		ft->plen = r->plen;
+		ft->kind = FT_IP_PREFIX;
+	} else if (r->kind == FQ_O_IP &&
+		   (t->op == FQ_OP_EQ || t->op == FQ_OP_NE)) {
+		ft->ip = r->ip;
+		ft->plen = r->plen;
+		ft->kind = FT_IP_EQ;
+	}
+}
+
 int
 pl_filter_init(struct pl_filter *f, const struct fq_plan *p)
 {
@@ -104,7 +182,12 @@ pl_filter_init(struct pl_filter *f, const struct fq_plan *p)
 		}
 	}
 	f->memo = calloc(f->nterms ? f->nterms : 1, sizeof *f->memo);
-	return f->memo ? 0 : -1;
+	f->fast = calloc(f->nterms ? f->nterms : 1, sizeof *f->fast);
+	if (f->memo == NULL || f->fast == NULL)
+		return -1;
+	for (size_t k = 0; k < f->nterms; k++)
+		compile_term(f->terms[k], &f->fast[k]);
+	return 0;
 }
 
 void
@@ -119,7 +202,68 @@ pl_filter_fini(struct pl_filter *f)
 	free(f->br);
 	free(f->terms);
 	free(f->memo);
+	free(f->fast);
 	memset(f, 0, sizeof *f);
+}
+
+/* A compiled term on a record: pl_term_record's result, faster. */
+static int
+fast_term(const struct pl_fterm *ft, const struct fq_term *t,
+	  const struct fq_record *r)
+{
+	int v;
+	switch (ft->kind) {
+	case FT_INT_CMP:
+	case FT_INT_SET: {
+		int64_t x = fq_field_num(r, ft->field);
+		if (ft->fn == FQ_FN_BITAND)
+			x &= ft->mask;
+		else if (ft->fn == FQ_FN_BITOR)
+			x |= ft->mask;
+		if (ft->kind == FT_INT_SET) {
+			v = fq_set_has_int(ft->set, x);
+			if (ft->op == FQ_OP_NOTIN)
+				v = !v;
+			break;
+		}
+		switch (ft->op) {
+		case FQ_OP_EQ: v = x == ft->c; break;
+		case FQ_OP_NE: v = x != ft->c; break;
+		case FQ_OP_LT: v = x < ft->c; break;
+		case FQ_OP_GT: v = x > ft->c; break;
+		case FQ_OP_LE: v = x <= ft->c; break;
+		default:       v = x >= ft->c; break;
+		}
+		break;
+	}
+	case FT_IP_SET:
+		v = fq_set_has_ip(ft->set, fq_field_ip(r, ft->field));
+		if (ft->op == FQ_OP_NOTIN)
+			v = !v;
+		break;
+	case FT_IP_PREFIX:
+		v = fq_ip_in_prefix(fq_field_ip(r, ft->field), &ft->ip,
+				    ft->plen);
+		if (ft->op == FQ_OP_NOTIN)
+			v = !v;
+		break;
+	case FT_IP_EQ: {
+		/* As pl_compare: other family never equal; prefix = in. */
+		const struct fq_ip *a = fq_field_ip(r, ft->field);
+		if (a->is6 != ft->ip.is6)
+			v = 0;
+		else if (ft->plen < (ft->ip.is6 ? 128 : 32))
+			v = fq_ip_in_prefix(a, &ft->ip, ft->plen);
+		else
+			v = fq_ip_cmp(a, &ft->ip) == 0;
+		if (ft->op == FQ_OP_NE)
+			v = !v;
+		break;
+	}
+	default:
+		return pl_term_record(t, r);
+	}
+	return ft->negate ? !v : v;
 }
 
 /* Term k on the current record, evaluated at most once per record. */
@@ -129,7 +273,7 @@ term(struct pl_filter *f, uint32_t k, const struct fq_record *r)
 	uint32_t m = f->memo[k];
 	if ((m >> 1) == f->gen)
 		return (int)(m & 1);
-	int v = pl_term_record(f->terms[k], r);
+	int v = fast_term(&f->fast[k], f->terms[k], r);
 	f->memo[k] = f->gen << 1 | (uint32_t)v;
 	return v;
 }

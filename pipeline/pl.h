@@ -95,6 +95,7 @@ struct pl_filter {
 	uint32_t gen;
 	struct pl_fbranch *br;     /* owned, per branch */
 	size_t nbranches;
+	struct pl_fterm *fast;     /* owned, per term (filter.c) */
 };
 
 int pl_filter_init(struct pl_filter *f, const struct fq_plan *p);
