@@ -139,6 +139,7 @@ struct fq__domain {
 	uint8_t version;                /* 5, 9 or 10 */
 	int seq_valid;
 	uint32_t seq_next;              /* expected next sequence number */
+	uint32_t fixbuf_seq;            /* what libfixbuf expects next */
 	uint32_t last_uptime;           /* v9: detects exporter restarts */
 	uint32_t sampling;              /* from options records, 0 = none */
 	struct fq__sampler samplers[FQ__SAMPLERS];
