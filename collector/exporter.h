@@ -209,9 +209,10 @@ struct fq_decoder {
 
 	struct fq_ratelimit rl;
 	/*
-	 * Diagnostics and tests only: decode IPFIX data records with flowq's
-	 * own template engine (the v9 one) instead of libfixbuf, so the two
-	 * can be compared record by record and timed.  Never set by flowq.
+	 * Decode IPFIX data records with flowq's own template engine (the v9
+	 * one) instead of libfixbuf: `--ipfix-decoder native`
+	 * (fq_decoder_set_ipfix_default), and the tests that compare the two
+	 * record by record.
 	 */
 	int ipfix_own;
 	struct fq__ipfix_model *ipfix_model;   /* ipfix_fixbuf.c, owned */

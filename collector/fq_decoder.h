@@ -41,6 +41,23 @@ struct fq_decoder_opts {
  */
 typedef int (*fq_emit_fn)(void *ctx, struct fq_record *recs, size_t n);
 
+/*
+ * Which code reads IPFIX data records, for every decoder made afterwards
+ * (process-wide; the command line sets it before sources start).
+ *
+ * FQ_IPFIX_LIBFIXBUF (the default): libfixbuf in connection-less mode, fed
+ * a validated copy of each message.  FQ_IPFIX_NATIVE: flowq's own template
+ * engine (the one that decodes NetFlow v9), about five times faster per
+ * record; libfixbuf then only stands by.  Both give identical records:
+ * the collector:shared test and the collector-v9-ipfix fuzz target check
+ * it.  See docs/decoders.md, "Two IPFIX decoders".
+ */
+enum fq_ipfix_decoder {
+	FQ_IPFIX_LIBFIXBUF = 0,
+	FQ_IPFIX_NATIVE,
+};
+void fq_decoder_set_ipfix_default(enum fq_ipfix_decoder which);
+
 int fq_decoder_new(struct fq_decoder **out, const struct fq_decoder_opts *opts);
 void fq_decoder_free(struct fq_decoder *d);
 

@@ -2,6 +2,7 @@
  * opts.c - parsing of option values shared by `print` and `run`.
  */
 #include "opts.h"
+#include "fq_decoder.h"
 #include "fq_error.h"
 
 #include "fq_ingest.h"
@@ -141,6 +142,17 @@ fq_cli_common_option(int c, const char *arg, struct fq_cli_common *cm,
 		fq_source_replay_set_speed(x);
 		return 1;
 	}
+	case FQ_CLI_OPT_IPFIX_DECODER:
+		if (strcmp(arg, "libfixbuf") == 0) {
+			fq_decoder_set_ipfix_default(FQ_IPFIX_LIBFIXBUF);
+		} else if (strcmp(arg, "native") == 0) {
+			fq_decoder_set_ipfix_default(FQ_IPFIX_NATIVE);
+		} else {
+			snprintf(reason, reason_len, "--ipfix-decoder: '%s' is "
+				 "not libfixbuf or native", arg);
+			return -1;
+		}
+		return 1;
 	}
 	return 0;
 }

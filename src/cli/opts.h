@@ -37,7 +37,7 @@ int fq_cli_parse_duration(const char *s, int64_t *ms);
 enum {
 	FQ_CLI_OPT_STATS = 0x1000, FQ_CLI_OPT_STATS_JSON,
 	FQ_CLI_OPT_STATS_INTERVAL, FQ_CLI_OPT_ALLOW, FQ_CLI_OPT_RECORD,
-	FQ_CLI_OPT_RCVBUF, FQ_CLI_OPT_SPEED,
+	FQ_CLI_OPT_RCVBUF, FQ_CLI_OPT_SPEED, FQ_CLI_OPT_IPFIX_DECODER,
 };
 
 #define FQ_CLI_COMMON_LONGOPTS \
@@ -47,7 +47,8 @@ enum {
 	{ "allow", required_argument, NULL, FQ_CLI_OPT_ALLOW }, \
 	{ "record", required_argument, NULL, FQ_CLI_OPT_RECORD }, \
 	{ "rcvbuf", required_argument, NULL, FQ_CLI_OPT_RCVBUF }, \
-	{ "speed", required_argument, NULL, FQ_CLI_OPT_SPEED }
+	{ "speed", required_argument, NULL, FQ_CLI_OPT_SPEED }, \
+	{ "ipfix-decoder", required_argument, NULL, FQ_CLI_OPT_IPFIX_DECODER }
 
 struct fq_cli_common {
 	struct fq_cli_allow allow;     /* --allow */
