@@ -16,6 +16,12 @@
  * etime is more than --max-skew past its arrival is "future" and does not
  * move T; T never decreases.  With --batch, T stays at minus infinity until
  * the end of input, when it becomes plus infinity for everyone.
+ *
+ * Bounded state (--max-state, docs/streaming.md "Bounded state"): every
+ * stage counts the bytes it holds in the engine's running total
+ * (struct pl_mem); after each record, when the total is over the cap,
+ * shed() closes the oldest open groups early and evicts the oldest
+ * stored merger groups until it is back under seven eighths of the cap.
  */
 #include "pl.h"
 #include "fq_error.h"
@@ -23,10 +29,12 @@
 #include "fq_log.h"
 #include "fq_time.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct pl_exp {
 	struct fq_ip addr;
@@ -44,6 +52,47 @@ fq_engine_opts_default(struct fq_engine_opts *o)
 	o->max_duration = FQ_DEFAULT_MAX_DURATION;
 	o->max_skew = FQ_DEFAULT_MAX_SKEW;
 	o->exporter_idle = FQ_DEFAULT_EXPORTER_IDLE;
+	o->max_state_bytes = fq_engine_default_max_state();
+}
+
+/* A cgroup memory limit in bytes, or UINT64_MAX (none, or unreadable). */
+static uint64_t
+cgroup_limit(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return UINT64_MAX;
+	unsigned long long v;
+	int ok = fscanf(f, "%llu", &v) == 1;   /* "max" does not parse */
+	fclose(f);
+	return ok && v > 0 ? (uint64_t)v : UINT64_MAX;
+}
+
+/*
+ * FQ_DEFAULT_MAX_STATE_MB, or half of the memory flowq may use if that is
+ * less: the machine's (sysconf) or its cgroup's limit (v2, then v1), so
+ * that a small VM or container is protected too.  Half, because the cap
+ * counts pipeline state only: decoder, sockets, output buffers and
+ * malloc's own slack come on top.  Whole MiB, at least 16.
+ */
+size_t
+fq_engine_default_max_state(void)
+{
+	uint64_t cap = (uint64_t)FQ_DEFAULT_MAX_STATE_MB << 20;
+	uint64_t mem = UINT64_MAX;
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+	if (pages > 0 && psize > 0)
+		mem = (uint64_t)pages * (uint64_t)psize;
+	uint64_t cg = cgroup_limit("/sys/fs/cgroup/memory.max");
+	if (cg == UINT64_MAX)
+		cg = cgroup_limit("/sys/fs/cgroup/memory/memory.limit_in_bytes");
+	if (cg < mem)
+		mem = cg;
+	if (mem / 2 < cap)
+		cap = mem / 2 & ~(uint64_t)((1 << 20) - 1);
+	if (cap < (16u << 20))
+		cap = 16u << 20;
+	return cap > SIZE_MAX ? SIZE_MAX : (size_t)cap;
 }
 
 /* ---- record pool -------------------------------------------------------- */
@@ -80,6 +129,10 @@ pl_rec_new(struct pl_rec_pool *p, const struct fq_record *r)
 	rec->printed = 0;
 	rec->next_free = NULL;
 	p->live++;
+	/* Live records, not slabs: slabs are never given back, but a freed
+	 * record is reused before a new slab is taken, so the slabs stay
+	 * within one slab of the most records ever live at once. */
+	pl_mem_add(p->mem, sizeof *rec);
 	return rec;
 }
 
@@ -91,6 +144,7 @@ pl_rec_unref(struct pl_rec_pool *p, struct pl_rec *rec)
 	rec->next_free = p->free;
 	p->free = rec;
 	p->live--;
+	pl_mem_sub(p->mem, sizeof *rec);
 }
 
 void
@@ -385,6 +439,81 @@ cmp_match(const void *a, const void *b)
 	return 0;
 }
 
+static void
+flush_batch(struct pl_query *q)
+{
+	if (q->nbatch == 0)
+		return;
+	size_t nb = q->plan->nbranches;
+	sort_q = q;
+	qsort(q->batch, q->nbatch, sizeof *q->batch, cmp_match);
+	for (size_t i = 0; i < q->nbatch; i++) {
+		write_match(q, q->batch[i].g, q->batch[i].time);
+		for (size_t b = 0; b < nb; b++)
+			pl_group_unref(q->batch[i].g[b]);
+		pl_mem_free(q->mem, nb * sizeof *q->batch[i].g);
+		free(q->batch[i].g);
+	}
+	q->nbatch = 0;
+}
+
+/* ---- bounded state (--max-state) ------------------------------------------ */
+
+static uint64_t
+total_closed_early(const struct fq_engine *e)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < e->nq; i++)
+		for (size_t b = 0; b < e->q[i]->plan->nbranches; b++)
+			n += e->q[i]->br[b].c.closed_early;
+	return n;
+}
+
+static uint64_t
+total_evicted(const struct fq_engine *e)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < e->nq; i++)
+		n += e->q[i]->evicted;
+	return n;
+}
+
+static uint64_t
+total_tuples_dropped(const struct fq_engine *e)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < e->nq; i++)
+		n += e->q[i]->tuples_dropped;
+	return n;
+}
+
+/* Count and log (the first time, then at most once a minute) that the
+ * state total passed --max-state. */
+static void
+cap_reached(struct fq_engine *e)
+{
+	e->sheds++;
+	fq_log_rl(&e->shed_rl, FQ_LOG_WARN,
+		  "pipeline state reached the --max-state cap (%zu MiB): closing "
+		  "the oldest groups early and evicting the oldest stored groups "
+		  "(so far %llu closed early, %llu evicted); matches may differ "
+		  "from an uncapped run", e->o.max_state_bytes >> 20,
+		  (unsigned long long)total_closed_early(e),
+		  (unsigned long long)total_evicted(e));
+}
+
+/*
+ * --batch past the --max-state cap: write the matches found so far (in
+ * SPEC section 4 order among themselves) instead of holding them to the
+ * end.  No match is lost; only the global order is, and that is said.
+ */
+static void
+flush_batch_early(struct pl_query *q)
+{
+	q->e->batch_flushed += q->nbatch;
+	flush_batch(q);
+}
+
 void
 pl_query_emit(struct pl_query *q, struct pl_group **g, int64_t time)
 {
@@ -392,6 +521,7 @@ pl_query_emit(struct pl_query *q, struct pl_group **g, int64_t time)
 		write_match(q, g, time);
 		return;
 	}
+	size_t nb = q->plan->nbranches;
 	if (q->nbatch == q->capbatch) {
 		size_t cap = q->capbatch ? q->capbatch * 2 : 64;
 		struct pl_match *m = realloc(q->batch, cap * sizeof *m);
@@ -399,36 +529,31 @@ pl_query_emit(struct pl_query *q, struct pl_group **g, int64_t time)
 			fq_error("out of memory collecting matches");
 			return;
 		}
+		pl_mem_realloc(q->mem, q->capbatch * sizeof *m, cap * sizeof *m);
 		q->batch = m;
 		q->capbatch = cap;
 	}
 	struct pl_match *m = &q->batch[q->nbatch];
-	m->g = calloc(q->plan->nbranches, sizeof *m->g);
+	m->g = calloc(nb, sizeof *m->g);
 	if (m->g == NULL)
 		return;
-	for (size_t b = 0; b < q->plan->nbranches; b++) {
+	pl_mem_alloc(q->mem, nb * sizeof *m->g);
+	for (size_t b = 0; b < nb; b++) {
 		m->g[b] = g[b];
 		if (g[b])
 			g[b]->refs++;
 	}
 	m->time = time;
 	q->nbatch++;
-}
-
-static void
-flush_batch(struct pl_query *q)
-{
-	if (q->nbatch == 0)
-		return;
-	sort_q = q;
-	qsort(q->batch, q->nbatch, sizeof *q->batch, cmp_match);
-	for (size_t i = 0; i < q->nbatch; i++) {
-		write_match(q, q->batch[i].g, q->batch[i].time);
-		for (size_t b = 0; b < q->plan->nbranches; b++)
-			pl_group_unref(q->batch[i].g[b]);
-		free(q->batch[i].g);
+	/* The end of input closes every group at once: the match list is
+	 * the one state that can still grow then, so it is capped here too.
+	 * Every group a match holds is also held by its caller or the merger
+	 * store, so writing the list out frees nothing in use. */
+	size_t cap = q->e->o.max_state_bytes;
+	if (cap && q->mem->bytes > cap) {
+		cap_reached(q->e);
+		flush_batch_early(q);
 	}
-	q->nbatch = 0;
 }
 
 /* ---- groups leaving the grouper ----------------------------------------- */
@@ -468,13 +593,17 @@ query_free(struct pl_query *q)
 	for (size_t i = 0; i < q->nbatch; i++) {
 		for (size_t b = 0; b < q->plan->nbranches; b++)
 			pl_group_unref(q->batch[i].g[b]);
+		pl_mem_free(q->mem, q->plan->nbranches * sizeof *q->batch[i].g);
 		free(q->batch[i].g);
 	}
+	pl_mem_free(q->mem, q->capbatch * sizeof *q->batch);
 	free(q->batch);
+	/* The merger first: the groups it still holds need their branch's
+	 * grouper (aggregate layout, counted size) to be freed. */
+	pl_merger_fini(q->mg);
 	if (q->br)
 		for (size_t b = 0; b < q->plan->nbranches; b++)
 			pl_grouper_fini(&q->br[b]);
-	pl_merger_fini(q->mg);
 	pl_filter_fini(&q->filter);
 	pl_rec_pool_fini(&q->pool);
 	free(q->br);
@@ -504,6 +633,8 @@ fq_engine_add_query(struct fq_engine *e, const char *name,
 	q->name = strdup(name);
 	q->plan = plan;
 	q->e = e;
+	q->mem = &e->mem;
+	q->pool.mem = &e->mem;
 	size_t nb = plan->nbranches;
 	q->br = calloc(nb ? nb : 1, sizeof *q->br);
 	q->pass = calloc(nb ? nb : 1, 1);
@@ -693,6 +824,104 @@ advance(struct fq_engine *e, int end)
 	}
 }
 
+/* ---- bounded state: shedding ---------------------------------------------- */
+
+/*
+ * The state total passed the cap: bring it back under 7/8 of the cap, so
+ * that this runs once per eighth of the cap of new state, not per record.
+ *
+ * First what costs nothing: merger store entries the horizon already
+ * dropped but no compaction has freed yet; in --batch, the matches found
+ * so far (written out: only their global order is lost).  Then, one at a
+ * time, the oldest state across all queries, by the stream time at which
+ * the ordinary rules would let it go: an open group (deadline + M) is
+ * closed early -- through group filter and merger, as if its window had
+ * ended -- and a stored group (its horizon) is evicted.  So the cap acts
+ * like stream time moving forward for the oldest state only.  --batch has
+ * no such times; there both are ordered by stime.  Ties go to the store:
+ * evicting loses pairings, closing early also splits a group.
+ *
+ * Stored groups that a pending tuple holds are passed over (a match is
+ * found there, waiting only for its rejection window); only when nothing
+ * else is left are pending tuples dropped, the earliest release first.
+ *
+ * An evicted group is freed when its store is compacted, so this works in
+ * rounds: `est` counts what the round's evictions will free, and each
+ * round starts with the compaction that frees the previous one's.
+ */
+static void
+shed(struct fq_engine *e)
+{
+	size_t cap = e->o.max_state_bytes;
+	size_t low = cap - cap / 8;
+	cap_reached(e);
+	for (size_t i = 0; i < e->nq; i++)
+		if (e->q[i]->mg)
+			pl_merger_shed_round(e->q[i]->mg);
+	if (e->o.batch && e->mem.bytes > low)
+		for (size_t i = 0; i < e->nq; i++)
+			flush_batch_early(e->q[i]);
+	for (;;) {
+		size_t est = 0;
+		int did = 0;
+		while (e->mem.bytes > low + est) {
+			struct pl_group *victim = NULL;
+			struct pl_branch *open_in = NULL;  /* NULL: stored */
+			struct pl_query *vq = NULL;
+			int64_t vkey = 0, key;
+			for (size_t i = 0; i < e->nq; i++) {
+				struct pl_query *q = e->q[i];
+				struct pl_group *g;
+				if (q->mg && (g = pl_merger_oldest(q->mg, &key)) &&
+				    (victim == NULL || key < vkey)) {
+					victim = g;
+					vkey = key;
+					vq = q;
+					open_in = NULL;
+				}
+				for (size_t b = 0; b < q->plan->nbranches; b++) {
+					g = pl_grouper_oldest(&q->br[b], &key);
+					if (g && (victim == NULL || key < vkey)) {
+						victim = g;
+						vkey = key;
+						vq = q;
+						open_in = &q->br[b];
+					}
+				}
+			}
+			if (open_in) {
+				pl_grouper_close_early(open_in, victim);
+				/* in --batch its matches would hold it */
+				if (e->o.batch)
+					flush_batch_early(vq);
+			} else if (victim) {
+				est += pl_merger_evict(vq->mg, victim);
+			} else {
+				/* Nothing open, every stored group held by a
+				 * pending tuple: drop the oldest tuple. */
+				vq = NULL;
+				for (size_t i = 0; i < e->nq; i++) {
+					struct pl_query *q = e->q[i];
+					if (q->mg && pl_merger_oldest_pending(q->mg, &key) &&
+					    (vq == NULL || key < vkey)) {
+						vq = q;
+						vkey = key;
+					}
+				}
+				if (vq == NULL)
+					break;   /* only arrays left */
+				est += pl_merger_drop_oldest_pending(vq->mg);
+			}
+			did = 1;
+		}
+		for (size_t i = 0; i < e->nq; i++)
+			if (e->q[i]->mg)
+				pl_merger_shed_round(e->q[i]->mg);
+		if (!did || e->mem.bytes <= low)
+			break;
+	}
+}
+
 static void
 query_record(struct pl_query *q, const struct fq_record *r, int late, int lng)
 {
@@ -723,6 +952,32 @@ query_record(struct pl_query *q, const struct fq_record *r, int late, int lng)
 	pl_rec_unref(&q->pool, rec);
 }
 
+/* Stream time after record r (not in --batch): its exporter, then T. */
+static void
+track(struct fq_engine *e, const struct fq_record *r, int future)
+{
+	int64_t now = r->arrival ? r->arrival : r->etime;
+	if (now > e->now)
+		e->now = now;
+	int fresh;
+	struct pl_exp *x = exporter_of(e, r, &fresh);
+	if (x == NULL) {
+		e->untracked++;
+		return;
+	}
+	/* Decide before updating x whether T may change. */
+	int recompute = fresh || exp_idle(e, x) || e->now >= e->recheck_at;
+	if (now > x->last_arrival)
+		x->last_arrival = now;
+	if (!future && r->etime > x->max_etime) {
+		x->max_etime = r->etime;
+		if (e->min_x == SIZE_MAX || x == &e->exps[e->min_x])
+			recompute = 1;
+	}
+	if (recompute && update_T(e))
+		advance(e, 0);
+}
+
 static int
 engine_records(struct fq_sink *sink, const struct fq_record *recs, size_t n)
 {
@@ -744,28 +999,10 @@ engine_records(struct fq_sink *sink, const struct fq_record *recs, size_t n)
 		}
 		for (size_t k = 0; k < e->nq; k++)
 			query_record(e->q[k], r, late, lng);
-		if (e->o.batch)
-			continue;
-		int64_t now = r->arrival ? r->arrival : r->etime;
-		if (now > e->now)
-			e->now = now;
-		int fresh;
-		struct pl_exp *x = exporter_of(e, r, &fresh);
-		if (x == NULL) {
-			e->untracked++;
-			continue;
-		}
-		/* Decide before updating x whether T may change. */
-		int recompute = fresh || exp_idle(e, x) || e->now >= e->recheck_at;
-		if (now > x->last_arrival)
-			x->last_arrival = now;
-		if (!future && r->etime > x->max_etime) {
-			x->max_etime = r->etime;
-			if (e->min_x == SIZE_MAX || x == &e->exps[e->min_x])
-				recompute = 1;
-		}
-		if (recompute && update_T(e))
-			advance(e, 0);
+		if (!e->o.batch)
+			track(e, r, future);
+		if (e->mem.bytes > e->o.max_state_bytes && e->o.max_state_bytes)
+			shed(e);
 	}
 	struct fq_out *o = e->o.out;
 	return o->err ? -FQ_EIO : 0;
@@ -782,6 +1019,21 @@ engine_finish(struct fq_sink *sink)
 	advance(e, 1);
 	for (size_t i = 0; i < e->nq; i++)
 		flush_batch(e->q[i]);
+	if (e->sheds) {
+		char early[96] = "";
+		if (e->o.batch)
+			snprintf(early, sizeof early, ", %llu matches written "
+				 "before the end of input: the --batch result is "
+				 "not exact", (unsigned long long)e->batch_flushed);
+		fq_warn("the --max-state cap (%zu MiB) was reached %llu times: "
+			"%llu groups closed early, %llu stored groups evicted, "
+			"%llu tuples dropped%s; raise --max-state for the full "
+			"result", e->o.max_state_bytes >> 20,
+			(unsigned long long)e->sheds,
+			(unsigned long long)total_closed_early(e),
+			(unsigned long long)total_evicted(e),
+			(unsigned long long)total_tuples_dropped(e), early);
+	}
 	fq_out_flush(e->o.out);
 	return e->o.out->err ? -FQ_EIO : 0;
 }
@@ -803,6 +1055,9 @@ fq_engine_new(struct fq_engine **out, const struct fq_engine_opts *o)
 	e->now = INT64_MIN;
 	e->min_x = SIZE_MAX;
 	e->recheck_at = FQ_TIME_INF;
+	/* The cap message: the first time, then at most once a minute. */
+	e->shed_rl.burst = 1;
+	e->shed_rl.interval_ms = 60000;
 	*out = e;
 	return 0;
 }
@@ -820,6 +1075,9 @@ fq_engine_free(struct fq_engine *e)
 		return;
 	for (size_t i = 0; i < e->nq; i++)
 		query_free(e->q[i]);
+	/* Every stage gave back what it counted: the total the cap trusts
+	 * is balanced (checked in every test run, not in release builds). */
+	assert(e->mem.bytes == 0);
 	free(e->q);
 	free(e->exps);
 	free(e->xidx);
@@ -831,12 +1089,23 @@ fq_engine_print_stats(struct fq_engine *e, struct fq_out *o, int json)
 {
 	if (json) {
 		fq_out_printf(o, "{\"records\":%llu,\"late\":%llu,\"long\":%llu,"
-			      "\"future\":%llu,\"untracked\":%llu,\"queries\":[",
+			      "\"future\":%llu,\"untracked\":%llu,",
 			      (unsigned long long)e->records,
 			      (unsigned long long)e->late,
 			      (unsigned long long)e->long_recs,
 			      (unsigned long long)e->future,
 			      (unsigned long long)e->untracked);
+		fq_out_printf(o, "\"state_bytes\":%zu,\"state_peak\":%zu,"
+			      "\"state_cap\":%zu,\"state_sheds\":%llu,"
+			      "\"state_closed_early\":%llu,\"state_evicted\":%llu,"
+			      "\"state_tuples_dropped\":%llu,"
+			      "\"state_batch_flushed\":%llu,\"queries\":[",
+			      e->mem.bytes, e->mem.peak, e->o.max_state_bytes,
+			      (unsigned long long)e->sheds,
+			      (unsigned long long)total_closed_early(e),
+			      (unsigned long long)total_evicted(e),
+			      (unsigned long long)total_tuples_dropped(e),
+			      (unsigned long long)e->batch_flushed);
 	} else {
 		fq_out_printf(o, "engine: records %llu late %llu long %llu future %llu "
 			      "untracked %llu\n",
@@ -845,6 +1114,15 @@ fq_engine_print_stats(struct fq_engine *e, struct fq_out *o, int json)
 			      (unsigned long long)e->long_recs,
 			      (unsigned long long)e->future,
 			      (unsigned long long)e->untracked);
+		fq_out_printf(o, "state: bytes %zu peak %zu cap %zu sheds %llu "
+			      "closed_early %llu evicted %llu tuples_dropped %llu "
+			      "batch_flushed %llu\n",
+			      e->mem.bytes, e->mem.peak, e->o.max_state_bytes,
+			      (unsigned long long)e->sheds,
+			      (unsigned long long)total_closed_early(e),
+			      (unsigned long long)total_evicted(e),
+			      (unsigned long long)total_tuples_dropped(e),
+			      (unsigned long long)e->batch_flushed);
 	}
 	for (size_t i = 0; i < e->nq; i++) {
 		struct pl_query *q = e->q[i];
@@ -855,17 +1133,23 @@ fq_engine_print_stats(struct fq_engine *e, struct fq_out *o, int json)
 			out_json_string(o, q->name);
 			fq_out_printf(o, ",\"matches\":%llu,\"tuples\":%llu,"
 				      "\"rejected\":%llu,\"merger_dropped\":%llu,"
-				      "\"pending\":%zu,\"branches\":{",
+				      "\"pending\":%zu,\"evicted\":%llu,"
+				      "\"tuples_dropped\":%llu,\"branches\":{",
 				      (unsigned long long)q->matches,
 				      (unsigned long long)q->tuples,
 				      (unsigned long long)q->rejected,
 				      (unsigned long long)q->dropped_groups,
-				      q->mg ? q->mg->npending : (size_t)0);
+				      q->mg ? q->mg->npending : (size_t)0,
+				      (unsigned long long)q->evicted,
+				      (unsigned long long)q->tuples_dropped);
 		} else {
-			fq_out_printf(o, "query %s: matches %llu tuples %llu rejected %llu\n",
+			fq_out_printf(o, "query %s: matches %llu tuples %llu rejected %llu "
+				      "evicted %llu tuples_dropped %llu\n",
 				      q->name, (unsigned long long)q->matches,
 				      (unsigned long long)q->tuples,
-				      (unsigned long long)q->rejected);
+				      (unsigned long long)q->rejected,
+				      (unsigned long long)q->evicted,
+				      (unsigned long long)q->tuples_dropped);
 		}
 		for (size_t b = 0; b < q->plan->nbranches; b++) {
 			const struct pl_counters *c = &q->br[b].c;
@@ -878,7 +1162,7 @@ fq_engine_print_stats(struct fq_engine *e, struct fq_out *o, int json)
 					      "\"grouper_dropped\":%llu,\"groups\":%llu,"
 					      "\"groups_closed\":%llu,\"groupfilter_out\":%llu,"
 					      "\"late\":%llu,\"long\":%llu,\"late_join\":%llu,"
-					      "\"open_groups\":%zu}",
+					      "\"closed_early\":%llu,\"open_groups\":%zu}",
 					      (unsigned long long)c->filter_in,
 					      (unsigned long long)c->filter_out,
 					      (unsigned long long)c->grouper_dropped,
@@ -888,11 +1172,13 @@ fq_engine_print_stats(struct fq_engine *e, struct fq_out *o, int json)
 					      (unsigned long long)c->late,
 					      (unsigned long long)c->long_recs,
 					      (unsigned long long)c->late_join,
+					      (unsigned long long)c->closed_early,
 					      q->br[b].gr.nopen);
 			} else {
 				fq_out_printf(o, "  branch %s: filter %llu/%llu grouper_dropped %llu "
 					      "groups %llu closed %llu groupfilter_out %llu "
-					      "late %llu long %llu late_join %llu\n", bn,
+					      "late %llu long %llu late_join %llu "
+					      "closed_early %llu\n", bn,
 					      (unsigned long long)c->filter_out,
 					      (unsigned long long)c->filter_in,
 					      (unsigned long long)c->grouper_dropped,
@@ -901,7 +1187,8 @@ fq_engine_print_stats(struct fq_engine *e, struct fq_out *o, int json)
 					      (unsigned long long)c->gfilter_out,
 					      (unsigned long long)c->late,
 					      (unsigned long long)c->long_recs,
-					      (unsigned long long)c->late_join);
+					      (unsigned long long)c->late_join,
+					      (unsigned long long)c->closed_early);
 			}
 		}
 		if (json)

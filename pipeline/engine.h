@@ -29,7 +29,8 @@ struct fq_engine_opts {
 	int64_t exporter_idle;     /* ms */
 	int json;                  /* JSON Lines output, else text */
 	int no_records;            /* matches without their records */
-	size_t max_state_bytes;    /* 0 = unlimited */
+	size_t max_state_bytes;    /* --max-state: cap of the bytes held by
+				      pipeline state; 0 = unlimited */
 	struct fq_out *out;        /* borrowed: where matches go */
 	struct fq_out *exec_out;   /* borrowed, may be NULL: each match's JSON
 				      line also goes here (--exec) */
@@ -41,10 +42,15 @@ struct fq_engine_opts {
 #define FQ_DEFAULT_MAX_DURATION  (10 * 60 * 1000LL)
 #define FQ_DEFAULT_MAX_SKEW      (10 * 60 * 1000LL)
 #define FQ_DEFAULT_EXPORTER_IDLE (5 * 60 * 1000LL)
+/* --max-state default, MiB; less on a machine or cgroup with under twice
+ * that much memory (fq_engine_default_max_state). */
+#define FQ_DEFAULT_MAX_STATE_MB  1024
 
 struct fq_engine;
 
 void fq_engine_opts_default(struct fq_engine_opts *o);
+/* The --max-state default for this machine, bytes (docs/streaming.md). */
+size_t fq_engine_default_max_state(void);
 
 int fq_engine_new(struct fq_engine **out, const struct fq_engine_opts *o);
 void fq_engine_free(struct fq_engine *e);

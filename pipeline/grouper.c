@@ -17,6 +17,11 @@
  * Streaming: every group has a deadline, the latest stime a record could
  * have and still join it; groups sit in a min-heap by deadline and close
  * when stream time passes deadline + M.
+ *
+ * Memory: every allocation of a group, the heap and the key indexes is
+ * counted in the engine's state total (pl.h, struct pl_mem); at the
+ * --max-state cap the engine closes the group at the top of the heap
+ * early (pl_grouper_oldest, pl_grouper_close_early).
  */
 #include "pl.h"
 #include "fq_log.h"
@@ -71,13 +76,14 @@ heap_down(struct pl_heap *h, size_t i)
 }
 
 static int
-heap_push(struct pl_heap *h, struct pl_group *g)
+heap_push(struct pl_heap *h, struct pl_group *g, struct pl_mem *mem)
 {
 	if (h->n == h->cap) {
 		size_t cap = h->cap ? h->cap * 2 : 64;
 		struct pl_group **a = realloc(h->a, cap * sizeof *a);
 		if (a == NULL)
 			return -1;
+		pl_mem_realloc(mem, h->cap * sizeof *a, cap * sizeof *a);
 		h->a = a;
 		h->cap = cap;
 	}
@@ -136,12 +142,13 @@ keys_equal(const struct fq_gmodule *m, const struct fq_record *R,
 }
 
 static int
-index_grow(struct pl_gindex *ix)
+index_grow(struct pl_gindex *ix, struct pl_mem *mem)
 {
 	size_t nb = ix->nb ? ix->nb * 2 : 256;
 	struct pl_bucket *b = calloc(nb, sizeof *b);
 	if (b == NULL)
 		return -1;
+	pl_mem_realloc(mem, ix->nb * sizeof *b, nb * sizeof *b);
 	/* Re-link every chain in order so that buckets stay in creation
 	 * order: walk old buckets, appending in sequence order is not
 	 * guaranteed across buckets, but within one old bucket the order is
@@ -168,9 +175,9 @@ index_grow(struct pl_gindex *ix)
 }
 
 static int
-index_add(struct pl_gindex *ix, struct pl_gnode *n)
+index_add(struct pl_gindex *ix, struct pl_gnode *n, struct pl_mem *mem)
 {
-	if (ix->n + 1 > ix->nb && index_grow(ix) < 0)
+	if (ix->n + 1 > ix->nb && index_grow(ix, mem) < 0)
 		return -1;
 	struct pl_bucket *bk = &ix->b[n->hash & (ix->nb - 1)];
 	n->next = NULL;
@@ -277,6 +284,12 @@ group_deadline(const struct pl_branch *b, const struct pl_group *G)
 
 /* ---- groups --------------------------------------------------------- */
 
+static size_t
+set_elem_size(const struct pl_set *s)
+{
+	return s->elem == FQ_V_INT ? sizeof *s->ints : sizeof *s->ips;
+}
+
 static void
 agg_add(struct pl_group *G, size_t k, const struct fq_agg *a,
 	const struct fq_record *r, int first)
@@ -329,12 +342,17 @@ agg_add(struct pl_group *G, size_t k, const struct fq_agg *a,
 	case FQ_AGG_BITAND:
 		v->i = first ? x : (v->i & x);
 		break;
-	case FQ_AGG_UNION:
+	case FQ_AGG_UNION: {
+		uint32_t cap = v->set->cap;
 		if (ip)
 			pl_set_add_ip(v->set, ip);
 		else
 			pl_set_add_int(v->set, x);
+		if (v->set->cap != cap)
+			pl_mem_realloc(G->br->q->mem, cap * set_elem_size(v->set),
+				       v->set->cap * set_elem_size(v->set));
 		break;
+	}
 	}
 }
 
@@ -349,6 +367,7 @@ group_add(struct pl_branch *b, struct pl_group *G, struct pl_rec *rec)
 			fq_error("out of memory growing a group");
 			return;
 		}
+		pl_mem_realloc(b->q->mem, G->cap * sizeof *p, cap * sizeof *p);
 		G->recs = p;
 		G->cap = cap;
 	}
@@ -364,6 +383,29 @@ group_add(struct pl_branch *b, struct pl_group *G, struct pl_rec *rec)
 	if (b->gr.pg)
 		for (size_t k = 0; k < b->gr.pg->naggs; k++)
 			agg_add(G, k, &b->gr.pg->aggs[k], r, first);
+}
+
+/*
+ * The bytes a group's own blocks are counted at: the struct, its records
+ * array, aggregates, union() sets and index nodes (not the records, which
+ * the pool counts, nor index buckets, which their index counts).  The
+ * same function gives what group_new added and what pl_group_unref takes
+ * back, plus the growth group_add and agg_add counted in between.  The
+ * blocks whose size never changes are summed once per branch
+ * (group_base, pl_grouper_init): this runs for every group.
+ */
+static size_t
+group_bytes(const struct pl_group *G)
+{
+	const struct pl_grouper *gr = &G->br->gr;
+	size_t n = gr->group_base + pl_chunk(G->cap * sizeof *G->recs);
+	if (gr->has_sets)
+		for (size_t k = 0; k < gr->pg->naggs; k++) {
+			const struct pl_set *s = G->aggs[k].set;
+			if (s)
+				n += pl_chunk(s->cap * set_elem_size(s));
+		}
+	return n;
 }
 
 static struct pl_group *
@@ -391,10 +433,16 @@ group_new(struct pl_branch *b)
 				pg->aggs[k].field->type == FQ_T_IP ? FQ_V_IP : FQ_V_INT;
 		}
 	}
+	pl_mem_add(b->q->mem, group_bytes(G));
 	b->c.groups++;
 	return G;
 fail:
-	pl_group_unref(G);
+	if (G->aggs && pg)
+		for (size_t k = 0; k < pg->naggs; k++)
+			pl_set_free(G->aggs[k].set);
+	free(G->aggs);
+	free(G->nodes);
+	free(G);
 	return NULL;
 }
 
@@ -404,6 +452,7 @@ pl_group_unref(struct pl_group *G)
 	if (G == NULL || --G->refs > 0)
 		return;
 	struct pl_query *q = G->br->q;
+	pl_mem_sub(q->mem, group_bytes(G));
 	for (uint32_t i = 0; i < G->n; i++)
 		pl_rec_unref(&q->pool, G->recs[i]);
 	if (G->aggs && G->br->gr.pg)
@@ -422,8 +471,17 @@ pl_grouper_init(struct pl_branch *b)
 {
 	struct pl_grouper *gr = &b->gr;
 	gr->pg = b->pb->grouper;
+	gr->group_base = pl_chunk(sizeof(struct pl_group));
 	if (gr->pg == NULL)
 		return 0;
+	const struct fq_plan_grouper *pg = gr->pg;
+	gr->group_base += pl_chunk((pg->naggs ? pg->naggs : 1) * sizeof(struct pl_agg)) +
+			  pl_chunk(pg->nmodules * sizeof(struct pl_gnode));
+	for (size_t k = 0; k < pg->naggs; k++)
+		if (pg->aggs[k].fn == FQ_AGG_UNION) {
+			gr->group_base += pl_chunk(sizeof(struct pl_set));
+			gr->has_sets = 1;
+		}
 	gr->idx = calloc(gr->pg->nmodules, sizeof *gr->idx);
 	gr->abs_ok = calloc(gr->pg->nmodules, 1);
 	if (gr->idx == NULL || gr->abs_ok == NULL)
@@ -462,11 +520,15 @@ pl_grouper_fini(struct pl_branch *b)
 		pl_group_unref(G);
 		G = next;
 	}
+	struct pl_mem *mem = b->q->mem;
 	if (gr->idx)
-		for (size_t i = 0; i < gr->pg->nmodules; i++)
+		for (size_t i = 0; i < gr->pg->nmodules; i++) {
+			pl_mem_free(mem, gr->idx[i].nb * sizeof *gr->idx[i].b);
 			free(gr->idx[i].b);
+		}
 	free(gr->idx);
 	free(gr->abs_ok);
+	pl_mem_free(mem, gr->heap.cap * sizeof *gr->heap.a);
 	free(gr->heap.a);
 	memset(gr, 0, sizeof *gr);
 }
@@ -579,12 +641,12 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec, int late)
 		if (!m->nkeys)
 			continue;
 		G->nodes[i].hash = key_hash_rec(m, r, 1);
-		if (index_add(&gr->idx[i], &G->nodes[i]) < 0)
+		if (index_add(&gr->idx[i], &G->nodes[i], b->q->mem) < 0)
 			return -1;
 	}
 	if (!o->batch) {
 		G->deadline = group_deadline(b, G);
-		if (heap_push(&gr->heap, G) < 0)
+		if (heap_push(&gr->heap, G, b->q->mem) < 0)
 			return -1;
 	}
 	return 0;
@@ -612,4 +674,45 @@ pl_grouper_close_until(struct pl_branch *b, int64_t T, int all)
 			break;
 		close_group(b, G);
 	}
+}
+
+/*
+ * --max-state.  The group stream time would close first goes first: the
+ * top of the deadline heap, keyed by deadline + M, the moment T would
+ * close it.  In --batch nothing closes before the end and no heap is
+ * kept; the oldest group there is the first created (the open list is in
+ * creation order), keyed by its stime so that it compares with the
+ * merger store's oldest on the same axis.
+ */
+struct pl_group *
+pl_grouper_oldest(struct pl_branch *b, int64_t *key)
+{
+	struct pl_grouper *gr = &b->gr;
+	if (gr->pg == NULL || gr->open_head == NULL)
+		return NULL;
+	if (b->q->e->o.batch) {
+		*key = gr->open_head->stime;
+		return gr->open_head;
+	}
+	struct pl_group *G = gr->heap.a[0];
+	int64_t M = b->q->e->o.max_duration;
+	*key = G->deadline > FQ_TIME_INF - M ? FQ_TIME_INF : G->deadline + M;
+	return G;
+}
+
+size_t
+pl_group_footprint(const struct pl_group *g)
+{
+	size_t n = group_bytes(g);
+	for (uint32_t i = 0; i < g->n; i++)
+		if (g->recs[i]->refs == 1)
+			n += sizeof *g->recs[i];
+	return n;
+}
+
+void
+pl_grouper_close_early(struct pl_branch *b, struct pl_group *g)
+{
+	b->c.closed_early++;
+	close_group(b, g);
 }

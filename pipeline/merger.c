@@ -29,6 +29,16 @@
  * paths of the relation graph) plus W + M, the time by which every such
  * partner must have closed.  So state is bounded by the data inside
  * W + M + L; in --batch nothing is dropped until the end.
+ *
+ * --max-state (docs/streaming.md, "Bounded state"): every store array,
+ * index node and tuple is counted in the engine's state total.  At the
+ * cap the engine evicts stored groups oldest first (pl_merger_oldest,
+ * pl_merger_evict), passing over those a pending tuple holds, and drops
+ * pending tuples only when nothing else is left.  Eviction only ever
+ * loses matches, never invents one: a group a pending tuple holds stays
+ * findable for the modules that may still reject the tuple, and a new
+ * tuple whose rejecting partner might have been evicted is dropped
+ * (unsure()).
  */
 #include "pl.h"
 #include "fq_log.h"
@@ -149,13 +159,14 @@ struct attr_node {
 };
 
 static int
-attr_insert(struct pl_attr *a, struct pl_group *g)
+attr_insert(struct pl_attr *a, struct pl_group *g, struct pl_mem *mem)
 {
 	if (a->n + 1 > a->nb) {
 		size_t nb = a->nb ? a->nb * 2 : 256;
 		struct pl_bucket *b = calloc(nb, sizeof *b);
 		if (b == NULL)
 			return -1;
+		pl_mem_realloc(mem, a->nb * sizeof *b, nb * sizeof *b);
 		for (size_t i = 0; i < a->nb; i++) {
 			struct pl_gnode *n = a->b[i].head;
 			while (n) {
@@ -176,6 +187,7 @@ attr_insert(struct pl_attr *a, struct pl_group *g)
 	struct pl_gnode *n = malloc(sizeof *n);
 	if (n == NULL)
 		return -1;
+	pl_mem_alloc(mem, sizeof *n);
 	struct pl_val v;
 	pl_group_value(g, a->op, &v);
 	n->hash = pl_val_hash(&v);
@@ -191,7 +203,7 @@ attr_insert(struct pl_attr *a, struct pl_group *g)
 }
 
 static void
-attr_remove(struct pl_attr *a, struct pl_group *g)
+attr_remove(struct pl_attr *a, struct pl_group *g, struct pl_mem *mem)
 {
 	struct pl_val v;
 	pl_group_value(g, a->op, &v);
@@ -206,6 +218,7 @@ attr_remove(struct pl_attr *a, struct pl_group *g)
 			k->head = n->next;
 		if (n->next)
 			n->next->prev = n->prev;
+		pl_mem_free(mem, sizeof *n);
 		free(n);
 		a->n--;
 		return;
@@ -238,13 +251,14 @@ store_lower(const struct pl_store *s, int64_t t)
 }
 
 static int
-store_insert(struct pl_store *s, struct pl_group *g)
+store_insert(struct pl_store *s, struct pl_group *g, struct pl_mem *mem)
 {
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 256;
 		struct pl_group **p = realloc(s->byst, cap * sizeof *p);
 		if (p == NULL)
 			return -1;
+		pl_mem_realloc(mem, s->cap * sizeof *p, cap * sizeof *p);
 		s->byst = p;
 		s->cap = cap;
 	}
@@ -258,7 +272,7 @@ store_insert(struct pl_store *s, struct pl_group *g)
 	if (g->etime - g->stime > s->max_span)
 		s->max_span = g->etime - g->stime;
 	for (size_t k = 0; k < s->nattrs; k++)
-		if (attr_insert(&s->attrs[k], g) < 0)
+		if (attr_insert(&s->attrs[k], g, mem) < 0)
 			return -1;
 	g->stored = 1;
 	g->refs++;
@@ -279,13 +293,14 @@ store_compact(struct pl_store *s)
 	}
 	s->n = w;
 	s->dead = 0;
+	s->evict_from = 0;
 }
 
 static void
-store_drop(struct pl_store *s, struct pl_group *g)
+store_drop(struct pl_store *s, struct pl_group *g, struct pl_mem *mem)
 {
 	for (size_t k = 0; k < s->nattrs; k++)
-		attr_remove(&s->attrs[k], g);
+		attr_remove(&s->attrs[k], g, mem);
 	g->stored = 0;
 	s->dead++;
 }
@@ -375,6 +390,41 @@ mod_init(struct pl_merger *mg, struct pl_mod *pm, const struct fq_mmodule *m)
 	return 0;
 }
 
+/*
+ * The attributes unsure() looks up: equality keys by which a subtracting
+ * module joins a branch that the export module does not list (a slot
+ * that is always free there).  Only they keep a table of evicted keys.
+ */
+static void
+mark_sub_keys(struct pl_merger *mg)
+{
+	const struct fq_plan_merger *pm = mg->pm;
+	const struct fq_mmodule *ex = &pm->modules[pm->export_idx];
+	for (size_t i = 0; i < pm->nmodules; i++) {
+		const struct fq_mmodule *m = &pm->modules[i];
+		if (m->is_export)
+			continue;
+		for (size_t c = 0; c < m->rules.n; c++) {
+			const struct fq_clause *cl = &m->rules.clauses[c];
+			if (cl->n != 1)
+				continue;
+			const struct fq_term *t = &cl->terms[0];
+			const struct fq_operand *side[2] = { &t->l, &t->r };
+			for (int k = 0; k < 2; k++) {
+				if (side[k]->kind != FQ_O_GROUP)
+					continue;
+				size_t b = m->branches[side[k]->branch];
+				int in_export = 0;
+				for (size_t s = 0; s < ex->nbranches; s++)
+					in_export |= ex->branches[s] == b;
+				int ai = attr_find(&mg->stores[b], side[k]);
+				if (!in_export && ai >= 0)
+					mg->stores[b].attrs[ai].sub_key = 1;
+			}
+		}
+	}
+}
+
 int
 pl_merger_init(struct pl_query *q)
 {
@@ -387,6 +437,9 @@ pl_merger_init(struct pl_query *q)
 	mg->pm = pm;
 	mg->q = q;
 	mg->stores = calloc(q->plan->nbranches, sizeof *mg->stores);
+	if (mg->stores)
+		for (size_t b = 0; b < q->plan->nbranches; b++)
+			mg->stores[b].evicted_stime = INT64_MIN;
 	mg->bind = calloc(SLOT_MAX, sizeof *mg->bind);
 	x->mods = calloc(pm->nmodules, sizeof *x->mods);
 	if (mg->stores == NULL || mg->bind == NULL || x->mods == NULL)
@@ -400,6 +453,7 @@ pl_merger_init(struct pl_query *q)
 			return -1;
 	}
 	x->has_sub = pm->nmodules > 1;
+	mark_sub_keys(mg);
 	mg->next_release = FQ_TIME_INF;
 	mg->next_drop = FQ_TIME_INF;
 	return 0;
@@ -408,8 +462,11 @@ pl_merger_init(struct pl_query *q)
 static void
 tuple_free(struct pl_merger *mg, struct pl_tuple *t)
 {
-	for (size_t b = 0; b < mg->q->plan->nbranches; b++)
+	size_t nb = mg->q->plan->nbranches;
+	for (size_t b = 0; b < nb; b++)
 		pl_group_unref(t->g[b]);
+	pl_mem_free(mg->q->mem, nb * sizeof *t->g);
+	pl_mem_free(mg->q->mem, sizeof *t);
 	free(t->g);
 	free(t);
 }
@@ -429,14 +486,20 @@ pl_merger_fini(struct pl_merger *mg)
 	if (mg->stores) {
 		for (size_t b = 0; b < mg->q->plan->nbranches; b++) {
 			struct pl_store *s = &mg->stores[b];
+			struct pl_mem *mem = mg->q->mem;
 			for (size_t i = 0; i < s->n; i++) {
 				if (s->byst[i]->stored)
-					store_drop(s, s->byst[i]);
+					store_drop(s, s->byst[i], mem);
 			}
 			store_compact(s);
-			for (size_t k = 0; k < s->nattrs; k++)
+			for (size_t k = 0; k < s->nattrs; k++) {
+				pl_mem_free(mem, s->attrs[k].nb * sizeof *s->attrs[k].b);
 				free(s->attrs[k].b);
+				pl_mem_free(mem, s->attrs[k].nevicted * sizeof(int64_t));
+				free(s->attrs[k].evicted);
+			}
 			free(s->attrs);
+			pl_mem_free(mem, s->cap * sizeof *s->byst);
 			free(s->byst);
 		}
 	}
@@ -640,6 +703,8 @@ tuple_make(struct pl_merger *mg, struct join *j)
 		free(t);
 		return NULL;
 	}
+	pl_mem_alloc(mg->q->mem, sizeof *t);
+	pl_mem_alloc(mg->q->mem, mg->q->plan->nbranches * sizeof *t->g);
 	t->time = INT64_MIN;
 	t->seq = mg->next_seq++;
 	for (size_t s = 0; s < j->pm->m->nbranches; s++) {
@@ -712,6 +777,99 @@ release_time(struct pl_merger *mg, struct pl_tuple *t)
 	return sat_add(sat_add(rel, o->window), o->max_duration);
 }
 
+/*
+ * --max-state: could a group the cap evicted have rejected t?  For every
+ * free slot f of a subtracting module whose branch lost groups to the
+ * cap, a partner must start no earlier than what the module's relations
+ * allow from t's groups in the shared slots: s.stime <= f.etime +
+ * dist[f][s] and f.etime <= f.stime + (largest span stored), or, for a
+ * module without time bounds, the window.  If an evicted group that late
+ * may exist, the rejection cannot be decided any more and t is dropped
+ * rather than emitted: the cap loses matches, it never adds one.
+ *
+ * "May exist": the latest stime evicted from f's branch, or -- when an
+ * equality clause `F.a = S.b` ties f to a shared slot -- the latest stime
+ * evicted among groups whose key hashes like S.b (evicted_max()), which
+ * tells the evicted groups of other hosts apart from this one's.
+ */
+static int64_t
+evicted_max(const struct pl_merger *mg, const struct pl_mod *pm, size_t f,
+	    const struct pl_tuple *t, int64_t watermark)
+{
+	const struct fq_mmodule *m = pm->m;
+	const struct pl_store *sf = &mg->stores[m->branches[f]];
+	int64_t best = watermark;
+	for (size_t c = 0; c < m->rules.n; c++) {
+		const struct fq_clause *cl = &m->rules.clauses[c];
+		if (cl->n != 1)
+			continue;
+		const struct fq_term *term = &cl->terms[0];
+		if (term->op != FQ_OP_EQ || term->has_delta || term->negate ||
+		    term->l.kind != FQ_O_GROUP || term->r.kind != FQ_O_GROUP)
+			continue;
+		const struct fq_operand *mine, *other;
+		if (term->l.branch == f && term->r.branch != f) {
+			mine = &term->l;
+			other = &term->r;
+		} else if (term->r.branch == f && term->l.branch != f) {
+			mine = &term->r;
+			other = &term->l;
+		} else {
+			continue;
+		}
+		const struct pl_group *g = t->g[m->branches[other->branch]];
+		int ai = attr_find((struct pl_store *)sf, mine);
+		if (g == NULL || ai < 0 || sf->attrs[ai].evicted == NULL)
+			continue;
+		const struct pl_attr *a = &sf->attrs[ai];
+		struct pl_val v;
+		pl_group_value(g, other, &v);
+		int64_t w = a->evicted[pl_val_hash(&v) & (a->nevicted - 1)];
+		if (w < best)
+			best = w;
+	}
+	return best;
+}
+
+static int
+unsure(struct pl_merger *mg, const struct pl_tuple *t)
+{
+	const struct fq_engine_opts *o = &mg->q->e->o;
+	struct pl_mod *mods = mods_of(mg);
+	for (size_t i = 0; i < mg->pm->nmodules; i++) {
+		struct pl_mod *pm = &mods[i];
+		if (pm->is_export)
+			continue;
+		size_t k = pm->m->nbranches;
+		for (size_t f = 0; f < k; f++) {
+			const struct pl_store *sf = &mg->stores[pm->m->branches[f]];
+			if (t->g[pm->m->branches[f]] || sf->evicted_stime == INT64_MIN)
+				continue;
+			int64_t lb = INT64_MIN;
+			for (size_t s = 0; s < k; s++) {
+				const struct pl_group *g = t->g[pm->m->branches[s]];
+				if (g == NULL)
+					continue;
+				int64_t d = pm->dist[f * k + s];
+				if (d != FQ_TIME_INF) {
+					int64_t v = sat_add(sat_add(g->stime, -d),
+							    -sf->max_span);
+					if (v > lb)
+						lb = v;
+				}
+				if (!pm->m->bounded && o->window != FQ_TIME_INF) {
+					int64_t v = sat_add(g->stime, -o->window);
+					if (v > lb)
+						lb = v;
+				}
+			}
+			if (evicted_max(mg, pm, f, t, sf->evicted_stime) >= lb)
+				return 1;
+		}
+	}
+	return 0;
+}
+
 static void
 emit_tuple(struct pl_merger *mg, struct pl_tuple *t)
 {
@@ -742,6 +900,16 @@ on_export_match(struct join *j)
 			tuple_free(mg, t);
 			return;
 		}
+	}
+	/* Between records shed() keeps state under --max-state; within one
+	 * (a group completing a tuple with every group stored, or the end of
+	 * input closing every group at once) only pending tuples can pile
+	 * up, so they are refused past an eighth over the cap. */
+	size_t cap = mg->q->e->o.max_state_bytes;
+	if (unsure(mg, t) || (cap && mg->q->mem->bytes > cap + cap / 8)) {
+		mg->q->tuples_dropped++;
+		tuple_free(mg, t);
+		return;
 	}
 	t->release = release_time(mg, t);
 	if (t->release < mg->next_release)
@@ -834,7 +1002,7 @@ pl_merger_group(struct pl_merger *mg, struct pl_group *g)
 	g->drop_at = drop_time(mg, g, b);
 	if (g->drop_at == INT64_MIN)
 		return;
-	if (store_insert(&mg->stores[b], g) < 0)
+	if (store_insert(&mg->stores[b], g, mg->q->mem) < 0)
 		fq_error("out of memory in the merger store");
 	else if (g->drop_at < mg->next_drop)
 		mg->next_drop = g->drop_at;
@@ -908,7 +1076,7 @@ pl_merger_advance(struct pl_merger *mg, int64_t T, int end)
 			if (!g->stored)
 				continue;
 			if (end || T > g->drop_at) {
-				store_drop(s, g);
+				store_drop(s, g, mg->q->mem);
 				mg->q->dropped_groups++;
 			} else if (g->drop_at < next) {
 				next = g->drop_at;
@@ -918,4 +1086,166 @@ pl_merger_advance(struct pl_merger *mg, int64_t T, int end)
 			store_compact(s);
 	}
 	mg->next_drop = next;
+}
+
+/* ---- --max-state ------------------------------------------------------ */
+
+/*
+ * The engine's shed() works in rounds: pl_merger_shed_round() compacts
+ * (freeing what the previous round evicted), then victims are taken one
+ * at a time.  An evicted group leaves the indexes at once but is freed
+ * by the next compaction, so pl_merger_evict() returns the bytes that
+ * will free for the engine to count meanwhile.
+ */
+void
+pl_merger_shed_round(struct pl_merger *mg)
+{
+	for (size_t b = 0; b < mg->q->plan->nbranches; b++) {
+		struct pl_store *s = &mg->stores[b];
+		if (s->dead)
+			store_compact(s);
+		s->evict_from = 0;
+	}
+	mg->pending_sorted = 0;
+}
+
+/*
+ * The stored group to evict first: of every branch's oldest (in stime
+ * order) that nothing but the store holds, the one the horizon would
+ * drop first; in --batch nothing has a horizon and stime decides.  A
+ * group a pending tuple holds is passed over: evicting it would free
+ * nothing unless the tuple -- a match found, waiting only for its
+ * rejection window -- went too (pl_merger_oldest_pending).
+ */
+struct pl_group *
+pl_merger_oldest(struct pl_merger *mg, int64_t *key)
+{
+	int batch = mg->q->e->o.batch;
+	struct pl_group *best = NULL;
+	for (size_t b = 0; b < mg->q->plan->nbranches; b++) {
+		struct pl_store *s = &mg->stores[b];
+		while (s->evict_from < s->n &&
+		       (!s->byst[s->evict_from]->stored ||
+			s->byst[s->evict_from]->refs > 1))
+			s->evict_from++;
+		if (s->evict_from == s->n)
+			continue;
+		struct pl_group *g = s->byst[s->evict_from];
+		int64_t k = batch ? g->stime : g->drop_at;
+		if (best == NULL || k < *key) {
+			best = g;
+			*key = k;
+		}
+	}
+	return best;
+}
+
+/*
+ * Remember g's keys for unsure(): per equality attribute a subtracting
+ * module joins on, a fixed table of the largest stime evicted per key
+ * hash slot.  Collisions only make it more careful.  Its size is set at
+ * the first eviction, as many slots as groups were then stored (what
+ * fits under the cap): 8 bytes per group of several hundred, and it
+ * never grows.
+ */
+static void
+evicted_note(struct pl_store *s, struct pl_group *g, struct pl_mem *mem)
+{
+	for (size_t k = 0; k < s->nattrs; k++) {
+		struct pl_attr *a = &s->attrs[k];
+		if (!a->sub_key)
+			continue;
+		if (a->evicted == NULL) {
+			size_t n = 256;
+			while (n < s->n - s->dead && n < ((size_t)1 << 24))
+				n *= 2;
+			a->evicted = malloc(n * sizeof *a->evicted);
+			if (a->evicted == NULL)
+				continue;   /* unsure() falls back on evicted_stime */
+			pl_mem_alloc(mem, n * sizeof *a->evicted);
+			a->nevicted = n;
+			for (size_t i = 0; i < n; i++)
+				a->evicted[i] = INT64_MIN;
+		}
+		struct pl_val v;
+		pl_group_value(g, a->op, &v);
+		int64_t *w = &a->evicted[pl_val_hash(&v) & (a->nevicted - 1)];
+		if (g->stime > *w)
+			*w = g->stime;
+	}
+}
+
+size_t
+pl_merger_evict(struct pl_merger *mg, struct pl_group *g)
+{
+	struct pl_store *s = &mg->stores[g->br->index];
+	evicted_note(s, g, mg->q->mem);
+	store_drop(s, g, mg->q->mem);
+	if (g->stime > s->evicted_stime)
+		s->evicted_stime = g->stime;
+	mg->q->evicted++;
+	return pl_group_footprint(g);
+}
+
+static int
+cmp_tuple_release(const void *a, const void *b)
+{
+	const struct pl_tuple *x = *(struct pl_tuple *const *)a;
+	const struct pl_tuple *y = *(struct pl_tuple *const *)b;
+	if (x->release != y->release)
+		return x->release < y->release ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * The pending tuple the cap drops first, the one stream time would
+ * release first, with its key; NULL when none waits.  The list is sorted
+ * by release once per round: the engine comes here only when no group
+ * is open (none to close early) and none stored is free of tuples, so no
+ * tuple is added meanwhile.
+ */
+struct pl_tuple *
+pl_merger_oldest_pending(struct pl_merger *mg, int64_t *key)
+{
+	if (mg->pending == NULL)
+		return NULL;
+	if (!mg->pending_sorted && mg->npending > 1) {
+		struct pl_tuple **v = malloc(mg->npending * sizeof *v);
+		if (v) {
+			size_t n = 0;
+			for (struct pl_tuple *t = mg->pending; t; t = t->next)
+				v[n++] = t;
+			qsort(v, n, sizeof *v, cmp_tuple_release);
+			for (size_t i = 0; i + 1 < n; i++)
+				v[i]->next = v[i + 1];
+			v[n - 1]->next = NULL;
+			mg->pending = v[0];
+			free(v);
+		}
+	}
+	mg->pending_sorted = 1;
+	*key = mg->pending->release;
+	return mg->pending;
+}
+
+/* Drop that tuple; its groups that nothing else holds any more are
+ * evicted with it.  Returns the bytes that frees at the next round. */
+size_t
+pl_merger_drop_oldest_pending(struct pl_merger *mg)
+{
+	struct pl_tuple *t = mg->pending;
+	size_t nb = mg->q->plan->nbranches;
+	mg->pending = t->next;
+	mg->npending--;
+	mg->q->tuples_dropped++;
+	struct pl_group *g[SLOT_MAX];
+	size_t ng = 0;
+	for (size_t b = 0; b < nb && ng < SLOT_MAX; b++)
+		if (t->g[b] && t->g[b]->refs == 2 && t->g[b]->stored)
+			g[ng++] = t->g[b];   /* the tuple's ref and the store's */
+	tuple_free(mg, t);
+	size_t freed = 0;
+	for (size_t i = 0; i < ng; i++)
+		freed += pl_merger_evict(mg, g[i]);
+	return freed;
 }

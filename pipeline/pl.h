@@ -11,6 +11,10 @@
  *                        pending tuples, the batch match list).
  * Plan pointers (fq_plan and everything under it) are borrowed from the
  * query's struct fq_query and outlive the engine.
+ *
+ * Every allocation that holds pipeline state is counted in the engine's
+ * struct pl_mem when it is made, grown or freed (see "state accounting"
+ * below), so that --max-state can be enforced without walking anything.
  */
 #ifndef FQ_PL_H
 #define FQ_PL_H
@@ -19,8 +23,73 @@
 #include <stdint.h>
 
 #include "engine.h"
+#include "fq_log.h"
 #include "fq_record.h"
 #include "plan.h"
+
+/* ---- state accounting ------------------------------------------------ */
+
+/*
+ * Bytes held by pipeline state: open groups, their records, aggregates
+ * and index entries, merger stores and pending tuples, --batch match
+ * lists (docs/streaming.md, "Bounded state").  One running total per
+ * engine: added on allocation or growth, subtracted on free.
+ *
+ * A malloc'd block is counted at glibc's chunk size for its request
+ * (request + 8, rounded up to 16, at least 32), which is what it really
+ * costs.  It is computed, not asked (malloc_usable_size), so that the
+ * total -- and every decision the cap makes from it -- is the same with
+ * every build and allocator: same input and options, same output.
+ */
+struct pl_mem {
+	size_t bytes;              /* held now */
+	size_t peak;               /* largest `bytes` so far */
+};
+
+static inline size_t
+pl_chunk(size_t n)
+{
+	if (n == 0)
+		return 0;
+	n = (n + 8 + 15) & ~(size_t)15;
+	return n < 32 ? 32 : n;
+}
+
+/* `n` bytes more (raw: slab records, no malloc header of their own). */
+static inline void
+pl_mem_add(struct pl_mem *m, size_t n)
+{
+	m->bytes += n;
+	if (m->bytes > m->peak)
+		m->peak = m->bytes;
+}
+
+static inline void
+pl_mem_sub(struct pl_mem *m, size_t n)
+{
+	m->bytes -= n;
+}
+
+/* A block of `n` bytes was malloc'd / freed. */
+static inline void
+pl_mem_alloc(struct pl_mem *m, size_t n)
+{
+	pl_mem_add(m, pl_chunk(n));
+}
+
+static inline void
+pl_mem_free(struct pl_mem *m, size_t n)
+{
+	pl_mem_sub(m, pl_chunk(n));
+}
+
+/* A block was realloc'd from `old` to `new` bytes (old may be 0). */
+static inline void
+pl_mem_realloc(struct pl_mem *m, size_t old, size_t new)
+{
+	pl_mem_sub(m, pl_chunk(old));
+	pl_mem_add(m, pl_chunk(new));
+}
 
 /* ---- values --------------------------------------------------------- */
 
@@ -118,6 +187,8 @@ struct pl_rec_pool {
 	void **slabs;              /* owned slabs */
 	size_t nslabs, cap_slabs;
 	size_t live;               /* records held */
+	struct pl_mem *mem;        /* borrowed: the engine's; live records
+				      count as sizeof(struct pl_rec) each */
 };
 
 struct pl_rec *pl_rec_new(struct pl_rec_pool *p, const struct fq_record *r);
@@ -187,6 +258,8 @@ struct pl_grouper {
 	struct pl_heap heap;
 	uint64_t next_seq;
 	uint8_t *abs_ok;           /* owned scratch, per module */
+	size_t group_base;         /* counted bytes of a group's fixed blocks */
+	uint8_t has_sets;          /* some aggregate is a union() set */
 };
 
 /* ---- merger --------------------------------------------------------- */
@@ -196,12 +269,24 @@ struct pl_attr {
 	const struct fq_operand *op;   /* borrowed plan operand */
 	struct pl_bucket *b;       /* owned hash index of stored groups */
 	size_t nb, n;
+	int64_t *evicted;          /* owned, NULL until the cap evicts: per
+				      key hash slot, the largest stime
+				      evicted (merger.c, unsure()) */
+	size_t nevicted;           /* slots, a power of two */
+	uint8_t sub_key;           /* a subtracting module joins a free slot
+				      on it: unsure() needs `evicted` */
 };
 
 struct pl_store {                /* stored (closed, passed) groups */
-	struct pl_group **byst;    /* owned: sorted by (stime, seq); NULL = dead */
+	struct pl_group **byst;    /* owned: sorted by (stime, seq), each
+				      holding a reference; dead entries
+				      (stored == 0) stay until compacted */
 	size_t n, cap, dead;
+	size_t evict_from;         /* --max-state: entries before it are dead
+				      or held by a pending tuple */
 	int64_t max_span;          /* largest etime - stime stored so far */
+	int64_t evicted_stime;     /* largest stime evicted by the cap, or
+				      INT64_MIN: see merger.c, unsure() */
 	struct pl_attr *attrs;     /* owned */
 	size_t nattrs;
 	struct pl_gnode *free_nodes;
@@ -227,6 +312,7 @@ struct pl_merger {
 	int64_t next_release;      /* min release of the pending tuples */
 	int64_t next_drop;         /* min drop_at of the stored groups */
 	size_t npending;
+	int pending_sorted;        /* --max-state: by release, this round */
 	/* join scratch */
 	struct pl_group **bind;    /* per slot */
 };
@@ -239,6 +325,7 @@ struct pl_counters {
 	uint64_t groups, groups_closed;
 	uint64_t gfilter_out;
 	uint64_t late, long_recs, late_join;
+	uint64_t closed_early;     /* closed by the --max-state cap */
 };
 
 struct pl_branch {
@@ -266,6 +353,9 @@ struct pl_query {
 	uint64_t tuples;           /* export tuples found */
 	uint64_t rejected;         /* removed by subtracting modules */
 	uint64_t dropped_groups;   /* merger horizon drops */
+	uint64_t evicted;          /* stored groups evicted by the cap */
+	uint64_t tuples_dropped;   /* pending/new tuples the cap made undecidable */
+	struct pl_mem *mem;        /* borrowed: the engine's state total */
 	struct pl_match *batch;    /* owned: --batch matches to sort */
 	size_t nbatch, capbatch;
 	uint8_t *pass;             /* scratch: per branch filter result */
@@ -289,6 +379,10 @@ struct fq_engine {
 	int64_t now;               /* largest arrival time seen */
 	int64_t recheck_at;        /* an exporter turns idle at this arrival */
 	uint64_t records, late, long_recs, future, untracked;
+	struct pl_mem mem;         /* pipeline state of all queries */
+	uint64_t sheds;            /* times the --max-state cap was passed */
+	uint64_t batch_flushed;    /* --batch matches written early by it */
+	struct fq_ratelimit shed_rl;
 	int finished;
 };
 
@@ -297,12 +391,38 @@ int pl_grouper_init(struct pl_branch *b);
 void pl_grouper_fini(struct pl_branch *b);
 int pl_grouper_record(struct pl_branch *b, struct pl_rec *rec, int late);
 void pl_grouper_close_until(struct pl_branch *b, int64_t T, int all);
+/*
+ * --max-state: the open group the cap closes first and its key (when
+ * stream time would have closed it: deadline + M; in --batch, where
+ * nothing has a deadline, its stime).  Returns NULL when none is open.
+ */
+struct pl_group *pl_grouper_oldest(struct pl_branch *b, int64_t *key);
+/* Close it early: group filter and merger see it as if it had ended. */
+void pl_grouper_close_early(struct pl_branch *b, struct pl_group *g);
+/* What freeing g would give back: its own blocks and the records only it
+ * holds. */
+size_t pl_group_footprint(const struct pl_group *g);
 
 /* merger.c */
 int pl_merger_init(struct pl_query *q);
 void pl_merger_fini(struct pl_merger *m);
 void pl_merger_group(struct pl_merger *m, struct pl_group *g);
 void pl_merger_advance(struct pl_merger *m, int64_t T, int end);
+/*
+ * --max-state (docs/streaming.md, "Bounded state"), in rounds: a round
+ * begins by compacting the stores, which frees the groups the previous
+ * one evicted.
+ */
+void pl_merger_shed_round(struct pl_merger *m);
+/* Oldest stored group that only the store holds, and its key (drop
+ * time; --batch: stime); NULL if none. */
+struct pl_group *pl_merger_oldest(struct pl_merger *m, int64_t *key);
+/* Evict it; returns the bytes the next round frees for it. */
+size_t pl_merger_evict(struct pl_merger *m, struct pl_group *g);
+/* Pending tuple stream time would release first, and its key. */
+struct pl_tuple *pl_merger_oldest_pending(struct pl_merger *m, int64_t *key);
+/* Drop it (and evict its groups nothing else holds); bytes as above. */
+size_t pl_merger_drop_oldest_pending(struct pl_merger *m);
 
 /* engine.c: a group that passed its group filter; a finished tuple */
 void pl_query_group_closed(struct pl_branch *b, struct pl_group *g);
