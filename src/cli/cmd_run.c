@@ -28,7 +28,7 @@
 enum {
 	OPT_JSON = 256, OPT_NO_RECORDS, OPT_BATCH, OPT_WINDOW, OPT_LATENESS,
 	OPT_MAX_DURATION, OPT_MAX_SKEW, OPT_EXPORTER_IDLE, OPT_SCALE_SAMPLED,
-	OPT_EXEC,
+	OPT_EXEC, OPT_MAX_STATE,
 };
 
 struct run_ctx {
@@ -95,6 +95,7 @@ fq_cmd_run(int argc, char **argv)
 		{ "exporter-idle", required_argument, NULL, OPT_EXPORTER_IDLE },
 
 		{ "scale-sampled", no_argument, NULL, OPT_SCALE_SAMPLED },
+		{ "max-state", required_argument, NULL, OPT_MAX_STATE },
 		FQ_CLI_COMMON_LONGOPTS,
 		{ "exec", required_argument, NULL, OPT_EXEC },
 		{ "help", no_argument, NULL, 'h' },
@@ -154,6 +155,15 @@ fq_cmd_run(int argc, char **argv)
 		case OPT_EXPORTER_IDLE: dur = &eo.exporter_idle; break;
 		case OPT_EXEC: exec_cmd = optarg; break;
 		case OPT_SCALE_SAMPLED: dopts.scale_sampled = 1; break;
+		case OPT_MAX_STATE:
+			if (fq_cli_parse_mib(optarg, &eo.max_state_bytes) < 0) {
+				snprintf(reason, sizeof reason,
+					 "run: --max-state: '%s' is not a number of MiB "
+					 "(1 to %llu, e.g. 512)", optarg, FQ_CLI_MIB_MAX);
+				status = fq_cli_bad_usage(reason);
+				goto out;
+			}
+			break;
 		case 'h':
 			fq_cli_usage(stdout);
 			status = 0;

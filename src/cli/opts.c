@@ -89,6 +89,21 @@ fq_cli_parse_duration(const char *s, int64_t *ms)
 }
 
 int
+fq_cli_parse_mib(const char *s, size_t *bytes)
+{
+	/* strtoull would take " 5", "+5" and "-5" (as a huge number). */
+	if (*s < '0' || *s > '9')
+		return -FQ_EINVAL;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (*end != '\0' || v == 0 || v > FQ_CLI_MIB_MAX ||
+	    v > (unsigned long long)(SIZE_MAX >> 20))
+		return -FQ_EINVAL;
+	*bytes = (size_t)v << 20;
+	return 0;
+}
+
+int
 fq_cli_common_option(int c, const char *arg, struct fq_cli_common *cm,
 		     struct fq_cli_loop_opts *lo, char *reason,
 		     size_t reason_len)

@@ -30,6 +30,14 @@ void fq_cli_allow_fini(struct fq_cli_allow *a);
 int fq_cli_parse_duration(const char *s, int64_t *ms);
 
 /*
+ * A size in MiB, a plain decimal number from 1 to FQ_CLI_MIB_MAX (16 TiB:
+ * far beyond any machine, and bytes still fit a size_t): "--max-state
+ * 512".  Sets *bytes; 0 or -FQ_EINVAL (0, a sign, a unit, garbage).
+ */
+#define FQ_CLI_MIB_MAX (16ULL << 20)
+int fq_cli_parse_mib(const char *s, size_t *bytes);
+
+/*
  * Options `print` and `run` share.  Put FQ_CLI_COMMON_LONGOPTS in the
  * getopt_long() table and hand every option to fq_cli_common_option()
  * before the command's own switch.
