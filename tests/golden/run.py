@@ -283,6 +283,306 @@ def case_exporters():
             fail("many exporters: %r" % st)
 
 
+# ---- --max-state (docs/streaming.md, "Bounded state") ----------------------
+
+MIB = 1 << 20
+# The cap is enforced between records; one record's work may pass it, and
+# pending tuples are refused an eighth above it (docs/streaming.md).
+SLACK = MIB // 8
+
+
+def write_flows(path, flows):
+    """flow-tools v3, little-endian, uncompressed, NetFlow v5 records from
+    dicts: stime, etime, arrival (ms); src, dst (IPv4 as int), sport,
+    dport, prot optional."""
+    import struct
+    up = 1000000000
+    body = []
+    for f in flows:
+        arr = f["arrival"]
+        secs, ms = divmod(arr, 1000)
+        body.append(struct.pack(
+            "<IIIIIIIHHIIIIHHBBBBBBBBHH", secs, ms * 1000000, up, 0xc0000201,
+            f.get("src", 0x0a000001), f.get("dst", 0x0a000002), 0, 0, 0, 1, 40,
+            (up - (arr - f["stime"])) & 0xFFFFFFFF,
+            (up - (arr - f["etime"])) & 0xFFFFFFFF,
+            f.get("sport", 1234), f.get("dport", 80), f.get("prot", 6),
+            0, 0x1b, 0, 0, 0, 0, 0, 0, 0))
+    tlv = struct.pack("<HHH", 2, 2, 5) + struct.pack("<HHI", 8, 4, 0)
+    hdr = b"\xcf\x10\x01\x03" + struct.pack("<I", 8 + len(tlv)) + tlv
+    open(path, "wb").write(hdr + b"".join(body))
+
+
+def stats_of(p):
+    return json.loads(p.stderr.decode().strip().splitlines()[-1])["engine"]
+
+
+def parse(out):
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def capped(args, cap, want_closed=False, want_evicted=False):
+    """Run with --max-state cap (MiB), which must be reached: exit 0, the
+    actions counted, the peak within the cap plus SLACK, a warning."""
+    p = ok_run(["run", "--json", "--stats-json", "--max-state", str(cap)] + args)
+    st = stats_of(p)
+    if st["state_cap"] != cap * MIB:
+        fail("state_cap %d, --max-state %d" % (st["state_cap"], cap))
+    if st["state_sheds"] < 1:
+        fail("the cap of %d MiB was never reached: %r" % (cap, st))
+    if want_closed and st["state_closed_early"] < 1:
+        fail("no group closed early at the cap: %r" % st)
+    if want_evicted and st["state_evicted"] < 1:
+        fail("no stored group evicted at the cap: %r" % st)
+    if not st["state_peak"] <= cap * MIB + SLACK:
+        fail("peak state %d bytes above the cap %d + %d" %
+             (st["state_peak"], cap * MIB, SLACK))
+    err = p.stderr.decode()
+    if "reached the --max-state cap" not in err or "was reached" not in err:
+        fail("no cap warning on stderr: %r" % err[:500])
+    return p, st
+
+
+def uncapped(args):
+    p = ok_run(["run", "--json", "--stats-json"] + args)
+    st = stats_of(p)
+    if st["state_sheds"] != 0 or st["state_closed_early"] or st["state_evicted"]:
+        fail("the default cap was reached: %r" % st)
+    return p, st
+
+
+GROUPER_QUERY = """splitter S {}
+filter tcp {
+    prot = 6
+}
+grouper g {
+    module m {
+        srcip = srcip
+        dstip = dstip
+    }
+    aggregate srcip, dstip, count(rec_id) as n, union(dstport) as ports
+}
+ungrouper U {}
+S branch A -> tcp -> g -> U
+"""
+
+
+def case_max_state_grouper():
+    """Groups that never close (no time rule, --window 2h) on 20,000
+    records of 2,000 host pairs: over 4 MB of state uncapped.  With
+    --max-state 1 the oldest groups close early: every record is still
+    printed exactly once, each group holds one pair's records and is part
+    of a group of the uncapped run (it was cut, nothing else).  The same
+    in --batch, where the matches are written out early."""
+    base = 1335772141000
+    flows = []
+    for k in range(20000):
+        pair = (k // 3) % 2000      # bursts of 3, a pair comes back every 10 min
+        st = base + k * 100
+        flows.append(dict(stime=st, etime=st + 500, arrival=st + 2000,
+                          src=0x0a000000 + pair, dst=0xc6336400 + pair % 200,
+                          dport=1000 + k % 7))
+    with tempfile.TemporaryDirectory(dir=TMP) as t:
+        q = os.path.join(t, "g.flw")
+        open(q, "w").write(GROUPER_QUERY)
+        f = os.path.join(t, "g.ft")
+        write_flows(f, flows)
+        for mode in ([], ["--batch"]):
+            args = mode + ["--window", "2h", q, "-s", f]
+            full, fst = uncapped(args)
+            if fst["state_peak"] < 4 * MIB:
+                fail("the input is too small to test a 1 MiB cap: %r" % fst)
+            cut, cst = capped(args, 1, want_closed=True)
+            whole = {}
+            for m in parse(full.stdout):
+                ids = m["groups"]["A"]["rec_ids"]
+                for i in ids:
+                    whole[i] = set(ids)
+            if len(whole) != 20000:
+                fail("uncapped: %d records grouped" % len(whole))
+            seen, printed, ms = set(), [], parse(cut.stdout)
+            for m in ms:
+                g = m["groups"]["A"]
+                ids = g["rec_ids"]
+                if not set(ids) <= whole[ids[0]]:
+                    fail("%s: group %r is not part of an uncapped group" %
+                         (mode, ids[:10]))
+                if g["n"] != len(ids) or g["records"] != len(ids):
+                    fail("%s: group count %d for %d records" %
+                         (mode, g["n"], len(ids)))
+                seen |= set(ids)
+                for r in m["records"]:
+                    printed.append(r["rec_id"])
+                    if (r["srcip"], r["dstip"]) != (g["srcip"], g["dstip"]):
+                        fail("%s: record %d in the group of another pair" %
+                             (mode, r["rec_id"]))
+            if seen != set(whole) or sorted(printed) != sorted(whole):
+                fail("%s: %d records grouped, %d printed (%d distinct), of %d" %
+                     (mode, len(seen), len(printed), len(set(printed)),
+                      len(whole)))
+            if len(ms) <= len(whole) // 10:
+                fail("%s: no group was cut" % mode)
+            if mode and (cst["state_batch_flushed"] < 1 or
+                         b"--batch result is not exact" not in cut.stderr):
+                fail("--batch at the cap: matches not written early or no "
+                     "warning: %r" % cst)
+
+
+MERGER_QUERY = """splitter S {}
+filter req {
+    prot = 6
+    dstport = 80
+}
+filter res {
+    prot = 6
+    srcport = 80
+}
+filter dns {
+    prot = 17
+    dstport = 53
+}
+filter ntp {
+    prot = 17
+    dstport = 123
+}
+merger M {
+    module m1 {
+        branches A, B
+        A.srcip = B.dstip
+        A.dstip = B.srcip
+        A < B delta 10min
+    }
+    module m2 {
+        branches A, C
+        A.srcip = C.srcip
+        C < A delta 5s
+    }
+    module m3 {
+        branches A, D
+        A.srcip = D.srcip
+        A < D delta 10min
+    }
+    export m1
+}
+ungrouper U {}
+S branch A -> req -> M
+S branch B -> res -> M
+S branch C -> dns -> M
+S branch D -> ntp -> M
+M -> U
+"""
+
+
+def merger_flows(n):
+    """Per client: a request A, its response B 1-8 min later; a third of
+    them asked DNS just before (C: rejected by m2), a third query NTP 1-9
+    min after (D: rejected by m3)."""
+    import random
+    rnd = random.Random(7)
+    base = 1335772141000
+    flows = []
+    for c in range(n):
+        t = base + c * 900
+        cli, srv = 0x0a000000 + c, 0xc6336400 + c % 50
+        if c % 3 == 0:
+            flows.append(dict(stime=t, etime=t + 100, src=cli, dst=0x08080808,
+                              sport=5353, dport=53, prot=17))
+        flows.append(dict(stime=t + 1000, etime=t + 1500, src=cli, dst=srv,
+                          sport=40000, dport=80))
+        d = rnd.randint(60, 480) * 1000
+        flows.append(dict(stime=t + 1500 + d, etime=t + 2000 + d, src=srv,
+                          dst=cli, sport=80, dport=40000))
+        if c % 3 == 1:
+            e = rnd.randint(60, 540) * 1000
+            flows.append(dict(stime=t + 2000 + e, etime=t + 2100 + e, src=cli,
+                              dst=0x08080404, sport=123, dport=123, prot=17))
+    for f in flows:
+        f["arrival"] = f["etime"] + 1000
+    flows.sort(key=lambda f: (f["arrival"], f["stime"]))
+    return flows
+
+
+def case_max_state_merger():
+    """No grouper, so nothing can be closed early: at the cap stored
+    groups are evicted, and the matches must be a subset of the uncapped
+    run's -- in particular no download whose rejecting DNS or NTP group was
+    evicted may appear (SPEC section 4 subtraction).  Below the cap the
+    output is byte-identical."""
+    with tempfile.TemporaryDirectory(dir=TMP) as t:
+        q = os.path.join(t, "m.flw")
+        open(q, "w").write(MERGER_QUERY)
+        f = os.path.join(t, "m.ft")
+        write_flows(f, merger_flows(4000))
+        for mode in ([], ["--batch"]):
+            args = mode + [q, "-s", f]
+            full, fst = uncapped(args)
+            want, _, _ = matches(full.stdout)
+            qs = fst["queries"][0]
+            if len(want) != 1333 or qs["rejected"] != 2667:
+                fail("%s uncapped: %d matches, %d rejected" %
+                     (mode, len(want), qs["rejected"]))
+            if not mode and fst["state_peak"] > 8 * MIB:
+                fail("streaming state larger than expected: %r" % fst)
+            if not mode:
+                # Not reached: byte-identical.
+                same = ok_run(["run", "--json", "--stats-json", "--max-state",
+                               "8"] + args)
+                if same.stdout != full.stdout or stats_of(same)["state_sheds"]:
+                    fail("--max-state 8, never reached, changed the output")
+            for cap in (1, 2):
+                cut, cst = capped(args, cap, want_evicted=True)
+                got, _, _ = matches(cut.stdout)
+                if not got <= want:
+                    fail("%s --max-state %d: %d matches not in the uncapped "
+                         "run, e.g. %r" % (mode, cap, len(got - want),
+                                           sorted(got - want)[:2]))
+                if not got:
+                    fail("%s --max-state %d: no match left" % (mode, cap))
+
+
+def case_max_state_same():
+    """Without reaching the cap the output is byte-identical to flowq
+    before --max-state existed (digests of commit e0e7258's output)."""
+    q = os.path.join(EX, "http-download.flw")
+    f = os.path.join(EX, "http-downloads.ft")
+    import hashlib
+
+    def digest(args):
+        p = ok_run(["run", "--json"] + args)
+        return hashlib.sha256(p.stdout).hexdigest()
+    ex = "9a36f025e188f9511cb2e53a74bfa2bb5fc4acea62b8e15b15f98f3b8777ba02"
+    for cap in ([], ["--max-state", "1"], ["--max-state", "1024"]):
+        if digest(cap + [q, "-s", f]) != ex:
+            fail("example %r: output differs from before" % cap)
+    t12 = os.path.join(TRACES, "trace-2012.ftz")
+    need(t12)
+    # Streaming state of the paper query peaks under 1 MB, --batch at 8.4 MB.
+    stream = "d96c94e2026b3de5aa5406745f9986602004d1e23c2cb172649f8b0703ad8e67"
+    batch = "40083c81984106334bf0abf6de1f55d6dada01a58079e6d4aa21714fde376cf2"
+    for cap in ([], ["--max-state", "2"]):
+        if digest(cap + [PAPER, "-s", t12]) != stream:
+            fail("trace-2012 %r: streaming output differs from before" % cap)
+    for cap in ([], ["--max-state", "16"]):
+        if digest(["--batch"] + cap + [PAPER, "-s", t12]) != batch:
+            fail("trace-2012 %r: --batch output differs from before" % cap)
+
+
+def case_max_state_usage():
+    q = os.path.join(EX, "http-download.flw")
+    f = os.path.join(EX, "http-downloads.ft")
+    for bad in ("0", "-1", "abc", "1.5", "1M", "", " 5", "+5", "99999999999"):
+        p = run(["run", "--max-state", bad, q, "-s", f])
+        err = p.stderr.decode().strip().splitlines()
+        if p.returncode != 2 or len(err) != 1 or "--max-state" not in err[0]:
+            fail("--max-state %r: exit %d %r" % (bad, p.returncode, err))
+    p = run(["run", q, "-s", f, "--max-state"])
+    if p.returncode != 2 or len(p.stderr.decode().strip().splitlines()) != 1:
+        fail("--max-state without a value: exit %d %r" % (p.returncode, p.stderr))
+    h = run(["--help"]).stdout.decode()
+    if "--max-state MB" not in h:
+        fail("--help does not describe --max-state")
+
+
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 
 if __name__ == "__main__":
