@@ -280,21 +280,18 @@ out_group_json(struct fq_out *o, const struct pl_group *g)
 			out_val(o, &v);
 		}
 	} else {
-		/* A group of one: its aggregates are the record's fields. */
-		const struct fq_record *r = &g->recs[0]->r;
-		for (size_t i = 0; i < FQ_F_COUNT; i++) {
-			const struct fq_field *f = &fq_fields[i];
-			if (f->id == FQ_F_REC_ID || f->id == FQ_F_STIME ||
-			    f->id == FQ_F_ETIME || f->id == FQ_F_DURATION)
-				continue;
-			fq_out_str(o, ",\"");
-			fq_out_str(o, f->name);
-			fq_out_str(o, "\":");
-			if (f->type == FQ_T_IP)
-				out_ip(o, fq_field_ip(r, f));
-			else
-				out_i64(o, fq_field_num(r, f));
-		}
+		/*
+		 * A group of one: its aggregates are the record's fields,
+		 * formatted straight into the output buffer (one member at a
+		 * time through fq_out_str was most of a filter query's cost).
+		 */
+		static const uint8_t skip[FQ_F_COUNT] = {
+			[FQ_F_REC_ID] = 1, [FQ_F_STIME] = 1,
+			[FQ_F_ETIME] = 1, [FQ_F_DURATION] = 1,
+		};
+		char *p = fq_out_reserve(o, FQ_JSON_RECORD_MAX);
+		fq_out_commit(o, fq_format_json_members(&g->recs[0]->r, p,
+							 skip));
 	}
 	fq_out_str(o, "}");
 }
