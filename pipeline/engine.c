@@ -741,12 +741,25 @@ static struct pl_exp *
 exporter_of(struct fq_engine *e, const struct fq_record *r, int *fresh)
 {
 	*fresh = 0;
+	/*
+	 * Records come in runs from one exporter (a datagram, a file), so
+	 * the previous record's exporter is tried before the hash: a
+	 * measurable share of a filter-only query's time otherwise.
+	 */
+	if (e->last_x < e->nexps) {
+		struct pl_exp *x = &e->exps[e->last_x];
+		if (x->domain == r->domain && fq_ip_eq(&x->addr, &r->exporter))
+			return x;
+	}
 	if (e->nxidx) {
 		size_t h = exp_hash(&r->exporter, r->domain) & (e->nxidx - 1);
 		for (; e->xidx[h]; h = (h + 1) & (e->nxidx - 1)) {
 			struct pl_exp *x = &e->exps[e->xidx[h] - 1];
-			if (x->domain == r->domain && fq_ip_eq(&x->addr, &r->exporter))
+			if (x->domain == r->domain &&
+			    fq_ip_eq(&x->addr, &r->exporter)) {
+				e->last_x = e->xidx[h] - 1;
 				return x;
+			}
 		}
 	}
 	if (e->nexps == MAX_EXPORTERS && exp_evict_idle(e) == 0)
@@ -776,6 +789,7 @@ exporter_of(struct fq_engine *e, const struct fq_record *r, int *fresh)
 		e->xidx[h] = (uint32_t)e->nexps;
 	}
 	*fresh = 1;
+	e->last_x = e->nexps - 1;
 	return x;
 }
 
@@ -1051,6 +1065,7 @@ fq_engine_new(struct fq_engine **out, const struct fq_engine_opts *o)
 	e->T = INT64_MIN;
 	e->now = INT64_MIN;
 	e->min_x = SIZE_MAX;
+	e->last_x = SIZE_MAX;
 	e->recheck_at = FQ_TIME_INF;
 	/* The cap message: the first time, then at most once a minute. */
 	e->shed_rl.burst = 1;

@@ -281,6 +281,24 @@ term(struct pl_filter *f, uint32_t k, const struct fq_record *r)
 int
 pl_filter_record(struct pl_filter *f, const struct fq_record *r, uint8_t *pass)
 {
+	/*
+	 * One branch: terms are shared by nobody, so the per-record cache
+	 * would only cost; the clauses run straight.
+	 */
+	if (f->nbranches == 1) {
+		const struct pl_fbranch *fb = &f->br[0];
+		int ok = 1;
+		for (size_t c = 0; c < fb->nclauses && ok; c++) {
+			const struct pl_fclause *fc = &fb->clauses[c];
+			int line = 0;
+			for (size_t k = 0; k < fc->n && !line; k++)
+				line = fast_term(&f->fast[fc->terms[k]],
+						 f->terms[fc->terms[k]], r);
+			ok = line;
+		}
+		pass[0] = (uint8_t)ok;
+		return ok;
+	}
 	/* A new generation invalidates every cached term at once. */
 	if (++f->gen >= (1u << 31)) {
 		memset(f->memo, 0, f->nterms * sizeof *f->memo);

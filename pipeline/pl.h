@@ -376,6 +376,8 @@ struct fq_engine {
 	uint32_t *xidx;            /* owned: open-addressing index, slot+1 */
 	size_t nxidx;              /* power of two, > 2 * capexps */
 	size_t min_x;              /* exporter holding T back, or SIZE_MAX */
+	size_t last_x;             /* exporter of the previous record (a hint:
+				      checked before use), or SIZE_MAX */
 	int64_t now;               /* largest arrival time seen */
 	int64_t recheck_at;        /* an exporter turns idle at this arrival */
 	uint64_t records, late, long_recs, future, untracked;
