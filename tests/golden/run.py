@@ -210,6 +210,18 @@ def case_exec():
                                  "--exec", hook, q, "-s", f, "-s",
                                  "udp://127.0.0.1:%d" % port],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # flowq is up once the port is taken (slow under valgrind); then
+        # it runs long enough for the dying hook to be restarted.
+        deadline = time.time() + 60
+        while time.time() < deadline and proc.poll() is None:
+            probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                break
+            finally:
+                probe.close()
+            time.sleep(0.05)
         time.sleep(2.5)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
