@@ -202,6 +202,23 @@ attr_insert(struct pl_attr *a, struct pl_group *g, struct pl_mem *mem)
 	return 0;
 }
 
+/*
+ * The term of a clause that is a plain equality between two group values
+ * (`A.x = B.y`, no delta, not negated), or NULL: what the join can look up
+ * in a store's hash index instead of scanning.
+ */
+static const struct fq_term *
+group_eq_term(const struct fq_clause *cl)
+{
+	if (cl->n != 1)
+		return NULL;
+	const struct fq_term *t = &cl->terms[0];
+	if (t->op != FQ_OP_EQ || t->has_delta || t->negate ||
+	    t->l.kind != FQ_O_GROUP || t->r.kind != FQ_O_GROUP)
+		return NULL;
+	return t;
+}
+
 static void
 attr_remove(struct pl_attr *a, struct pl_group *g, struct pl_mem *mem)
 {
@@ -604,12 +621,8 @@ join_rec(struct join *j)
 	}
 	/* 1. an equality clause to a bound slot */
 	for (size_t c = 0; c < m->rules.n; c++) {
-		const struct fq_clause *cl = &m->rules.clauses[c];
-		if (cl->n != 1)
-			continue;
-		const struct fq_term *t = &cl->terms[0];
-		if (t->op != FQ_OP_EQ || t->has_delta || t->negate ||
-		    t->l.kind != FQ_O_GROUP || t->r.kind != FQ_O_GROUP)
+		const struct fq_term *t = group_eq_term(&m->rules.clauses[c]);
+		if (t == NULL)
 			continue;
 		const struct fq_operand *mine, *other;
 		if (!(j->bound & (1ULL << t->l.branch)) &&
@@ -800,12 +813,9 @@ evicted_max(const struct pl_merger *mg, const struct pl_mod *pm, size_t f,
 	const struct pl_store *sf = &mg->stores[m->branches[f]];
 	int64_t best = watermark;
 	for (size_t c = 0; c < m->rules.n; c++) {
-		const struct fq_clause *cl = &m->rules.clauses[c];
-		if (cl->n != 1)
-			continue;
-		const struct fq_term *term = &cl->terms[0];
-		if (term->op != FQ_OP_EQ || term->has_delta || term->negate ||
-		    term->l.kind != FQ_O_GROUP || term->r.kind != FQ_O_GROUP)
+		const struct fq_term *term =
+			group_eq_term(&m->rules.clauses[c]);
+		if (term == NULL)
 			continue;
 		const struct fq_operand *mine, *other;
 		if (term->l.branch == f && term->r.branch != f) {
