@@ -31,48 +31,59 @@
 
 /* ---- deadline heap -------------------------------------------------- */
 
-static void
-heap_swap(struct pl_heap *h, size_t i, size_t j)
+/*
+ * Entries carry their key and seq, so that sifting compares within the
+ * array and touches a group only to note its new place: with hundreds of
+ * thousands of open groups every group is a cache miss.  Four children a
+ * node (HEAP_D) halve the levels a group sifts through, hence those
+ * misses, and the four sit in two cache lines.
+ */
+#define HEAP_D 4
+static int
+hent_less(const struct pl_hent *a, const struct pl_hent *b)
 {
-	struct pl_group *t = h->a[i];
-	h->a[i] = h->a[j];
-	h->a[j] = t;
-	h->a[i]->heap_pos = i;
-	h->a[j]->heap_pos = j;
+	return a->key < b->key || (a->key == b->key && a->seq < b->seq);
+}
+
+static void
+heap_set(struct pl_heap *h, size_t i, struct pl_hent e)
+{
+	h->a[i] = e;
+	e.g->heap_pos = i;
 }
 
 static void
 heap_up(struct pl_heap *h, size_t i)
 {
+	struct pl_hent e = h->a[i];
 	while (i > 0) {
-		size_t p = (i - 1) / 2;
-		if (h->a[p]->deadline < h->a[i]->deadline ||
-		    (h->a[p]->deadline == h->a[i]->deadline &&
-		     h->a[p]->seq < h->a[i]->seq))
+		size_t p = (i - 1) / HEAP_D;
+		if (!hent_less(&e, &h->a[p]))
 			break;
-		heap_swap(h, i, p);
+		heap_set(h, i, h->a[p]);
 		i = p;
 	}
+	heap_set(h, i, e);
 }
 
 static void
 heap_down(struct pl_heap *h, size_t i)
 {
+	struct pl_hent e = h->a[i];
 	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < h->n && (h->a[l]->deadline < h->a[m]->deadline ||
-				 (h->a[l]->deadline == h->a[m]->deadline &&
-				  h->a[l]->seq < h->a[m]->seq)))
-			m = l;
-		if (r < h->n && (h->a[r]->deadline < h->a[m]->deadline ||
-				 (h->a[r]->deadline == h->a[m]->deadline &&
-				  h->a[r]->seq < h->a[m]->seq)))
-			m = r;
-		if (m == i)
-			return;
-		heap_swap(h, i, m);
+		size_t c = HEAP_D * i + 1, m = c;
+		if (c >= h->n)
+			break;
+		size_t end = c + HEAP_D < h->n ? c + HEAP_D : h->n;
+		for (size_t k = c + 1; k < end; k++)
+			if (hent_less(&h->a[k], &h->a[m]))
+				m = k;
+		if (!hent_less(&h->a[m], &e))
+			break;
+		heap_set(h, i, h->a[m]);
 		i = m;
 	}
+	heap_set(h, i, e);
 }
 
 static int
@@ -80,17 +91,46 @@ heap_push(struct pl_heap *h, struct pl_group *g, struct pl_mem *mem)
 {
 	if (h->n == h->cap) {
 		size_t cap = h->cap ? h->cap * 2 : 64;
-		struct pl_group **a = realloc(h->a, cap * sizeof *a);
+		struct pl_hent *a = realloc(h->a, cap * sizeof *a);
 		if (a == NULL)
 			return -1;
 		pl_mem_realloc(mem, h->cap * sizeof *a, cap * sizeof *a);
 		h->a = a;
 		h->cap = cap;
 	}
-	g->heap_pos = h->n;
-	h->a[h->n++] = g;
+	h->a[h->n] = (struct pl_hent){ g->deadline, g->seq, g };
+	g->heap_pos = h->n++;
 	heap_up(h, g->heap_pos);
 	return 0;
+}
+
+/*
+ * A group's deadline moves when a record joins it, nearly always later
+ * (its last etime grows).  The heap's key trails the deadline: a later
+ * deadline only updates the group, and the top is settled (re-keyed and
+ * sifted down) when it is looked at, so a record costs no heap work.  An
+ * earlier deadline (a record with an earlier stime narrowing the window
+ * cap) is sifted up at once.  Invariant: key <= deadline for every
+ * entry, hence a settled top has the smallest (deadline, seq) of all.
+ */
+static void
+heap_rekey(struct pl_heap *h, struct pl_group *g)
+{
+	struct pl_hent *e = &h->a[g->heap_pos];
+	if (g->deadline < e->key) {
+		e->key = g->deadline;
+		heap_up(h, g->heap_pos);
+	}
+}
+
+static struct pl_group *
+heap_top(struct pl_heap *h)
+{
+	while (h->n > 0 && h->a[0].key < h->a[0].g->deadline) {
+		h->a[0].key = h->a[0].g->deadline;
+		heap_down(h, 0);
+	}
+	return h->n > 0 ? h->a[0].g : NULL;
 }
 
 static void
@@ -99,10 +139,10 @@ heap_remove(struct pl_heap *h, struct pl_group *g)
 	size_t i = g->heap_pos;
 	h->n--;
 	if (i != h->n) {
-		h->a[i] = h->a[h->n];
-		h->a[i]->heap_pos = i;
+		struct pl_group *moved = h->a[h->n].g;
+		heap_set(h, i, h->a[h->n]);
 		heap_up(h, i);
-		heap_down(h, h->a[i]->heap_pos);
+		heap_down(h, moved->heap_pos);
 	}
 }
 
@@ -408,42 +448,60 @@ group_bytes(const struct pl_group *G)
 	return n;
 }
 
+/*
+ * A group is one block: the struct, then its aggregates, its index nodes
+ * (one per module) and the headers of its union() sets, so that a record
+ * finding its group touches one allocation, not four.  Only the records
+ * array and the sets' elements live apart, because they grow.
+ */
+static size_t
+group_block(const struct fq_plan_grouper *pg, size_t *aggs_at,
+	    size_t *nodes_at, size_t *sets_at)
+{
+	size_t n = sizeof(struct pl_group);
+	size_t nsets = 0;
+	*aggs_at = *nodes_at = *sets_at = n;
+	if (pg == NULL)
+		return n;
+	for (size_t k = 0; k < pg->naggs; k++)
+		nsets += pg->aggs[k].fn == FQ_AGG_UNION;
+	*aggs_at = n;
+	n += pg->naggs * sizeof(struct pl_agg);
+	*nodes_at = n;
+	n += pg->nmodules * sizeof(struct pl_gnode);
+	*sets_at = n;
+	n += nsets * sizeof(struct pl_set);
+	return n;
+}
+
 static struct pl_group *
 group_new(struct pl_branch *b)
 {
-	struct pl_group *G = calloc(1, sizeof *G);
-	if (G == NULL)
+	const struct fq_plan_grouper *pg = b->gr.pg;
+	size_t aggs_at, nodes_at, sets_at;
+	size_t size = group_block(pg, &aggs_at, &nodes_at, &sets_at);
+	char *block = calloc(1, size);
+	if (block == NULL)
 		return NULL;
+	struct pl_group *G = (struct pl_group *)(void *)block;
 	G->br = b;
 	G->seq = b->gr.next_seq++;
 	G->refs = 1;
-	const struct fq_plan_grouper *pg = b->gr.pg;
 	if (pg) {
-		G->aggs = calloc(pg->naggs ? pg->naggs : 1, sizeof *G->aggs);
-		G->nodes = calloc(pg->nmodules, sizeof *G->nodes);
-		if (G->aggs == NULL || G->nodes == NULL)
-			goto fail;
+		G->aggs = (struct pl_agg *)(void *)(block + aggs_at);
+		G->nodes = (struct pl_gnode *)(void *)(block + nodes_at);
+		struct pl_set *set = (struct pl_set *)(void *)(block + sets_at);
 		for (size_t k = 0; k < pg->naggs; k++) {
 			if (pg->aggs[k].fn != FQ_AGG_UNION)
 				continue;
-			G->aggs[k].set = calloc(1, sizeof *G->aggs[k].set);
-			if (G->aggs[k].set == NULL)
-				goto fail;
-			G->aggs[k].set->elem =
-				pg->aggs[k].field->type == FQ_T_IP ? FQ_V_IP : FQ_V_INT;
+			set->elem = pg->aggs[k].field->type == FQ_T_IP
+				    ? FQ_V_IP : FQ_V_INT;
+			G->aggs[k].set = set++;
 		}
 	}
 	pl_mem_add(b->q->mem, group_bytes(G));
 	b->c.groups++;
 	return G;
-fail:
-	if (G->aggs && pg)
-		for (size_t k = 0; k < pg->naggs; k++)
-			pl_set_free(G->aggs[k].set);
-	free(G->aggs);
-	free(G->nodes);
-	free(G);
-	return NULL;
 }
 
 void
@@ -457,9 +515,8 @@ pl_group_unref(struct pl_group *G)
 		pl_rec_unref(&q->pool, G->recs[i]);
 	if (G->aggs && G->br->gr.pg)
 		for (size_t k = 0; k < G->br->gr.pg->naggs; k++)
-			pl_set_free(G->aggs[k].set);
-	free(G->aggs);
-	free(G->nodes);
+			if (G->aggs[k].set)
+				pl_set_fini(G->aggs[k].set);
 	free(G->recs);
 	free(G);
 }
@@ -471,17 +528,15 @@ pl_grouper_init(struct pl_branch *b)
 {
 	struct pl_grouper *gr = &b->gr;
 	gr->pg = b->pb->grouper;
-	gr->group_base = pl_chunk(sizeof(struct pl_group));
+	size_t aggs_at, nodes_at, sets_at;
+	gr->group_base = pl_chunk(group_block(gr->pg, &aggs_at, &nodes_at,
+					      &sets_at));
 	if (gr->pg == NULL)
 		return 0;
 	const struct fq_plan_grouper *pg = gr->pg;
-	gr->group_base += pl_chunk((pg->naggs ? pg->naggs : 1) * sizeof(struct pl_agg)) +
-			  pl_chunk(pg->nmodules * sizeof(struct pl_gnode));
 	for (size_t k = 0; k < pg->naggs; k++)
-		if (pg->aggs[k].fn == FQ_AGG_UNION) {
-			gr->group_base += pl_chunk(sizeof(struct pl_set));
+		if (pg->aggs[k].fn == FQ_AGG_UNION)
 			gr->has_sets = 1;
-		}
 	gr->idx = calloc(gr->pg->nmodules, sizeof *gr->idx);
 	gr->abs_ok = calloc(gr->pg->nmodules, 1);
 	if (gr->idx == NULL || gr->abs_ok == NULL)
@@ -615,8 +670,7 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec, int late)
 		group_add(b, best, rec);
 		if (!o->batch) {
 			best->deadline = group_deadline(b, best);
-			heap_up(&gr->heap, best->heap_pos);
-			heap_down(&gr->heap, best->heap_pos);
+			heap_rekey(&gr->heap, best);
 		}
 		return 0;
 	}
@@ -665,8 +719,8 @@ pl_grouper_close_until(struct pl_branch *b, int64_t T, int all)
 		return;
 	}
 	int64_t M = b->q->e->o.max_duration;
-	while (gr->heap.n > 0) {
-		struct pl_group *G = gr->heap.a[0];
+	struct pl_group *G;
+	while ((G = heap_top(&gr->heap)) != NULL) {
 		/* T passes deadline + M (saturating). */
 		int64_t limit = G->deadline > FQ_TIME_INF - M ? FQ_TIME_INF
 							     : G->deadline + M;
@@ -694,7 +748,7 @@ pl_grouper_oldest(struct pl_branch *b, int64_t *key)
 		*key = gr->open_head->stime;
 		return gr->open_head;
 	}
-	struct pl_group *G = gr->heap.a[0];
+	struct pl_group *G = heap_top(&gr->heap);
 	int64_t M = b->q->e->o.max_duration;
 	*key = G->deadline > FQ_TIME_INF - M ? FQ_TIME_INF : G->deadline + M;
 	return G;

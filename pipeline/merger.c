@@ -131,66 +131,94 @@ same_operand(const struct fq_operand *a, const struct fq_operand *b)
 }
 
 static int
-attr_find(struct pl_store *s, const struct fq_operand *op)
+attr_find(const struct pl_store *s, const struct fq_operand *const *ops,
+	  size_t n)
 {
-	for (size_t i = 0; i < s->nattrs; i++)
-		if (same_operand(s->attrs[i].op, op))
+	for (size_t i = 0; i < s->nattrs; i++) {
+		const struct pl_attr *a = &s->attrs[i];
+		if (a->nops != n)
+			continue;
+		size_t k = 0;
+		while (k < n && same_operand(a->ops[k], ops[k]))
+			k++;
+		if (k == n)
 			return (int)i;
+	}
 	return -1;
 }
 
 static int
-attr_register(struct pl_store *s, const struct fq_operand *op)
+attr_register(struct pl_store *s, const struct fq_operand *const *ops,
+	      size_t n)
 {
-	if (attr_find(s, op) >= 0)
+	if (n == 0 || n > PL_ATTR_OPS || attr_find(s, ops, n) >= 0)
 		return 0;
 	struct pl_attr *a = realloc(s->attrs, (s->nattrs + 1) * sizeof *a);
 	if (a == NULL)
 		return -1;
 	s->attrs = a;
 	memset(&a[s->nattrs], 0, sizeof a[0]);
-	a[s->nattrs].op = op;
+	for (size_t k = 0; k < n; k++)
+		a[s->nattrs].ops[k] = ops[k];
+	a[s->nattrs].nops = n;
 	s->nattrs++;
 	return 0;
 }
 
-struct attr_node {
-	struct pl_gnode n;
-};
+/*
+ * The hash of a group's values of ops: what an index files it under and
+ * what a probe with the partner's values of the same clauses looks up.
+ * One value hashes as itself (the table of evicted keys relies on it).
+ */
+static uint64_t
+ops_hash(const struct pl_group *g, const struct fq_operand *const *ops,
+	 size_t n)
+{
+	struct pl_val v;
+	pl_group_value(g, ops[0], &v);
+	uint64_t h = pl_val_hash(&v);
+	for (size_t k = 1; k < n; k++) {
+		pl_group_value(g, ops[k], &v);
+		h = pl_mix(h, pl_val_hash(&v));
+	}
+	return h;
+}
 
 static int
-attr_insert(struct pl_attr *a, struct pl_group *g, struct pl_mem *mem)
+attr_grow(struct pl_attr *a, struct pl_mem *mem)
 {
-	if (a->n + 1 > a->nb) {
-		size_t nb = a->nb ? a->nb * 2 : 256;
-		struct pl_bucket *b = calloc(nb, sizeof *b);
-		if (b == NULL)
-			return -1;
-		pl_mem_realloc(mem, a->nb * sizeof *b, nb * sizeof *b);
-		for (size_t i = 0; i < a->nb; i++) {
-			struct pl_gnode *n = a->b[i].head;
-			while (n) {
-				struct pl_gnode *next = n->next;
-				struct pl_bucket *k = &b[n->hash & (nb - 1)];
-				n->prev = NULL;
-				n->next = k->head;
-				if (k->head)
-					k->head->prev = n;
-				k->head = n;
-				n = next;
-			}
-		}
-		free(a->b);
-		a->b = b;
-		a->nb = nb;
-	}
-	struct pl_gnode *n = malloc(sizeof *n);
-	if (n == NULL)
+	size_t nb = a->nb ? a->nb * 2 : 256;
+	struct pl_bucket *b = calloc(nb, sizeof *b);
+	if (b == NULL)
 		return -1;
-	pl_mem_alloc(mem, sizeof *n);
-	struct pl_val v;
-	pl_group_value(g, a->op, &v);
-	n->hash = pl_val_hash(&v);
+	pl_mem_realloc(mem, a->nb * sizeof *b, nb * sizeof *b);
+	for (size_t i = 0; i < a->nb; i++) {
+		struct pl_gnode *n = a->b[i].head;
+		while (n) {
+			struct pl_gnode *next = n->next;
+			struct pl_bucket *k = &b[n->hash & (nb - 1)];
+			n->prev = NULL;
+			n->next = k->head;
+			if (k->head)
+				k->head->prev = n;
+			k->head = n;
+			n = next;
+		}
+	}
+	free(a->b);
+	a->b = b;
+	a->nb = nb;
+	return 0;
+}
+
+/* File g under index a through its node n (one of g->snodes). */
+static int
+attr_insert(struct pl_attr *a, struct pl_gnode *n, struct pl_group *g,
+	    struct pl_mem *mem)
+{
+	if (a->n + 1 > a->nb && attr_grow(a, mem) < 0)
+		return -1;
+	n->hash = ops_hash(g, a->ops, a->nops);
 	n->g = g;
 	struct pl_bucket *k = &a->b[n->hash & (a->nb - 1)];
 	n->prev = NULL;
@@ -200,6 +228,19 @@ attr_insert(struct pl_attr *a, struct pl_group *g, struct pl_mem *mem)
 	k->head = n;
 	a->n++;
 	return 0;
+}
+
+static void
+attr_remove(struct pl_attr *a, struct pl_gnode *n)
+{
+	struct pl_bucket *k = &a->b[n->hash & (a->nb - 1)];
+	if (n->prev)
+		n->prev->next = n->next;
+	else
+		k->head = n->next;
+	if (n->next)
+		n->next->prev = n->prev;
+	a->n--;
 }
 
 /*
@@ -219,35 +260,44 @@ group_eq_term(const struct fq_clause *cl)
 	return t;
 }
 
-static void
-attr_remove(struct pl_attr *a, struct pl_group *g, struct pl_mem *mem)
+/*
+ * An equality the store indexes: group_eq_term() between two different
+ * slots of values of one type that hashes by value (not real numbers,
+ * whose equal values can differ in bits, e.g. 0.0 and -0.0).
+ */
+static const struct fq_term *
+indexable_term(const struct fq_clause *cl)
 {
-	struct pl_val v;
-	pl_group_value(g, a->op, &v);
-	uint64_t h = pl_val_hash(&v);
-	struct pl_bucket *k = &a->b[h & (a->nb - 1)];
-	for (struct pl_gnode *n = k->head; n; n = n->next) {
-		if (n->g != g)
-			continue;
-		if (n->prev)
-			n->prev->next = n->next;
-		else
-			k->head = n->next;
-		if (n->next)
-			n->next->prev = n->prev;
-		pl_mem_free(mem, sizeof *n);
-		free(n);
-		a->n--;
-		return;
-	}
+	const struct fq_term *t = group_eq_term(cl);
+	if (t == NULL || t->l.branch == t->r.branch ||
+	    t->l.vtype != t->r.vtype || t->l.vtype == FQ_V_REAL)
+		return NULL;
+	return t;
 }
 
-static int
-store_cmp(const struct pl_group *a, const struct pl_group *b)
+/*
+ * The indexable equalities between slots x and y of module m, in clause
+ * order: y's operands into mine[], x's into other[].  Returns how many
+ * (at most PL_ATTR_OPS; further ones are only checked, not indexed).
+ */
+static size_t
+pair_terms(const struct fq_mmodule *m, size_t x, size_t y,
+	   const struct fq_operand **mine, const struct fq_operand **other)
 {
-	if (a->stime != b->stime)
-		return a->stime < b->stime ? -1 : 1;
-	return a->seq < b->seq ? -1 : a->seq > b->seq;
+	size_t n = 0;
+	for (size_t c = 0; c < m->rules.n && n < PL_ATTR_OPS; c++) {
+		const struct fq_term *t = indexable_term(&m->rules.clauses[c]);
+		if (t == NULL)
+			continue;
+		if (t->l.branch == y && t->r.branch == x) {
+			mine[n] = &t->l;
+			other[n++] = &t->r;
+		} else if (t->r.branch == y && t->l.branch == x) {
+			mine[n] = &t->r;
+			other[n++] = &t->l;
+		}
+	}
+	return n;
 }
 
 /* First index with stime >= t. */
@@ -259,7 +309,7 @@ store_lower(const struct pl_store *s, int64_t t)
 		size_t mid = lo + (hi - lo) / 2;
 		/* Dead slots keep their group's stime order: we never clear
 		 * the pointer of a slot without compacting, see store_drop. */
-		if (s->byst[mid]->stime < t)
+		if (s->st[mid] < t)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -275,22 +325,52 @@ store_insert(struct pl_store *s, struct pl_group *g, struct pl_mem *mem)
 		struct pl_group **p = realloc(s->byst, cap * sizeof *p);
 		if (p == NULL)
 			return -1;
-		pl_mem_realloc(mem, s->cap * sizeof *p, cap * sizeof *p);
 		s->byst = p;
+		int64_t *st = realloc(s->st, cap * sizeof *st);
+		if (st == NULL)
+			return -1;
+		s->st = st;
+		pl_mem_realloc(mem, s->cap * sizeof *p, cap * sizeof *p);
+		pl_mem_realloc(mem, s->cap * sizeof *st, cap * sizeof *st);
 		s->cap = cap;
 	}
-	/* Groups arrive roughly in stime order: search from the end. */
-	size_t i = s->n;
-	while (i > 0 && store_cmp(s->byst[i - 1], g) > 0)
+	struct pl_gnode *nodes = NULL;
+	if (s->nattrs) {
+		nodes = malloc(s->nattrs * sizeof *nodes);
+		if (nodes == NULL)
+			return -1;
+		pl_mem_alloc(mem, s->nattrs * sizeof *nodes);
+	}
+	/*
+	 * Groups arrive in the order they close, which is not quite stime
+	 * order: binary search on the stimes alone, then step back over
+	 * equal stimes of later groups (seq breaks ties).
+	 */
+	size_t i = store_lower(s, g->stime + 1);
+	while (i > 0 && s->st[i - 1] == g->stime && s->byst[i - 1]->seq > g->seq)
 		i--;
 	memmove(s->byst + i + 1, s->byst + i, (s->n - i) * sizeof *s->byst);
+	memmove(s->st + i + 1, s->st + i, (s->n - i) * sizeof *s->st);
 	s->byst[i] = g;
+	s->st[i] = g->stime;
 	s->n++;
 	if (g->etime - g->stime > s->max_span)
 		s->max_span = g->etime - g->stime;
+	g->snodes = nodes;
 	for (size_t k = 0; k < s->nattrs; k++)
-		if (attr_insert(&s->attrs[k], g, mem) < 0)
+		if (attr_insert(&s->attrs[k], &nodes[k], g, mem) < 0) {
+			while (k-- > 0)
+				attr_remove(&s->attrs[k], &nodes[k]);
+			g->snodes = NULL;
+			pl_mem_free(mem, s->nattrs * sizeof *nodes);
+			free(nodes);
+			s->n--;
+			memmove(s->byst + i, s->byst + i + 1,
+				(s->n - i) * sizeof *s->byst);
+			memmove(s->st + i, s->st + i + 1,
+				(s->n - i) * sizeof *s->st);
 			return -1;
+		}
 	g->stored = 1;
 	g->refs++;
 	return 0;
@@ -303,10 +383,12 @@ store_compact(struct pl_store *s)
 	size_t w = 0;
 	for (size_t i = 0; i < s->n; i++) {
 		struct pl_group *g = s->byst[i];
-		if (g->stored)
+		if (g->stored) {
+			s->st[w] = s->st[i];
 			s->byst[w++] = g;
-		else
+		} else {
 			pl_group_unref(g);
+		}
 	}
 	s->n = w;
 	s->dead = 0;
@@ -317,7 +399,12 @@ static void
 store_drop(struct pl_store *s, struct pl_group *g, struct pl_mem *mem)
 {
 	for (size_t k = 0; k < s->nattrs; k++)
-		attr_remove(&s->attrs[k], g, mem);
+		attr_remove(&s->attrs[k], &g->snodes[k]);
+	if (g->snodes) {
+		pl_mem_free(mem, s->nattrs * sizeof *g->snodes);
+		free(g->snodes);
+		g->snodes = NULL;
+	}
 	g->stored = 0;
 	s->dead++;
 }
@@ -369,19 +456,26 @@ mod_init(struct pl_merger *mg, struct pl_mod *pm, const struct fq_mmodule *m)
 			mask |= operand_mask(&cl->terms[t].l) |
 				operand_mask(&cl->terms[t].r);
 		pm->clause_mask[c] = mask;
-		/* Equality joins get a hash index on each side. */
-		if (cl->n == 1) {
-			const struct fq_term *t = &cl->terms[0];
-			if (t->op == FQ_OP_EQ && !t->has_delta && !t->negate &&
-			    t->l.kind == FQ_O_GROUP && t->r.kind == FQ_O_GROUP &&
-			    t->l.branch != t->r.branch && t->l.vtype == t->r.vtype &&
-			    t->l.vtype != FQ_V_REAL) {
-				if (attr_register(&mg->stores[m->branches[t->l.branch]], &t->l) < 0 ||
-				    attr_register(&mg->stores[m->branches[t->r.branch]], &t->r) < 0)
-					return -1;
-			}
+		/* A subtracting module's equalities get a hash index on each
+		 * side: the table of evicted keys (unsure()) works on these
+		 * single values. */
+		const struct fq_term *t = indexable_term(cl);
+		if (t && !m->is_export) {
+			const struct fq_operand *l = &t->l, *r = &t->r;
+			if (attr_register(&mg->stores[m->branches[t->l.branch]], &l, 1) < 0 ||
+			    attr_register(&mg->stores[m->branches[t->r.branch]], &r, 1) < 0)
+				return -1;
 		}
 	}
+	/* Every slot gets one on all its equalities to each other slot:
+	 * what the join probes (join_rec). */
+	for (size_t x = 0; x < k; x++)
+		for (size_t y = 0; y < k; y++) {
+			const struct fq_operand *mine[PL_ATTR_OPS], *other[PL_ATTR_OPS];
+			size_t n = x == y ? 0 : pair_terms(m, x, y, mine, other);
+			if (n > 0 && attr_register(&mg->stores[m->branches[y]], mine, n) < 0)
+				return -1;
+		}
 	for (size_t i = 0; i < k * k; i++)
 		pm->dist[i] = FQ_TIME_INF;
 	for (size_t i = 0; i < k; i++)
@@ -434,12 +528,95 @@ mark_sub_keys(struct pl_merger *mg)
 				int in_export = 0;
 				for (size_t s = 0; s < ex->nbranches; s++)
 					in_export |= ex->branches[s] == b;
-				int ai = attr_find(&mg->stores[b], side[k]);
+				int ai = attr_find(&mg->stores[b], &side[k], 1);
 				if (!in_export && ai >= 0)
 					mg->stores[b].attrs[ai].sub_key = 1;
 			}
 		}
 	}
+}
+
+/* ---- the drop wheel ---------------------------------------------------- */
+
+/*
+ * Stored groups wait for their horizon (drop_at) in a timing wheel of
+ * one-second buckets: a group goes into the bucket of its drop second,
+ * and as stream time passes a second its bucket is emptied, so dropping
+ * costs O(1) per group however large the store is (a sweep of the whole
+ * store, as before, made a long stream's cost grow with its state).  A
+ * group due more than WHEEL_N seconds ahead shares a bucket with nearer
+ * ones and is put back when that bucket comes round.  A group leaving
+ * the store otherwise (--max-state eviction) is taken out of its bucket
+ * at once: the wheel never holds a group the store does not.
+ */
+#define WHEEL_N 4096   /* buckets: a power of two, 68 min of seconds */
+
+struct pl_wbucket {
+	struct pl_group **g;       /* owned array of borrowed groups */
+	uint32_t n, cap;
+};
+
+struct pl_wheel {
+	struct pl_wbucket b[WHEEL_N];
+	int64_t cur;               /* next second to empty */
+	size_t n;                  /* groups in the wheel */
+	int started;
+};
+
+static int64_t
+sec_of(int64_t t)
+{
+	return t >= 0 ? t / 1000 : -((-(t + 1)) / 1000) - 1;
+}
+
+static int
+wheel_add(struct pl_wheel *w, struct pl_group *g, struct pl_mem *mem)
+{
+	int64_t sec = sec_of(g->drop_at);
+	if (!w->started) {
+		w->cur = sec;
+		w->started = 1;
+	}
+	if (sec < w->cur)
+		sec = w->cur;
+	struct pl_wbucket *b = &w->b[(uint64_t)sec & (WHEEL_N - 1)];
+	if (b->n == b->cap) {
+		uint32_t cap = b->cap ? b->cap * 2 : 16;
+		struct pl_group **a = realloc(b->g, cap * sizeof *a);
+		if (a == NULL)
+			return -1;
+		pl_mem_realloc(mem, b->cap * sizeof *a, cap * sizeof *a);
+		b->g = a;
+		b->cap = cap;
+	}
+	g->wb = (uint32_t)(b - w->b);
+	g->wi = b->n;
+	b->g[b->n++] = g;
+	w->n++;
+	return 0;
+}
+
+static void
+wheel_remove(struct pl_wheel *w, struct pl_group *g)
+{
+	struct pl_wbucket *b = &w->b[g->wb];
+	struct pl_group *last = b->g[--b->n];
+	b->g[g->wi] = last;
+	last->wi = g->wi;
+	w->n--;
+}
+
+static void
+wheel_fini(struct pl_wheel *w, struct pl_mem *mem)
+{
+	if (w == NULL)
+		return;
+	for (size_t i = 0; i < WHEEL_N; i++) {
+		pl_mem_free(mem, w->b[i].cap * sizeof *w->b[i].g);
+		free(w->b[i].g);
+	}
+	pl_mem_free(mem, sizeof *w);
+	free(w);
 }
 
 int
@@ -472,7 +649,10 @@ pl_merger_init(struct pl_query *q)
 	x->has_sub = pm->nmodules > 1;
 	mark_sub_keys(mg);
 	mg->next_release = FQ_TIME_INF;
-	mg->next_drop = FQ_TIME_INF;
+	mg->drops = calloc(1, sizeof *mg->drops);
+	if (mg->drops == NULL)
+		return -1;
+	pl_mem_alloc(q->mem, sizeof *mg->drops);
 	return 0;
 }
 
@@ -518,6 +698,8 @@ pl_merger_fini(struct pl_merger *mg)
 			free(s->attrs);
 			pl_mem_free(mem, s->cap * sizeof *s->byst);
 			free(s->byst);
+			pl_mem_free(mem, s->cap * sizeof *s->st);
+			free(s->st);
 		}
 	}
 	if (x->mods)
@@ -526,6 +708,7 @@ pl_merger_fini(struct pl_merger *mg)
 			free(x->mods[i].dist);
 		}
 	free(x->mods);
+	wheel_fini(mg->drops, mg->q->mem);
 	free(mg->stores);
 	free(mg->bind);
 	free(x);
@@ -619,39 +802,38 @@ join_rec(struct join *j)
 			j->on_match(j);
 		return;
 	}
-	/* 1. an equality clause to a bound slot */
+	/* 1. an equality clause to a bound slot: probe the index on every
+	 * equality between the two */
 	for (size_t c = 0; c < m->rules.n; c++) {
-		const struct fq_term *t = group_eq_term(&m->rules.clauses[c]);
+		const struct fq_term *t = indexable_term(&m->rules.clauses[c]);
 		if (t == NULL)
 			continue;
-		const struct fq_operand *mine, *other;
+		size_t y, x;
 		if (!(j->bound & (1ULL << t->l.branch)) &&
 		    (j->bound & (1ULL << t->r.branch))) {
-			mine = &t->l;
-			other = &t->r;
+			y = t->l.branch;
+			x = t->r.branch;
 		} else if (!(j->bound & (1ULL << t->r.branch)) &&
 			   (j->bound & (1ULL << t->l.branch))) {
-			mine = &t->r;
-			other = &t->l;
+			y = t->r.branch;
+			x = t->l.branch;
 		} else {
 			continue;
 		}
-		struct pl_store *s = &j->mg->stores[m->branches[mine->branch]];
-		int ai = attr_find(s, mine);
+		const struct fq_operand *mine[PL_ATTR_OPS], *other[PL_ATTR_OPS];
+		size_t nops = pair_terms(m, x, y, mine, other);
+		struct pl_store *s = &j->mg->stores[m->branches[y]];
+		int ai = attr_find(s, mine, nops);
 		if (ai < 0)
 			continue;
 		struct pl_attr *a = &s->attrs[ai];
 		if (a->nb == 0)
 			return;   /* nothing stored: no candidate at all */
-		struct pl_val v;
-		pl_group_value(j->bind[other->branch], other, &v);
-		uint64_t h = pl_val_hash(&v);
-		/* Collect first: binding may not modify the chain, but keep the
-		 * iteration independent of callbacks all the same. */
-		struct pl_gnode *n = a->b[h & (a->nb - 1)].head;
-		for (; n; n = n->next) {
-			if (n->hash == h && n->g->stored)
-				try_bind(j, mine->branch, n->g);
+		uint64_t h = ops_hash(j->bind[x], other, nops);
+		for (struct pl_gnode *n = a->b[h & (a->nb - 1)].head; n;
+		     n = n->next) {
+			if (n->hash == h)   /* the index holds stored groups only */
+				try_bind(j, y, n->g);
 			if (j->stop && j->found)
 				return;
 		}
@@ -828,7 +1010,7 @@ evicted_max(const struct pl_merger *mg, const struct pl_mod *pm, size_t f,
 			continue;
 		}
 		const struct pl_group *g = t->g[m->branches[other->branch]];
-		int ai = attr_find((struct pl_store *)sf, mine);
+		int ai = attr_find(sf, &mine, 1);
 		if (g == NULL || ai < 0 || sf->attrs[ai].evicted == NULL)
 			continue;
 		const struct pl_attr *a = &sf->attrs[ai];
@@ -1012,19 +1194,15 @@ pl_merger_group(struct pl_merger *mg, struct pl_group *g)
 	g->drop_at = drop_time(mg, g, b);
 	if (g->drop_at == INT64_MIN)
 		return;
-	if (store_insert(&mg->stores[b], g, mg->q->mem) < 0)
+	if (store_insert(&mg->stores[b], g, mg->q->mem) < 0) {
 		fq_error("out of memory in the merger store");
-	else if (g->drop_at < mg->next_drop)
-		mg->next_drop = g->drop_at;
+		return;
+	}
+	if (wheel_add(mg->drops, g, mg->q->mem) < 0) {
+		fq_error("out of memory in the merger store");
+		store_drop(&mg->stores[b], g, mg->q->mem);
+	}
 }
-
-/*
- * Stored groups are dropped in sweeps, at most once per DROP_SLACK of
- * stream time: a sweep visits every stored group, and a group kept a
- * little past its horizon only holds memory a little longer (no partner
- * can arrive for it any more, so results are unchanged).
- */
-#define DROP_SLACK 1000
 
 static int
 cmp_tuple_time(const void *a, const void *b)
@@ -1075,27 +1253,37 @@ pl_merger_advance(struct pl_merger *mg, int64_t T, int end)
 		}
 		free(ready);
 	}
-	/* Drop stored groups past their horizon. */
-	if (!end && !(T > sat_add(mg->next_drop, DROP_SLACK)))
-		return;
-	int64_t next = FQ_TIME_INF;
-	for (size_t b = 0; b < mg->q->plan->nbranches; b++) {
-		struct pl_store *s = &mg->stores[b];
-		for (size_t i = 0; i < s->n; i++) {
-			struct pl_group *g = s->byst[i];
-			if (!g->stored)
-				continue;
+	/* Drop stored groups past their horizon: empty the wheel's buckets
+	 * of every second T has passed (T > drop_at for all of them). */
+	struct pl_wheel *w = mg->drops;
+	int64_t last = end ? FQ_TIME_INF : sec_of(T) - 1;  /* seconds done */
+	size_t dropped = 0;
+	while (w->n > 0 && w->cur <= last) {
+		if (w->cur <= last - WHEEL_N)
+			w->cur = last - (WHEEL_N - 1);  /* one full turn is all */
+		struct pl_wbucket *bk = &w->b[(uint64_t)w->cur & (WHEEL_N - 1)];
+		w->cur++;
+		for (uint32_t i = 0; i < bk->n;) {
+			struct pl_group *g = bk->g[i];
 			if (end || T > g->drop_at) {
-				store_drop(s, g, mg->q->mem);
+				wheel_remove(w, g);   /* moves the last one to i */
+				store_drop(&mg->stores[g->br->index], g, mg->q->mem);
 				mg->q->dropped_groups++;
-			} else if (g->drop_at < next) {
-				next = g->drop_at;
+				dropped++;
+			} else {
+				i++;   /* due a turn or more later */
 			}
 		}
+	}
+	if (w->n == 0 && !end && last != FQ_TIME_INF && w->cur <= last)
+		w->cur = last + 1;
+	if (!dropped)
+		return;
+	for (size_t b = 0; b < mg->q->plan->nbranches; b++) {
+		struct pl_store *s = &mg->stores[b];
 		if (s->dead && (end || s->dead * 2 > s->n))
 			store_compact(s);
 	}
-	mg->next_drop = next;
 }
 
 /* ---- --max-state ------------------------------------------------------ */
@@ -1177,9 +1365,8 @@ evicted_note(struct pl_store *s, struct pl_group *g, struct pl_mem *mem)
 			for (size_t i = 0; i < n; i++)
 				a->evicted[i] = INT64_MIN;
 		}
-		struct pl_val v;
-		pl_group_value(g, a->op, &v);
-		int64_t *w = &a->evicted[pl_val_hash(&v) & (a->nevicted - 1)];
+		int64_t *w = &a->evicted[ops_hash(g, a->ops, a->nops) &
+					 (a->nevicted - 1)];
 		if (g->stime > *w)
 			*w = g->stime;
 	}
@@ -1190,6 +1377,7 @@ pl_merger_evict(struct pl_merger *mg, struct pl_group *g)
 {
 	struct pl_store *s = &mg->stores[g->br->index];
 	evicted_note(s, g, mg->q->mem);
+	wheel_remove(mg->drops, g);
 	store_drop(s, g, mg->q->mem);
 	if (g->stime > s->evicted_stime)
 		s->evicted_stime = g->stime;

@@ -113,7 +113,7 @@ struct pl_val {
 
 int pl_set_add_int(struct pl_set *s, int64_t v);
 int pl_set_add_ip(struct pl_set *s, const struct fq_ip *v);
-void pl_set_free(struct pl_set *s);
+void pl_set_fini(struct pl_set *s);
 uint64_t pl_set_hash(const struct pl_set *s);
 int pl_set_equal(const struct pl_set *a, const struct pl_set *b);
 
@@ -220,15 +220,19 @@ struct pl_group {
 	uint32_t n, cap;
 	int64_t stime, etime;
 	uint64_t min_rec_id;
-	struct pl_agg *aggs;       /* owned, grouper->naggs entries */
+	struct pl_agg *aggs;       /* in the group's block, naggs entries */
 	int64_t deadline;          /* streaming: latest stime of a joiner */
 	size_t heap_pos;           /* in the grouper's deadline heap */
-	struct pl_gnode *nodes;    /* owned, one per grouper module */
+	struct pl_gnode *nodes;    /* in the group's block, one per module */
 	struct pl_group *prev_open, *next_open;
 	uint32_t refs;
 	uint8_t open;
 	uint8_t stored;            /* in the merger store */
 	int64_t drop_at;           /* merger: drop once T > drop_at */
+	struct pl_gnode *snodes;   /* owned while stored: one node per index
+				      of its merger store (pl_store.attrs) */
+	uint32_t wb, wi;           /* while stored: bucket and place in the
+				      merger's drop wheel */
 };
 
 void pl_group_value(const struct pl_group *g, const struct fq_operand *o,
@@ -245,8 +249,14 @@ struct pl_gindex {               /* one per grouper module with keys */
 	size_t nb, n;
 };
 
+struct pl_hent {                 /* a deadline heap entry */
+	int64_t key;               /* <= g->deadline (grouper.c) */
+	uint64_t seq;              /* g->seq: ties close in creation order */
+	struct pl_group *g;        /* borrowed */
+};
+
 struct pl_heap {
-	struct pl_group **a;       /* owned array of borrowed groups */
+	struct pl_hent *a;         /* owned array of borrowed groups */
 	size_t n, cap;
 };
 
@@ -265,8 +275,18 @@ struct pl_grouper {
 /* ---- merger --------------------------------------------------------- */
 
 /* An attribute of a branch's groups used as an equality join key. */
+/*
+ * A hash index of a store on one group value, or on several at once: the
+ * values a slot's equality clauses to one other slot compare (`A.srcip =
+ * B.dstip` and `A.srcports = B.dstports` make one index on B's dstip and
+ * dstports), so that a probe walks only the groups that agree on all of
+ * them.  Node k of every stored group (pl_group.snodes) is in attrs[k].
+ */
+#define PL_ATTR_OPS 8
+
 struct pl_attr {
-	const struct fq_operand *op;   /* borrowed plan operand */
+	const struct fq_operand *ops[PL_ATTR_OPS];  /* borrowed plan operands */
+	size_t nops;
 	struct pl_bucket *b;       /* owned hash index of stored groups */
 	size_t nb, n;
 	int64_t *evicted;          /* owned, NULL until the cap evicts: per
@@ -281,6 +301,8 @@ struct pl_store {                /* stored (closed, passed) groups */
 	struct pl_group **byst;    /* owned: sorted by (stime, seq), each
 				      holding a reference; dead entries
 				      (stored == 0) stay until compacted */
+	int64_t *st;               /* owned: st[i] = byst[i]->stime, so that
+				      searches do not touch the groups */
 	size_t n, cap, dead;
 	size_t evict_from;         /* --max-state: entries before it are dead
 				      or held by a pending tuple */
@@ -289,7 +311,6 @@ struct pl_store {                /* stored (closed, passed) groups */
 				      INT64_MIN: see merger.c, unsure() */
 	struct pl_attr *attrs;     /* owned */
 	size_t nattrs;
-	struct pl_gnode *free_nodes;
 };
 
 struct pl_tuple {
@@ -310,7 +331,8 @@ struct pl_merger {
 	struct pl_tuple *pending;  /* owned list: export tuples awaiting T */
 	uint64_t next_seq;
 	int64_t next_release;      /* min release of the pending tuples */
-	int64_t next_drop;         /* min drop_at of the stored groups */
+	struct pl_wheel *drops;    /* owned: stored groups by drop_at
+				      (merger.c, "the drop wheel") */
 	size_t npending;
 	int pending_sorted;        /* --max-state: by release, this round */
 	/* join scratch */

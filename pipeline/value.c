@@ -76,14 +76,16 @@ pl_set_add_ip(struct pl_set *s, const struct fq_ip *v)
 	return 0;
 }
 
+/* Free a set's elements; the header belongs to whoever holds it (a
+ * group keeps its sets' headers in its own block). */
 void
-pl_set_free(struct pl_set *s)
+pl_set_fini(struct pl_set *s)
 {
-	if (s == NULL)
-		return;
 	free(s->ints);
 	free(s->ips);
-	free(s);
+	s->ints = NULL;
+	s->ips = NULL;
+	s->n = s->cap = 0;
 }
 
 uint64_t
