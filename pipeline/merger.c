@@ -1256,7 +1256,9 @@ pl_merger_advance(struct pl_merger *mg, int64_t T, int end)
 	/* Drop stored groups past their horizon: empty the wheel's buckets
 	 * of every second T has passed (T > drop_at for all of them). */
 	struct pl_wheel *w = mg->drops;
-	int64_t last = end ? FQ_TIME_INF : sec_of(T) - 1;  /* seconds done */
+	/* The seconds done; at the end every second there is (sec_of keeps
+	 * w->cur++ clear of overflow). */
+	int64_t last = sec_of(end ? FQ_TIME_INF : T) - 1;
 	size_t dropped = 0;
 	while (w->n > 0 && w->cur <= last) {
 		if (w->cur <= last - WHEEL_N)
@@ -1275,7 +1277,7 @@ pl_merger_advance(struct pl_merger *mg, int64_t T, int end)
 			}
 		}
 	}
-	if (w->n == 0 && !end && last != FQ_TIME_INF && w->cur <= last)
+	if (w->n == 0 && w->cur <= last)
 		w->cur = last + 1;
 	if (!dropped)
 		return;
