@@ -181,69 +181,112 @@ keys_equal(const struct fq_gmodule *m, const struct fq_record *R,
 	return 1;
 }
 
+/*
+ * A key index is a hash table whose buckets are arrays of entries in
+ * creation order, each with the group's key hash, deadline and seq: a
+ * record walks the groups of its key reading one contiguous array and
+ * touches a group only when the key hash matches and the group's deadline
+ * still admits the record's stime.  A busy key (a client's DNS lookups,
+ * each a group under a 1 s gap rule) keeps every group of the last M
+ * minutes open; as a linked list each of those was a cache miss per
+ * record.
+ */
 static int
 index_grow(struct pl_gindex *ix, struct pl_mem *mem)
 {
 	size_t nb = ix->nb ? ix->nb * 2 : 256;
-	struct pl_bucket *b = calloc(nb, sizeof *b);
+	struct pl_kbucket *b = calloc(nb, sizeof *b);
 	if (b == NULL)
 		return -1;
 	pl_mem_realloc(mem, ix->nb * sizeof *b, nb * sizeof *b);
-	/* Re-link every chain in order so that buckets stay in creation
-	 * order: walk old buckets, appending in sequence order is not
-	 * guaranteed across buckets, but within one old bucket the order is
-	 * kept, and a new bucket only receives nodes of one old bucket. */
+	/* A new bucket only receives entries of one old bucket, appended in
+	 * their order: creation order is kept. */
 	for (size_t i = 0; i < ix->nb; i++) {
-		struct pl_gnode *n = ix->b[i].head;
-		while (n) {
-			struct pl_gnode *next = n->next;
-			struct pl_bucket *nbk = &b[n->hash & (nb - 1)];
-			n->next = NULL;
-			n->prev = nbk->tail;
-			if (nbk->tail)
-				nbk->tail->next = n;
-			else
-				nbk->head = n;
-			nbk->tail = n;
-			n = next;
+		struct pl_kbucket *ob = &ix->b[i];
+		for (uint32_t k = 0; k < ob->n; k++) {
+			struct pl_kbucket *nbk = &b[ob->v[k].hash & (nb - 1)];
+			if (nbk->n == nbk->cap) {
+				uint32_t cap = nbk->cap ? nbk->cap * 2 : 2;
+				struct pl_kent *v = realloc(nbk->v, cap * sizeof *v);
+				if (v == NULL)
+					goto fail;
+				pl_mem_realloc(mem, nbk->cap * sizeof *v,
+					       cap * sizeof *v);
+				nbk->v = v;
+				nbk->cap = cap;
+			}
+			nbk->v[nbk->n++] = ob->v[k];
 		}
+	}
+	for (size_t i = 0; i < ix->nb; i++) {
+		pl_mem_free(mem, ix->b[i].cap * sizeof *ix->b[i].v);
+		free(ix->b[i].v);
 	}
 	free(ix->b);
 	ix->b = b;
 	ix->nb = nb;
 	return 0;
+fail:
+	for (size_t i = 0; i < nb; i++) {
+		pl_mem_free(mem, b[i].cap * sizeof *b[i].v);
+		free(b[i].v);
+	}
+	pl_mem_realloc(mem, nb * sizeof *b, ix->nb * sizeof *b);
+	free(b);
+	return -1;
 }
 
 static int
-index_add(struct pl_gindex *ix, struct pl_gnode *n, struct pl_mem *mem)
+index_add(struct pl_gindex *ix, struct pl_group *G, uint64_t hash,
+	  struct pl_mem *mem)
 {
 	if (ix->n + 1 > ix->nb && index_grow(ix, mem) < 0)
 		return -1;
-	struct pl_bucket *bk = &ix->b[n->hash & (ix->nb - 1)];
-	n->next = NULL;
-	n->prev = bk->tail;
-	if (bk->tail)
-		bk->tail->next = n;
-	else
-		bk->head = n;
-	bk->tail = n;
+	struct pl_kbucket *bk = &ix->b[hash & (ix->nb - 1)];
+	if (bk->n == bk->cap) {
+		uint32_t cap = bk->cap ? bk->cap * 2 : 2;
+		struct pl_kent *v = realloc(bk->v, cap * sizeof *v);
+		if (v == NULL)
+			return -1;
+		pl_mem_realloc(mem, bk->cap * sizeof *v, cap * sizeof *v);
+		bk->v = v;
+		bk->cap = cap;
+	}
+	bk->v[bk->n++] = (struct pl_kent){ hash, G->deadline, G->seq, G };
 	ix->n++;
 	return 0;
 }
 
-static void
-index_del(struct pl_gindex *ix, struct pl_gnode *n)
+static struct pl_kent *
+index_find(struct pl_gindex *ix, const struct pl_group *G, uint64_t hash)
 {
-	struct pl_bucket *bk = &ix->b[n->hash & (ix->nb - 1)];
-	if (n->prev)
-		n->prev->next = n->next;
-	else
-		bk->head = n->next;
-	if (n->next)
-		n->next->prev = n->prev;
-	else
-		bk->tail = n->prev;
+	struct pl_kbucket *bk = &ix->b[hash & (ix->nb - 1)];
+	for (uint32_t k = 0; k < bk->n; k++)
+		if (bk->v[k].g == G)
+			return &bk->v[k];
+	return NULL;
+}
+
+static void
+index_del(struct pl_gindex *ix, const struct pl_group *G, uint64_t hash,
+	  struct pl_mem *mem)
+{
+	struct pl_kbucket *bk = &ix->b[hash & (ix->nb - 1)];
+	struct pl_kent *e = index_find(ix, G, hash);
+	if (e == NULL)
+		return;
+	size_t k = (size_t)(e - bk->v);
+	memmove(e, e + 1, (bk->n - k - 1) * sizeof *e);
+	bk->n--;
 	ix->n--;
+	if (bk->n == 0) {
+		/* Most keys come and go (a 5-tuple, a client): an empty bucket
+		 * gives its array back. */
+		pl_mem_free(mem, bk->cap * sizeof *bk->v);
+		free(bk->v);
+		bk->v = NULL;
+		bk->cap = 0;
+	}
 }
 
 /* ---- rules ---------------------------------------------------------- */
@@ -427,7 +470,7 @@ group_add(struct pl_branch *b, struct pl_group *G, struct pl_rec *rec)
 
 /*
  * The bytes a group's own blocks are counted at: the struct, its records
- * array, aggregates, union() sets and index nodes (not the records, which
+ * array, aggregates, union() sets and key hashes (not the records, which
  * the pool counts, nor index buckets, which their index counts).  The
  * same function gives what group_new added and what pl_group_unref takes
  * back, plus the growth group_add and agg_add counted in between.  The
@@ -449,26 +492,26 @@ group_bytes(const struct pl_group *G)
 }
 
 /*
- * A group is one block: the struct, then its aggregates, its index nodes
+ * A group is one block: the struct, then its aggregates, its key hashes
  * (one per module) and the headers of its union() sets, so that a record
  * finding its group touches one allocation, not four.  Only the records
  * array and the sets' elements live apart, because they grow.
  */
 static size_t
 group_block(const struct fq_plan_grouper *pg, size_t *aggs_at,
-	    size_t *nodes_at, size_t *sets_at)
+	    size_t *khash_at, size_t *sets_at)
 {
 	size_t n = sizeof(struct pl_group);
 	size_t nsets = 0;
-	*aggs_at = *nodes_at = *sets_at = n;
+	*aggs_at = *khash_at = *sets_at = n;
 	if (pg == NULL)
 		return n;
 	for (size_t k = 0; k < pg->naggs; k++)
 		nsets += pg->aggs[k].fn == FQ_AGG_UNION;
 	*aggs_at = n;
 	n += pg->naggs * sizeof(struct pl_agg);
-	*nodes_at = n;
-	n += pg->nmodules * sizeof(struct pl_gnode);
+	*khash_at = n;
+	n += pg->nmodules * sizeof(uint64_t);
 	*sets_at = n;
 	n += nsets * sizeof(struct pl_set);
 	return n;
@@ -478,8 +521,8 @@ static struct pl_group *
 group_new(struct pl_branch *b)
 {
 	const struct fq_plan_grouper *pg = b->gr.pg;
-	size_t aggs_at, nodes_at, sets_at;
-	size_t size = group_block(pg, &aggs_at, &nodes_at, &sets_at);
+	size_t aggs_at, khash_at, sets_at;
+	size_t size = group_block(pg, &aggs_at, &khash_at, &sets_at);
 	char *block = calloc(1, size);
 	if (block == NULL)
 		return NULL;
@@ -489,7 +532,7 @@ group_new(struct pl_branch *b)
 	G->refs = 1;
 	if (pg) {
 		G->aggs = (struct pl_agg *)(void *)(block + aggs_at);
-		G->nodes = (struct pl_gnode *)(void *)(block + nodes_at);
+		G->khash = (uint64_t *)(void *)(block + khash_at);
 		struct pl_set *set = (struct pl_set *)(void *)(block + sets_at);
 		for (size_t k = 0; k < pg->naggs; k++) {
 			if (pg->aggs[k].fn != FQ_AGG_UNION)
@@ -528,8 +571,8 @@ pl_grouper_init(struct pl_branch *b)
 {
 	struct pl_grouper *gr = &b->gr;
 	gr->pg = b->pb->grouper;
-	size_t aggs_at, nodes_at, sets_at;
-	gr->group_base = pl_chunk(group_block(gr->pg, &aggs_at, &nodes_at,
+	size_t aggs_at, khash_at, sets_at;
+	gr->group_base = pl_chunk(group_block(gr->pg, &aggs_at, &khash_at,
 					      &sets_at));
 	if (gr->pg == NULL)
 		return 0;
@@ -559,7 +602,7 @@ open_unlink(struct pl_branch *b, struct pl_group *G)
 	gr->nopen--;
 	for (size_t i = 0; i < gr->pg->nmodules; i++)
 		if (gr->pg->modules[i].nkeys)
-			index_del(&gr->idx[i], &G->nodes[i]);
+			index_del(&gr->idx[i], G, G->khash[i], b->q->mem);
 	if (!b->q->e->o.batch)
 		heap_remove(&gr->heap, G);
 	G->open = 0;
@@ -578,6 +621,11 @@ pl_grouper_fini(struct pl_branch *b)
 	struct pl_mem *mem = b->q->mem;
 	if (gr->idx)
 		for (size_t i = 0; i < gr->pg->nmodules; i++) {
+			for (size_t k = 0; k < gr->idx[i].nb; k++) {
+				struct pl_kbucket *bk = &gr->idx[i].b[k];
+				pl_mem_free(mem, bk->cap * sizeof *bk->v);
+				free(bk->v);
+			}
 			pl_mem_free(mem, gr->idx[i].nb * sizeof *gr->idx[i].b);
 			free(gr->idx[i].b);
 		}
@@ -636,13 +684,19 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec, int late)
 			if (ix->nb == 0)
 				continue;
 			uint64_t h = key_hash_rec(m, r, 0);
-			for (struct pl_gnode *n = ix->b[h & (ix->nb - 1)].head; n;
-			     n = n->next) {
-				struct pl_group *G = n->g;
-				if (best && G->seq > best->seq)
+			const struct pl_kbucket *bk = &ix->b[h & (ix->nb - 1)];
+			for (uint32_t k = 0; k < bk->n; k++) {
+				const struct pl_kent *e = &bk->v[k];
+				if (best && e->seq > best->seq)
 					break;
-				if (n->hash != h)
+				/* The deadline is the latest stime any module
+				 * could accept (SPEC section 5; a time rule on
+				 * r.etime bounds r.stime only if stime <= etime,
+				 * which network input need not keep). */
+				if (e->hash != h ||
+				    (r->stime > e->deadline && r->stime <= r->etime))
 					continue;
+				struct pl_group *G = e->g;
 				if (o->window != FQ_TIME_INF &&
 				    r->stime - G->stime > o->window)
 					continue;
@@ -668,10 +722,17 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec, int late)
 
 	if (best) {
 		group_add(b, best, rec);
-		if (!o->batch) {
-			best->deadline = group_deadline(b, best);
-			heap_rekey(&gr->heap, best);
+		best->deadline = group_deadline(b, best);
+		for (size_t i = 0; i < pg->nmodules; i++) {
+			if (!pg->modules[i].nkeys)
+				continue;
+			struct pl_kent *e = index_find(&gr->idx[i], best,
+						       best->khash[i]);
+			if (e)
+				e->deadline = best->deadline;
 		}
+		if (!o->batch)
+			heap_rekey(&gr->heap, best);
 		return 0;
 	}
 
@@ -689,20 +750,17 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec, int late)
 		gr->open_head = G;
 	gr->open_tail = G;
 	gr->nopen++;
+	G->deadline = group_deadline(b, G);
 	for (size_t i = 0; i < pg->nmodules; i++) {
 		const struct fq_gmodule *m = &pg->modules[i];
-		G->nodes[i].g = G;
 		if (!m->nkeys)
 			continue;
-		G->nodes[i].hash = key_hash_rec(m, r, 1);
-		if (index_add(&gr->idx[i], &G->nodes[i], b->q->mem) < 0)
+		G->khash[i] = key_hash_rec(m, r, 1);
+		if (index_add(&gr->idx[i], G, G->khash[i], b->q->mem) < 0)
 			return -1;
 	}
-	if (!o->batch) {
-		G->deadline = group_deadline(b, G);
-		if (heap_push(&gr->heap, G, b->q->mem) < 0)
-			return -1;
-	}
+	if (!o->batch && heap_push(&gr->heap, G, b->q->mem) < 0)
+		return -1;
 	return 0;
 }
 

@@ -223,7 +223,8 @@ struct pl_group {
 	struct pl_agg *aggs;       /* in the group's block, naggs entries */
 	int64_t deadline;          /* streaming: latest stime of a joiner */
 	size_t heap_pos;           /* in the grouper's deadline heap */
-	struct pl_gnode *nodes;    /* in the group's block, one per module */
+	uint64_t *khash;           /* in the group's block, per module: the
+				      key hash it is indexed under */
 	struct pl_group *prev_open, *next_open;
 	uint32_t refs;
 	uint8_t open;
@@ -244,8 +245,20 @@ void pl_group_unref(struct pl_group *g);
 
 struct pl_bucket { struct pl_gnode *head, *tail; };
 
+struct pl_kent {                 /* an open group in a key index */
+	uint64_t hash;             /* of its key */
+	int64_t deadline;          /* = g->deadline */
+	uint64_t seq;              /* = g->seq */
+	struct pl_group *g;        /* borrowed */
+};
+
+struct pl_kbucket {
+	struct pl_kent *v;         /* owned, in creation order */
+	uint32_t n, cap;
+};
+
 struct pl_gindex {               /* one per grouper module with keys */
-	struct pl_bucket *b;       /* owned */
+	struct pl_kbucket *b;      /* owned */
 	size_t nb, n;
 };
 
