@@ -184,63 +184,99 @@ ops_hash(const struct pl_group *g, const struct fq_operand *const *ops,
 	return h;
 }
 
+/*
+ * A bucket is an array of (hash, stime, group) entries: a probe reads it
+ * contiguously and touches a group only when the hash matches and its
+ * stime is inside the range the Allen terms allow (join_rec), where a
+ * linked chain was a cache miss per stored group of the key.  The array
+ * is read from its end: the newest entry first, and a bucket split by
+ * growth reverses its order, exactly as the chains did whose order the
+ * output has kept since (a probe's matches come out in this order).
+ */
+static int
+sbucket_push(struct pl_sbucket *k, struct pl_sent e, struct pl_mem *mem)
+{
+	if (k->n == k->cap) {
+		uint32_t cap = k->cap ? k->cap * 2 : 2;
+		struct pl_sent *v = realloc(k->v, cap * sizeof *v);
+		if (v == NULL)
+			return -1;
+		pl_mem_realloc(mem, k->cap * sizeof *v, cap * sizeof *v);
+		k->v = v;
+		k->cap = cap;
+	}
+	k->v[k->n++] = e;
+	return 0;
+}
+
+static void
+sbuckets_free(struct pl_sbucket *b, size_t nb, struct pl_mem *mem)
+{
+	for (size_t i = 0; i < nb; i++) {
+		pl_mem_free(mem, b[i].cap * sizeof *b[i].v);
+		free(b[i].v);
+	}
+	pl_mem_free(mem, nb * sizeof *b);
+	free(b);
+}
+
 static int
 attr_grow(struct pl_attr *a, struct pl_mem *mem)
 {
 	size_t nb = a->nb ? a->nb * 2 : 256;
-	struct pl_bucket *b = calloc(nb, sizeof *b);
+	struct pl_sbucket *b = calloc(nb, sizeof *b);
 	if (b == NULL)
 		return -1;
-	pl_mem_realloc(mem, a->nb * sizeof *b, nb * sizeof *b);
+	pl_mem_alloc(mem, nb * sizeof *b);
 	for (size_t i = 0; i < a->nb; i++) {
-		struct pl_gnode *n = a->b[i].head;
-		while (n) {
-			struct pl_gnode *next = n->next;
-			struct pl_bucket *k = &b[n->hash & (nb - 1)];
-			n->prev = NULL;
-			n->next = k->head;
-			if (k->head)
-				k->head->prev = n;
-			k->head = n;
-			n = next;
-		}
+		const struct pl_sbucket *o = &a->b[i];
+		for (uint32_t k = o->n; k-- > 0;)
+			if (sbucket_push(&b[o->v[k].hash & (nb - 1)], o->v[k],
+					 mem) < 0) {
+				sbuckets_free(b, nb, mem);
+				return -1;
+			}
 	}
-	free(a->b);
+	if (a->b)
+		sbuckets_free(a->b, a->nb, mem);
 	a->b = b;
 	a->nb = nb;
 	return 0;
 }
 
-/* File g under index a through its node n (one of g->snodes). */
+/* File g under index a, with its hash h of a's values. */
 static int
-attr_insert(struct pl_attr *a, struct pl_gnode *n, struct pl_group *g,
+attr_insert(struct pl_attr *a, struct pl_group *g, uint64_t h,
 	    struct pl_mem *mem)
 {
 	if (a->n + 1 > a->nb && attr_grow(a, mem) < 0)
 		return -1;
-	n->hash = ops_hash(g, a->ops, a->nops);
-	n->g = g;
-	struct pl_bucket *k = &a->b[n->hash & (a->nb - 1)];
-	n->prev = NULL;
-	n->next = k->head;
-	if (k->head)
-		k->head->prev = n;
-	k->head = n;
+	struct pl_sent e = { h, g->stime, g };
+	if (sbucket_push(&a->b[h & (a->nb - 1)], e, mem) < 0)
+		return -1;
 	a->n++;
 	return 0;
 }
 
 static void
-attr_remove(struct pl_attr *a, struct pl_gnode *n)
+attr_remove(struct pl_attr *a, struct pl_group *g, uint64_t h,
+	    struct pl_mem *mem)
 {
-	struct pl_bucket *k = &a->b[n->hash & (a->nb - 1)];
-	if (n->prev)
-		n->prev->next = n->next;
-	else
-		k->head = n->next;
-	if (n->next)
-		n->next->prev = n->prev;
-	a->n--;
+	struct pl_sbucket *k = &a->b[h & (a->nb - 1)];
+	for (uint32_t i = 0; i < k->n; i++) {
+		if (k->v[i].g != g)
+			continue;
+		memmove(&k->v[i], &k->v[i + 1], (k->n - i - 1) * sizeof *k->v);
+		k->n--;
+		a->n--;
+		break;
+	}
+	if (k->n == 0 && k->v) {
+		pl_mem_free(mem, k->cap * sizeof *k->v);
+		free(k->v);
+		k->v = NULL;
+		k->cap = 0;
+	}
 }
 
 /*
@@ -334,12 +370,12 @@ store_insert(struct pl_store *s, struct pl_group *g, struct pl_mem *mem)
 		pl_mem_realloc(mem, s->cap * sizeof *st, cap * sizeof *st);
 		s->cap = cap;
 	}
-	struct pl_gnode *nodes = NULL;
+	uint64_t *hs = NULL;
 	if (s->nattrs) {
-		nodes = malloc(s->nattrs * sizeof *nodes);
-		if (nodes == NULL)
+		hs = malloc(s->nattrs * sizeof *hs);
+		if (hs == NULL)
 			return -1;
-		pl_mem_alloc(mem, s->nattrs * sizeof *nodes);
+		pl_mem_alloc(mem, s->nattrs * sizeof *hs);
 	}
 	/*
 	 * Groups arrive in the order they close, which is not quite stime
@@ -356,14 +392,15 @@ store_insert(struct pl_store *s, struct pl_group *g, struct pl_mem *mem)
 	s->n++;
 	if (g->etime - g->stime > s->max_span)
 		s->max_span = g->etime - g->stime;
-	g->snodes = nodes;
-	for (size_t k = 0; k < s->nattrs; k++)
-		if (attr_insert(&s->attrs[k], &nodes[k], g, mem) < 0) {
+	g->shash = hs;
+	for (size_t k = 0; k < s->nattrs; k++) {
+		hs[k] = ops_hash(g, s->attrs[k].ops, s->attrs[k].nops);
+		if (attr_insert(&s->attrs[k], g, hs[k], mem) < 0) {
 			while (k-- > 0)
-				attr_remove(&s->attrs[k], &nodes[k]);
-			g->snodes = NULL;
-			pl_mem_free(mem, s->nattrs * sizeof *nodes);
-			free(nodes);
+				attr_remove(&s->attrs[k], g, hs[k], mem);
+			g->shash = NULL;
+			pl_mem_free(mem, s->nattrs * sizeof *hs);
+			free(hs);
 			s->n--;
 			memmove(s->byst + i, s->byst + i + 1,
 				(s->n - i) * sizeof *s->byst);
@@ -371,6 +408,7 @@ store_insert(struct pl_store *s, struct pl_group *g, struct pl_mem *mem)
 				(s->n - i) * sizeof *s->st);
 			return -1;
 		}
+	}
 	g->stored = 1;
 	g->refs++;
 	return 0;
@@ -398,12 +436,12 @@ store_compact(struct pl_store *s)
 static void
 store_drop(struct pl_store *s, struct pl_group *g, struct pl_mem *mem)
 {
-	for (size_t k = 0; k < s->nattrs; k++)
-		attr_remove(&s->attrs[k], &g->snodes[k]);
-	if (g->snodes) {
-		pl_mem_free(mem, s->nattrs * sizeof *g->snodes);
-		free(g->snodes);
-		g->snodes = NULL;
+	if (g->shash) {
+		for (size_t k = 0; k < s->nattrs; k++)
+			attr_remove(&s->attrs[k], g, g->shash[k], mem);
+		pl_mem_free(mem, s->nattrs * sizeof *g->shash);
+		free(g->shash);
+		g->shash = NULL;
 	}
 	g->stored = 0;
 	s->dead++;
@@ -690,8 +728,9 @@ pl_merger_fini(struct pl_merger *mg)
 			}
 			store_compact(s);
 			for (size_t k = 0; k < s->nattrs; k++) {
-				pl_mem_free(mem, s->attrs[k].nb * sizeof *s->attrs[k].b);
-				free(s->attrs[k].b);
+				if (s->attrs[k].b)
+					sbuckets_free(s->attrs[k].b,
+						      s->attrs[k].nb, mem);
 				pl_mem_free(mem, s->attrs[k].nevicted * sizeof(int64_t));
 				free(s->attrs[k].evicted);
 			}
@@ -788,6 +827,43 @@ try_bind(struct join *j, size_t slot, struct pl_group *g)
 	j->bind[slot] = NULL;
 }
 
+/*
+ * The stimes a group in `slot` can have, from every Allen term between it
+ * and a bound slot u: no later than u.etime + (the term's bound), and, by
+ * the reverse bound, no earlier than u.stime - (that bound) - (the largest
+ * span stored in its branch).  Necessary conditions only: checks_ok()
+ * decides.
+ */
+static void
+allen_range(const struct join *j, size_t slot, const struct pl_store *s,
+	    int64_t *lo, int64_t *hi)
+{
+	const struct fq_mmodule *m = j->pm->m;
+	*lo = INT64_MIN;
+	*hi = FQ_TIME_INF;
+	for (size_t i = 0; i < m->nallen; i++) {
+		const struct fq_allen *al = &m->allen[i];
+		size_t other;
+		if (al->a == slot && al->b != slot && (j->bound & (1ULL << al->b)))
+			other = al->b;
+		else if (al->b == slot && al->a != slot &&
+			 (j->bound & (1ULL << al->a)))
+			other = al->a;
+		else
+			continue;
+		const struct pl_group *u = j->bind[other];
+		int64_t up = allen_offset(al, other == al->a);
+		int64_t down = allen_offset(al, other != al->a);
+		int64_t h = sat_add(u->etime, up);
+		int64_t l = down == FQ_TIME_INF ? INT64_MIN
+			    : sat_add(sat_add(u->stime, -down), -s->max_span);
+		if (h < *hi)
+			*hi = h;
+		if (l > *lo)
+			*lo = l;
+	}
+}
+
 /* Choose the next slot and how to find its candidates. */
 static void
 join_rec(struct join *j)
@@ -830,10 +906,13 @@ join_rec(struct join *j)
 		if (a->nb == 0)
 			return;   /* nothing stored: no candidate at all */
 		uint64_t h = ops_hash(j->bind[x], other, nops);
-		for (struct pl_gnode *n = a->b[h & (a->nb - 1)].head; n;
-		     n = n->next) {
-			if (n->hash == h)   /* the index holds stored groups only */
-				try_bind(j, y, n->g);
+		int64_t lo, hi;
+		allen_range(j, y, s, &lo, &hi);
+		const struct pl_sbucket *bk = &a->b[h & (a->nb - 1)];
+		for (uint32_t i = bk->n; i-- > 0;) {
+			const struct pl_sent *e = &bk->v[i];
+			if (e->hash == h && e->stime >= lo && e->stime <= hi)
+				try_bind(j, y, e->g);
 			if (j->stop && j->found)
 				return;
 		}

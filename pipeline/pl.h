@@ -206,13 +206,6 @@ struct pl_agg {
 
 struct pl_branch;
 
-/* Intrusive links of a group in one grouper module's key index. */
-struct pl_gnode {
-	struct pl_gnode *prev, *next;
-	uint64_t hash;
-	struct pl_group *g;
-};
-
 struct pl_group {
 	uint64_t seq;              /* creation order in its branch */
 	struct pl_branch *br;      /* borrowed */
@@ -230,8 +223,8 @@ struct pl_group {
 	uint8_t open;
 	uint8_t stored;            /* in the merger store */
 	int64_t drop_at;           /* merger: drop once T > drop_at */
-	struct pl_gnode *snodes;   /* owned while stored: one node per index
-				      of its merger store (pl_store.attrs) */
+	uint64_t *shash;           /* owned while stored: its hash in each
+				      index of its merger store (attrs) */
 	uint32_t wb, wi;           /* while stored: bucket and place in the
 				      merger's drop wheel */
 };
@@ -243,7 +236,6 @@ void pl_group_unref(struct pl_group *g);
 
 /* ---- grouper -------------------------------------------------------- */
 
-struct pl_bucket { struct pl_gnode *head, *tail; };
 
 struct pl_kent {                 /* an open group in a key index */
 	uint64_t hash;             /* of its key */
@@ -293,14 +285,25 @@ struct pl_grouper {
  * values a slot's equality clauses to one other slot compare (`A.srcip =
  * B.dstip` and `A.srcports = B.dstports` make one index on B's dstip and
  * dstports), so that a probe walks only the groups that agree on all of
- * them.  Node k of every stored group (pl_group.snodes) is in attrs[k].
+ * them.  Buckets are arrays (merger.c, sbucket_push).
  */
 #define PL_ATTR_OPS 8
+
+struct pl_sent {                 /* a stored group in an index */
+	uint64_t hash;             /* of its values of the index's ops */
+	int64_t stime;             /* g->stime */
+	struct pl_group *g;        /* borrowed: the store holds it */
+};
+
+struct pl_sbucket {
+	struct pl_sent *v;         /* owned; read from the end */
+	uint32_t n, cap;
+};
 
 struct pl_attr {
 	const struct fq_operand *ops[PL_ATTR_OPS];  /* borrowed plan operands */
 	size_t nops;
-	struct pl_bucket *b;       /* owned hash index of stored groups */
+	struct pl_sbucket *b;      /* owned hash index of stored groups */
 	size_t nb, n;
 	int64_t *evicted;          /* owned, NULL until the cap evicts: per
 				      key hash slot, the largest stime
