@@ -192,6 +192,22 @@ keys_equal(const struct fq_gmodule *m, const struct fq_record *R,
  * record.
  */
 static int
+kbucket_push(struct pl_kbucket *k, struct pl_kent e, struct pl_mem *mem)
+{
+	if (k->n == k->cap) {
+		uint32_t cap = k->cap ? k->cap * 2 : 2;
+		struct pl_kent *v = realloc(k->v, cap * sizeof *v);
+		if (v == NULL)
+			return -1;
+		pl_mem_realloc(mem, k->cap * sizeof *v, cap * sizeof *v);
+		k->v = v;
+		k->cap = cap;
+	}
+	k->v[k->n++] = e;
+	return 0;
+}
+
+static int
 index_grow(struct pl_gindex *ix, struct pl_mem *mem)
 {
 	size_t nb = ix->nb ? ix->nb * 2 : 256;
@@ -203,20 +219,10 @@ index_grow(struct pl_gindex *ix, struct pl_mem *mem)
 	 * their order: creation order is kept. */
 	for (size_t i = 0; i < ix->nb; i++) {
 		struct pl_kbucket *ob = &ix->b[i];
-		for (uint32_t k = 0; k < ob->n; k++) {
-			struct pl_kbucket *nbk = &b[ob->v[k].hash & (nb - 1)];
-			if (nbk->n == nbk->cap) {
-				uint32_t cap = nbk->cap ? nbk->cap * 2 : 2;
-				struct pl_kent *v = realloc(nbk->v, cap * sizeof *v);
-				if (v == NULL)
-					goto fail;
-				pl_mem_realloc(mem, nbk->cap * sizeof *v,
-					       cap * sizeof *v);
-				nbk->v = v;
-				nbk->cap = cap;
-			}
-			nbk->v[nbk->n++] = ob->v[k];
-		}
+		for (uint32_t k = 0; k < ob->n; k++)
+			if (kbucket_push(&b[ob->v[k].hash & (nb - 1)], ob->v[k],
+					 mem) < 0)
+				goto fail;
 	}
 	for (size_t i = 0; i < ix->nb; i++) {
 		pl_mem_free(mem, ix->b[i].cap * sizeof *ix->b[i].v);
@@ -242,17 +248,9 @@ index_add(struct pl_gindex *ix, struct pl_group *G, uint64_t hash,
 {
 	if (ix->n + 1 > ix->nb && index_grow(ix, mem) < 0)
 		return -1;
-	struct pl_kbucket *bk = &ix->b[hash & (ix->nb - 1)];
-	if (bk->n == bk->cap) {
-		uint32_t cap = bk->cap ? bk->cap * 2 : 2;
-		struct pl_kent *v = realloc(bk->v, cap * sizeof *v);
-		if (v == NULL)
-			return -1;
-		pl_mem_realloc(mem, bk->cap * sizeof *v, cap * sizeof *v);
-		bk->v = v;
-		bk->cap = cap;
-	}
-	bk->v[bk->n++] = (struct pl_kent){ hash, G->deadline, G->seq, G };
+	struct pl_kent e = { hash, G->deadline, G->seq, G };
+	if (kbucket_push(&ix->b[hash & (ix->nb - 1)], e, mem) < 0)
+		return -1;
 	ix->n++;
 	return 0;
 }
