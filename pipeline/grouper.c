@@ -195,13 +195,10 @@ static int
 kbucket_push(struct pl_kbucket *k, struct pl_kent e, struct pl_mem *mem)
 {
 	if (k->n == k->cap) {
-		uint32_t cap = k->cap ? k->cap * 2 : 2;
-		struct pl_kent *v = realloc(k->v, cap * sizeof *v);
+		struct pl_kent *v = pl_array_grow(k->v, &k->cap, sizeof *v, 2, mem);
 		if (v == NULL)
 			return -1;
-		pl_mem_realloc(mem, k->cap * sizeof *v, cap * sizeof *v);
 		k->v = v;
-		k->cap = cap;
 	}
 	k->v[k->n++] = e;
 	return 0;

@@ -197,13 +197,10 @@ static int
 sbucket_push(struct pl_sbucket *k, struct pl_sent e, struct pl_mem *mem)
 {
 	if (k->n == k->cap) {
-		uint32_t cap = k->cap ? k->cap * 2 : 2;
-		struct pl_sent *v = realloc(k->v, cap * sizeof *v);
+		struct pl_sent *v = pl_array_grow(k->v, &k->cap, sizeof *v, 2, mem);
 		if (v == NULL)
 			return -1;
-		pl_mem_realloc(mem, k->cap * sizeof *v, cap * sizeof *v);
 		k->v = v;
-		k->cap = cap;
 	}
 	k->v[k->n++] = e;
 	return 0;
@@ -619,13 +616,11 @@ wheel_add(struct pl_wheel *w, struct pl_group *g, struct pl_mem *mem)
 		sec = w->cur;
 	struct pl_wbucket *b = &w->b[(uint64_t)sec & (WHEEL_N - 1)];
 	if (b->n == b->cap) {
-		uint32_t cap = b->cap ? b->cap * 2 : 16;
-		struct pl_group **a = realloc(b->g, cap * sizeof *a);
+		struct pl_group **a = pl_array_grow(b->g, &b->cap, sizeof *a,
+						    16, mem);
 		if (a == NULL)
 			return -1;
-		pl_mem_realloc(mem, b->cap * sizeof *a, cap * sizeof *a);
 		b->g = a;
-		b->cap = cap;
 	}
 	g->wb = (uint32_t)(b - w->b);
 	g->wi = b->n;

@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "engine.h"
 #include "fq_log.h"
@@ -89,6 +90,25 @@ pl_mem_realloc(struct pl_mem *m, size_t old, size_t new)
 {
 	pl_mem_sub(m, pl_chunk(old));
 	pl_mem_add(m, pl_chunk(new));
+}
+
+/*
+ * Double a counted array's capacity (to `first` when it has none) and
+ * count the change: the new array, with *cap updated, or NULL with both
+ * left as they were.  The buckets of the key and store indexes and of
+ * the drop wheel grow this way.
+ */
+static inline void *
+pl_array_grow(void *v, uint32_t *cap, size_t elem, uint32_t first,
+	      struct pl_mem *m)
+{
+	uint32_t n = *cap ? *cap * 2 : first;
+	void *p = realloc(v, (size_t)n * elem);
+	if (p == NULL)
+		return NULL;
+	pl_mem_realloc(m, (size_t)*cap * elem, (size_t)n * elem);
+	*cap = n;
+	return p;
 }
 
 /* ---- values --------------------------------------------------------- */
