@@ -261,7 +261,8 @@ out_group_json(struct fq_out *o, const struct pl_group *g)
 		char b[24];
 		if (i)
 			fq_out_write(o, ",", 1);
-		fq_out_write(o, b, fq_fmt_u64(b, g->recs[i]->r.rec_id));
+		fq_out_write(o, b, fq_fmt_u64(b, g->has_ids ? g->ids[i]
+							: g->recs[i]->r.rec_id));
 	}
 	fq_out_str(o, "]");
 	const struct fq_plan_grouper *pg = g->br->gr.pg;
@@ -379,10 +380,10 @@ write_match(struct pl_query *q, struct pl_group **g, int64_t time)
 {
 	struct fq_out *o = q->e->o.out;
 	uint64_t num = ++q->matches;
-	int with_recs = q->plan->ungrouper != NULL && !q->e->o.no_records;
+	int with_recs = q->keep_recs;
 	struct pl_rec **recs = NULL;
 	size_t nrecs = 0;
-	if (q->plan->ungrouper != NULL)
+	if (with_recs)
 		nrecs = match_records(q, g, &recs);
 
 	if (q->e->o.exec_out) {
@@ -567,6 +568,23 @@ pl_query_group_closed(struct pl_branch *b, struct pl_group *g)
 		}
 	}
 	b->c.gfilter_out++;
+	if (!q->keep_recs && b->gr.pg && !g->has_ids) {
+		/*
+		 * Nothing downstream reads the records of a closed group of
+		 * a grouper (its values are its aggregates, and no record is
+		 * printed): keep their rec_ids, in the same array, and let
+		 * the records go.  In the merger store a group then costs
+		 * its aggregates alone, and the store holds groups for
+		 * minutes.
+		 */
+		for (uint32_t i = 0; i < g->n; i++) {
+			struct pl_rec *r = g->recs[i];
+			uint64_t id = r->r.rec_id;
+			pl_rec_unref(&q->pool, r);
+			g->ids[i] = id;
+		}
+		g->has_ids = 1;
+	}
 	if (q->mg) {
 		pl_merger_group(q->mg, g);
 	} else {
@@ -632,6 +650,7 @@ fq_engine_add_query(struct fq_engine *e, const char *name,
 	q->e = e;
 	q->mem = &e->mem;
 	q->pool.mem = &e->mem;
+	q->keep_recs = plan->ungrouper != NULL && !e->o.no_records;
 	size_t nb = plan->nbranches;
 	q->br = calloc(nb ? nb : 1, sizeof *q->br);
 	q->pass = calloc(nb ? nb : 1, 1);

@@ -549,8 +549,9 @@ pl_group_unref(struct pl_group *G)
 		return;
 	struct pl_query *q = G->br->q;
 	pl_mem_sub(q->mem, group_bytes(G));
-	for (uint32_t i = 0; i < G->n; i++)
-		pl_rec_unref(&q->pool, G->recs[i]);
+	if (!G->has_ids)
+		for (uint32_t i = 0; i < G->n; i++)
+			pl_rec_unref(&q->pool, G->recs[i]);
 	if (G->aggs && G->br->gr.pg)
 		for (size_t k = 0; k < G->br->gr.pg->naggs; k++)
 			if (G->aggs[k].set)
@@ -579,7 +580,103 @@ pl_grouper_init(struct pl_branch *b)
 	gr->abs_ok = calloc(gr->pg->nmodules, 1);
 	if (gr->idx == NULL || gr->abs_ok == NULL)
 		return -1;
+	/* A fixed 16 KiB per branch, like the index tables' headers: not
+	 * counted as state. */
+	if (!b->q->e->o.batch) {
+		gr->span.cnt = calloc(PL_SPAN_N, sizeof *gr->span.cnt);
+		if (gr->span.cnt == NULL)
+			return -1;
+		gr->span.base = INT64_MIN;
+	}
 	return 0;
+}
+
+/* ---- the span ring (pl.h, struct pl_span) ---------------------------- */
+
+/* Where a group with this stime is counted: its second, kept inside the
+ * ring's reach. */
+static int64_t
+span_second(const struct pl_span *sp, int64_t stime)
+{
+	int64_t s = pl_sec_of(stime);
+	if (s < sp->base)
+		return sp->base;
+	if (s - sp->base >= PL_SPAN_N)
+		return sp->base + (PL_SPAN_N - 1);
+	return s;
+}
+
+static void
+span_add(struct pl_branch *b, struct pl_group *G)
+{
+	struct pl_span *sp = &b->gr.span;
+	if (sp->cnt == NULL)
+		return;
+	if (sp->n == 0) {
+		/*
+		 * Nothing is counted: the ring may start anew, at this group
+		 * or at T - M, whichever is first (base must stay at or
+		 * before the second of T - M, before which no on-time group
+		 * can start, and may not go back).
+		 */
+		int64_t T = b->q->e->T;
+		int64_t s = pl_sec_of(G->stime);
+		if (T != INT64_MIN) {
+			int64_t lim = pl_sec_of(pl_time_sub(T,
+						 b->q->e->o.max_duration));
+			if (lim < s)
+				s = lim;
+		}
+		if (s > sp->base)
+			sp->base = s;
+	}
+	int64_t c = span_second(sp, G->stime);
+	G->span_i = (uint32_t)((uint64_t)c & (PL_SPAN_N - 1));
+	sp->cnt[G->span_i]++;
+	sp->n++;
+}
+
+static void
+span_del(struct pl_grouper *gr, struct pl_group *G)
+{
+	struct pl_span *sp = &gr->span;
+	if (sp->cnt == NULL)
+		return;
+	sp->cnt[G->span_i]--;
+	sp->n--;
+}
+
+int64_t
+pl_grouper_front(struct pl_branch *b, int64_t T)
+{
+	const struct fq_engine_opts *o = &b->q->e->o;
+	int64_t front = pl_time_sub(T, o->max_duration);
+	struct pl_span *sp = &b->gr.span;
+	if (sp->cnt == NULL || front == INT64_MIN)
+		return front;
+	int64_t lim = pl_sec_of(front);
+	if (sp->n == 0) {
+		if (lim > sp->base)
+			sp->base = lim;
+		return front;
+	}
+	/* Some counter in [base, base + PL_SPAN_N) is not zero: the walk
+	 * ends, and over a run it takes one step per second. */
+	while (sp->base < lim &&
+	       sp->cnt[(uint64_t)sp->base & (PL_SPAN_N - 1)] == 0)
+		sp->base++;
+	if (sp->cnt[(uint64_t)sp->base & (PL_SPAN_N - 1)] != 0) {
+		/* An open group starts in second base (or later: see
+		 * struct pl_span). */
+		int64_t oldest = sp->base < INT64_MIN / 1000 + 1
+				 ? INT64_MIN : sp->base * 1000;
+		int64_t floor = pl_time_sub(front, o->window);
+		if (oldest < floor)
+			oldest = floor;
+		if (oldest < front)
+			front = oldest;
+	}
+	return front;
 }
 
 static void
@@ -595,6 +692,7 @@ open_unlink(struct pl_branch *b, struct pl_group *G)
 	else
 		gr->open_tail = G->prev_open;
 	gr->nopen--;
+	span_del(gr, G);
 	for (size_t i = 0; i < gr->pg->nmodules; i++)
 		if (gr->pg->modules[i].nkeys)
 			index_del(&gr->idx[i], G, G->khash[i], b->q->mem);
@@ -628,6 +726,7 @@ pl_grouper_fini(struct pl_branch *b)
 	free(gr->abs_ok);
 	pl_mem_free(mem, gr->heap.cap * sizeof *gr->heap.a);
 	free(gr->heap.a);
+	free(gr->span.cnt);
 	memset(gr, 0, sizeof *gr);
 }
 
@@ -716,7 +815,13 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec, int late)
 	}
 
 	if (best) {
+		int64_t old_stime = best->stime;
 		group_add(b, best, rec);
+		if (best->stime < old_stime && gr->span.cnt) {
+			/* An earlier stime: count it there. */
+			span_del(gr, best);
+			span_add(b, best);
+		}
 		best->deadline = group_deadline(b, best);
 		for (size_t i = 0; i < pg->nmodules; i++) {
 			if (!pg->modules[i].nkeys)
@@ -745,6 +850,7 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec, int late)
 		gr->open_head = G;
 	gr->open_tail = G;
 	gr->nopen++;
+	span_add(b, G);
 	G->deadline = group_deadline(b, G);
 	for (size_t i = 0; i < pg->nmodules; i++) {
 		const struct fq_gmodule *m = &pg->modules[i];
@@ -811,6 +917,8 @@ size_t
 pl_group_footprint(const struct pl_group *g)
 {
 	size_t n = group_bytes(g);
+	if (g->has_ids)
+		return n;
 	for (uint32_t i = 0; i < g->n; i++)
 		if (g->recs[i]->refs == 1)
 			n += sizeof *g->recs[i];

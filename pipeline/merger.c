@@ -598,16 +598,10 @@ struct pl_wheel {
 	int started;
 };
 
-static int64_t
-sec_of(int64_t t)
-{
-	return t >= 0 ? t / 1000 : -((-(t + 1)) / 1000) - 1;
-}
-
 static int
 wheel_add(struct pl_wheel *w, struct pl_group *g, struct pl_mem *mem)
 {
-	int64_t sec = sec_of(g->drop_at);
+	int64_t sec = pl_sec_of(g->drop_at);
 	if (!w->started) {
 		w->cur = sec;
 		w->started = 1;
@@ -682,9 +676,14 @@ pl_merger_init(struct pl_query *q)
 	x->has_sub = pm->nmodules > 1;
 	mark_sub_keys(mg);
 	mg->next_release = FQ_TIME_INF;
+	mg->front = INT64_MIN;
+	mg->listed = calloc(q->plan->nbranches ? q->plan->nbranches : 1, 1);
 	mg->drops = calloc(1, sizeof *mg->drops);
-	if (mg->drops == NULL)
+	if (mg->drops == NULL || mg->listed == NULL)
 		return -1;
+	for (size_t i = 0; i < pm->nmodules; i++)
+		for (size_t s = 0; s < pm->modules[i].nbranches; s++)
+			mg->listed[pm->modules[i].branches[s]] = 1;
 	pl_mem_alloc(q->mem, sizeof *mg->drops);
 	return 0;
 }
@@ -743,6 +742,7 @@ pl_merger_fini(struct pl_merger *mg)
 		}
 	free(x->mods);
 	wheel_fini(mg->drops, mg->q->mem);
+	free(mg->listed);
 	free(mg->stores);
 	free(mg->bind);
 	free(x);
@@ -1240,7 +1240,7 @@ drop_time(struct pl_merger *mg, struct pl_group *g, size_t b)
 	}
 	if (!used)
 		return INT64_MIN;   /* no module needs this branch */
-	return sat_add(sat_add(latest, o->window), o->max_duration);
+	return latest;
 }
 
 void
@@ -1268,6 +1268,11 @@ pl_merger_group(struct pl_merger *mg, struct pl_group *g)
 	g->drop_at = drop_time(mg, g, b);
 	if (g->drop_at == INT64_MIN)
 		return;
+	if (mg->front > g->drop_at) {
+		/* Every partner it could have is in already. */
+		mg->q->dropped_groups++;
+		return;
+	}
 	if (store_insert(&mg->stores[b], g, mg->q->mem) < 0) {
 		fq_error("out of memory in the merger store");
 		return;
@@ -1327,12 +1332,30 @@ pl_merger_advance(struct pl_merger *mg, int64_t T, int end)
 		}
 		free(ready);
 	}
-	/* Drop stored groups past their horizon: empty the wheel's buckets
-	 * of every second T has passed (T > drop_at for all of them). */
+	/*
+	 * Drop stored groups past their horizon: the front (docs/merger.md)
+	 * is the earliest stime a group still to come to any listed branch
+	 * can have; a stored group whose partners all start by drop_at has
+	 * met every one it will meet once the front has passed drop_at.
+	 * Empty the wheel's buckets of every second the front has passed.
+	 */
+	if (!end) {
+		int64_t f = FQ_TIME_INF;
+		for (size_t b = 0; b < mg->q->plan->nbranches; b++) {
+			if (!mg->listed[b])
+				continue;
+			int64_t v = pl_grouper_front(&mg->q->br[b], T);
+			if (v < f)
+				f = v;
+		}
+		if (f != FQ_TIME_INF && f > mg->front)
+			mg->front = f;
+	}
+	int64_t F = mg->front;
 	struct pl_wheel *w = mg->drops;
-	/* The seconds done; at the end every second there is (sec_of keeps
-	 * w->cur++ clear of overflow). */
-	int64_t last = sec_of(end ? FQ_TIME_INF : T) - 1;
+	/* The seconds done; at the end every second there is (pl_sec_of
+	 * keeps w->cur++ clear of overflow). */
+	int64_t last = pl_sec_of(end ? FQ_TIME_INF : F) - 1;
 	size_t dropped = 0;
 	while (w->n > 0 && w->cur <= last) {
 		if (w->cur <= last - WHEEL_N)
@@ -1341,7 +1364,7 @@ pl_merger_advance(struct pl_merger *mg, int64_t T, int end)
 		w->cur++;
 		for (uint32_t i = 0; i < bk->n;) {
 			struct pl_group *g = bk->g[i];
-			if (end || T > g->drop_at) {
+			if (end || F > g->drop_at) {
 				wheel_remove(w, g);   /* moves the last one to i */
 				store_drop(&mg->stores[g->br->index], g, mg->q->mem);
 				mg->q->dropped_groups++;
@@ -1405,7 +1428,9 @@ pl_merger_oldest(struct pl_merger *mg, int64_t *key)
 		if (s->evict_from == s->n)
 			continue;
 		struct pl_group *g = s->byst[s->evict_from];
-		int64_t k = batch ? g->stime : g->drop_at;
+		/* The front trails T by M at least. */
+		int64_t k = batch ? g->stime
+				  : sat_add(g->drop_at, mg->q->e->o.max_duration);
 		if (best == NULL || k < *key) {
 			best = g;
 			*key = k;

@@ -111,6 +111,27 @@ pl_array_grow(void *v, uint32_t *cap, size_t elem, uint32_t first,
 	return p;
 }
 
+/* ---- time ----------------------------------------------------------- */
+
+/* The second a time in ms falls in (floor, also below zero). */
+static inline int64_t
+pl_sec_of(int64_t t)
+{
+	return t >= 0 ? t / 1000 : -((-(t + 1)) / 1000) - 1;
+}
+
+/* a - b for a duration b >= 0, saturating: -inf and +inf stay, an
+ * infinite b gives -inf. */
+static inline int64_t
+pl_time_sub(int64_t a, int64_t b)
+{
+	if (a == INT64_MIN || b == FQ_TIME_INF)
+		return INT64_MIN;
+	if (a == FQ_TIME_INF)
+		return FQ_TIME_INF;
+	return a < INT64_MIN + b ? INT64_MIN : a - b;
+}
+
 /* ---- values --------------------------------------------------------- */
 
 /* A union() accumulator: sorted, unique. */
@@ -229,7 +250,10 @@ struct pl_branch;
 struct pl_group {
 	uint64_t seq;              /* creation order in its branch */
 	struct pl_branch *br;      /* borrowed */
-	struct pl_rec **recs;      /* owned array; records referenced */
+	union {
+		struct pl_rec **recs;  /* owned array; records referenced */
+		uint64_t *ids;         /* the same array once has_ids is set */
+	};
 	uint32_t n, cap;
 	int64_t stime, etime;
 	uint64_t min_rec_id;
@@ -242,11 +266,17 @@ struct pl_group {
 	uint32_t refs;
 	uint8_t open;
 	uint8_t stored;            /* in the merger store */
-	int64_t drop_at;           /* merger: drop once T > drop_at */
+	uint8_t has_ids;           /* closed and its records let go: the
+				      array holds their rec_ids (engine.c,
+				      pl_query_group_closed) */
+	int64_t drop_at;           /* merger: the latest stime a partner can
+				      have; dropped once the front passes */
 	uint64_t *shash;           /* owned while stored: its hash in each
 				      index of its merger store (attrs) */
 	uint32_t wb, wi;           /* while stored: bucket and place in the
 				      merger's drop wheel */
+	uint32_t span_i;           /* while open (streaming): its counter in
+				      the grouper's span ring */
 };
 
 void pl_group_value(const struct pl_group *g, const struct fq_operand *o,
@@ -285,7 +315,28 @@ struct pl_heap {
 	size_t n, cap;
 };
 
+/*
+ * Streaming: the open groups of a grouper counted by the second of their
+ * stime, in a ring of PL_SPAN_N seconds, so that the oldest stime an open
+ * group has -- which bounds the stime of every group the branch will
+ * still close -- is known without a walk (grouper.c, pl_grouper_front).
+ * A group is counted at the second of its stime or, when that lies
+ * outside [base, base + PL_SPAN_N), at the nearest end of the ring: at
+ * worst an earlier second than its own, which only makes the front more
+ * careful (the late records that give a group an stime before base are
+ * outside the streaming guarantee anyway).
+ */
+#define PL_SPAN_N 4096           /* a power of two: 68 minutes */
+
+struct pl_span {
+	uint32_t *cnt;             /* owned: PL_SPAN_N counters, or NULL
+				      (--batch, or a branch without grouper) */
+	int64_t base;              /* second: nothing is counted before it */
+	size_t n;                  /* groups counted */
+};
+
 struct pl_grouper {
+	struct pl_span span;
 	const struct fq_plan_grouper *pg;   /* NULL: groups of one */
 	struct pl_gindex *idx;     /* owned, per module */
 	struct pl_group *open_head, *open_tail;
@@ -369,6 +420,11 @@ struct pl_merger {
 	int64_t next_release;      /* min release of the pending tuples */
 	struct pl_wheel *drops;    /* owned: stored groups by drop_at
 				      (merger.c, "the drop wheel") */
+	int64_t front;             /* streaming: no group still to come to
+				      a branch a module lists starts before
+				      it (pl_grouper_front); never falls */
+	uint8_t *listed;           /* owned, per plan branch: some module
+				      lists it */
 	size_t npending;
 	int pending_sorted;        /* --max-state: by release, this round */
 	/* join scratch */
@@ -417,6 +473,8 @@ struct pl_query {
 	struct pl_match *batch;    /* owned: --batch matches to sort */
 	size_t nbatch, capbatch;
 	uint8_t *pass;             /* scratch: per branch filter result */
+	uint8_t keep_recs;         /* records are printed: closed groups keep
+				      them (else only their rec_ids) */
 	struct pl_filter filter;   /* all branches' filters, shared terms */
 	const char **branch_order; /* branch indexes sorted by name */
 	size_t *order;             /* owned: plan branch indexes by name */
@@ -451,6 +509,14 @@ int pl_grouper_init(struct pl_branch *b);
 void pl_grouper_fini(struct pl_branch *b);
 int pl_grouper_record(struct pl_branch *b, struct pl_rec *rec, int late);
 void pl_grouper_close_until(struct pl_branch *b, int64_t T, int all);
+/*
+ * Streaming, after pl_grouper_close_until(b, T): a lower bound on the
+ * stime of every group b will still close, as far as its records are on
+ * time and last at most M: the oldest stime among its open groups, T - M
+ * for groups not opened yet (SPEC section 5), and never less than
+ * T - W - M, the static bound.  Does not decrease as T grows.
+ */
+int64_t pl_grouper_front(struct pl_branch *b, int64_t T);
 /*
  * --max-state: the open group the cap closes first and its key (when
  * stream time would have closed it: deadline + M; in --batch, where

@@ -677,6 +677,140 @@ def case_merger_horizon():
                  "are not dropped at their horizon" % (sp, bp))
 
 
+FRONT_QUERY = """splitter S {}
+filter req {
+    prot = 6
+    dstport = 80
+}
+filter res {
+    prot = 6
+    srcport = 80
+}
+grouper ga {
+    module g1 {
+        srcip = srcip
+        dstip = dstip
+        etime < stime rdelta 1min
+    }
+    aggregate srcip, dstip, count(rec_id) as n
+}
+grouper gb {
+    module g1 {
+        srcip = srcip
+        dstip = dstip
+        etime < stime rdelta 1min
+    }
+    aggregate srcip, dstip, count(rec_id) as n
+}
+merger M {
+    module m1 {
+        branches A, B
+        A.srcip = B.dstip
+        A.dstip = B.srcip
+        B d A
+    }
+    export m1
+}
+S branch A -> req -> ga -> M
+S branch B -> res -> gb -> M
+"""
+
+
+def front_flows(n):
+    """Three hours of clients, one every 2 s, each a 10-second request
+    (branch A) with its response inside it (B during A), every client its
+    own address pair.  One more client keeps requesting every 30 s for
+    30 minutes: one open A group that long, whose response came in its
+    first seconds."""
+    base = 1335772141000
+    flows = []
+    for c in range(n):
+        t = base + c * 2000
+        cli, srv = 0x0a000000 + c, 0xc6000000 + c
+        flows.append(dict(stime=t, etime=t + 10000, src=cli, dst=srv,
+                          sport=40000, dport=80))
+        flows.append(dict(stime=t + 1000, etime=t + 9000, src=srv, dst=cli,
+                          sport=80, dport=40000))
+    cli, srv = 0x0b000001, 0xc7000001
+    t = base + 600 * 1000
+    for k in range(61):
+        flows.append(dict(stime=t + k * 30000, etime=t + k * 30000 + 10000,
+                          src=cli, dst=srv, sport=41000, dport=80))
+    flows.append(dict(stime=t + 5000, etime=t + 8000, src=srv, dst=cli,
+                      sport=80, dport=41000))
+    for f in flows:
+        f["arrival"] = f["etime"] + 1000
+    flows.sort(key=lambda f: (f["arrival"], f["stime"]))
+    return flows
+
+
+def case_merger_front():
+    """A stored group is dropped once the front -- the oldest stime a
+    group still to come can have: its branch's oldest open group, else
+    T - M -- has passed the latest stime a partner may have; not after the
+    static W + M.  With --window 2h over 3 hours of flows, streaming holds
+    well under half the state of --batch (a horizon of W + M would hold
+    more than two thirds), and still finds every match --batch finds,
+    among them the response that waits for a request group open for 30
+    minutes (a front of T - M alone would have dropped it)."""
+    n = 5400
+    with tempfile.TemporaryDirectory(dir=TMP) as t:
+        q = os.path.join(t, "f.flw")
+        open(q, "w").write(FRONT_QUERY)
+        f = os.path.join(t, "f.ft")
+        write_flows(f, front_flows(n))
+        got = {}
+        for mode in ("stream", "batch"):
+            p, st = uncapped(["--window", "2h"] +
+                             (["--batch"] if mode == "batch" else []) +
+                             [q, "-s", f])
+            ms, _, _ = matches(p.stdout)
+            long_ok = any(m["groups"]["A"]["n"] == 61
+                          for m in parse(p.stdout))
+            if len(ms) != n + 1 or not long_ok:
+                fail("%s: %d matches, want %d; the 30-minute group %s" %
+                     (mode, len(ms), n + 1,
+                      "matched" if long_ok else "did not match"))
+            got[mode] = (ms, st)
+        if got["stream"][0] != got["batch"][0]:
+            fail("streaming and --batch matches differ")
+        sp, bp = got["stream"][1]["state_peak"], got["batch"][1]["state_peak"]
+        if not sp * 2 < bp:
+            fail("streaming state peak %d bytes, --batch %d: stored groups "
+                 "are kept past the front" % (sp, bp))
+
+
+def case_no_records_state():
+    """Closed groups keep their records only when they will be printed:
+    with --no-records a query with an ungrouper prints the same groups
+    (rec_ids included) and, its closed groups holding rec_ids instead of
+    records, holds less state (--batch: every group is held to the end)."""
+    n = 2000
+    with tempfile.TemporaryDirectory(dir=TMP) as t:
+        q = os.path.join(t, "u.flw")
+        open(q, "w").write(FRONT_QUERY.replace(
+            "S branch A", "ungroup U {}\nM -> U\nS branch A"))
+        f = os.path.join(t, "u.ft")
+        write_flows(f, front_flows(n))
+        got = {}
+        for recs in (True, False):
+            p, st = uncapped(["--batch"] + ([] if recs else ["--no-records"])
+                             + [q, "-s", f])
+            ms, printed, _ = matches(p.stdout)
+            if len(ms) != n + 1 or (len(printed) != 2 * n + 62) != (not recs):
+                fail("records %s: %d matches, %d records printed" %
+                     (recs, len(ms), len(printed)))
+            got[recs] = (ms, st["state_peak"])
+        if got[True][0] != got[False][0]:
+            fail("--no-records changes the matches")
+        # A record is well over 150 bytes (struct pl_rec); every one of
+        # the 2n + 62 records ends in a group --batch holds to the end.
+        if not got[True][1] - got[False][1] >= 150 * (2 * n + 62):
+            fail("state peak %d bytes with --no-records, %d with records: "
+                 "closed groups still hold their records" %
+                 (got[False][1], got[True][1]))
+
+
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 
 if __name__ == "__main__":
