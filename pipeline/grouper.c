@@ -182,72 +182,63 @@ keys_equal(const struct fq_gmodule *m, const struct fq_record *R,
 }
 
 /*
- * A key index is a hash table whose buckets are arrays of entries in
- * creation order, each with the group's key hash, deadline and seq: a
- * record walks the groups of its key reading one contiguous array and
- * touches a group only when the key hash matches and the group's deadline
- * still admits the record's stime.  A busy key (a client's DNS lookups,
- * each a group under a 1 s gap rule) keeps every group of the last M
- * minutes open; as a linked list each of those was a cache miss per
- * record.
+ * A key index is an open-addressing hash table of entries (key hash,
+ * deadline, seq, group), probed linearly and kept at most half full: a
+ * record walks the entries from its key's home slot to the first empty
+ * one, reading contiguous memory, and touches a group only when the key
+ * hash matches and the group's deadline still admits the record's stime.
+ * Entries of one hash keep their creation order along the run: a new
+ * entry goes to the run's first free slot, removal shifts the entries
+ * behind it back (never past one of the same home), and growth re-inserts
+ * starting after an empty slot, so that no run is cut at the table's end.
+ * A busy key (a client's DNS lookups, each a group under a 1 s gap rule)
+ * keeps every group of the last M minutes open: its run is read in order
+ * and the first group that accepts the record is the oldest.
+ *
+ * Until 2026-11-24 the buckets were arrays, each malloc'd when its first
+ * entry came and freed when its last left: most keys come and go, and
+ * that was an allocation and a free per group.
  */
-static int
-kbucket_push(struct pl_kbucket *k, struct pl_kent e, struct pl_mem *mem)
+static void
+kput(struct pl_kent *v, size_t nb, struct pl_kent e)
 {
-	if (k->n == k->cap) {
-		struct pl_kent *v = pl_array_grow(k->v, &k->cap, sizeof *v, 2, mem);
-		if (v == NULL)
-			return -1;
-		k->v = v;
-	}
-	k->v[k->n++] = e;
-	return 0;
+	size_t i = e.hash & (nb - 1);
+	while (v[i].g)
+		i = (i + 1) & (nb - 1);
+	v[i] = e;
 }
 
 static int
 index_grow(struct pl_gindex *ix, struct pl_mem *mem)
 {
 	size_t nb = ix->nb ? ix->nb * 2 : 256;
-	struct pl_kbucket *b = calloc(nb, sizeof *b);
-	if (b == NULL)
+	struct pl_kent *v = calloc(nb, sizeof *v);
+	if (v == NULL)
 		return -1;
-	pl_mem_realloc(mem, ix->nb * sizeof *b, nb * sizeof *b);
-	/* A new bucket only receives entries of one old bucket, appended in
-	 * their order: creation order is kept. */
-	for (size_t i = 0; i < ix->nb; i++) {
-		struct pl_kbucket *ob = &ix->b[i];
-		for (uint32_t k = 0; k < ob->n; k++)
-			if (kbucket_push(&b[ob->v[k].hash & (nb - 1)], ob->v[k],
-					 mem) < 0)
-				goto fail;
+	pl_mem_realloc(mem, ix->nb * sizeof *v, nb * sizeof *v);
+	if (ix->nb) {
+		size_t mask = ix->nb - 1, start = 0;
+		while (ix->v[start].g)   /* at most half full: one is empty */
+			start++;
+		for (size_t k = 1; k <= ix->nb; k++) {
+			const struct pl_kent *e = &ix->v[(start + k) & mask];
+			if (e->g)
+				kput(v, nb, *e);
+		}
 	}
-	for (size_t i = 0; i < ix->nb; i++) {
-		pl_mem_free(mem, ix->b[i].cap * sizeof *ix->b[i].v);
-		free(ix->b[i].v);
-	}
-	free(ix->b);
-	ix->b = b;
+	free(ix->v);
+	ix->v = v;
 	ix->nb = nb;
 	return 0;
-fail:
-	for (size_t i = 0; i < nb; i++) {
-		pl_mem_free(mem, b[i].cap * sizeof *b[i].v);
-		free(b[i].v);
-	}
-	pl_mem_realloc(mem, nb * sizeof *b, ix->nb * sizeof *b);
-	free(b);
-	return -1;
 }
 
 static int
 index_add(struct pl_gindex *ix, struct pl_group *G, uint64_t hash,
 	  struct pl_mem *mem)
 {
-	if (ix->n + 1 > ix->nb && index_grow(ix, mem) < 0)
+	if ((ix->n + 1) * 2 > ix->nb && index_grow(ix, mem) < 0)
 		return -1;
-	struct pl_kent e = { hash, G->deadline, G->seq, G };
-	if (kbucket_push(&ix->b[hash & (ix->nb - 1)], e, mem) < 0)
-		return -1;
+	kput(ix->v, ix->nb, (struct pl_kent){ hash, G->deadline, G->seq, G });
 	ix->n++;
 	return 0;
 }
@@ -255,33 +246,37 @@ index_add(struct pl_gindex *ix, struct pl_group *G, uint64_t hash,
 static struct pl_kent *
 index_find(struct pl_gindex *ix, const struct pl_group *G, uint64_t hash)
 {
-	struct pl_kbucket *bk = &ix->b[hash & (ix->nb - 1)];
-	for (uint32_t k = 0; k < bk->n; k++)
-		if (bk->v[k].g == G)
-			return &bk->v[k];
+	size_t mask = ix->nb - 1;
+	for (size_t i = hash & mask; ix->v[i].g; i = (i + 1) & mask)
+		if (ix->v[i].g == G)
+			return &ix->v[i];
 	return NULL;
 }
 
 static void
-index_del(struct pl_gindex *ix, const struct pl_group *G, uint64_t hash,
-	  struct pl_mem *mem)
+index_del(struct pl_gindex *ix, const struct pl_group *G, uint64_t hash)
 {
-	struct pl_kbucket *bk = &ix->b[hash & (ix->nb - 1)];
 	struct pl_kent *e = index_find(ix, G, hash);
 	if (e == NULL)
 		return;
-	size_t k = (size_t)(e - bk->v);
-	memmove(e, e + 1, (bk->n - k - 1) * sizeof *e);
-	bk->n--;
-	ix->n--;
-	if (bk->n == 0) {
-		/* Most keys come and go (a 5-tuple, a client): an empty bucket
-		 * gives its array back. */
-		pl_mem_free(mem, bk->cap * sizeof *bk->v);
-		free(bk->v);
-		bk->v = NULL;
-		bk->cap = 0;
+	size_t mask = ix->nb - 1;
+	size_t i = (size_t)(e - ix->v), j = i;
+	for (;;) {
+		j = (j + 1) & mask;
+		if (ix->v[j].g == NULL)
+			break;
+		/* The entry at j may fill the hole at i unless its home lies
+		 * cyclically in (i, j]. */
+		size_t home = ix->v[j].hash & mask;
+		int stays = i <= j ? (home > i && home <= j)
+				   : (home > i || home <= j);
+		if (!stays) {
+			ix->v[i] = ix->v[j];
+			i = j;
+		}
 	}
+	ix->v[i].g = NULL;
+	ix->n--;
 }
 
 /* ---- rules ---------------------------------------------------------- */
@@ -362,12 +357,6 @@ group_deadline(const struct pl_branch *b, const struct pl_group *G)
 
 /* ---- groups --------------------------------------------------------- */
 
-static size_t
-set_elem_size(const struct pl_set *s)
-{
-	return s->elem == FQ_V_INT ? sizeof *s->ints : sizeof *s->ips;
-}
-
 static void
 agg_add(struct pl_group *G, size_t k, const struct fq_agg *a,
 	const struct fq_record *r, int first)
@@ -421,14 +410,14 @@ agg_add(struct pl_group *G, size_t k, const struct fq_agg *a,
 		v->i = first ? x : (v->i & x);
 		break;
 	case FQ_AGG_UNION: {
-		uint32_t cap = v->set->cap;
+		size_t before = pl_set_heap(v->set);
 		if (ip)
 			pl_set_add_ip(v->set, ip);
 		else
 			pl_set_add_int(v->set, x);
-		if (v->set->cap != cap)
-			pl_mem_realloc(G->br->q->mem, cap * set_elem_size(v->set),
-				       v->set->cap * set_elem_size(v->set));
+		size_t after = pl_set_heap(v->set);
+		if (after != before)
+			pl_mem_realloc(G->br->q->mem, before, after);
 		break;
 	}
 	}
@@ -439,13 +428,18 @@ group_add(struct pl_branch *b, struct pl_group *G, struct pl_rec *rec)
 {
 	const struct fq_record *r = &rec->r;
 	if (G->n == G->cap) {
-		uint32_t cap = G->cap ? G->cap * 2 : 4;
-		struct pl_rec **p = realloc(G->recs, cap * sizeof *p);
+		uint32_t cap = G->cap * 2;
+		int inl = G->recs == G->rec_in;
+		struct pl_rec **p = inl ? malloc(cap * sizeof *p)
+				       : realloc(G->recs, cap * sizeof *p);
 		if (p == NULL) {
 			fq_error("out of memory growing a group");
 			return;
 		}
-		pl_mem_realloc(b->q->mem, G->cap * sizeof *p, cap * sizeof *p);
+		if (inl)
+			memcpy(p, G->rec_in, sizeof G->rec_in);
+		pl_mem_realloc(b->q->mem, inl ? 0 : G->cap * sizeof *p,
+			       cap * sizeof *p);
 		G->recs = p;
 		G->cap = cap;
 	}
@@ -476,15 +470,37 @@ static size_t
 group_bytes(const struct pl_group *G)
 {
 	const struct pl_grouper *gr = &G->br->gr;
-	size_t n = gr->group_base + pl_chunk(G->cap * sizeof *G->recs);
+	size_t n = gr->group_base;
+	if (G->recs != G->rec_in)
+		n += pl_chunk(G->cap * sizeof *G->recs);
 	if (gr->has_sets)
 		for (size_t k = 0; k < gr->pg->naggs; k++) {
 			const struct pl_set *s = G->aggs[k].set;
 			if (s)
-				n += pl_chunk(s->cap * set_elem_size(s));
+				n += pl_chunk(pl_set_heap(s));
 		}
 	return n;
 }
+
+/*
+ * Freed group blocks are kept for reuse, up to this many per branch:
+ * groups are made and freed at the same pace, in bursts (a second of
+ * stream time closes or drops hundreds), and handing each block back to
+ * malloc made a quarter of a merger query's time go to the allocator
+ * coalescing and splitting them.  Not counted as state (a cache; at most
+ * a few MB).  Sanitizer builds keep none, so that a use after free still
+ * shows.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define PL_SPARE_GROUPS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PL_SPARE_GROUPS 0
+#endif
+#endif
+#ifndef PL_SPARE_GROUPS
+#define PL_SPARE_GROUPS 4096
+#endif
 
 /*
  * A group is one block: the struct, then its aggregates, its key hashes
@@ -518,11 +534,21 @@ group_new(struct pl_branch *b)
 	const struct fq_plan_grouper *pg = b->gr.pg;
 	size_t aggs_at, khash_at, sets_at;
 	size_t size = group_block(pg, &aggs_at, &khash_at, &sets_at);
-	char *block = calloc(1, size);
-	if (block == NULL)
-		return NULL;
+	char *block;
+	if (b->gr.spare) {
+		block = (char *)b->gr.spare;
+		b->gr.spare = b->gr.spare->next_open;
+		b->gr.nspare--;
+		memset(block, 0, size);
+	} else {
+		block = calloc(1, size);
+		if (block == NULL)
+			return NULL;
+	}
 	struct pl_group *G = (struct pl_group *)(void *)block;
 	G->br = b;
+	G->recs = G->rec_in;
+	G->cap = 2;
 	G->seq = b->gr.next_seq++;
 	G->refs = 1;
 	if (pg) {
@@ -556,8 +582,16 @@ pl_group_unref(struct pl_group *G)
 		for (size_t k = 0; k < G->br->gr.pg->naggs; k++)
 			if (G->aggs[k].set)
 				pl_set_fini(G->aggs[k].set);
-	free(G->recs);
-	free(G);
+	if (G->recs != G->rec_in)
+		free(G->recs);
+	struct pl_grouper *gr = &G->br->gr;
+	if (gr->nspare < PL_SPARE_GROUPS) {
+		G->next_open = gr->spare;
+		gr->spare = G;
+		gr->nspare++;
+	} else {
+		free(G);
+	}
 }
 
 /* ---- the grouper ---------------------------------------------------- */
@@ -695,7 +729,7 @@ open_unlink(struct pl_branch *b, struct pl_group *G)
 	span_del(gr, G);
 	for (size_t i = 0; i < gr->pg->nmodules; i++)
 		if (gr->pg->modules[i].nkeys)
-			index_del(&gr->idx[i], G, G->khash[i], b->q->mem);
+			index_del(&gr->idx[i], G, G->khash[i]);
 	if (!b->q->e->o.batch)
 		heap_remove(&gr->heap, G);
 	G->open = 0;
@@ -714,19 +748,19 @@ pl_grouper_fini(struct pl_branch *b)
 	struct pl_mem *mem = b->q->mem;
 	if (gr->idx)
 		for (size_t i = 0; i < gr->pg->nmodules; i++) {
-			for (size_t k = 0; k < gr->idx[i].nb; k++) {
-				struct pl_kbucket *bk = &gr->idx[i].b[k];
-				pl_mem_free(mem, bk->cap * sizeof *bk->v);
-				free(bk->v);
-			}
-			pl_mem_free(mem, gr->idx[i].nb * sizeof *gr->idx[i].b);
-			free(gr->idx[i].b);
+			pl_mem_free(mem, gr->idx[i].nb * sizeof *gr->idx[i].v);
+			free(gr->idx[i].v);
 		}
 	free(gr->idx);
 	free(gr->abs_ok);
 	pl_mem_free(mem, gr->heap.cap * sizeof *gr->heap.a);
 	free(gr->heap.a);
 	free(gr->span.cnt);
+	while (gr->spare) {
+		struct pl_group *next = gr->spare->next_open;
+		free(gr->spare);
+		gr->spare = next;
+	}
 	memset(gr, 0, sizeof *gr);
 }
 
@@ -769,6 +803,9 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec, int late)
 	}
 
 	struct pl_group *best = NULL;
+	struct pl_kent *best_e = NULL;   /* best's entry in module best_m's
+					    index, if found through one */
+	size_t best_m = 0;
 	for (size_t i = 0; i < pg->nmodules; i++) {
 		const struct fq_gmodule *m = &pg->modules[i];
 		if (!gr->abs_ok[i])
@@ -778,17 +815,19 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec, int late)
 			if (ix->nb == 0)
 				continue;
 			uint64_t h = key_hash_rec(m, r, 0);
-			const struct pl_kbucket *bk = &ix->b[h & (ix->nb - 1)];
-			for (uint32_t k = 0; k < bk->n; k++) {
-				const struct pl_kent *e = &bk->v[k];
+			size_t mask = ix->nb - 1;
+			for (size_t k = h & mask; ix->v[k].g; k = (k + 1) & mask) {
+				struct pl_kent *e = &ix->v[k];
+				if (e->hash != h)
+					continue;
+				/* Entries of one hash are in creation order. */
 				if (best && e->seq > best->seq)
 					break;
 				/* The deadline is the latest stime any module
 				 * could accept (SPEC section 5; a time rule on
 				 * r.etime bounds r.stime only if stime <= etime,
 				 * which network input need not keep). */
-				if (e->hash != h ||
-				    (r->stime > e->deadline && r->stime <= r->etime))
+				if (r->stime > e->deadline && r->stime <= r->etime)
 					continue;
 				struct pl_group *G = e->g;
 				if (o->window != FQ_TIME_INF &&
@@ -796,6 +835,8 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec, int late)
 					continue;
 				if (module_accepts(m, G, r, 1)) {
 					best = G;
+					best_e = e;
+					best_m = i;
 					break;
 				}
 			}
@@ -808,6 +849,7 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec, int late)
 					continue;
 				if (module_accepts(m, G, r, 0)) {
 					best = G;
+					best_e = NULL;
 					break;
 				}
 			}
@@ -826,8 +868,10 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec, int late)
 		for (size_t i = 0; i < pg->nmodules; i++) {
 			if (!pg->modules[i].nkeys)
 				continue;
-			struct pl_kent *e = index_find(&gr->idx[i], best,
-						       best->khash[i]);
+			struct pl_kent *e = best_e && i == best_m
+					    ? best_e
+					    : index_find(&gr->idx[i], best,
+							 best->khash[i]);
 			if (e)
 				e->deadline = best->deadline;
 		}

@@ -196,10 +196,23 @@ ops_hash(const struct pl_group *g, const struct fq_operand *const *ops,
 static int
 sbucket_push(struct pl_sbucket *k, struct pl_sent e, struct pl_mem *mem)
 {
-	if (k->n == k->cap) {
-		struct pl_sent *v = pl_array_grow(k->v, &k->cap, sizeof *v, 2, mem);
-		if (v == NULL)
-			return -1;
+	if (k->cap == 0) {
+		k->v = &k->one;
+		k->cap = 1;
+	} else if (k->n == k->cap) {
+		struct pl_sent *v;
+		if (k->v == &k->one) {
+			v = malloc(4 * sizeof *v);
+			if (v == NULL)
+				return -1;
+			pl_mem_alloc(mem, 4 * sizeof *v);
+			v[0] = k->one;
+			k->cap = 4;
+		} else {
+			v = pl_array_grow(k->v, &k->cap, sizeof *v, 4, mem);
+			if (v == NULL)
+				return -1;
+		}
 		k->v = v;
 	}
 	k->v[k->n++] = e;
@@ -207,12 +220,21 @@ sbucket_push(struct pl_sbucket *k, struct pl_sent e, struct pl_mem *mem)
 }
 
 static void
+sbucket_fini(struct pl_sbucket *k, struct pl_mem *mem)
+{
+	if (k->v != &k->one) {
+		pl_mem_free(mem, k->cap * sizeof *k->v);
+		free(k->v);
+	}
+	k->v = NULL;
+	k->n = k->cap = 0;
+}
+
+static void
 sbuckets_free(struct pl_sbucket *b, size_t nb, struct pl_mem *mem)
 {
-	for (size_t i = 0; i < nb; i++) {
-		pl_mem_free(mem, b[i].cap * sizeof *b[i].v);
-		free(b[i].v);
-	}
+	for (size_t i = 0; i < nb; i++)
+		sbucket_fini(&b[i], mem);
 	pl_mem_free(mem, nb * sizeof *b);
 	free(b);
 }
@@ -268,12 +290,8 @@ attr_remove(struct pl_attr *a, struct pl_group *g, uint64_t h,
 		a->n--;
 		break;
 	}
-	if (k->n == 0 && k->v) {
-		pl_mem_free(mem, k->cap * sizeof *k->v);
-		free(k->v);
-		k->v = NULL;
-		k->cap = 0;
-	}
+	if (k->n == 0 && k->v)
+		sbucket_fini(k, mem);
 }
 
 /*
@@ -368,11 +386,13 @@ store_insert(struct pl_store *s, struct pl_group *g, struct pl_mem *mem)
 		s->cap = cap;
 	}
 	uint64_t *hs = NULL;
-	if (s->nattrs) {
+	if (s->nattrs > 2) {
 		hs = malloc(s->nattrs * sizeof *hs);
 		if (hs == NULL)
 			return -1;
 		pl_mem_alloc(mem, s->nattrs * sizeof *hs);
+	} else if (s->nattrs) {
+		hs = g->shash_in;   /* in the group's block */
 	}
 	/*
 	 * Groups arrive in the order they close, which is not quite stime
@@ -396,8 +416,10 @@ store_insert(struct pl_store *s, struct pl_group *g, struct pl_mem *mem)
 			while (k-- > 0)
 				attr_remove(&s->attrs[k], g, hs[k], mem);
 			g->shash = NULL;
-			pl_mem_free(mem, s->nattrs * sizeof *hs);
-			free(hs);
+			if (hs != g->shash_in) {
+				pl_mem_free(mem, s->nattrs * sizeof *hs);
+				free(hs);
+			}
 			s->n--;
 			memmove(s->byst + i, s->byst + i + 1,
 				(s->n - i) * sizeof *s->byst);
@@ -436,8 +458,10 @@ store_drop(struct pl_store *s, struct pl_group *g, struct pl_mem *mem)
 	if (g->shash) {
 		for (size_t k = 0; k < s->nattrs; k++)
 			attr_remove(&s->attrs[k], g, g->shash[k], mem);
-		pl_mem_free(mem, s->nattrs * sizeof *g->shash);
-		free(g->shash);
+		if (g->shash != g->shash_in) {
+			pl_mem_free(mem, s->nattrs * sizeof *g->shash);
+			free(g->shash);
+		}
 		g->shash = NULL;
 	}
 	g->stored = 0;

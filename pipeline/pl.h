@@ -134,13 +134,32 @@ pl_time_sub(int64_t a, int64_t b)
 
 /* ---- values --------------------------------------------------------- */
 
-/* A union() accumulator: sorted, unique. */
+/*
+ * A union() accumulator: sorted, unique.  Its first elements (three
+ * numbers or one address: most groups' sets are that small) live in the
+ * header, which a group keeps in its own block: no allocation until the
+ * set outgrows it.
+ */
 struct pl_set {
 	enum fq_vtype elem;        /* FQ_V_INT or FQ_V_IP */
 	uint32_t n, cap;
-	int64_t *ints;             /* owned, when elem == FQ_V_INT */
-	struct fq_ip *ips;         /* owned, when elem == FQ_V_IP */
+	int64_t *ints;             /* owned or in.i, when elem == FQ_V_INT */
+	struct fq_ip *ips;         /* owned or in.ip, when elem == FQ_V_IP */
+	union {
+		int64_t i[3];
+		struct fq_ip ip[1];
+	} in;
 };
+
+/* Bytes of a set's elements outside its header (what is malloc'd). */
+static inline size_t
+pl_set_heap(const struct pl_set *s)
+{
+	if (s->cap == 0 || s->ints == s->in.i || s->ips == s->in.ip)
+		return 0;
+	return s->cap * (s->elem == FQ_V_INT ? sizeof *s->ints
+					     : sizeof *s->ips);
+}
 
 struct pl_val {
 	enum fq_vtype t;
@@ -277,6 +296,10 @@ struct pl_group {
 				      merger's drop wheel */
 	uint32_t span_i;           /* while open (streaming): its counter in
 				      the grouper's span ring */
+	struct pl_rec *rec_in[2];  /* recs while it fits: most groups hold
+				      one or two records */
+	uint64_t shash_in[2];      /* shash while the store has at most two
+				      indexes */
 };
 
 void pl_group_value(const struct pl_group *g, const struct fq_operand *o,
@@ -291,17 +314,13 @@ struct pl_kent {                 /* an open group in a key index */
 	uint64_t hash;             /* of its key */
 	int64_t deadline;          /* = g->deadline */
 	uint64_t seq;              /* = g->seq */
-	struct pl_group *g;        /* borrowed */
-};
-
-struct pl_kbucket {
-	struct pl_kent *v;         /* owned, in creation order */
-	uint32_t n, cap;
+	struct pl_group *g;        /* borrowed; NULL: an empty slot */
 };
 
 struct pl_gindex {               /* one per grouper module with keys */
-	struct pl_kbucket *b;      /* owned */
-	size_t nb, n;
+	struct pl_kent *v;         /* owned: open addressing, linear probing
+				      (grouper.c, "key index") */
+	size_t nb, n;              /* slots (a power of two, or 0), entries */
 };
 
 struct pl_hent {                 /* a deadline heap entry */
@@ -345,6 +364,9 @@ struct pl_grouper {
 	uint64_t next_seq;
 	uint8_t *abs_ok;           /* owned scratch, per module */
 	size_t group_base;         /* counted bytes of a group's fixed blocks */
+	struct pl_group *spare;    /* owned: freed group blocks kept for
+				      reuse, linked through next_open */
+	size_t nspare;
 	uint8_t has_sets;          /* some aggregate is a union() set */
 };
 
@@ -367,8 +389,10 @@ struct pl_sent {                 /* a stored group in an index */
 };
 
 struct pl_sbucket {
-	struct pl_sent *v;         /* owned; read from the end */
+	struct pl_sent *v;         /* owned, or &one; read from the end */
 	uint32_t n, cap;
+	struct pl_sent one;        /* v while the bucket holds at most one
+				      (most keys): no allocation */
 };
 
 struct pl_attr {

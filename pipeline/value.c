@@ -18,16 +18,33 @@
 static int
 set_grow(struct pl_set *s)
 {
-	uint32_t cap = s->cap ? s->cap * 2 : 4;
+	if (s->cap == 0) {
+		/* The room in the header first. */
+		if (s->elem == FQ_V_INT) {
+			s->ints = s->in.i;
+			s->cap = sizeof s->in.i / sizeof s->in.i[0];
+		} else {
+			s->ips = s->in.ip;
+			s->cap = sizeof s->in.ip / sizeof s->in.ip[0];
+		}
+		return 0;
+	}
+	uint32_t cap = s->cap < 4 ? 8 : s->cap * 2;
 	if (s->elem == FQ_V_INT) {
-		int64_t *p = realloc(s->ints, cap * sizeof *p);
+		int inl = s->ints == s->in.i;
+		int64_t *p = realloc(inl ? NULL : s->ints, cap * sizeof *p);
 		if (p == NULL)
 			return -1;
+		if (inl)
+			memcpy(p, s->in.i, s->n * sizeof *p);
 		s->ints = p;
 	} else {
-		struct fq_ip *p = realloc(s->ips, cap * sizeof *p);
+		int inl = s->ips == s->in.ip;
+		struct fq_ip *p = realloc(inl ? NULL : s->ips, cap * sizeof *p);
 		if (p == NULL)
 			return -1;
+		if (inl)
+			memcpy(p, s->in.ip, s->n * sizeof *p);
 		s->ips = p;
 	}
 	s->cap = cap;
@@ -81,8 +98,10 @@ pl_set_add_ip(struct pl_set *s, const struct fq_ip *v)
 void
 pl_set_fini(struct pl_set *s)
 {
-	free(s->ints);
-	free(s->ips);
+	if (s->ints != s->in.i)
+		free(s->ints);
+	if (s->ips != s->in.ip)
+		free(s->ips);
 	s->ints = NULL;
 	s->ips = NULL;
 	s->n = s->cap = 0;
