@@ -380,6 +380,8 @@ write_match(struct pl_query *q, struct pl_group **g, int64_t time)
 {
 	struct fq_out *o = q->e->o.out;
 	uint64_t num = ++q->matches;
+	if (q->e->o.count && !q->e->o.exec_out)
+		return;   /* engine_finish prints the number */
 	int with_recs = q->keep_recs;
 	struct pl_rec **recs = NULL;
 	size_t nrecs = 0;
@@ -392,7 +394,9 @@ write_match(struct pl_query *q, struct pl_group **g, int64_t time)
 				 with_recs);
 		fq_out_flush(q->e->o.exec_out);
 	}
-	if (q->e->o.json) {
+	if (q->e->o.count) {
+		/* --exec only: the hook has it */
+	} else if (q->e->o.json) {
 		write_json_match(q, o, num, time, g, recs, nrecs, with_recs);
 	} else {
 		char ts[FQ_TIME_STRLEN];
@@ -650,7 +654,8 @@ fq_engine_add_query(struct fq_engine *e, const char *name,
 	q->e = e;
 	q->mem = &e->mem;
 	q->pool.mem = &e->mem;
-	q->keep_recs = plan->ungrouper != NULL && !e->o.no_records;
+	q->keep_recs = plan->ungrouper != NULL && !e->o.no_records &&
+		       !e->o.count;
 	size_t nb = plan->nbranches;
 	q->br = calloc(nb ? nb : 1, sizeof *q->br);
 	q->pass = calloc(nb ? nb : 1, 1);
@@ -956,10 +961,14 @@ static void
 query_record(struct pl_query *q, const struct fq_record *r, int late, int lng)
 {
 	const struct fq_plan *p = q->plan;
+	/* Every branch's filter sees every record: filter_in is counted
+	 * once, in the query (pl_query.records). */
+	q->records++;
 	int any = pl_filter_record(&q->filter, r, q->pass);
+	if (!any)
+		return;
 	for (size_t b = 0; b < p->nbranches; b++) {
 		struct pl_branch *br = &q->br[b];
-		br->c.filter_in++;
 		if (q->pass[b]) {
 			br->c.filter_out++;
 			if (late)
@@ -968,8 +977,6 @@ query_record(struct pl_query *q, const struct fq_record *r, int late, int lng)
 				br->c.long_recs++;
 		}
 	}
-	if (!any)
-		return;
 	struct pl_rec *rec = pl_rec_new(&q->pool, r);
 	if (rec == NULL) {
 		fq_error("out of memory storing a record");
@@ -1064,6 +1071,19 @@ engine_finish(struct fq_sink *sink)
 			(unsigned long long)total_evicted(e),
 			(unsigned long long)total_tuples_dropped(e), early);
 	}
+	if (e->o.count)
+		for (size_t i = 0; i < e->nq; i++) {
+			struct pl_query *q = e->q[i];
+			if (e->o.json) {
+				fq_out_str(e->o.out, "{\"query\":");
+				out_json_string(e->o.out, q->name);
+				fq_out_printf(e->o.out, ",\"matches\":%llu}\n",
+					      (unsigned long long)q->matches);
+			} else {
+				fq_out_printf(e->o.out, "%s %llu\n", q->name,
+					      (unsigned long long)q->matches);
+			}
+		}
 	fq_out_flush(e->o.out);
 	return e->o.out->err ? -FQ_EIO : 0;
 }
@@ -1194,7 +1214,7 @@ fq_engine_print_stats(struct fq_engine *e, struct fq_out *o, int json)
 					      "\"groups_closed\":%llu,\"groupfilter_out\":%llu,"
 					      "\"late\":%llu,\"long\":%llu,\"late_join\":%llu,"
 					      "\"closed_early\":%llu,\"open_groups\":%zu}",
-					      (unsigned long long)c->filter_in,
+					      (unsigned long long)q->records,
 					      (unsigned long long)c->filter_out,
 					      (unsigned long long)c->grouper_dropped,
 					      (unsigned long long)c->groups,
@@ -1211,7 +1231,7 @@ fq_engine_print_stats(struct fq_engine *e, struct fq_out *o, int json)
 					      "late %llu long %llu late_join %llu "
 					      "closed_early %llu\n", bn,
 					      (unsigned long long)c->filter_out,
-					      (unsigned long long)c->filter_in,
+					      (unsigned long long)q->records,
 					      (unsigned long long)c->grouper_dropped,
 					      (unsigned long long)c->groups,
 					      (unsigned long long)c->groups_closed,

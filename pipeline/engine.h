@@ -29,6 +29,8 @@ struct fq_engine_opts {
 	int64_t exporter_idle;     /* ms */
 	int json;                  /* JSON Lines output, else text */
 	int no_records;            /* matches without their records */
+	int count;                 /* print each query's number of matches
+				      at the end instead of the matches */
 	size_t max_state_bytes;    /* --max-state: cap of the bytes held by
 				      pipeline state; 0 = unlimited */
 	struct fq_out *out;        /* borrowed: where matches go */

@@ -12,7 +12,10 @@
  *
  * Terms of the common shapes (`field op integer`, `field in [set]`, `addr
  * = address/prefix`) are compiled at start-up into a struct pl_fterm that
- * reads the field straight from the record; only other terms go through
+ * reads the field straight from the record (`field op integer` into one
+ * function per width and comparison, and a one-branch filter made only
+ * of such terms into a straight line of loads and compares without
+ * branches, struct pl_fcmp); only other terms go through
  * the general value machinery of value.c (pl_term_record), which builds a
  * tagged value per operand.  The fast forms give the same result as
  * pl_term_record by construction; the differential tests against the
@@ -89,7 +92,14 @@ enum {
 	FT_IP_EQ,               /* address field = address or prefix */
 };
 
+struct pl_fterm;
+typedef int (*pl_fterm_fn)(const struct pl_fterm *, const struct fq_record *);
+
 struct pl_fterm {
+	pl_fterm_fn eval;       /* `field op integer` on a stored field of
+				   fixed width, negation folded in: the whole
+				   term (term_fn()); NULL: by kind */
+	uint32_t off;           /* eval: the field's offset in the record */
 	uint8_t kind;
 	uint8_t op;             /* enum fq_op */
 	uint8_t negate;
@@ -101,6 +111,98 @@ struct pl_fterm {
 	const struct fq_set *set;       /* borrowed from the plan */
 	struct fq_ip ip;
 };
+
+/*
+ * `field op integer` on a field stored at a fixed width, the commonest
+ * filter term (`prot = 6`, `dstport = 80`, `bytes > 1024`): one function
+ * per width and comparison, picked at start-up, so that the term is a
+ * load and a compare instead of three switches.  Loads are the ones
+ * fq_field_num() makes.
+ */
+#define FT_FN(name, T, OP)                                                   \
+	static int name(const struct pl_fterm *ft, const struct fq_record *r) \
+	{                                                                     \
+		int64_t x = (int64_t)*(const T *)(const void *)               \
+			    ((const char *)r + ft->off);                      \
+		return x OP ft->c;                                            \
+	}
+#define FT_FNS(w, T)                                                         \
+	FT_FN(ft_##w##_eq, T, ==) FT_FN(ft_##w##_ne, T, !=)                  \
+	FT_FN(ft_##w##_lt, T, <)  FT_FN(ft_##w##_gt, T, >)                   \
+	FT_FN(ft_##w##_le, T, <=) FT_FN(ft_##w##_ge, T, >=)
+FT_FNS(u8, uint8_t)
+FT_FNS(u16, uint16_t)
+FT_FNS(u32, uint32_t)
+FT_FNS(u64, uint64_t)
+FT_FNS(i64, int64_t)
+
+/* In the order of enum fq_op from FQ_OP_EQ. */
+static const pl_fterm_fn ft_fns[5][6] = {
+	{ ft_u8_eq, ft_u8_ne, ft_u8_lt, ft_u8_gt, ft_u8_le, ft_u8_ge },
+	{ ft_u16_eq, ft_u16_ne, ft_u16_lt, ft_u16_gt, ft_u16_le, ft_u16_ge },
+	{ ft_u32_eq, ft_u32_ne, ft_u32_lt, ft_u32_gt, ft_u32_le, ft_u32_ge },
+	{ ft_u64_eq, ft_u64_ne, ft_u64_lt, ft_u64_gt, ft_u64_le, ft_u64_ge },
+	{ ft_i64_eq, ft_i64_ne, ft_i64_lt, ft_i64_gt, ft_i64_le, ft_i64_ge },
+};
+
+static pl_fterm_fn
+term_fn(const struct pl_fterm *ft)
+{
+	if (ft->kind != FT_INT_CMP || ft->fn != FQ_FN_NONE)
+		return NULL;
+	int w;
+	switch (ft->field->type) {
+	case FQ_T_U8:   w = 0; break;
+	case FQ_T_U16:  w = 1; break;
+	case FQ_T_U32:  w = 2; break;
+	case FQ_T_U64:  w = 3; break;
+	case FQ_T_TIME: w = 4; break;
+	default:        return NULL;   /* duration is computed */
+	}
+	int op = ft->op - FQ_OP_EQ;
+	if (ft->negate) {
+		/* not ==  is !=, not <  is >=, not >  is <= (and back) */
+		static const int neg[6] = { 1, 0, 5, 4, 3, 2 };
+		op = neg[op];
+	}
+	return ft_fns[w][op];
+}
+
+/*
+ * The straight-line form of a one-branch filter whose clauses are single
+ * `field op integer` terms (what term_fn() compiles): per term a load of
+ * the field's width and a three-way comparison picked from a mask, so
+ * that neither the term's outcome nor a short cut is a branch.
+ */
+static void
+compile_conj(struct pl_filter *f)
+{
+	/* Bits by outcome: x < c (1), x == c (2), x > c (4); in the order
+	 * of enum fq_op from FQ_OP_EQ. */
+	static const uint8_t masks[6] = { 2, 5, 1, 4, 3, 6 };
+	const struct pl_fbranch *fb = &f->br[0];
+	if (fb->nclauses == 0 || fb->nclauses > sizeof f->conj / sizeof f->conj[0])
+		return;
+	for (size_t c = 0; c < fb->nclauses; c++) {
+		if (fb->clauses[c].n != 1)
+			return;
+		const struct pl_fterm *ft = &f->fast[fb->clauses[c].terms[0]];
+		if (ft->eval == NULL)
+			return;
+		struct pl_fcmp *k = &f->conj[c];
+		k->c = ft->c;
+		k->off = ft->off;
+		switch (ft->field->type) {
+		case FQ_T_U8:  k->width = 1; break;
+		case FQ_T_U16: k->width = 2; break;
+		case FQ_T_U32: k->width = 4; break;
+		default:       k->width = 8; break;   /* U64, TIME */
+		}
+		uint8_t m = masks[ft->op - FQ_OP_EQ];
+		k->mask = ft->negate ? (uint8_t)(~m & 7) : m;
+	}
+	f->nconj = (uint8_t)fb->nclauses;
+}
 
 static void
 compile_term(const struct fq_term *t, struct pl_fterm *ft)
@@ -122,6 +224,8 @@ compile_term(const struct fq_term *t, struct pl_fterm *ft)
 		    t->op <= FQ_OP_GE) {
 			ft->c = r->i;
 			ft->kind = FT_INT_CMP;
+			ft->off = (uint32_t)l->field->offset;
+			ft->eval = term_fn(ft);
 		} else if (r->kind == FQ_O_SET && r->set != NULL &&
 			   r->set->elem == FQ_V_INT &&
 			   (t->op == FQ_OP_IN || t->op == FQ_OP_NOTIN)) {
@@ -187,6 +291,8 @@ pl_filter_init(struct pl_filter *f, const struct fq_plan *p)
 		return -1;
 	for (size_t k = 0; k < f->nterms; k++)
 		compile_term(f->terms[k], &f->fast[k]);
+	if (f->nbranches == 1)
+		compile_conj(f);
 	return 0;
 }
 
@@ -211,6 +317,8 @@ static int
 fast_term(const struct pl_fterm *ft, const struct fq_term *t,
 	  const struct fq_record *r)
 {
+	if (ft->eval)
+		return ft->eval(ft, r);
 	int v;
 	switch (ft->kind) {
 	case FT_INT_CMP:
@@ -281,6 +389,31 @@ term(struct pl_filter *f, uint32_t k, const struct fq_record *r)
 int
 pl_filter_record(struct pl_filter *f, const struct fq_record *r, uint8_t *pass)
 {
+	if (f->nconj) {
+		/*
+		 * A conjunction of a few comparisons (`prot = 6`, `dstport =
+		 * 80`, `bytes > 1024`): evaluating all of them is a few loads
+		 * and compares, cheaper than the mispredicted branch a short
+		 * cut would take on every other record.
+		 */
+		unsigned ok = 1;
+		for (size_t i = 0; i < f->nconj; i++) {
+			const struct pl_fcmp *k = &f->conj[i];
+			const char *p = (const char *)r + k->off;
+			int64_t x;
+			switch (k->width) {
+			case 1: x = *(const uint8_t *)p; break;
+			case 2: x = *(const uint16_t *)(const void *)p; break;
+			case 4: x = *(const uint32_t *)(const void *)p; break;
+			default: x = *(const int64_t *)(const void *)p; break;
+			}
+			unsigned at = (unsigned)(x > k->c) * 2 + (unsigned)(x == k->c);
+			ok &= (unsigned)k->mask >> at;
+		}
+		ok &= 1;
+		pass[0] = (uint8_t)ok;
+		return (int)ok;
+	}
 	/*
 	 * One branch: terms are shared by nobody, so the per-record cache
 	 * would only cost; the clauses run straight.

@@ -225,6 +225,16 @@ struct pl_filter {
 	struct pl_fbranch *br;     /* owned, per branch */
 	size_t nbranches;
 	struct pl_fterm *fast;     /* owned, per term (filter.c) */
+	/* One branch whose clauses are each one `field op integer` on a
+	 * stored field: the comparisons, all evaluated, no branch on their
+	 * results (filter.c, pl_filter_record); nconj 0 otherwise. */
+	struct pl_fcmp {
+		int64_t c;
+		uint32_t off;          /* of the field in struct fq_record */
+		uint8_t width;         /* 1, 2, 4 or 8 bytes (8: as int64) */
+		uint8_t mask;          /* results by (x < c, x == c, x > c) */
+	} conj[8];
+	uint8_t nconj;
 };
 
 int pl_filter_init(struct pl_filter *f, const struct fq_plan *p);
@@ -458,7 +468,7 @@ struct pl_merger {
 /* ---- branches and queries ------------------------------------------- */
 
 struct pl_counters {
-	uint64_t filter_in, filter_out;
+	uint64_t filter_out;       /* filter_in is pl_query.records */
 	uint64_t grouper_dropped;  /* no group and no module's absolute rules */
 	uint64_t groups, groups_closed;
 	uint64_t gfilter_out;
@@ -487,6 +497,7 @@ struct pl_query {
 	struct pl_branch *br;      /* owned, plan->nbranches */
 	struct pl_merger *mg;      /* owned, NULL without merger */
 	struct pl_rec_pool pool;
+	uint64_t records;          /* seen: every branch's filter_in */
 	uint64_t matches;          /* emitted */
 	uint64_t tuples;           /* export tuples found */
 	uint64_t rejected;         /* removed by subtracting modules */

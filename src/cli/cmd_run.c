@@ -28,7 +28,7 @@
 enum {
 	OPT_JSON = 256, OPT_NO_RECORDS, OPT_BATCH, OPT_WINDOW, OPT_LATENESS,
 	OPT_MAX_DURATION, OPT_MAX_SKEW, OPT_EXPORTER_IDLE, OPT_SCALE_SAMPLED,
-	OPT_EXEC, OPT_MAX_STATE,
+	OPT_EXEC, OPT_MAX_STATE, OPT_COUNT,
 };
 
 struct run_ctx {
@@ -87,6 +87,7 @@ fq_cmd_run(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "no-records", no_argument, NULL, OPT_NO_RECORDS },
+		{ "count", no_argument, NULL, OPT_COUNT },
 		{ "batch", no_argument, NULL, OPT_BATCH },
 		{ "window", required_argument, NULL, OPT_WINDOW },
 		{ "lateness", required_argument, NULL, OPT_LATENESS },
@@ -147,6 +148,7 @@ fq_cmd_run(int argc, char **argv)
 		case 'o': out_path = optarg; break;
 		case OPT_JSON: eo.json = 1; break;
 		case OPT_NO_RECORDS: eo.no_records = 1; break;
+		case OPT_COUNT: eo.count = 1; break;
 		case OPT_BATCH: eo.batch = 1; break;
 		case OPT_WINDOW: dur = &eo.window; break;
 		case OPT_LATENESS: dur = &eo.lateness; break;

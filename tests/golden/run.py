@@ -811,6 +811,33 @@ def case_no_records_state():
                  (got[False][1], got[True][1]))
 
 
+def case_count():
+    """--count prints each query's number of matches, the number of
+    matches the same run prints without it, in both modes and formats."""
+    q = os.path.join(EX, "http-download.flw")
+    src = os.path.join(EX, "http-downloads.ft")
+    filt = os.path.join(ROOT, "bench", "queries", "filter.flw")
+    for mode in ([], ["--batch"]):
+        for query in (q, filt):
+            full = ok_run(["run", "--json"] + mode + [query, "-s", src])
+            n = len(full.stdout.splitlines())
+            name = json.loads(full.stdout.splitlines()[0])["query"] \
+                if n else None
+            text = ok_run(["run", "--count"] + mode + [query, "-s", src])
+            js = ok_run(["run", "--count", "--json"] + mode +
+                        [query, "-s", src])
+            lines = text.stdout.decode().splitlines()
+            if len(lines) != 1 or not lines[0].endswith(" %d" % n):
+                fail("--count printed %r, the run printed %d matches" %
+                     (text.stdout, n))
+            got = json.loads(js.stdout)
+            if got["matches"] != n or (name and got["query"] != name):
+                fail("--count --json printed %r, want %d matches of %s" %
+                     (js.stdout, n, name))
+    if n == 0:
+        fail("the filter query matched nothing in the example")
+
+
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 
 if __name__ == "__main__":
