@@ -651,7 +651,10 @@ span_add(struct pl_branch *b, struct pl_group *G)
 		 * Nothing is counted: the ring may start anew, at this group
 		 * or at T - M, whichever is first (base must stay at or
 		 * before the second of T - M, before which no on-time group
-		 * can start, and may not go back).
+		 * can start, and may not go back).  Before there is a stream
+		 * time (the first records), half the ring goes before this
+		 * group, for the records that come after it but start
+		 * earlier.
 		 */
 		int64_t T = b->q->e->T;
 		int64_t s = pl_sec_of(G->stime);
@@ -660,6 +663,8 @@ span_add(struct pl_branch *b, struct pl_group *G)
 						 b->q->e->o.max_duration));
 			if (lim < s)
 				s = lim;
+		} else {
+			s -= PL_SPAN_N / 2;
 		}
 		if (s > sp->base)
 			sp->base = s;

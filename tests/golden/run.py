@@ -780,6 +780,43 @@ def case_merger_front():
                  "are kept past the front" % (sp, bp))
 
 
+def case_merger_front_start():
+    """The front at the start of a stream, before there is a stream time:
+    the first group a branch opens is not the oldest it will have open.
+    A request from a long-lived client starts 40 s before the first one
+    but is exported after it; its group stays open for 30 minutes, and a
+    response inside it must wait that long in the store, as in --batch."""
+    base = 1335772141000
+    flows = [dict(stime=base + 40000, etime=base + 50000, src=0x0a000009,
+                  dst=0xc6000009, sport=40000, dport=80,
+                  arrival=base + 51000)]
+    cli, srv = 0x0b000001, 0xc7000001
+    for k in range(61):
+        t = base + k * 30000
+        flows.append(dict(stime=t, etime=t + 10000, src=cli, dst=srv,
+                          sport=41000, dport=80,
+                          arrival=max(t + 11000, base + 52000)))
+    flows.append(dict(stime=base + 5000, etime=base + 8000, src=srv,
+                      dst=cli, sport=80, dport=41000, arrival=base + 52000))
+    flows.sort(key=lambda f: (f["arrival"], f["stime"]))
+    with tempfile.TemporaryDirectory(dir=TMP) as t:
+        q = os.path.join(t, "f.flw")
+        open(q, "w").write(FRONT_QUERY)
+        f = os.path.join(t, "f.ft")
+        write_flows(f, flows)
+        got = {}
+        for mode in ("stream", "batch"):
+            p, st = uncapped((["--batch"] if mode == "batch" else
+                              ["--window", "1h"]) + [q, "-s", f])
+            got[mode] = [(m["groups"]["A"]["n"], m["groups"]["B"]["n"])
+                         for m in parse(p.stdout)]
+            if st["late"]:
+                fail("%s: %d records late" % (mode, st["late"]))
+        if got["batch"] != [(61, 1)] or got["stream"] != got["batch"]:
+            fail("matches (A records, B records): streaming %r, --batch %r"
+                 % (got["stream"], got["batch"]))
+
+
 def case_no_records_state():
     """Closed groups keep their records only when they will be printed:
     with --no-records a query with an ungrouper prints the same groups
