@@ -686,15 +686,7 @@ filter res {
     prot = 6
     srcport = 80
 }
-grouper ga {
-    module g1 {
-        srcip = srcip
-        dstip = dstip
-        etime < stime rdelta 1min
-    }
-    aggregate srcip, dstip, count(rec_id) as n
-}
-grouper gb {
+grouper g {
     module g1 {
         srcip = srcip
         dstip = dstip
@@ -711,8 +703,8 @@ merger M {
     }
     export m1
 }
-S branch A -> req -> ga -> M
-S branch B -> res -> gb -> M
+S branch A -> req -> g -> M
+S branch B -> res -> g -> M
 """
 
 
