@@ -584,14 +584,16 @@ pl_group_unref(struct pl_group *G)
 				pl_set_fini(G->aggs[k].set);
 	if (G->recs != G->rec_in)
 		free(G->recs);
+#if PL_SPARE_GROUPS > 0
 	struct pl_grouper *gr = &G->br->gr;
 	if (gr->nspare < PL_SPARE_GROUPS) {
 		G->next_open = gr->spare;
 		gr->spare = G;
 		gr->nspare++;
-	} else {
-		free(G);
+		return;
 	}
+#endif
+	free(G);
 }
 
 /* ---- the grouper ---------------------------------------------------- */
