@@ -549,7 +549,8 @@ void pl_grouper_close_until(struct pl_branch *b, int64_t T, int all);
  * stime of every group b will still close, as far as its records are on
  * time and last at most M: the oldest stime among its open groups, T - M
  * for groups not opened yet (SPEC section 5), and never less than
- * T - W - M, the static bound.  Does not decrease as T grows.
+ * T - W - M, the static bound.  It may fall back by less than a second
+ * (the ring counts whole seconds): the merger keeps the largest it saw.
  */
 int64_t pl_grouper_front(struct pl_branch *b, int64_t T);
 /*
