@@ -642,6 +642,19 @@ def horizon_flows(n):
     return flows
 
 
+def both_modes(query, flows, stream_args=(), batch_args=()):
+    """Run `query` over `flows` (written as flow-tools) in streaming and in
+    --batch, state uncapped: {"stream": (process, stats), "batch": ...}."""
+    with tempfile.TemporaryDirectory(dir=TMP) as t:
+        q = os.path.join(t, "q.flw")
+        open(q, "w").write(query)
+        f = os.path.join(t, "f.ft")
+        write_flows(f, flows)
+        return {"stream": uncapped(list(stream_args) + [q, "-s", f]),
+                "batch": uncapped(list(batch_args) + ["--batch", q,
+                                                      "-s", f])}
+
+
 def case_merger_horizon():
     """The merger drops a stored group once no partner can come (SPEC
     section 5): over 4.4 hours of flows, with a 3-hour silence in the
@@ -649,32 +662,25 @@ def case_merger_horizon():
     finds -- exactly one per client -- while holding a fraction of the
     state --batch holds; a merger that never dropped would hold as much."""
     n = 8000
-    with tempfile.TemporaryDirectory(dir=TMP) as t:
-        q = os.path.join(t, "h.flw")
-        open(q, "w").write(HORIZON_QUERY)
-        f = os.path.join(t, "h.ft")
-        write_flows(f, horizon_flows(n))
-        got = {}
-        for mode in ("stream", "batch"):
-            p, st = uncapped((["--batch"] if mode == "batch" else []) +
-                             [q, "-s", f])
-            ms, _, _ = matches(p.stdout)
-            want = set()
-            for m in parse(p.stdout):
-                a, b = m["groups"]["A"], m["groups"]["B"]
-                if a["srcport"] != b["dstport"] or a["srcip"] != b["dstip"]:
-                    fail("%s: a match of different clients: %r" % (mode, m))
-                want.add(a["srcport"])
-            if len(ms) != n or len(want) != n:
-                fail("%s: %d matches of %d clients, want %d" %
-                     (mode, len(ms), len(want), n))
-            got[mode] = (ms, st)
-        if got["stream"][0] != got["batch"][0]:
-            fail("streaming and --batch matches differ")
-        sp, bp = got["stream"][1]["state_peak"], got["batch"][1]["state_peak"]
-        if not sp * 3 < bp:
-            fail("streaming state peak %d bytes, --batch %d: stored groups "
-                 "are not dropped at their horizon" % (sp, bp))
+    got = {}
+    for mode, (p, st) in both_modes(HORIZON_QUERY, horizon_flows(n)).items():
+        ms, _, _ = matches(p.stdout)
+        want = set()
+        for m in parse(p.stdout):
+            a, b = m["groups"]["A"], m["groups"]["B"]
+            if a["srcport"] != b["dstport"] or a["srcip"] != b["dstip"]:
+                fail("%s: a match of different clients: %r" % (mode, m))
+            want.add(a["srcport"])
+        if len(ms) != n or len(want) != n:
+            fail("%s: %d matches of %d clients, want %d" %
+                 (mode, len(ms), len(want), n))
+        got[mode] = (ms, st)
+    if got["stream"][0] != got["batch"][0]:
+        fail("streaming and --batch matches differ")
+    sp, bp = got["stream"][1]["state_peak"], got["batch"][1]["state_peak"]
+    if not sp * 3 < bp:
+        fail("streaming state peak %d bytes, --batch %d: stored groups "
+             "are not dropped at their horizon" % (sp, bp))
 
 
 FRONT_QUERY = """splitter S {}
@@ -746,30 +752,23 @@ def case_merger_front():
     among them the response that waits for a request group open for 30
     minutes (a front of T - M alone would have dropped it)."""
     n = 5400
-    with tempfile.TemporaryDirectory(dir=TMP) as t:
-        q = os.path.join(t, "f.flw")
-        open(q, "w").write(FRONT_QUERY)
-        f = os.path.join(t, "f.ft")
-        write_flows(f, front_flows(n))
-        got = {}
-        for mode in ("stream", "batch"):
-            p, st = uncapped(["--window", "2h"] +
-                             (["--batch"] if mode == "batch" else []) +
-                             [q, "-s", f])
-            ms, _, _ = matches(p.stdout)
-            long_ok = any(m["groups"]["A"]["n"] == 61
-                          for m in parse(p.stdout))
-            if len(ms) != n + 1 or not long_ok:
-                fail("%s: %d matches, want %d; the 30-minute group %s" %
-                     (mode, len(ms), n + 1,
-                      "matched" if long_ok else "did not match"))
-            got[mode] = (ms, st)
-        if got["stream"][0] != got["batch"][0]:
-            fail("streaming and --batch matches differ")
-        sp, bp = got["stream"][1]["state_peak"], got["batch"][1]["state_peak"]
-        if not sp * 2 < bp:
-            fail("streaming state peak %d bytes, --batch %d: stored groups "
-                 "are kept past the front" % (sp, bp))
+    got = {}
+    w = ["--window", "2h"]
+    for mode, (p, st) in both_modes(FRONT_QUERY, front_flows(n), w,
+                                    w).items():
+        ms, _, _ = matches(p.stdout)
+        long_ok = any(m["groups"]["A"]["n"] == 61 for m in parse(p.stdout))
+        if len(ms) != n + 1 or not long_ok:
+            fail("%s: %d matches, want %d; the 30-minute group %s" %
+                 (mode, len(ms), n + 1,
+                  "matched" if long_ok else "did not match"))
+        got[mode] = (ms, st)
+    if got["stream"][0] != got["batch"][0]:
+        fail("streaming and --batch matches differ")
+    sp, bp = got["stream"][1]["state_peak"], got["batch"][1]["state_peak"]
+    if not sp * 2 < bp:
+        fail("streaming state peak %d bytes, --batch %d: stored groups "
+             "are kept past the front" % (sp, bp))
 
 
 def case_merger_front_start():
@@ -791,22 +790,16 @@ def case_merger_front_start():
     flows.append(dict(stime=base + 5000, etime=base + 8000, src=srv,
                       dst=cli, sport=80, dport=41000, arrival=base + 52000))
     flows.sort(key=lambda f: (f["arrival"], f["stime"]))
-    with tempfile.TemporaryDirectory(dir=TMP) as t:
-        q = os.path.join(t, "f.flw")
-        open(q, "w").write(FRONT_QUERY)
-        f = os.path.join(t, "f.ft")
-        write_flows(f, flows)
-        got = {}
-        for mode in ("stream", "batch"):
-            p, st = uncapped((["--batch"] if mode == "batch" else
-                              ["--window", "1h"]) + [q, "-s", f])
-            got[mode] = [(m["groups"]["A"]["n"], m["groups"]["B"]["n"])
-                         for m in parse(p.stdout)]
-            if st["late"]:
-                fail("%s: %d records late" % (mode, st["late"]))
-        if got["batch"] != [(61, 1)] or got["stream"] != got["batch"]:
-            fail("matches (A records, B records): streaming %r, --batch %r"
-                 % (got["stream"], got["batch"]))
+    got = {}
+    for mode, (p, st) in both_modes(FRONT_QUERY, flows,
+                                    ["--window", "1h"]).items():
+        got[mode] = [(m["groups"]["A"]["n"], m["groups"]["B"]["n"])
+                     for m in parse(p.stdout)]
+        if st["late"]:
+            fail("%s: %d records late" % (mode, st["late"]))
+    if got["batch"] != [(61, 1)] or got["stream"] != got["batch"]:
+        fail("matches (A records, B records): streaming %r, --batch %r"
+             % (got["stream"], got["batch"]))
 
 
 def case_no_records_state():
