@@ -655,6 +655,18 @@ def both_modes(query, flows, stream_args=(), batch_args=()):
                                                       "-s", f])}
 
 
+def same_matches_less_state(got, factor, why):
+    """got: {mode: (matches, stats)} of both_modes().  Streaming must find
+    the matches --batch finds with less than 1/factor of its state peak;
+    `why` completes the message that says it did not."""
+    if got["stream"][0] != got["batch"][0]:
+        fail("streaming and --batch matches differ")
+    sp, bp = got["stream"][1]["state_peak"], got["batch"][1]["state_peak"]
+    if not sp * factor < bp:
+        fail("streaming state peak %d bytes, --batch %d: stored groups %s"
+             % (sp, bp, why))
+
+
 def case_merger_horizon():
     """The merger drops a stored group once no partner can come (SPEC
     section 5): over 4.4 hours of flows, with a 3-hour silence in the
@@ -675,12 +687,7 @@ def case_merger_horizon():
             fail("%s: %d matches of %d clients, want %d" %
                  (mode, len(ms), len(want), n))
         got[mode] = (ms, st)
-    if got["stream"][0] != got["batch"][0]:
-        fail("streaming and --batch matches differ")
-    sp, bp = got["stream"][1]["state_peak"], got["batch"][1]["state_peak"]
-    if not sp * 3 < bp:
-        fail("streaming state peak %d bytes, --batch %d: stored groups "
-             "are not dropped at their horizon" % (sp, bp))
+    same_matches_less_state(got, 3, "are not dropped at their horizon")
 
 
 FRONT_QUERY = """splitter S {}
@@ -763,12 +770,7 @@ def case_merger_front():
                  (mode, len(ms), n + 1,
                   "matched" if long_ok else "did not match"))
         got[mode] = (ms, st)
-    if got["stream"][0] != got["batch"][0]:
-        fail("streaming and --batch matches differ")
-    sp, bp = got["stream"][1]["state_peak"], got["batch"][1]["state_peak"]
-    if not sp * 2 < bp:
-        fail("streaming state peak %d bytes, --batch %d: stored groups "
-             "are kept past the front" % (sp, bp))
+    same_matches_less_state(got, 2, "are kept past the front")
 
 
 def case_merger_front_start():
