@@ -178,13 +178,6 @@ out_json_string(struct fq_out *o, const char *s)
 	fq_out_write(o, "\"", 1);
 }
 
-static void
-out_i64(struct fq_out *o, int64_t v)
-{
-	char b[24];
-	fq_out_write(o, b, fq_fmt_i64(b, v));
-}
-
 /* Shortest text that reads back as the same double. */
 static void
 out_real(struct fq_out *o, double d)
@@ -205,80 +198,159 @@ out_real(struct fq_out *o, double d)
 	fq_out_str(o, b);
 }
 
-static void
-out_ip(struct fq_out *o, const struct fq_ip *ip)
+/*
+ * The member names of the output -- the query's, each branch's, each
+ * aggregate's -- escaped once when the query is added, as `pre"name"post`:
+ * escaping them byte by byte for every match was a tenth of a merger
+ * query's output time.
+ */
+static int
+jname_make(struct pl_jname *j, const char *pre, const char *name,
+	   const char *post)
 {
-	char b[FQ_IP_STRLEN];
-	size_t n = fq_ip_format(ip, b);
-	fq_out_write(o, "\"", 1);
-	fq_out_write(o, b, n);
-	fq_out_write(o, "\"", 1);
-}
-
-static void
-out_val(struct fq_out *o, const struct pl_val *v)
-{
-	if (v->set) {
-		fq_out_write(o, "[", 1);
-		for (uint32_t k = 0; k < v->set->n; k++) {
-			if (k)
-				fq_out_write(o, ",", 1);
-			if (v->set->elem == FQ_V_INT)
-				out_i64(o, v->set->ints[k]);
-			else
-				out_ip(o, &v->set->ips[k]);
+	size_t n = strlen(pre) + strlen(post) + 2 + 6 * strlen(name) + 1;
+	char *p = malloc(n);
+	if (p == NULL)
+		return -1;
+	size_t k = 0;
+	for (const char *c = pre; *c; c++)
+		p[k++] = *c;
+	p[k++] = '"';
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
+		if (*c == '"' || *c == '\\') {
+			p[k++] = '\\';
+			p[k++] = (char)*c;
+		} else if (*c < 0x20) {
+			k += (size_t)snprintf(p + k, n - k, "\\u%04x", *c);
+		} else {
+			p[k++] = (char)*c;
 		}
-		fq_out_write(o, "]", 1);
-		return;
 	}
-	switch (v->t) {
-	case FQ_V_REAL:
-		out_real(o, v->d);
-		break;
-	case FQ_V_IP:
-		out_ip(o, &v->ip);
-		break;
-	default:
-		out_i64(o, v->i);
-		break;
-	}
+	p[k++] = '"';
+	for (const char *c = post; *c; c++)
+		p[k++] = *c;
+	p[k] = '\0';
+	j->s = p;
+	j->n = k;
+	return 0;
 }
 
+static void
+jname_free(struct pl_jname *j)
+{
+	free(j->s);
+	j->s = NULL;
+	j->n = 0;
+}
+
+static int
+query_jnames(struct pl_query *q)
+{
+	if (jname_make(&q->jhead, "{\"query\":", q->name, ",\"match\":") < 0)
+		return -1;
+	for (size_t b = 0; b < q->plan->nbranches; b++) {
+		struct pl_branch *br = &q->br[b];
+		const struct fq_plan_grouper *pg = br->gr.pg;
+		if (jname_make(&br->jkey, "", q->plan->branches[b].name, ":") < 0)
+			return -1;
+		if (pg == NULL || pg->naggs == 0)
+			continue;
+		br->jagg = calloc(pg->naggs, sizeof *br->jagg);
+		if (br->jagg == NULL)
+			return -1;
+		for (size_t k = 0; k < pg->naggs; k++)
+			if (jname_make(&br->jagg[k], ",", pg->aggs[k].name, ":") < 0)
+				return -1;
+	}
+	return 0;
+}
+
+static char *
+put_lit(char *p, const char *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+
+#define PUT_LIT(p, lit) put_lit(p, lit, sizeof(lit) - 1)
+
+/* Room for a number or a quoted address and a separator. */
+#define JSON_VAL_MAX (FQ_IP_STRLEN + 8)
+
+static char *
+put_ip(char *p, const struct fq_ip *ip)
+{
+	*p++ = '"';
+	p += fq_ip_format(ip, p);
+	*p++ = '"';
+	return p;
+}
+
+/*
+ * A group's members, straight into the output buffer: its times, its
+ * rec_ids, then each aggregate as pl_group_value() gives it (value.c):
+ * this is the same switch, without building a struct pl_val for each.
+ */
 static void
 out_group_json(struct fq_out *o, const struct pl_group *g)
 {
-	fq_out_str(o, "{\"stime\":");
-	out_i64(o, g->stime);
-	fq_out_str(o, ",\"etime\":");
-	out_i64(o, g->etime);
-	fq_out_str(o, ",\"duration\":");
-	out_i64(o, g->etime - g->stime);
-	fq_out_str(o, ",\"records\":");
-	out_i64(o, g->n);
-	fq_out_str(o, ",\"rec_ids\":[");
+	char *p0 = fq_out_reserve(o, 160), *p = p0;
+	p = PUT_LIT(p, "{\"stime\":");
+	p += fq_fmt_i64(p, g->stime);
+	p = PUT_LIT(p, ",\"etime\":");
+	p += fq_fmt_i64(p, g->etime);
+	p = PUT_LIT(p, ",\"duration\":");
+	p += fq_fmt_i64(p, g->etime - g->stime);
+	p = PUT_LIT(p, ",\"records\":");
+	p += fq_fmt_u64(p, g->n);
+	p = PUT_LIT(p, ",\"rec_ids\":[");
+	fq_out_commit(o, (size_t)(p - p0));
 	/* Records join groups in input order, so recs[] is ascending. */
 	for (uint32_t i = 0; i < g->n; i++) {
-		char b[24];
+		p0 = p = fq_out_reserve(o, 24);
 		if (i)
-			fq_out_write(o, ",", 1);
-		fq_out_write(o, b, fq_fmt_u64(b, g->has_ids ? g->ids[i]
-							: g->recs[i]->r.rec_id));
+			*p++ = ',';
+		p += fq_fmt_u64(p, g->has_ids ? g->ids[i] : g->recs[i]->r.rec_id);
+		fq_out_commit(o, (size_t)(p - p0));
 	}
-	fq_out_str(o, "]");
-	const struct fq_plan_grouper *pg = g->br->gr.pg;
+	fq_out_write(o, "]", 1);
+	const struct pl_branch *br = g->br;
+	const struct fq_plan_grouper *pg = br->gr.pg;
 	if (pg) {
 		for (size_t k = 0; k < pg->naggs; k++) {
-			struct fq_operand op;
-			memset(&op, 0, sizeof op);
-			op.kind = FQ_O_GROUP;
-			op.gval = FQ_G_AGG;
-			op.agg = (uint16_t)k;
-			struct pl_val v;
-			pl_group_value(g, &op, &v);
-			fq_out_str(o, ",");
-			out_json_string(o, pg->aggs[k].name);
-			fq_out_str(o, ":");
-			out_val(o, &v);
+			const struct fq_agg *a = &pg->aggs[k];
+			const struct pl_agg *v = &g->aggs[k];
+			const struct pl_jname *jn = &br->jagg[k];
+			if (a->fn == FQ_AGG_AVG) {
+				fq_out_write(o, jn->s, jn->n);
+				out_real(o, v->cnt ? (double)v->i / (double)v->cnt
+						   : 0.0);
+				continue;
+			}
+			fq_out_write(o, jn->s, jn->n);
+			p0 = p = fq_out_reserve(o, JSON_VAL_MAX);
+			if (a->fn == FQ_AGG_UNION) {
+				const struct pl_set *set = v->set;
+				*p++ = '[';
+				for (uint32_t e = 0; e < set->n; e++) {
+					fq_out_commit(o, (size_t)(p - p0));
+					p0 = p = fq_out_reserve(o, JSON_VAL_MAX);
+					if (e)
+						*p++ = ',';
+					if (set->elem == FQ_V_INT)
+						p += fq_fmt_i64(p, set->ints[e]);
+					else
+						p = put_ip(p, &set->ips[e]);
+				}
+				*p++ = ']';
+			} else if (a->fn == FQ_AGG_COUNT) {
+				p += fq_fmt_i64(p, (int64_t)v->cnt);
+			} else if (a->vtype == FQ_V_IP) {
+				p = put_ip(p, &v->ip);
+			} else {
+				p += fq_fmt_i64(p, v->i);
+			}
+			fq_out_commit(o, (size_t)(p - p0));
 		}
 	} else {
 		/*
@@ -290,11 +362,11 @@ out_group_json(struct fq_out *o, const struct pl_group *g)
 			[FQ_F_REC_ID] = 1, [FQ_F_STIME] = 1,
 			[FQ_F_ETIME] = 1, [FQ_F_DURATION] = 1,
 		};
-		char *p = fq_out_reserve(o, FQ_JSON_RECORD_MAX);
+		p = fq_out_reserve(o, FQ_JSON_RECORD_MAX);
 		fq_out_commit(o, fq_format_json_members(&g->recs[0]->r, p,
 							 skip));
 	}
-	fq_out_str(o, "}");
+	fq_out_write(o, "}", 1);
 }
 
 static int
@@ -340,34 +412,33 @@ write_json_match(struct pl_query *q, struct fq_out *o, uint64_t num,
 		 int64_t time, struct pl_group **g, struct pl_rec **recs,
 		 size_t nrecs, int with_recs)
 {
-	fq_out_str(o, "{\"query\":");
-	out_json_string(o, q->name);
-	fq_out_str(o, ",\"match\":");
-	out_i64(o, (int64_t)num);
-	fq_out_str(o, ",\"time\":");
-	out_i64(o, time);
-	fq_out_str(o, ",\"groups\":{");
+	fq_out_write(o, q->jhead.s, q->jhead.n);
+	char *p0 = fq_out_reserve(o, 64), *p = p0;
+	p += fq_fmt_u64(p, num);
+	p = PUT_LIT(p, ",\"time\":");
+	p += fq_fmt_i64(p, time);
+	p = PUT_LIT(p, ",\"groups\":{");
+	fq_out_commit(o, (size_t)(p - p0));
 	int first = 1;
 	for (size_t k = 0; k < q->plan->nbranches; k++) {
 		size_t b = q->order[k];
 		if (!g[b])
 			continue;
 		if (!first)
-			fq_out_str(o, ",");
+			fq_out_write(o, ",", 1);
 		first = 0;
-		out_json_string(o, q->plan->branches[b].name);
-		fq_out_str(o, ":");
+		fq_out_write(o, q->br[b].jkey.s, q->br[b].jkey.n);
 		out_group_json(o, g[b]);
 	}
 	fq_out_str(o, "}");
 	if (with_recs) {
 		fq_out_str(o, ",\"records\":[");
 		for (size_t i = 0; i < nrecs; i++) {
-			char *p = fq_out_reserve(o, FQ_JSON_RECORD_MAX + 1);
+			char *rp = fq_out_reserve(o, FQ_JSON_RECORD_MAX + 1);
 			size_t len = 0;
 			if (i)
-				p[len++] = ',';
-			len += fq_format_json(&recs[i]->r, p + len);
+				rp[len++] = ',';
+			len += fq_format_json(&recs[i]->r, rp + len);
 			fq_out_commit(o, len);
 		}
 		fq_out_str(o, "]");
@@ -625,6 +696,16 @@ query_free(struct pl_query *q)
 			pl_grouper_fini(&q->br[b]);
 	pl_filter_fini(&q->filter);
 	pl_rec_pool_fini(&q->pool);
+	if (q->br)
+		for (size_t b = 0; b < q->plan->nbranches; b++) {
+			struct pl_branch *br = &q->br[b];
+			if (br->jagg)
+				for (size_t k = 0; k < br->pb->grouper->naggs; k++)
+					jname_free(&br->jagg[k]);
+			free(br->jagg);
+			jname_free(&br->jkey);
+		}
+	jname_free(&q->jhead);
 	free(q->br);
 	free(q->pass);
 	free(q->order);
@@ -672,6 +753,8 @@ fq_engine_add_query(struct fq_engine *e, const char *name,
 	}
 	cmp_names_q = q;
 	qsort(q->order, nb, sizeof *q->order, cmp_branch_name);
+	if (query_jnames(q) < 0)
+		goto fail;
 	if (pl_filter_init(&q->filter, plan) < 0)
 		goto fail;
 	if (plan->merger && pl_merger_init(q) < 0)

@@ -366,7 +366,6 @@ agg_add(struct pl_group *G, size_t k, const struct fq_agg *a,
 	int isip = f && f->type == FQ_T_IP;
 	int64_t x = (f && !isip) ? fq_field_num(r, f) : 0;
 	const struct fq_ip *ip = isip ? fq_field_ip(r, f) : NULL;
-	v->cnt++;
 	switch (a->fn) {
 	case FQ_AGG_FIELD:
 	case FQ_AGG_FIRST:
@@ -382,10 +381,14 @@ agg_add(struct pl_group *G, size_t k, const struct fq_agg *a,
 			v->ip = *ip;
 		break;
 	case FQ_AGG_SUM:
-	case FQ_AGG_AVG:
 		v->i += x;
 		break;
+	case FQ_AGG_AVG:
+		v->i += x;
+		v->cnt++;
+		break;
 	case FQ_AGG_COUNT:
+		v->cnt++;
 		break;
 	case FQ_AGG_MIN:
 		if (ip) {
@@ -474,33 +477,88 @@ group_bytes(const struct pl_group *G)
 	if (G->recs != G->rec_in)
 		n += pl_chunk(G->cap * sizeof *G->recs);
 	if (gr->has_sets)
-		for (size_t k = 0; k < gr->pg->naggs; k++) {
-			const struct pl_set *s = G->aggs[k].set;
-			if (s)
-				n += pl_chunk(pl_set_heap(s));
-		}
+		for (size_t k = 0; k < gr->pg->naggs; k++)
+			if (gr->pg->aggs[k].fn == FQ_AGG_UNION)
+				n += pl_chunk(pl_set_heap(G->aggs[k].set));
 	return n;
 }
 
 /*
- * Freed group blocks are kept for reuse, up to this many per branch:
- * groups are made and freed at the same pace, in bursts (a second of
- * stream time closes or drops hundreds), and handing each block back to
- * malloc made a quarter of a merger query's time go to the allocator
- * coalescing and splitting them.  Not counted as state (a cache; at most
- * a few MB).  Sanitizer builds keep none, so that a use after free still
+ * Group blocks.  Every group of a branch has the same block (group_block
+ * below), so they are carved from slabs of PL_SLAB bytes, 64-byte
+ * aligned, and a freed block goes on the branch's free list for the next
+ * group; the slabs go back to the system when the query ends.  Groups
+ * are made and freed at the same pace, in bursts (a second of stream
+ * time closes or drops hundreds), and malloc and free of each block were
+ * a tenth of a merger query's time, coalescing and splitting chunks.  A
+ * block is counted at what malloc would cost for it (pl_chunk), so the
+ * state figures and every decision of the cap are those of an allocator
+ * with a header per block: a little more than the slab really holds.
+ * The free list keeps the most groups a branch ever held, as malloc's
+ * own free lists would.
+ *
+ * Sanitizer builds malloc each block, so that a use after free still
  * shows.
  */
 #if defined(__SANITIZE_ADDRESS__)
-#define PL_SPARE_GROUPS 0
+#define PL_GROUP_SLABS 0
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define PL_SPARE_GROUPS 0
+#define PL_GROUP_SLABS 0
 #endif
 #endif
-#ifndef PL_SPARE_GROUPS
-#define PL_SPARE_GROUPS 4096
+#ifndef PL_GROUP_SLABS
+#define PL_GROUP_SLABS 1
 #endif
+
+#define PL_SLAB (1024 * 1024)
+
+static char *
+block_get(struct pl_grouper *gr)
+{
+	size_t size = gr->block_size;
+#if PL_GROUP_SLABS
+	char *block;
+	if (gr->spare) {
+		block = (char *)gr->spare;
+		gr->spare = gr->spare->next_open;
+	} else {
+		if (gr->nslabs == 0 || gr->slab_used + size > PL_SLAB) {
+			if (gr->nslabs == gr->capslabs) {
+				size_t cap = gr->capslabs ? gr->capslabs * 2 : 16;
+				char **v = realloc(gr->slabs, cap * sizeof *v);
+				if (v == NULL)
+					return NULL;
+				gr->slabs = v;
+				gr->capslabs = cap;
+			}
+			char *slab = aligned_alloc(64, PL_SLAB);
+			if (slab == NULL)
+				return NULL;
+			gr->slabs[gr->nslabs++] = slab;
+			gr->slab_used = 0;
+		}
+		block = gr->slabs[gr->nslabs - 1] + gr->slab_used;
+		gr->slab_used += size;
+	}
+	memset(block, 0, size);
+	return block;
+#else
+	return calloc(1, size);
+#endif
+}
+
+static void
+block_put(struct pl_grouper *gr, struct pl_group *G)
+{
+#if PL_GROUP_SLABS
+	G->next_open = gr->spare;
+	gr->spare = G;
+#else
+	(void)gr;
+	free(G);
+#endif
+}
 
 /*
  * A group is one block: the struct, then its aggregates, its key hashes
@@ -533,18 +591,10 @@ group_new(struct pl_branch *b)
 {
 	const struct fq_plan_grouper *pg = b->gr.pg;
 	size_t aggs_at, khash_at, sets_at;
-	size_t size = group_block(pg, &aggs_at, &khash_at, &sets_at);
-	char *block;
-	if (b->gr.spare) {
-		block = (char *)b->gr.spare;
-		b->gr.spare = b->gr.spare->next_open;
-		b->gr.nspare--;
-		memset(block, 0, size);
-	} else {
-		block = calloc(1, size);
-		if (block == NULL)
-			return NULL;
-	}
+	group_block(pg, &aggs_at, &khash_at, &sets_at);
+	char *block = block_get(&b->gr);
+	if (block == NULL)
+		return NULL;
 	struct pl_group *G = (struct pl_group *)(void *)block;
 	G->br = b;
 	G->recs = G->rec_in;
@@ -578,22 +628,13 @@ pl_group_unref(struct pl_group *G)
 	if (!G->has_ids)
 		for (uint32_t i = 0; i < G->n; i++)
 			pl_rec_unref(&q->pool, G->recs[i]);
-	if (G->aggs && G->br->gr.pg)
+	if (G->aggs && G->br->gr.has_sets)
 		for (size_t k = 0; k < G->br->gr.pg->naggs; k++)
-			if (G->aggs[k].set)
+			if (G->br->gr.pg->aggs[k].fn == FQ_AGG_UNION)
 				pl_set_fini(G->aggs[k].set);
 	if (G->recs != G->rec_in)
 		free(G->recs);
-#if PL_SPARE_GROUPS > 0
-	struct pl_grouper *gr = &G->br->gr;
-	if (gr->nspare < PL_SPARE_GROUPS) {
-		G->next_open = gr->spare;
-		gr->spare = G;
-		gr->nspare++;
-		return;
-	}
-#endif
-	free(G);
+	block_put(&G->br->gr, G);
 }
 
 /* ---- the grouper ---------------------------------------------------- */
@@ -604,8 +645,9 @@ pl_grouper_init(struct pl_branch *b)
 	struct pl_grouper *gr = &b->gr;
 	gr->pg = b->pb->grouper;
 	size_t aggs_at, khash_at, sets_at;
-	gr->group_base = pl_chunk(group_block(gr->pg, &aggs_at, &khash_at,
-					      &sets_at));
+	size_t size = group_block(gr->pg, &aggs_at, &khash_at, &sets_at);
+	gr->group_base = pl_chunk(size);
+	gr->block_size = (size + 63) & ~(size_t)63;
 	if (gr->pg == NULL)
 		return 0;
 	const struct fq_plan_grouper *pg = gr->pg;
@@ -763,11 +805,9 @@ pl_grouper_fini(struct pl_branch *b)
 	pl_mem_free(mem, gr->heap.cap * sizeof *gr->heap.a);
 	free(gr->heap.a);
 	free(gr->span.cnt);
-	while (gr->spare) {
-		struct pl_group *next = gr->spare->next_open;
-		free(gr->spare);
-		gr->spare = next;
-	}
+	for (size_t i = 0; i < gr->nslabs; i++)
+		free(gr->slabs[i]);
+	free(gr->slabs);
 	memset(gr, 0, sizeof *gr);
 }
 

@@ -267,11 +267,22 @@ void pl_rec_pool_fini(struct pl_rec_pool *p);
 
 /* ---- groups --------------------------------------------------------- */
 
+/*
+ * One aggregate of a group.  Each function uses one member of the union
+ * (grouper.c, agg_add; value.c, pl_group_value): `ip` for the address
+ * results of field/first/last/min/max, `set` for union(), `i` and `cnt`
+ * for the rest -- 24 bytes, not the 48 of all four side by side, and a
+ * group has one per aggregate for minutes.
+ */
 struct pl_agg {
-	int64_t i;                 /* ints, sums, bit ops, first/last */
-	uint64_t cnt;              /* count, avg denominator */
-	struct fq_ip ip;           /* address results */
-	struct pl_set *set;        /* owned: union() */
+	union {
+		struct {
+			int64_t i;         /* ints, sums, bit ops, first/last */
+			uint64_t cnt;      /* count, avg denominator */
+		};
+		struct fq_ip ip;       /* address results */
+		struct pl_set *set;    /* union(): in the group's block */
+	};
 };
 
 struct pl_branch;
@@ -374,9 +385,14 @@ struct pl_grouper {
 	uint64_t next_seq;
 	uint8_t *abs_ok;           /* owned scratch, per module */
 	size_t group_base;         /* counted bytes of a group's fixed blocks */
-	struct pl_group *spare;    /* owned: freed group blocks kept for
-				      reuse, linked through next_open */
-	size_t nspare;
+	/* Group blocks (grouper.c, "group blocks"): carved from slabs,
+	 * freed ones kept on a list for the next group. */
+	char **slabs;              /* owned slabs of PL_SLAB bytes */
+	size_t nslabs, capslabs;
+	size_t slab_used;          /* bytes carved from the last slab */
+	size_t block_size;         /* a group's block, a multiple of 64 */
+	struct pl_group *spare;    /* free blocks, linked through next_open
+				      (in the slabs: not owned apart) */
 	uint8_t has_sets;          /* some aggregate is a union() set */
 };
 
@@ -476,6 +492,13 @@ struct pl_counters {
 	uint64_t closed_early;     /* closed by the --max-state cap */
 };
 
+/* A JSON member name made once (engine.c, "output"): `"name":` and the
+ * like, escaped, with its length. */
+struct pl_jname {
+	char *s;                   /* owned */
+	size_t n;
+};
+
 struct pl_branch {
 	const struct fq_plan_branch *pb;
 	struct pl_query *q;
@@ -483,6 +506,8 @@ struct pl_branch {
 	struct pl_grouper gr;
 	struct pl_counters c;
 	size_t naggs;
+	struct pl_jname jkey;      /* `"name":` of the branch */
+	struct pl_jname *jagg;     /* owned, per aggregate: `,"name":` */
 };
 
 struct pl_match {
@@ -508,6 +533,7 @@ struct pl_query {
 	struct pl_match *batch;    /* owned: --batch matches to sort */
 	size_t nbatch, capbatch;
 	uint8_t *pass;             /* scratch: per branch filter result */
+	struct pl_jname jhead;     /* `{"query":"name","match":` */
 	uint8_t keep_recs;         /* records are printed: closed groups keep
 				      them (else only their rec_ids) */
 	struct pl_filter filter;   /* all branches' filters, shared terms */
