@@ -33,23 +33,33 @@
 
 /*
  * Entries carry their key and seq, so that sifting compares within the
- * array and touches a group only to note its new place: with hundreds of
- * thousands of open groups every group is a cache miss.  Four children a
- * node (HEAP_D) halve the levels a group sifts through, hence those
- * misses, and the four sit in two cache lines.
+ * array and never touches a group: with hundreds of thousands of open
+ * groups every group is a cache miss.  (Until 2026-11-24 each group knew
+ * its place in the heap, and every entry a sift moved wrote its group:
+ * a miss per level.)  Four children a node (HEAP_D) halve the levels,
+ * and the four sit in two cache lines.
+ *
+ * A group's deadline moves when a record joins it, nearly always later
+ * (its last etime grows).  The heap's key trails the deadline: a later
+ * deadline only updates the group, and the top is settled (re-keyed and
+ * sifted down) when it is looked at, so a record costs no heap work.  An
+ * earlier deadline (a record with an earlier etime becoming the last)
+ * pushes a second entry with the earlier key; the one left behind is
+ * stale and goes when it reaches the top.  Invariant: for every open
+ * group, the smallest key of its entries <= its deadline, hence a
+ * settled top has the smallest (deadline, seq) of all.  A group counts
+ * its entries (hn), and its block is not reused while one is left: a
+ * stale entry never points at a freed block (pl_group_unref lets go of
+ * everything else as usual, so references and state figures are what
+ * they would be without it).  Groups leave from the top (stream time
+ * and the --max-state cap close the top); a group closed otherwise
+ * leaves its entries stale.
  */
 #define HEAP_D 4
 static int
 hent_less(const struct pl_hent *a, const struct pl_hent *b)
 {
 	return a->key < b->key || (a->key == b->key && a->seq < b->seq);
-}
-
-static void
-heap_set(struct pl_heap *h, size_t i, struct pl_hent e)
-{
-	h->a[i] = e;
-	e.g->heap_pos = i;
 }
 
 static void
@@ -60,10 +70,10 @@ heap_up(struct pl_heap *h, size_t i)
 		size_t p = (i - 1) / HEAP_D;
 		if (!hent_less(&e, &h->a[p]))
 			break;
-		heap_set(h, i, h->a[p]);
+		h->a[i] = h->a[p];
 		i = p;
 	}
-	heap_set(h, i, e);
+	h->a[i] = e;
 }
 
 static void
@@ -80,12 +90,13 @@ heap_down(struct pl_heap *h, size_t i)
 				m = k;
 		if (!hent_less(&h->a[m], &e))
 			break;
-		heap_set(h, i, h->a[m]);
+		h->a[i] = h->a[m];
 		i = m;
 	}
-	heap_set(h, i, e);
+	h->a[i] = e;
 }
 
+/* A new entry for g, keyed by its deadline. */
 static int
 heap_push(struct pl_heap *h, struct pl_group *g, struct pl_mem *mem)
 {
@@ -99,51 +110,63 @@ heap_push(struct pl_heap *h, struct pl_group *g, struct pl_mem *mem)
 		h->cap = cap;
 	}
 	h->a[h->n] = (struct pl_hent){ g->deadline, g->seq, g };
-	g->heap_pos = h->n++;
-	heap_up(h, g->heap_pos);
+	g->hkey = g->deadline;
+	g->hn++;
+	heap_up(h, h->n++);
 	return 0;
 }
 
-/*
- * A group's deadline moves when a record joins it, nearly always later
- * (its last etime grows).  The heap's key trails the deadline: a later
- * deadline only updates the group, and the top is settled (re-keyed and
- * sifted down) when it is looked at, so a record costs no heap work.  An
- * earlier deadline (a record with an earlier stime narrowing the window
- * cap) is sifted up at once.  Invariant: key <= deadline for every
- * entry, hence a settled top has the smallest (deadline, seq) of all.
- */
+static void block_put(struct pl_grouper *gr, struct pl_group *G);
+
+/* An entry of g left the heap: its block goes once nothing holds it. */
 static void
-heap_rekey(struct pl_heap *h, struct pl_group *g)
+hent_release(struct pl_group *g)
 {
-	struct pl_hent *e = &h->a[g->heap_pos];
-	if (g->deadline < e->key) {
-		e->key = g->deadline;
-		heap_up(h, g->heap_pos);
-	}
+	if (--g->hn == 0 && g->refs == 0)
+		block_put(&g->br->gr, g);
 }
 
+/* Take the top entry out (then hent_release() its group). */
+static void
+heap_pop(struct pl_heap *h)
+{
+	h->a[0] = h->a[--h->n];
+	if (h->n > 0)
+		heap_down(h, 0);
+}
+
+/* g's deadline changed: an earlier one needs an entry of its own. */
+static int
+heap_rekey(struct pl_heap *h, struct pl_group *g, struct pl_mem *mem)
+{
+	if (g->deadline < g->hkey)
+		return heap_push(h, g, mem);
+	return 0;
+}
+
+/* The open group with the smallest (deadline, seq), or NULL. */
 static struct pl_group *
 heap_top(struct pl_heap *h)
 {
-	while (h->n > 0 && h->a[0].key < h->a[0].g->deadline) {
-		h->a[0].key = h->a[0].g->deadline;
-		heap_down(h, 0);
+	while (h->n > 0) {
+		struct pl_hent *e = &h->a[0];
+		struct pl_group *g = e->g;
+		if (!g->open) {
+			/* stale: its group closed through another entry */
+			heap_pop(h);
+			hent_release(g);
+		} else if (e->key < g->deadline) {
+			e->key = g->deadline;
+			/* No entry of g is below its deadline now, or this
+			 * was not the smallest: either way, an earlier
+			 * deadline from here on needs a new entry. */
+			g->hkey = g->deadline;
+			heap_down(h, 0);
+		} else {
+			return g;
+		}
 	}
-	return h->n > 0 ? h->a[0].g : NULL;
-}
-
-static void
-heap_remove(struct pl_heap *h, struct pl_group *g)
-{
-	size_t i = g->heap_pos;
-	h->n--;
-	if (i != h->n) {
-		struct pl_group *moved = h->a[h->n].g;
-		heap_set(h, i, h->a[h->n]);
-		heap_up(h, i);
-		heap_down(h, moved->heap_pos);
-	}
+	return NULL;
 }
 
 /* ---- key index ------------------------------------------------------ */
@@ -634,7 +657,8 @@ pl_group_unref(struct pl_group *G)
 				pl_set_fini(G->aggs[k].set);
 	if (G->recs != G->rec_in)
 		free(G->recs);
-	block_put(&G->br->gr, G);
+	if (G->hn == 0)   /* else the last heap entry out frees it */
+		block_put(&G->br->gr, G);
 }
 
 /* ---- the grouper ---------------------------------------------------- */
@@ -654,6 +678,10 @@ pl_grouper_init(struct pl_branch *b)
 	for (size_t k = 0; k < pg->naggs; k++)
 		if (pg->aggs[k].fn == FQ_AGG_UNION)
 			gr->has_sets = 1;
+	gr->linked = b->q->e->o.batch;
+	for (size_t i = 0; i < pg->nmodules; i++)
+		if (pg->modules[i].nkeys == 0)
+			gr->linked = 1;
 	gr->idx = calloc(gr->pg->nmodules, sizeof *gr->idx);
 	gr->abs_ok = calloc(gr->pg->nmodules, 1);
 	if (gr->idx == NULL || gr->abs_ok == NULL)
@@ -766,33 +794,53 @@ static void
 open_unlink(struct pl_branch *b, struct pl_group *G)
 {
 	struct pl_grouper *gr = &b->gr;
-	if (G->prev_open)
-		G->prev_open->next_open = G->next_open;
-	else
-		gr->open_head = G->next_open;
-	if (G->next_open)
-		G->next_open->prev_open = G->prev_open;
-	else
-		gr->open_tail = G->prev_open;
+	if (gr->linked) {
+		if (G->prev_open)
+			G->prev_open->next_open = G->next_open;
+		else
+			gr->open_head = G->next_open;
+		if (G->next_open)
+			G->next_open->prev_open = G->prev_open;
+		else
+			gr->open_tail = G->prev_open;
+	}
 	gr->nopen--;
 	span_del(gr, G);
+	G->open = 0;
+	if (gr->closing_all)
+		return;   /* close_all() empties heap and indexes after */
 	for (size_t i = 0; i < gr->pg->nmodules; i++)
 		if (gr->pg->modules[i].nkeys)
 			index_del(&gr->idx[i], G, G->khash[i]);
-	if (!b->q->e->o.batch)
-		heap_remove(&gr->heap, G);
-	G->open = 0;
+	if (!b->q->e->o.batch && gr->heap.n > 0 && gr->heap.a[0].g == G) {
+		/* It closes from the top (see "deadline heap"); the caller
+		 * holds it. */
+		heap_pop(&gr->heap);
+		hent_release(G);
+	}
 }
 
 void
 pl_grouper_fini(struct pl_branch *b)
 {
 	struct pl_grouper *gr = &b->gr;
-	struct pl_group *G = gr->open_head;
-	while (G) {
-		struct pl_group *next = G->next_open;
-		pl_group_unref(G);
-		G = next;
+	if (gr->linked) {
+		struct pl_group *G = gr->open_head;
+		while (G) {
+			struct pl_group *next = G->next_open;
+			pl_group_unref(G);
+			G = next;
+		}
+	} else {
+		/* Streaming: every open group is in the heap, some twice. */
+		for (size_t i = 0; i < gr->heap.n; i++) {
+			struct pl_group *G = gr->heap.a[i].g;
+			if (G->open) {
+				G->open = 0;
+				pl_group_unref(G);
+			}
+			hent_release(G);
+		}
 	}
 	struct pl_mem *mem = b->q->mem;
 	if (gr->idx)
@@ -922,8 +970,8 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec, int late)
 			if (e)
 				e->deadline = best->deadline;
 		}
-		if (!o->batch)
-			heap_rekey(&gr->heap, best);
+		if (!o->batch && heap_rekey(&gr->heap, best, b->q->mem) < 0)
+			return -1;
 		return 0;
 	}
 
@@ -934,12 +982,14 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec, int late)
 	if (late)
 		b->c.late_join++;
 	G->open = 1;
-	G->prev_open = gr->open_tail;
-	if (gr->open_tail)
-		gr->open_tail->next_open = G;
-	else
-		gr->open_head = G;
-	gr->open_tail = G;
+	if (gr->linked) {
+		G->prev_open = gr->open_tail;
+		if (gr->open_tail)
+			gr->open_tail->next_open = G;
+		else
+			gr->open_head = G;
+		gr->open_tail = G;
+	}
 	gr->nopen++;
 	span_add(b, G);
 	G->deadline = group_deadline(b, G);
@@ -956,6 +1006,52 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec, int late)
 	return 0;
 }
 
+static int
+hent_seq_cmp(const void *x, const void *y)
+{
+	const struct pl_hent *a = x, *b = y;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/*
+ * End of input: close every open group, in creation order.  Without the
+ * open list (streaming, every module keyed) the heap holds them all: it
+ * is sorted by seq and closed in that order, and heap and indexes are
+ * emptied at once after, not one group at a time -- at the end of a
+ * long stream that is most of the groups of the last M minutes.
+ */
+static void
+close_all(struct pl_branch *b)
+{
+	struct pl_grouper *gr = &b->gr;
+	if (gr->linked) {
+		while (gr->open_head)
+			close_group(b, gr->open_head);
+		return;
+	}
+	struct pl_heap *h = &gr->heap;
+	size_t n = h->n;
+	qsort(h->a, n, sizeof *h->a, hent_seq_cmp);
+	gr->closing_all = 1;
+	/* Nothing below reads the heap: no record comes after the end, and
+	 * the --max-state cap is not checked within it (engine.c). */
+	h->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		/* A group with two entries has them side by side. */
+		struct pl_group *G = h->a[i].g;
+		if (G->open)
+			close_group(b, G);
+		hent_release(G);
+	}
+	gr->closing_all = 0;
+	for (size_t i = 0; i < gr->pg->nmodules; i++) {
+		struct pl_gindex *ix = &gr->idx[i];
+		if (ix->nb)
+			memset(ix->v, 0, ix->nb * sizeof *ix->v);
+		ix->n = 0;
+	}
+}
+
 void
 pl_grouper_close_until(struct pl_branch *b, int64_t T, int all)
 {
@@ -963,9 +1059,7 @@ pl_grouper_close_until(struct pl_branch *b, int64_t T, int all)
 	if (gr->pg == NULL)
 		return;
 	if (all) {
-		/* End of input: close in creation order. */
-		while (gr->open_head)
-			close_group(b, gr->open_head);
+		close_all(b);
 		return;
 	}
 	int64_t M = b->q->e->o.max_duration;
@@ -992,13 +1086,15 @@ struct pl_group *
 pl_grouper_oldest(struct pl_branch *b, int64_t *key)
 {
 	struct pl_grouper *gr = &b->gr;
-	if (gr->pg == NULL || gr->open_head == NULL)
+	if (gr->pg == NULL || gr->nopen == 0)
 		return NULL;
 	if (b->q->e->o.batch) {
 		*key = gr->open_head->stime;
 		return gr->open_head;
 	}
 	struct pl_group *G = heap_top(&gr->heap);
+	if (G == NULL)
+		return NULL;   /* close_all() is emptying it */
 	int64_t M = b->q->e->o.max_duration;
 	*key = G->deadline > FQ_TIME_INF - M ? FQ_TIME_INF : G->deadline + M;
 	return G;

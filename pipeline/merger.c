@@ -368,6 +368,32 @@ store_lower(const struct pl_store *s, int64_t t)
 	return lo;
 }
 
+/* First index with stime > t, searched from the end: steps of 1, 2, 4,
+ * ... back until an stime <= t, then a binary search in the last step. */
+static size_t
+store_upper_near_end(const struct pl_store *s, int64_t t)
+{
+	size_t hi = s->n, step = 1;
+	while (hi > 0 && s->st[hi - 1] > t) {
+		size_t lo = hi > step ? hi - step : 0;
+		if (s->st[lo] <= t) {
+			/* st[lo] <= t < st[hi - 1]: the answer is in (lo, hi). */
+			size_t a = lo + 1, b = hi - 1;
+			while (a < b) {
+				size_t mid = a + (b - a) / 2;
+				if (s->st[mid] <= t)
+					a = mid + 1;
+				else
+					b = mid;
+			}
+			return a;
+		}
+		hi = lo;
+		step *= 2;
+	}
+	return hi;
+}
+
 static int
 store_insert(struct pl_store *s, struct pl_group *g, struct pl_mem *mem)
 {
@@ -396,10 +422,12 @@ store_insert(struct pl_store *s, struct pl_group *g, struct pl_mem *mem)
 	}
 	/*
 	 * Groups arrive in the order they close, which is not quite stime
-	 * order: binary search on the stimes alone, then step back over
-	 * equal stimes of later groups (seq breaks ties).
+	 * order: search on the stimes alone, then step back over equal
+	 * stimes of later groups (seq breaks ties).  The place is near the
+	 * end, so the search gallops back from it (a plain binary search
+	 * missed the cache on its last steps, for every group).
 	 */
-	size_t i = store_lower(s, g->stime + 1);
+	size_t i = store_upper_near_end(s, g->stime);
 	while (i > 0 && s->st[i - 1] == g->stime && s->byst[i - 1]->seq > g->seq)
 		i--;
 	memmove(s->byst + i + 1, s->byst + i, (s->n - i) * sizeof *s->byst);
@@ -484,6 +512,8 @@ struct pl_merger_x {
 	struct pl_merger pub;
 	struct pl_mod *mods;       /* owned, per module */
 	int has_sub;
+	struct pl_group **emit;    /* owned scratch, per plan branch: a
+				      match emitted at once (no tuple) */
 };
 
 static struct pl_mod *
@@ -687,7 +717,10 @@ pl_merger_init(struct pl_query *q)
 			mg->stores[b].evicted_stime = INT64_MIN;
 	mg->bind = calloc(SLOT_MAX, sizeof *mg->bind);
 	x->mods = calloc(pm->nmodules, sizeof *x->mods);
-	if (mg->stores == NULL || mg->bind == NULL || x->mods == NULL)
+	x->emit = calloc(q->plan->nbranches ? q->plan->nbranches : 1,
+			 sizeof *x->emit);
+	if (mg->stores == NULL || mg->bind == NULL || x->mods == NULL ||
+	    x->emit == NULL)
 		return -1;
 	for (size_t i = 0; i < pm->nmodules; i++) {
 		if (pm->modules[i].nbranches > SLOT_MAX) {
@@ -765,6 +798,7 @@ pl_merger_fini(struct pl_merger *mg)
 			free(x->mods[i].dist);
 		}
 	free(x->mods);
+	free(x->emit);
 	wheel_fini(mg->drops, mg->q->mem);
 	free(mg->listed);
 	free(mg->stores);
@@ -785,6 +819,23 @@ struct join {
 	void (*on_match)(struct join *j);
 	struct pl_tuple *agree;    /* anti-join: the tuple to agree with */
 };
+
+/* An empty join of module pm.  Only the module's slots are cleared: no
+ * slot is read before its bit in `bound` is set, and clearing all
+ * SLOT_MAX of them for every group was most of what the merger spent on
+ * a group without partners. */
+static void
+join_init(struct join *j, struct pl_merger *mg, struct pl_mod *pm)
+{
+	j->mg = mg;
+	j->pm = pm;
+	j->bound = 0;
+	j->stop = 0;
+	j->found = 0;
+	j->on_match = NULL;
+	j->agree = NULL;
+	memset(j->bind, 0, pm->m->nbranches * sizeof *j->bind);
+}
 
 static int
 w_ok(const struct join *j, size_t slot, const struct pl_group *g)
@@ -1015,9 +1066,7 @@ static int
 rejected(struct pl_merger *mg, struct pl_mod *pm, struct pl_tuple *t)
 {
 	struct join j;
-	memset(&j, 0, sizeof j);
-	j.mg = mg;
-	j.pm = pm;
+	join_init(&j, mg, pm);
 	j.stop = 1;
 	for (size_t s = 0; s < pm->m->nbranches; s++) {
 		struct pl_group *g = t->g[pm->m->branches[s]];
@@ -1172,14 +1221,25 @@ on_export_match(struct join *j)
 	struct pl_merger *mg = j->mg;
 	struct pl_merger_x *x = (struct pl_merger_x *)mg;
 	mg->q->tuples++;
+	if (!x->has_sub) {
+		/* Nothing can reject it: out at once, no tuple kept.  Its
+		 * groups are held by the store or the caller meanwhile. */
+		const struct fq_mmodule *m = j->pm->m;
+		int64_t time = INT64_MIN;
+		for (size_t s = 0; s < m->nbranches; s++) {
+			struct pl_group *g = j->bind[s];
+			x->emit[m->branches[s]] = g;
+			if (g->etime > time)
+				time = g->etime;
+		}
+		pl_query_emit(mg->q, x->emit, time);
+		for (size_t s = 0; s < m->nbranches; s++)
+			x->emit[m->branches[s]] = NULL;
+		return;
+	}
 	struct pl_tuple *t = tuple_make(mg, j);
 	if (t == NULL) {
 		fq_error("out of memory in the merger");
-		return;
-	}
-	if (!x->has_sub) {
-		emit_tuple(mg, t);
-		tuple_free(mg, t);
 		return;
 	}
 	for (size_t i = 0; i < mg->pm->nmodules; i++) {
@@ -1279,9 +1339,7 @@ pl_merger_group(struct pl_merger *mg, struct pl_group *g)
 			if (m->branches[s] != b)
 				continue;
 			struct join j;
-			memset(&j, 0, sizeof j);
-			j.mg = mg;
-			j.pm = pm;
+			join_init(&j, mg, pm);
 			j.bind[s] = g;
 			j.bound = 1ULL << s;
 			j.on_match = pm->is_export ? on_export_match : on_sub_match;

@@ -287,8 +287,15 @@ struct pl_agg {
 
 struct pl_branch;
 
+/*
+ * Fields that only an open or only a stored group uses share their
+ * place: a group is open (in its grouper), then closed and perhaps
+ * stored (in the merger), never both, and the block of a freed group is
+ * only linked into its branch's free list.  The block (grouper.c) is
+ * this struct followed by the aggregates, key hashes and set headers,
+ * rounded up to whole cache lines.
+ */
 struct pl_group {
-	uint64_t seq;              /* creation order in its branch */
 	struct pl_branch *br;      /* borrowed */
 	union {
 		struct pl_rec **recs;  /* owned array; records referenced */
@@ -296,31 +303,48 @@ struct pl_group {
 	};
 	uint32_t n, cap;
 	int64_t stime, etime;
-	uint64_t min_rec_id;
-	struct pl_agg *aggs;       /* in the group's block, naggs entries */
-	int64_t deadline;          /* streaming: latest stime of a joiner */
-	size_t heap_pos;           /* in the grouper's deadline heap */
-	uint64_t *khash;           /* in the group's block, per module: the
-				      key hash it is indexed under */
-	struct pl_group *prev_open, *next_open;
+	uint64_t seq;              /* creation order in its branch */
 	uint32_t refs;
+	uint32_t hn;               /* entries in the grouper's deadline heap
+				      (grouper.c): the block stays while any */
+	int64_t deadline;          /* streaming: latest stime of a joiner */
 	uint8_t open;
 	uint8_t stored;            /* in the merger store */
 	uint8_t has_ids;           /* closed and its records let go: the
 				      array holds their rec_ids (engine.c,
 				      pl_query_group_closed) */
-	int64_t drop_at;           /* merger: the latest stime a partner can
-				      have; dropped once the front passes */
-	uint64_t *shash;           /* owned while stored: its hash in each
-				      index of its merger store (attrs) */
-	uint32_t wb, wi;           /* while stored: bucket and place in the
-				      merger's drop wheel */
-	uint32_t span_i;           /* while open (streaming): its counter in
-				      the grouper's span ring */
+	union {
+		uint32_t span_i;       /* open (streaming): its counter in the
+					  grouper's span ring */
+		uint32_t wb;           /* stored: bucket in the merger's drop
+					  wheel */
+	};
+	uint32_t wi;               /* stored: place in that bucket */
+	union {
+		int64_t hkey;          /* open (streaming): the key of its
+					  newest deadline heap entry */
+		int64_t drop_at;       /* stored: the latest stime a partner
+					  can have; dropped once the front
+					  passes */
+	};
 	struct pl_rec *rec_in[2];  /* recs while it fits: most groups hold
 				      one or two records */
-	uint64_t shash_in[2];      /* shash while the store has at most two
-				      indexes */
+	uint64_t min_rec_id;
+	struct pl_agg *aggs;       /* in the group's block, naggs entries */
+	uint64_t *khash;           /* in the group's block, per module: the
+				      key hash it is indexed under */
+	uint64_t *shash;           /* owned or shash_in while stored: its
+				      hash in each index of its merger store
+				      (attrs) */
+	union {
+		struct {
+			/* open, in a grouper that keeps the open list; or
+			 * freed: next_open links the free list */
+			struct pl_group *prev_open, *next_open;
+		};
+		uint64_t shash_in[2];  /* stored: shash while the store has at
+					  most two indexes */
+	};
 };
 
 void pl_group_value(const struct pl_group *g, const struct fq_operand *o,
@@ -345,13 +369,13 @@ struct pl_gindex {               /* one per grouper module with keys */
 };
 
 struct pl_hent {                 /* a deadline heap entry */
-	int64_t key;               /* <= g->deadline (grouper.c) */
+	int64_t key;               /* see grouper.c, "deadline heap" */
 	uint64_t seq;              /* g->seq: ties close in creation order */
-	struct pl_group *g;        /* borrowed */
+	struct pl_group *g;        /* a reference */
 };
 
 struct pl_heap {
-	struct pl_hent *a;         /* owned array of borrowed groups */
+	struct pl_hent *a;         /* owned array of group references */
 	size_t n, cap;
 };
 
@@ -379,7 +403,7 @@ struct pl_grouper {
 	struct pl_span span;
 	const struct fq_plan_grouper *pg;   /* NULL: groups of one */
 	struct pl_gindex *idx;     /* owned, per module */
-	struct pl_group *open_head, *open_tail;
+	struct pl_group *open_head, *open_tail;   /* only when `linked` */
 	size_t nopen;
 	struct pl_heap heap;
 	uint64_t next_seq;
@@ -394,6 +418,11 @@ struct pl_grouper {
 	struct pl_group *spare;    /* free blocks, linked through next_open
 				      (in the slabs: not owned apart) */
 	uint8_t has_sets;          /* some aggregate is a union() set */
+	uint8_t linked;            /* open groups are kept in the open list
+				      (open_head..open_tail): --batch, or a
+				      module without keys scans it */
+	uint8_t closing_all;       /* end of input: open groups leave the
+				      heap and indexes all at once */
 };
 
 /* ---- merger --------------------------------------------------------- */
