@@ -103,7 +103,7 @@ struct pl_rec *
 pl_rec_new(struct pl_rec_pool *p, const struct fq_record *r)
 {
 	if (p->free == NULL) {
-		struct pl_rec *slab = malloc(SLAB_RECS * sizeof *slab);
+		char *slab = malloc(SLAB_RECS * p->slot);
 		if (slab == NULL)
 			return NULL;
 		if (p->nslabs == p->cap_slabs) {
@@ -118,13 +118,14 @@ pl_rec_new(struct pl_rec_pool *p, const struct fq_record *r)
 		}
 		p->slabs[p->nslabs++] = slab;
 		for (size_t i = 0; i < SLAB_RECS; i++) {
-			slab[i].next_free = p->free;
-			p->free = &slab[i];
+			struct pl_rec *x = (struct pl_rec *)(void *)(slab + i * p->slot);
+			x->next_free = p->free;
+			p->free = x;
 		}
 	}
 	struct pl_rec *rec = p->free;
 	p->free = rec->next_free;
-	rec->r = *r;
+	memcpy(&rec->r, r, p->copy);
 	rec->refs = 0;
 	rec->printed = 0;
 	rec->next_free = NULL;
@@ -132,7 +133,7 @@ pl_rec_new(struct pl_rec_pool *p, const struct fq_record *r)
 	/* Live records, not slabs: slabs are never given back, but a freed
 	 * record is reused before a new slab is taken, so the slabs stay
 	 * within one slab of the most records ever live at once. */
-	pl_mem_add(p->mem, sizeof *rec);
+	pl_mem_add(p->mem, p->slot);
 	return rec;
 }
 
@@ -144,7 +145,7 @@ pl_rec_unref(struct pl_rec_pool *p, struct pl_rec *rec)
 	rec->next_free = p->free;
 	p->free = rec;
 	p->live--;
-	pl_mem_sub(p->mem, sizeof *rec);
+	pl_mem_sub(p->mem, p->slot);
 }
 
 void
@@ -319,7 +320,7 @@ out_group_json(struct fq_out *o, const struct pl_group *g)
 	if (pg) {
 		for (size_t k = 0; k < pg->naggs; k++) {
 			const struct fq_agg *a = &pg->aggs[k];
-			const struct pl_agg *v = &g->aggs[k];
+			const struct pl_agg *v = pl_group_agg(g, k);
 			const struct pl_jname *jn = &br->jagg[k];
 			if (a->fn == FQ_AGG_AVG) {
 				fq_out_write(o, jn->s, jn->n);
@@ -330,7 +331,7 @@ out_group_json(struct fq_out *o, const struct pl_group *g)
 			fq_out_write(o, jn->s, jn->n);
 			p0 = p = fq_out_reserve(o, JSON_VAL_MAX);
 			if (a->fn == FQ_AGG_UNION) {
-				const struct pl_set *set = v->set;
+				const struct pl_set *set = pl_group_set(g, k);
 				*p++ = '[';
 				for (uint32_t e = 0; e < set->n; e++) {
 					fq_out_commit(o, (size_t)(p - p0));
@@ -707,7 +708,8 @@ query_free(struct pl_query *q)
 		}
 	jname_free(&q->jhead);
 	free(q->br);
-	free(q->pass);
+	free(q->ahead_pass);
+	free(q->ahead_hash);
 	free(q->order);
 	free(q->name);
 	free(q);
@@ -737,11 +739,32 @@ fq_engine_add_query(struct fq_engine *e, const char *name,
 	q->pool.mem = &e->mem;
 	q->keep_recs = plan->ungrouper != NULL && !e->o.no_records &&
 		       !e->o.count;
+	/* Records nobody prints are read only by the grouper rules: keep
+	 * what those read (a branch without grouper shows its records'
+	 * fields, so it keeps them whole). */
+	q->pool.copy = sizeof(struct fq_record);
+	if (!q->keep_recs) {
+		size_t copy = 0;
+		for (size_t b = 0; b < plan->nbranches; b++) {
+			const struct fq_plan_grouper *pg = plan->branches[b].grouper;
+			size_t n = pg ? pl_grouper_rec_bytes(pg)
+				      : sizeof(struct fq_record);
+			if (n > copy)
+				copy = n;
+		}
+		if (copy < q->pool.copy)
+			q->pool.copy = copy;
+	}
+	q->pool.slot = (offsetof(struct pl_rec, r) + q->pool.copy + 15) &
+		       ~(size_t)15;
 	size_t nb = plan->nbranches;
 	q->br = calloc(nb ? nb : 1, sizeof *q->br);
-	q->pass = calloc(nb ? nb : 1, 1);
+	q->ahead_pass = calloc(PL_AHEAD * (nb ? nb : 1), 1);
+	q->ahead_hash = calloc(PL_AHEAD * (nb ? nb : 1), sizeof *q->ahead_hash);
+	if (q->ahead_pass == NULL || q->ahead_hash == NULL)
+		goto fail;
 	q->order = calloc(nb ? nb : 1, sizeof *q->order);
-	if (q->name == NULL || q->br == NULL || q->pass == NULL || q->order == NULL)
+	if (q->name == NULL || q->br == NULL || q->order == NULL)
 		goto fail;
 	for (size_t b = 0; b < nb; b++) {
 		q->br[b].pb = &plan->branches[b];
@@ -1040,19 +1063,45 @@ shed(struct fq_engine *e)
 	}
 }
 
+/*
+ * The filters of the next m (<= PL_AHEAD) records, and for each branch a
+ * record passes, its probe hash, with the key index slot it will probe
+ * prefetched (pl.h, PL_AHEAD).  Filters and hashes depend on the record
+ * alone, so running them early changes nothing but when memory is read.
+ */
 static void
-query_record(struct pl_query *q, const struct fq_record *r, int late, int lng)
+query_ahead(struct pl_query *q, const struct fq_record *recs, size_t m)
+{
+	size_t nb = q->plan->nbranches;
+	for (size_t j = 0; j < m; j++) {
+		uint8_t *pass = &q->ahead_pass[j * nb];
+		q->ahead_any[j] = (uint8_t)pl_filter_record(&q->filter, &recs[j],
+							     pass);
+		if (!q->ahead_any[j])
+			continue;
+		for (size_t b = 0; b < nb; b++)
+			if (pass[b])
+				q->ahead_hash[j * nb + b] =
+					pl_grouper_probe_hash(&q->br[b], &recs[j]);
+	}
+}
+
+/* Record r, the j-th of those query_ahead() saw. */
+static void
+query_record(struct pl_query *q, const struct fq_record *r, size_t j,
+	     int late, int lng)
 {
 	const struct fq_plan *p = q->plan;
 	/* Every branch's filter sees every record: filter_in is counted
 	 * once, in the query (pl_query.records). */
 	q->records++;
-	int any = pl_filter_record(&q->filter, r, q->pass);
-	if (!any)
+	if (!q->ahead_any[j])
 		return;
+	const uint8_t *pass = &q->ahead_pass[j * p->nbranches];
+	const uint64_t *hash = &q->ahead_hash[j * p->nbranches];
 	for (size_t b = 0; b < p->nbranches; b++) {
 		struct pl_branch *br = &q->br[b];
-		if (q->pass[b]) {
+		if (pass[b]) {
 			br->c.filter_out++;
 			if (late)
 				br->c.late++;
@@ -1067,8 +1116,8 @@ query_record(struct pl_query *q, const struct fq_record *r, int late, int lng)
 	}
 	rec->refs = 1;   /* held while we hand it to the branches */
 	for (size_t b = 0; b < p->nbranches; b++)
-		if (q->pass[b])
-			pl_grouper_record(&q->br[b], rec, late || lng);
+		if (pass[b])
+			pl_grouper_record(&q->br[b], rec, r, late || lng, hash[b]);
 	pl_rec_unref(&q->pool, rec);
 }
 
@@ -1104,6 +1153,12 @@ engine_records(struct fq_sink *sink, const struct fq_record *recs, size_t n)
 	struct fq_engine *e = (struct fq_engine *)sink;
 	for (size_t i = 0; i < n; i++) {
 		const struct fq_record *r = &recs[i];
+		size_t j = i % PL_AHEAD;
+		if (j == 0) {
+			size_t m = n - i < PL_AHEAD ? n - i : PL_AHEAD;
+			for (size_t k = 0; k < e->nq; k++)
+				query_ahead(e->q[k], r, m);
+		}
 		e->records++;
 		int late = 0, lng = 0, future = 0;
 		if (!e->o.batch) {
@@ -1118,7 +1173,7 @@ engine_records(struct fq_sink *sink, const struct fq_record *recs, size_t n)
 			e->future += future;
 		}
 		for (size_t k = 0; k < e->nq; k++)
-			query_record(e->q[k], r, late, lng);
+			query_record(e->q[k], r, j, late, lng);
 		if (!e->o.batch)
 			track(e, r, future);
 		if (e->mem.bytes > e->o.max_state_bytes && e->o.max_state_bytes)

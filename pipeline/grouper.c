@@ -384,7 +384,7 @@ static void
 agg_add(struct pl_group *G, size_t k, const struct fq_agg *a,
 	const struct fq_record *r, int first)
 {
-	struct pl_agg *v = &G->aggs[k];
+	struct pl_agg *v = a->fn == FQ_AGG_UNION ? NULL : pl_group_agg(G, k);
 	const struct fq_field *f = a->field;
 	int isip = f && f->type == FQ_T_IP;
 	int64_t x = (f && !isip) ? fq_field_num(r, f) : 0;
@@ -436,12 +436,13 @@ agg_add(struct pl_group *G, size_t k, const struct fq_agg *a,
 		v->i = first ? x : (v->i & x);
 		break;
 	case FQ_AGG_UNION: {
-		size_t before = pl_set_heap(v->set);
+		struct pl_set *set = pl_group_set(G, k);
+		size_t before = pl_set_heap(set);
 		if (ip)
-			pl_set_add_ip(v->set, ip);
+			pl_set_add_ip(set, ip);
 		else
-			pl_set_add_int(v->set, x);
-		size_t after = pl_set_heap(v->set);
+			pl_set_add_int(set, x);
+		size_t after = pl_set_heap(set);
 		if (after != before)
 			pl_mem_realloc(G->br->q->mem, before, after);
 		break;
@@ -449,10 +450,11 @@ agg_add(struct pl_group *G, size_t k, const struct fq_agg *a,
 	}
 }
 
+/* rec is r as stored (perhaps cut short: pl.h, struct pl_rec). */
 static void
-group_add(struct pl_branch *b, struct pl_group *G, struct pl_rec *rec)
+group_add(struct pl_branch *b, struct pl_group *G, struct pl_rec *rec,
+	  const struct fq_record *r)
 {
-	const struct fq_record *r = &rec->r;
 	if (G->n == G->cap) {
 		uint32_t cap = G->cap * 2;
 		int inl = G->recs == G->rec_in;
@@ -502,7 +504,7 @@ group_bytes(const struct pl_group *G)
 	if (gr->has_sets)
 		for (size_t k = 0; k < gr->pg->naggs; k++)
 			if (gr->pg->aggs[k].fn == FQ_AGG_UNION)
-				n += pl_chunk(pl_set_heap(G->aggs[k].set));
+				n += pl_chunk(pl_set_heap(pl_group_set(G, k)));
 	return n;
 }
 
@@ -583,29 +585,45 @@ block_put(struct pl_grouper *gr, struct pl_group *G)
 #endif
 }
 
+/* Bytes of an aggregate in a block (struct pl_agg). */
+static size_t
+agg_size(const struct fq_agg *a)
+{
+	switch (a->fn) {
+	case FQ_AGG_UNION:
+		return sizeof(struct pl_set);
+	case FQ_AGG_COUNT:
+	case FQ_AGG_AVG:
+		return 2 * sizeof(int64_t);
+	default:
+		/* agg_add() writes an address field's value whole */
+		return a->field && a->field->type == FQ_T_IP
+		       ? sizeof(struct fq_ip) : sizeof(int64_t);
+	}
+}
+
 /*
- * A group is one block: the struct, then its aggregates, its key hashes
- * (one per module) and the headers of its union() sets, so that a record
- * finding its group touches one allocation, not four.  Only the records
- * array and the sets' elements live apart, because they grow.
+ * A group is one block: the struct, then its aggregates, each in the
+ * room its function needs (struct pl_agg), and its key hashes (one per
+ * module), so that a record finding its group touches one allocation.
+ * Only the records array and the sets' elements live apart, because
+ * they grow.  Fills the places of the aggregates (off, when not NULL)
+ * and key hashes; returns the size.
  */
 static size_t
-group_block(const struct fq_plan_grouper *pg, size_t *aggs_at,
-	    size_t *khash_at, size_t *sets_at)
+group_block(const struct fq_plan_grouper *pg, uint16_t *off, size_t *khash_at)
 {
 	size_t n = sizeof(struct pl_group);
-	size_t nsets = 0;
-	*aggs_at = *khash_at = *sets_at = n;
+	*khash_at = n;
 	if (pg == NULL)
 		return n;
-	for (size_t k = 0; k < pg->naggs; k++)
-		nsets += pg->aggs[k].fn == FQ_AGG_UNION;
-	*aggs_at = n;
-	n += pg->naggs * sizeof(struct pl_agg);
+	for (size_t k = 0; k < pg->naggs; k++) {
+		if (off)
+			off[k] = (uint16_t)n;
+		n += agg_size(&pg->aggs[k]);
+	}
 	*khash_at = n;
 	n += pg->nmodules * sizeof(uint64_t);
-	*sets_at = n;
-	n += nsets * sizeof(struct pl_set);
 	return n;
 }
 
@@ -613,8 +631,6 @@ static struct pl_group *
 group_new(struct pl_branch *b)
 {
 	const struct fq_plan_grouper *pg = b->gr.pg;
-	size_t aggs_at, khash_at, sets_at;
-	group_block(pg, &aggs_at, &khash_at, &sets_at);
 	char *block = block_get(&b->gr);
 	if (block == NULL)
 		return NULL;
@@ -625,16 +641,12 @@ group_new(struct pl_branch *b)
 	G->seq = b->gr.next_seq++;
 	G->refs = 1;
 	if (pg) {
-		G->aggs = (struct pl_agg *)(void *)(block + aggs_at);
-		G->khash = (uint64_t *)(void *)(block + khash_at);
-		struct pl_set *set = (struct pl_set *)(void *)(block + sets_at);
-		for (size_t k = 0; k < pg->naggs; k++) {
-			if (pg->aggs[k].fn != FQ_AGG_UNION)
-				continue;
-			set->elem = pg->aggs[k].field->type == FQ_T_IP
-				    ? FQ_V_IP : FQ_V_INT;
-			G->aggs[k].set = set++;
-		}
+		G->khash = (uint64_t *)(void *)(block + b->gr.khash_at);
+		for (size_t k = 0; k < pg->naggs; k++)
+			if (pg->aggs[k].fn == FQ_AGG_UNION)
+				pl_group_set(G, k)->elem =
+					pg->aggs[k].field->type == FQ_T_IP
+					? FQ_V_IP : FQ_V_INT;
 	}
 	pl_mem_add(b->q->mem, group_bytes(G));
 	b->c.groups++;
@@ -651,10 +663,10 @@ pl_group_unref(struct pl_group *G)
 	if (!G->has_ids)
 		for (uint32_t i = 0; i < G->n; i++)
 			pl_rec_unref(&q->pool, G->recs[i]);
-	if (G->aggs && G->br->gr.has_sets)
+	if (G->br->gr.has_sets)
 		for (size_t k = 0; k < G->br->gr.pg->naggs; k++)
 			if (G->br->gr.pg->aggs[k].fn == FQ_AGG_UNION)
-				pl_set_fini(G->aggs[k].set);
+				pl_set_fini(pl_group_set(G, k));
 	if (G->recs != G->rec_in)
 		free(G->recs);
 	if (G->hn == 0)   /* else the last heap entry out frees it */
@@ -668,8 +680,14 @@ pl_grouper_init(struct pl_branch *b)
 {
 	struct pl_grouper *gr = &b->gr;
 	gr->pg = b->pb->grouper;
-	size_t aggs_at, khash_at, sets_at;
-	size_t size = group_block(gr->pg, &aggs_at, &khash_at, &sets_at);
+	if (gr->pg && gr->pg->naggs) {
+		gr->agg_off = calloc(gr->pg->naggs, sizeof *gr->agg_off);
+		if (gr->agg_off == NULL)
+			return -1;
+	}
+	size_t size = group_block(gr->pg, gr->agg_off, &gr->khash_at);
+	if (size > UINT16_MAX)
+		return -1;   /* tens of thousands of aggregates */
 	gr->group_base = pl_chunk(size);
 	gr->block_size = (size + 63) & ~(size_t)63;
 	if (gr->pg == NULL)
@@ -678,6 +696,10 @@ pl_grouper_init(struct pl_branch *b)
 	for (size_t k = 0; k < pg->naggs; k++)
 		if (pg->aggs[k].fn == FQ_AGG_UNION)
 			gr->has_sets = 1;
+	gr->probe_m = SIZE_MAX;
+	for (size_t i = pg->nmodules; i-- > 0;)
+		if (pg->modules[i].nkeys)
+			gr->probe_m = i;
 	gr->linked = b->q->e->o.batch;
 	for (size_t i = 0; i < pg->nmodules; i++)
 		if (pg->modules[i].nkeys == 0)
@@ -828,20 +850,22 @@ pl_grouper_fini(struct pl_branch *b)
 		struct pl_group *G = gr->open_head;
 		while (G) {
 			struct pl_group *next = G->next_open;
+			G->open = 0;
 			pl_group_unref(G);
 			G = next;
 		}
-	} else {
-		/* Streaming: every open group is in the heap, some twice. */
-		for (size_t i = 0; i < gr->heap.n; i++) {
-			struct pl_group *G = gr->heap.a[i].g;
-			if (G->open) {
-				G->open = 0;
-				pl_group_unref(G);
-			}
-			hent_release(G);
-		}
 	}
+	/* Streaming: every open group is in the heap, some twice, and
+	 * closed groups may have stale entries left. */
+	for (size_t i = 0; i < gr->heap.n; i++) {
+		struct pl_group *G = gr->heap.a[i].g;
+		if (G->open) {
+			G->open = 0;
+			pl_group_unref(G);
+		}
+		hent_release(G);
+	}
+	gr->heap.n = 0;
 	struct pl_mem *mem = b->q->mem;
 	if (gr->idx)
 		for (size_t i = 0; i < gr->pg->nmodules; i++) {
@@ -850,6 +874,7 @@ pl_grouper_fini(struct pl_branch *b)
 		}
 	free(gr->idx);
 	free(gr->abs_ok);
+	free(gr->agg_off);
 	pl_mem_free(mem, gr->heap.cap * sizeof *gr->heap.a);
 	free(gr->heap.a);
 	free(gr->span.cnt);
@@ -868,11 +893,67 @@ close_group(struct pl_branch *b, struct pl_group *G)
 	pl_query_group_closed(b, G);
 }
 
+uint64_t
+pl_grouper_probe_hash(struct pl_branch *b, const struct fq_record *r)
+{
+	const struct pl_grouper *gr = &b->gr;
+	if (gr->pg == NULL || gr->probe_m == SIZE_MAX)
+		return 0;
+	uint64_t h = key_hash_rec(&gr->pg->modules[gr->probe_m], r, 0);
+	const struct pl_gindex *ix = &gr->idx[gr->probe_m];
+	if (ix->nb)
+		__builtin_prefetch(&ix->v[h & (ix->nb - 1)]);
+	return h;
+}
+
+static size_t
+field_end(const struct fq_field *f)
+{
+	switch (f->type) {
+	case FQ_T_U8:
+		return f->offset + 1u;
+	case FQ_T_U16:
+		return f->offset + 2u;
+	case FQ_T_U32:
+		return f->offset + 4u;
+	case FQ_T_U64:
+	case FQ_T_TIME:
+		return f->offset + 8u;
+	case FQ_T_IP:
+		return f->offset + sizeof(struct fq_ip);
+	case FQ_T_DUR:
+		break;
+	}
+	/* derived from the times */
+	return offsetof(struct fq_record, etime) + sizeof(int64_t);
+}
+
+size_t
+pl_grouper_rec_bytes(const struct fq_plan_grouper *pg)
+{
+	/* rec_id (pl_query_group_closed) and the times, always */
+	size_t n = offsetof(struct fq_record, etime) + sizeof(int64_t);
+	for (size_t i = 0; i < pg->nmodules; i++) {
+		const struct fq_gmodule *m = &pg->modules[i];
+		for (size_t k = 0; k < m->nkeys; k++)
+			if (field_end(m->keys[k].a) > n)
+				n = field_end(m->keys[k].a);
+		for (size_t k = 0; k < m->nrel; k++)
+			if (field_end(m->rel[k].a) > n)
+				n = field_end(m->rel[k].a);
+		for (size_t k = 0; k < m->ntime; k++)
+			if (field_end(m->time[k].a) > n)
+				n = field_end(m->time[k].a);
+	}
+	return n;
+}
+
+/* rec holds r, perhaps cut short: r is read, rec only stored. */
 int
-pl_grouper_record(struct pl_branch *b, struct pl_rec *rec, int late)
+pl_grouper_record(struct pl_branch *b, struct pl_rec *rec,
+		  const struct fq_record *r, int late, uint64_t probe)
 {
 	struct pl_grouper *gr = &b->gr;
-	const struct fq_record *r = &rec->r;
 	const struct fq_engine_opts *o = &b->q->e->o;
 
 	if (gr->pg == NULL) {
@@ -880,7 +961,7 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec, int late)
 		struct pl_group *G = group_new(b);
 		if (G == NULL)
 			return -1;
-		group_add(b, G, rec);
+		group_add(b, G, rec, r);
 		b->c.groups_closed++;
 		pl_query_group_closed(b, G);
 		return 0;
@@ -909,7 +990,8 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec, int late)
 			struct pl_gindex *ix = &gr->idx[i];
 			if (ix->nb == 0)
 				continue;
-			uint64_t h = key_hash_rec(m, r, 0);
+			uint64_t h = i == gr->probe_m ? probe
+						      : key_hash_rec(m, r, 0);
 			size_t mask = ix->nb - 1;
 			for (size_t k = h & mask; ix->v[k].g; k = (k + 1) & mask) {
 				struct pl_kent *e = &ix->v[k];
@@ -953,7 +1035,7 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec, int late)
 
 	if (best) {
 		int64_t old_stime = best->stime;
-		group_add(b, best, rec);
+		group_add(b, best, rec, r);
 		if (best->stime < old_stime && gr->span.cnt) {
 			/* An earlier stime: count it there. */
 			span_del(gr, best);
@@ -978,7 +1060,7 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec, int late)
 	struct pl_group *G = group_new(b);
 	if (G == NULL)
 		return -1;
-	group_add(b, G, rec);
+	group_add(b, G, rec, r);
 	if (late)
 		b->c.late_join++;
 	G->open = 1;
@@ -1006,6 +1088,39 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec, int late)
 	return 0;
 }
 
+/*
+ * G is the next group to close: while stream time gets there (a group
+ * stays at the top for several records), fetch what closing it will
+ * read -- the group's block, then, once that is in (the next call),
+ * its key index slots and its records.
+ * Closing a group cold took five or six cache misses one after the
+ * other; this overlaps them with the records before.  `pf_g` and
+ * `pf_done` are only compared with the top, never followed.
+ */
+static void
+prefetch_next(struct pl_branch *b, struct pl_group *G)
+{
+	struct pl_grouper *gr = &b->gr;
+	if (gr->pf_g != G) {
+		gr->pf_g = G;
+		for (size_t l = 0; l < gr->block_size; l += 64)
+			__builtin_prefetch((const char *)G + l);
+		return;
+	}
+	if (gr->pf_done == G)
+		return;
+	gr->pf_done = G;
+	for (size_t i = 0; i < gr->pg->nmodules; i++) {
+		const struct pl_gindex *ix = &gr->idx[i];
+		if (gr->pg->modules[i].nkeys && ix->nb)
+			__builtin_prefetch(&ix->v[G->khash[i] & (ix->nb - 1)]);
+	}
+	if (!G->has_ids && G->n) {
+		__builtin_prefetch(G->recs[0]);
+		__builtin_prefetch(G->recs[G->n - 1]);
+	}
+}
+
 static int
 hent_seq_cmp(const void *x, const void *y)
 {
@@ -1024,19 +1139,35 @@ static void
 close_all(struct pl_branch *b)
 {
 	struct pl_grouper *gr = &b->gr;
+	struct pl_heap *h = &gr->heap;
 	if (gr->linked) {
 		while (gr->open_head)
 			close_group(b, gr->open_head);
+		/* what is left in the heap is stale */
+		for (size_t i = 0; i < h->n; i++)
+			hent_release(h->a[i].g);
+		h->n = 0;
 		return;
 	}
-	struct pl_heap *h = &gr->heap;
 	size_t n = h->n;
+	if (n == 0)
+		return;
 	qsort(h->a, n, sizeof *h->a, hent_seq_cmp);
 	gr->closing_all = 1;
 	/* Nothing below reads the heap: no record comes after the end, and
 	 * the --max-state cap is not checked within it (engine.c). */
 	h->n = 0;
 	for (size_t i = 0; i < n; i++) {
+		/* The groups are far apart in memory and each is read at
+		 * once: fetch a few ahead (its first lines, then, once
+		 * those are in, its first record). */
+		if (i + 8 < n) {
+			const char *p = (const char *)h->a[i + 8].g;
+			for (size_t l = 0; l < gr->block_size; l += 64)
+				__builtin_prefetch(p + l);
+		}
+		if (i + 4 < n && h->a[i + 4].g->n && !h->a[i + 4].g->has_ids)
+			__builtin_prefetch(h->a[i + 4].g->recs[0]);
 		/* A group with two entries has them side by side. */
 		struct pl_group *G = h->a[i].g;
 		if (G->open)
@@ -1072,6 +1203,8 @@ pl_grouper_close_until(struct pl_branch *b, int64_t T, int all)
 			break;
 		close_group(b, G);
 	}
+	if (G)
+		prefetch_next(b, G);
 }
 
 /*
@@ -1108,7 +1241,7 @@ pl_group_footprint(const struct pl_group *g)
 		return n;
 	for (uint32_t i = 0; i < g->n; i++)
 		if (g->recs[i]->refs == 1)
-			n += sizeof *g->recs[i];
+			n += g->br->q->pool.slot;
 	return n;
 }
 

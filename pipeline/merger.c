@@ -1375,6 +1375,51 @@ cmp_tuple_time(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/*
+ * End of input: every stored group is dropped.  The indexes go whole,
+ * not group by group, and the stores are walked in order, fetching the
+ * groups a few ahead: at the end of a long stream they hold the groups
+ * of the last quarter hour or so.
+ */
+static void
+merger_teardown(struct pl_merger *mg)
+{
+	struct pl_mem *mem = mg->q->mem;
+	for (size_t b = 0; b < mg->q->plan->nbranches; b++) {
+		struct pl_store *s = &mg->stores[b];
+		for (size_t k = 0; k < s->nattrs; k++) {
+			struct pl_attr *a = &s->attrs[k];
+			if (a->b)
+				sbuckets_free(a->b, a->nb, mem);
+			a->b = NULL;
+			a->nb = a->n = 0;
+		}
+		for (size_t i = 0; i < s->n; i++) {
+			if (i + 8 < s->n) {
+				/* refs, then stored and shash */
+				__builtin_prefetch(s->byst[i + 8]);
+				__builtin_prefetch((char *)s->byst[i + 8] + 64);
+			}
+			struct pl_group *g = s->byst[i];
+			if (g->stored) {
+				if (g->shash && g->shash != g->shash_in) {
+					pl_mem_free(mem, s->nattrs * sizeof *g->shash);
+					free(g->shash);
+				}
+				g->shash = NULL;
+				g->stored = 0;
+				mg->q->dropped_groups++;
+			}
+			pl_group_unref(g);
+		}
+		s->n = s->dead = s->evict_from = 0;
+	}
+	struct pl_wheel *w = mg->drops;
+	for (size_t i = 0; i < WHEEL_N; i++)
+		w->b[i].n = 0;
+	w->n = 0;
+}
+
 void
 pl_merger_advance(struct pl_merger *mg, int64_t T, int end)
 {
@@ -1433,6 +1478,10 @@ pl_merger_advance(struct pl_merger *mg, int64_t T, int end)
 		if (f != FQ_TIME_INF && f > mg->front)
 			mg->front = f;
 	}
+	if (end) {
+		merger_teardown(mg);
+		return;
+	}
 	int64_t F = mg->front;
 	struct pl_wheel *w = mg->drops;
 	/* The seconds done; at the end every second there is (pl_sec_of
@@ -1444,17 +1493,24 @@ pl_merger_advance(struct pl_merger *mg, int64_t T, int end)
 			w->cur = last - (WHEEL_N - 1);  /* one full turn is all */
 		struct pl_wbucket *bk = &w->b[(uint64_t)w->cur & (WHEEL_N - 1)];
 		w->cur++;
-		for (uint32_t i = 0; i < bk->n;) {
+		/* The bucket is compacted in one pass: a group due a turn or
+		 * more later moves down, and only it learns its new place
+		 * (wheel_remove() would move the last group of the bucket
+		 * into the hole, a cache miss per dropped group). */
+		uint32_t k = 0;
+		for (uint32_t i = 0; i < bk->n; i++) {
 			struct pl_group *g = bk->g[i];
 			if (end || F > g->drop_at) {
-				wheel_remove(w, g);   /* moves the last one to i */
 				store_drop(&mg->stores[g->br->index], g, mg->q->mem);
 				mg->q->dropped_groups++;
 				dropped++;
+				w->n--;
 			} else {
-				i++;   /* due a turn or more later */
+				g->wi = k;
+				bk->g[k++] = g;
 			}
 		}
+		bk->n = k;
 	}
 	if (w->n == 0 && w->cur <= last)
 		w->cur = last + 1;

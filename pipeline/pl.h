@@ -111,6 +111,14 @@ pl_array_grow(void *v, uint32_t *cap, size_t elem, uint32_t first,
 	return p;
 }
 
+/*
+ * Records are handed to the engine in batches; it looks this many ahead
+ * (engine.c, engine_records): their filters run and their key index
+ * slots are fetched into the cache together, so that the misses overlap
+ * instead of coming one record at a time.
+ */
+#define PL_AHEAD 16
+
 /* ---- time ----------------------------------------------------------- */
 
 /* The second a time in ms falls in (floor, also below zero). */
@@ -245,11 +253,18 @@ int pl_filter_record(struct pl_filter *f, const struct fq_record *r,
 
 /* ---- records -------------------------------------------------------- */
 
+/*
+ * A stored record.  When a query prints no record, only the first
+ * `copy` bytes of the record are kept (struct pl_rec_pool): the fields
+ * its grouper rules read from a group's records, which the field table
+ * puts first (rec_id, times, addresses), and nothing past them may be
+ * read.  The header comes first so that the record can end short.
+ */
 struct pl_rec {
-	struct fq_record r;
 	uint32_t refs;             /* groups holding it */
 	uint8_t printed;           /* already output by this query */
 	struct pl_rec *next_free;
+	struct fq_record r;        /* its first pool->copy bytes */
 };
 
 struct pl_rec_pool {
@@ -257,8 +272,10 @@ struct pl_rec_pool {
 	void **slabs;              /* owned slabs */
 	size_t nslabs, cap_slabs;
 	size_t live;               /* records held */
+	size_t copy;               /* bytes of struct fq_record kept */
+	size_t slot;               /* bytes of a stored record */
 	struct pl_mem *mem;        /* borrowed: the engine's; live records
-				      count as sizeof(struct pl_rec) each */
+				      count as `slot` bytes each */
 };
 
 struct pl_rec *pl_rec_new(struct pl_rec_pool *p, const struct fq_record *r);
@@ -268,11 +285,12 @@ void pl_rec_pool_fini(struct pl_rec_pool *p);
 /* ---- groups --------------------------------------------------------- */
 
 /*
- * One aggregate of a group.  Each function uses one member of the union
- * (grouper.c, agg_add; value.c, pl_group_value): `ip` for the address
- * results of field/first/last/min/max, `set` for union(), `i` and `cnt`
- * for the rest -- 24 bytes, not the 48 of all four side by side, and a
- * group has one per aggregate for minutes.
+ * One aggregate of a group, in the group's block (grouper.c,
+ * group_block).  Each function uses one member and has only the room
+ * that member needs: `ip` for the address results of field, first,
+ * last, min and max (24 bytes), `i` and `cnt` for count and avg (16),
+ * `i` for the other numbers (8); a union() is a struct pl_set in place
+ * (pl_group_set).  A group holds one per aggregate for minutes.
  */
 struct pl_agg {
 	union {
@@ -281,7 +299,6 @@ struct pl_agg {
 			uint64_t cnt;      /* count, avg denominator */
 		};
 		struct fq_ip ip;       /* address results */
-		struct pl_set *set;    /* union(): in the group's block */
 	};
 };
 
@@ -293,7 +310,8 @@ struct pl_branch;
  * stored (in the merger), never both, and the block of a freed group is
  * only linked into its branch's free list.  The block (grouper.c) is
  * this struct followed by the aggregates, key hashes and set headers,
- * rounded up to whole cache lines.
+ * rounded up to whole cache lines.  The order keeps what dropping a
+ * stored group reads (drop_at to shash_in) in one cache line.
  */
 struct pl_group {
 	struct pl_branch *br;      /* borrowed */
@@ -327,12 +345,6 @@ struct pl_group {
 					  can have; dropped once the front
 					  passes */
 	};
-	struct pl_rec *rec_in[2];  /* recs while it fits: most groups hold
-				      one or two records */
-	uint64_t min_rec_id;
-	struct pl_agg *aggs;       /* in the group's block, naggs entries */
-	uint64_t *khash;           /* in the group's block, per module: the
-				      key hash it is indexed under */
 	uint64_t *shash;           /* owned or shash_in while stored: its
 				      hash in each index of its merger store
 				      (attrs) */
@@ -345,6 +357,11 @@ struct pl_group {
 		uint64_t shash_in[2];  /* stored: shash while the store has at
 					  most two indexes */
 	};
+	struct pl_rec *rec_in[2];  /* recs while it fits: most groups hold
+				      one or two records */
+	uint64_t min_rec_id;
+	uint64_t *khash;           /* in the group's block, per module: the
+				      key hash it is indexed under */
 };
 
 void pl_group_value(const struct pl_group *g, const struct fq_operand *o,
@@ -418,6 +435,11 @@ struct pl_grouper {
 	struct pl_group *spare;    /* free blocks, linked through next_open
 				      (in the slabs: not owned apart) */
 	uint8_t has_sets;          /* some aggregate is a union() set */
+	size_t probe_m;            /* the first module with keys, or SIZE_MAX */
+	uint16_t *agg_off;         /* owned, per aggregate: its place in a
+				      group's block (pl_group_agg) */
+	size_t khash_at;           /* place of the key hashes in a block */
+	const struct pl_group *pf_g, *pf_done;  /* grouper.c, prefetch_next */
 	uint8_t linked;            /* open groups are kept in the open list
 				      (open_head..open_tail): --batch, or a
 				      module without keys scans it */
@@ -539,6 +561,22 @@ struct pl_branch {
 	struct pl_jname *jagg;     /* owned, per aggregate: `,"name":` */
 };
 
+/* The k-th aggregate of g (a group of a branch with a grouper). */
+static inline struct pl_agg *
+pl_group_agg(const struct pl_group *g, size_t k)
+{
+	return (struct pl_agg *)(void *)((char *)(uintptr_t)g +
+					 g->br->gr.agg_off[k]);
+}
+
+/* The same for a union() aggregate: its set. */
+static inline struct pl_set *
+pl_group_set(const struct pl_group *g, size_t k)
+{
+	return (struct pl_set *)(void *)((char *)(uintptr_t)g +
+					 g->br->gr.agg_off[k]);
+}
+
 struct pl_match {
 	struct pl_group **g;       /* owned array, per plan branch */
 	int64_t time;
@@ -561,7 +599,12 @@ struct pl_query {
 	struct pl_mem *mem;        /* borrowed: the engine's state total */
 	struct pl_match *batch;    /* owned: --batch matches to sort */
 	size_t nbatch, capbatch;
-	uint8_t *pass;             /* scratch: per branch filter result */
+	/* The records engine_records() has looked ahead at (PL_AHEAD): per
+	 * record, whether any branch passed it, and per record and branch
+	 * its filter result and probe hash (pl_grouper_probe_hash). */
+	uint8_t ahead_any[PL_AHEAD];
+	uint8_t *ahead_pass;       /* owned, PL_AHEAD * nbranches */
+	uint64_t *ahead_hash;      /* owned, PL_AHEAD * nbranches */
 	struct pl_jname jhead;     /* `{"query":"name","match":` */
 	uint8_t keep_recs;         /* records are printed: closed groups keep
 				      them (else only their rec_ids) */
@@ -597,7 +640,17 @@ struct fq_engine {
 /* grouper.c */
 int pl_grouper_init(struct pl_branch *b);
 void pl_grouper_fini(struct pl_branch *b);
-int pl_grouper_record(struct pl_branch *b, struct pl_rec *rec, int late);
+/*
+ * The hash a record probes its grouper's first keyed module with, its
+ * slot of that module's key index prefetched; 0 when there is none.
+ * Pure: the record may be grouped any time later (pl_grouper_record).
+ */
+uint64_t pl_grouper_probe_hash(struct pl_branch *b, const struct fq_record *r);
+/* `probe` is what pl_grouper_probe_hash() gave for the record. */
+int pl_grouper_record(struct pl_branch *b, struct pl_rec *rec,
+		      const struct fq_record *r, int late, uint64_t probe);
+/* Bytes of a record the grouper reads from a group's records. */
+size_t pl_grouper_rec_bytes(const struct fq_plan_grouper *pg);
 void pl_grouper_close_until(struct pl_branch *b, int64_t T, int all);
 /*
  * Streaming, after pl_grouper_close_until(b, T): a lower bound on the

@@ -508,7 +508,7 @@ pl_group_value(const struct pl_group *g, const struct fq_operand *o,
 		break;
 	case FQ_G_AGG: {
 		const struct fq_agg *a = &g->br->gr.pg->aggs[o->agg];
-		const struct pl_agg *v = &g->aggs[o->agg];
+		const struct pl_agg *v = pl_group_agg(g, o->agg);
 		switch (a->fn) {
 		case FQ_AGG_AVG:
 			out->t = FQ_V_REAL;
@@ -518,8 +518,9 @@ pl_group_value(const struct pl_group *g, const struct fq_operand *o,
 			out->i = (int64_t)v->cnt;
 			break;
 		case FQ_AGG_UNION:
-			out->t = v->set->elem == FQ_V_IP ? FQ_V_SET_IP : FQ_V_SET_INT;
-			out->set = v->set;
+			out->set = pl_group_set(g, o->agg);
+			out->t = out->set->elem == FQ_V_IP ? FQ_V_SET_IP
+							   : FQ_V_SET_INT;
 			break;
 		default:
 			if (a->vtype == FQ_V_IP) {
