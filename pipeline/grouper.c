@@ -1092,7 +1092,7 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec,
  * G is the next group to close: while stream time gets there (a group
  * stays at the top for several records), fetch what closing it will
  * read -- the group's block, then, once that is in (the next call),
- * its key index slots and its records.
+ * its key index slots, its records and the merger's index slots.
  * Closing a group cold took five or six cache misses one after the
  * other; this overlaps them with the records before.  `pf_g` and
  * `pf_done` are only compared with the top, never followed.
@@ -1119,6 +1119,8 @@ prefetch_next(struct pl_branch *b, struct pl_group *G)
 		__builtin_prefetch(G->recs[0]);
 		__builtin_prefetch(G->recs[G->n - 1]);
 	}
+	if (b->q->mg)
+		pl_merger_prefetch(b->q->mg, G);
 }
 
 static int

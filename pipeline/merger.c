@@ -514,6 +514,19 @@ struct pl_merger_x {
 	int has_sub;
 	struct pl_group **emit;    /* owned scratch, per plan branch: a
 				      match emitted at once (no tuple) */
+	struct pl_probe *probes;   /* owned: the first probe of each module
+				      slot (pl_merger_prefetch) */
+	size_t nprobes;
+};
+
+/* Where join_rec() looks first for partners of a new group of `branch`
+ * in one module slot: index `attr` of the store of `store`, with the
+ * group's values of ops. */
+struct pl_probe {
+	size_t branch, store;
+	int attr;
+	const struct fq_operand *ops[PL_ATTR_OPS];
+	size_t nops;
 };
 
 static struct pl_mod *
@@ -700,6 +713,73 @@ wheel_fini(struct pl_wheel *w, struct pl_mem *mem)
 	free(w);
 }
 
+/*
+ * The probes join_rec() makes first for a group that binds slot s of a
+ * module: as there, the first indexable equality between s and another
+ * slot y, and every such equality between the two, look up y's store.
+ */
+static int
+probes_init(struct pl_merger_x *x)
+{
+	struct pl_merger *mg = &x->pub;
+	for (size_t i = 0; i < mg->pm->nmodules; i++) {
+		const struct fq_mmodule *m = x->mods[i].m;
+		for (size_t sl = 0; sl < m->nbranches; sl++) {
+			for (size_t c = 0; c < m->rules.n; c++) {
+				const struct fq_term *t =
+					indexable_term(&m->rules.clauses[c]);
+				if (t == NULL || (t->l.branch != sl &&
+						  t->r.branch != sl))
+					continue;
+				size_t y = t->l.branch == sl ? t->r.branch
+							     : t->l.branch;
+				struct pl_probe p;
+				const struct fq_operand *mine[PL_ATTR_OPS];
+				memset(&p, 0, sizeof p);
+				p.branch = m->branches[sl];
+				p.store = m->branches[y];
+				p.nops = pair_terms(m, sl, y, mine, p.ops);
+				p.attr = attr_find(&mg->stores[p.store], mine,
+						   p.nops);
+				if (p.attr >= 0) {
+					struct pl_probe *v = realloc(x->probes,
+						(x->nprobes + 1) * sizeof *v);
+					if (v == NULL)
+						return -1;
+					x->probes = v;
+					x->probes[x->nprobes++] = p;
+				}
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+static void
+prefetch_slot(const struct pl_attr *a, const struct pl_group *g,
+	      const struct fq_operand *const *ops, size_t nops)
+{
+	if (a->nb)
+		__builtin_prefetch(&a->b[ops_hash(g, ops, nops) & (a->nb - 1)]);
+}
+
+void
+pl_merger_prefetch(struct pl_merger *mg, const struct pl_group *g)
+{
+	struct pl_merger_x *x = (struct pl_merger_x *)mg;
+	size_t b = g->br->index;
+	const struct pl_store *s = &mg->stores[b];
+	for (size_t k = 0; k < s->nattrs; k++)
+		prefetch_slot(&s->attrs[k], g, s->attrs[k].ops, s->attrs[k].nops);
+	for (size_t i = 0; i < x->nprobes; i++) {
+		const struct pl_probe *p = &x->probes[i];
+		if (p->branch == b)
+			prefetch_slot(&mg->stores[p->store].attrs[p->attr], g,
+				      p->ops, p->nops);
+	}
+}
+
 int
 pl_merger_init(struct pl_query *q)
 {
@@ -732,8 +812,11 @@ pl_merger_init(struct pl_query *q)
 	}
 	x->has_sub = pm->nmodules > 1;
 	mark_sub_keys(mg);
+	if (probes_init(x) < 0)
+		return -1;
 	mg->next_release = FQ_TIME_INF;
 	mg->front = INT64_MIN;
+	mg->front_sec = INT64_MIN;
 	mg->listed = calloc(q->plan->nbranches ? q->plan->nbranches : 1, 1);
 	mg->drops = calloc(1, sizeof *mg->drops);
 	if (mg->drops == NULL || mg->listed == NULL)
@@ -799,6 +882,7 @@ pl_merger_fini(struct pl_merger *mg)
 		}
 	free(x->mods);
 	free(x->emit);
+	free(x->probes);
 	wheel_fini(mg->drops, mg->q->mem);
 	free(mg->listed);
 	free(mg->stores);
@@ -1466,7 +1550,21 @@ pl_merger_advance(struct pl_merger *mg, int64_t T, int end)
 	 * met every one it will meet once the front has passed drop_at.
 	 * Empty the wheel's buckets of every second the front has passed.
 	 */
-	if (!end) {
+	if (end) {
+		merger_teardown(mg);
+		return;
+	}
+	/*
+	 * Stream time moves on with nearly every record; the front, and
+	 * with it the drop wheel, is brought up once per second of it.  A
+	 * front up to a second behind is still a lower bound: a group it
+	 * lets into the store goes a second later, nothing else changes.
+	 */
+	int64_t sec = pl_sec_of(T);
+	if (sec == mg->front_sec)
+		return;
+	mg->front_sec = sec;
+	{
 		int64_t f = FQ_TIME_INF;
 		for (size_t b = 0; b < mg->q->plan->nbranches; b++) {
 			if (!mg->listed[b])
@@ -1478,15 +1576,10 @@ pl_merger_advance(struct pl_merger *mg, int64_t T, int end)
 		if (f != FQ_TIME_INF && f > mg->front)
 			mg->front = f;
 	}
-	if (end) {
-		merger_teardown(mg);
-		return;
-	}
 	int64_t F = mg->front;
 	struct pl_wheel *w = mg->drops;
-	/* The seconds done; at the end every second there is (pl_sec_of
-	 * keeps w->cur++ clear of overflow). */
-	int64_t last = pl_sec_of(end ? FQ_TIME_INF : F) - 1;
+	/* The seconds done. */
+	int64_t last = pl_sec_of(F) - 1;
 	size_t dropped = 0;
 	while (w->n > 0 && w->cur <= last) {
 		if (w->cur <= last - WHEEL_N)
@@ -1500,7 +1593,7 @@ pl_merger_advance(struct pl_merger *mg, int64_t T, int end)
 		uint32_t k = 0;
 		for (uint32_t i = 0; i < bk->n; i++) {
 			struct pl_group *g = bk->g[i];
-			if (end || F > g->drop_at) {
+			if (F > g->drop_at) {
 				store_drop(&mg->stores[g->br->index], g, mg->q->mem);
 				mg->q->dropped_groups++;
 				dropped++;
@@ -1518,7 +1611,7 @@ pl_merger_advance(struct pl_merger *mg, int64_t T, int end)
 		return;
 	for (size_t b = 0; b < mg->q->plan->nbranches; b++) {
 		struct pl_store *s = &mg->stores[b];
-		if (s->dead && (end || s->dead * 2 > s->n))
+		if (s->dead && s->dead * 2 > s->n)
 			store_compact(s);
 	}
 }

@@ -524,6 +524,7 @@ struct pl_merger {
 	int64_t front;             /* streaming: no group still to come to
 				      a branch a module lists starts before
 				      it (pl_grouper_front); never falls */
+	int64_t front_sec;         /* the second of T it was computed in */
 	uint8_t *listed;           /* owned, per plan branch: some module
 				      lists it */
 	size_t npending;
@@ -677,6 +678,10 @@ size_t pl_group_footprint(const struct pl_group *g);
 int pl_merger_init(struct pl_query *q);
 void pl_merger_fini(struct pl_merger *m);
 void pl_merger_group(struct pl_merger *m, struct pl_group *g);
+/* g will come to pl_merger_group() soon: fetch the index slots it will
+ * be filed under and probe first into the cache (a hint; changes
+ * nothing else). */
+void pl_merger_prefetch(struct pl_merger *m, const struct pl_group *g);
 void pl_merger_advance(struct pl_merger *m, int64_t T, int end);
 /*
  * --max-state (docs/streaming.md, "Bounded state"), in rounds: a round
