@@ -25,6 +25,7 @@
  */
 #include "pl.h"
 #include "fq_log.h"
+#include "fq_table.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,9 @@
  * leaves its entries stale.
  */
 #define HEAP_D 4
+_Static_assert(HEAP_D <= sizeof(((struct pl_grouper *)0)->pf_kids) /
+			 sizeof(((struct pl_grouper *)0)->pf_kids[0]),
+	       "prefetch_next keeps the root's children");
 static int
 hent_less(const struct pl_hent *a, const struct pl_hent *b)
 {
@@ -102,7 +106,8 @@ heap_push(struct pl_heap *h, struct pl_group *g, struct pl_mem *mem)
 {
 	if (h->n == h->cap) {
 		size_t cap = h->cap ? h->cap * 2 : 64;
-		struct pl_hent *a = realloc(h->a, cap * sizeof *a);
+		struct pl_hent *a = fq_table_grow(h->a, h->cap * sizeof *a,
+						  cap * sizeof *a);
 		if (a == NULL)
 			return -1;
 		pl_mem_realloc(mem, h->cap * sizeof *a, cap * sizeof *a);
@@ -235,7 +240,7 @@ static int
 index_grow(struct pl_gindex *ix, struct pl_mem *mem)
 {
 	size_t nb = ix->nb ? ix->nb * 2 : 256;
-	struct pl_kent *v = calloc(nb, sizeof *v);
+	struct pl_kent *v = fq_table_alloc(nb * sizeof *v);
 	if (v == NULL)
 		return -1;
 	pl_mem_realloc(mem, ix->nb * sizeof *v, nb * sizeof *v);
@@ -249,7 +254,7 @@ index_grow(struct pl_gindex *ix, struct pl_mem *mem)
 				kput(v, nb, *e);
 		}
 	}
-	free(ix->v);
+	fq_table_free(ix->v);
 	ix->v = v;
 	ix->nb = nb;
 	return 0;
@@ -870,13 +875,14 @@ pl_grouper_fini(struct pl_branch *b)
 	if (gr->idx)
 		for (size_t i = 0; i < gr->pg->nmodules; i++) {
 			pl_mem_free(mem, gr->idx[i].nb * sizeof *gr->idx[i].v);
-			free(gr->idx[i].v);
+			fq_table_free(gr->idx[i].v);
 		}
 	free(gr->idx);
 	free(gr->abs_ok);
 	free(gr->agg_off);
+	free(gr->due);
 	pl_mem_free(mem, gr->heap.cap * sizeof *gr->heap.a);
-	free(gr->heap.a);
+	fq_table_free(gr->heap.a);
 	free(gr->span.cnt);
 	for (size_t i = 0; i < gr->nslabs; i++)
 		free(gr->slabs[i]);
@@ -1089,26 +1095,28 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec,
 }
 
 /*
- * G is the next group to close: while stream time gets there (a group
- * stays at the top for several records), fetch what closing it will
- * read -- the group's block, then, once that is in (the next call),
- * its key index slots, its records and the merger's index slots.
+ * G is the next group to close: while stream time gets there, fetch
+ * what closing it will read, in two steps -- the group's block first,
+ * then, once that is in, its key index slots, its records and the
+ * merger's index slots for it (those addresses are in the block).
  * Closing a group cold took five or six cache misses one after the
- * other; this overlaps them with the records before.  `pf_g` and
- * `pf_done` are only compared with the top, never followed.
+ * other; this overlaps them with the records before.  The blocks of the
+ * top's children are fetched too: the next group to close is one of
+ * them, and when it becomes the top its block is in, so the second step
+ * can follow at once.  Runs when the top changes and once more; the
+ * pointers kept are only compared, never followed.
  */
 static void
-prefetch_next(struct pl_branch *b, struct pl_group *G)
+prefetch_lines(const struct pl_grouper *gr, const struct pl_group *g)
+{
+	for (size_t l = 0; l < gr->block_size; l += 64)
+		__builtin_prefetch((const char *)g + l);
+}
+
+static void
+prefetch_deep(struct pl_branch *b, const struct pl_group *G)
 {
 	struct pl_grouper *gr = &b->gr;
-	if (gr->pf_g != G) {
-		gr->pf_g = G;
-		for (size_t l = 0; l < gr->block_size; l += 64)
-			__builtin_prefetch((const char *)G + l);
-		return;
-	}
-	if (gr->pf_done == G)
-		return;
 	gr->pf_done = G;
 	for (size_t i = 0; i < gr->pg->nmodules; i++) {
 		const struct pl_gindex *ix = &gr->idx[i];
@@ -1121,6 +1129,32 @@ prefetch_next(struct pl_branch *b, struct pl_group *G)
 	}
 	if (b->q->mg)
 		pl_merger_prefetch(b->q->mg, G);
+}
+
+static void
+prefetch_next(struct pl_branch *b, const struct pl_group *G)
+{
+	struct pl_grouper *gr = &b->gr;
+	if (G == gr->pf_top) {
+		if (gr->pf_done != G)
+			prefetch_deep(b, G);
+		return;
+	}
+	int seen = 0;
+	for (size_t k = 0; k < gr->npf_kids; k++)
+		seen |= gr->pf_kids[k] == G;
+	gr->pf_top = G;
+	if (seen)
+		prefetch_deep(b, G);
+	else
+		prefetch_lines(gr, G);
+	const struct pl_heap *h = &gr->heap;
+	size_t n = h->n - 1 < HEAP_D ? h->n - 1 : HEAP_D;
+	for (size_t k = 0; k < n; k++) {
+		gr->pf_kids[k] = h->a[1 + k].g;
+		prefetch_lines(gr, h->a[1 + k].g);
+	}
+	gr->npf_kids = n;
 }
 
 static int
@@ -1185,6 +1219,25 @@ close_all(struct pl_branch *b)
 	}
 }
 
+/* Close the groups taken off the heap (pl_grouper_close_until). */
+static void
+close_due(struct pl_branch *b, struct pl_group **due, size_t n)
+{
+	const struct pl_grouper *gr = &b->gr;
+	for (size_t i = 0; i < n && i < 6; i++)
+		prefetch_lines(gr, due[i]);
+	for (size_t i = 0; i < n; i++) {
+		if (i + 6 < n)
+			prefetch_lines(gr, due[i + 6]);
+		if (i + 3 < n)
+			prefetch_deep(b, due[i + 3]);
+		struct pl_group *G = due[i];
+		G->open = 1;   /* for open_unlink */
+		close_group(b, G);
+		hent_release(G);
+	}
+}
+
 void
 pl_grouper_close_until(struct pl_branch *b, int64_t T, int all)
 {
@@ -1197,14 +1250,42 @@ pl_grouper_close_until(struct pl_branch *b, int64_t T, int all)
 	}
 	int64_t M = b->q->e->o.max_duration;
 	struct pl_group *G;
+	/*
+	 * Stream time moves in steps, and a step often makes several groups
+	 * due at once: they are taken off the heap first, in order, then
+	 * closed in that order with their memory fetched a few groups
+	 * ahead (prefetch_next).  Closing one group changes neither the
+	 * heap nor any other group; a taken group counts as closed for
+	 * heap_top, which drops its other entries if it meets them.
+	 */
+	size_t n = 0;
 	while ((G = heap_top(&gr->heap)) != NULL) {
 		/* T passes deadline + M (saturating). */
 		int64_t limit = G->deadline > FQ_TIME_INF - M ? FQ_TIME_INF
 							     : G->deadline + M;
 		if (!(T > limit))
 			break;
-		close_group(b, G);
+		if (n == gr->ndue_cap) {
+			size_t cap = gr->ndue_cap ? gr->ndue_cap * 2 : 64;
+			struct pl_group **v = realloc(gr->due, cap * sizeof *v);
+			if (v == NULL) {
+				/* close it now, the way a batch of one would */
+				close_due(b, gr->due, n);
+				n = 0;
+				heap_pop(&gr->heap);
+				G->open = 0;
+				close_group(b, G);
+				hent_release(G);
+				continue;
+			}
+			gr->due = v;
+			gr->ndue_cap = cap;
+		}
+		heap_pop(&gr->heap);
+		G->open = 0;
+		gr->due[n++] = G;
 	}
+	close_due(b, gr->due, n);
 	if (G)
 		prefetch_next(b, G);
 }

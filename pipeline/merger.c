@@ -40,6 +40,7 @@
  * tuple whose rejecting partner might have been evicted is dropped
  * (unsure()).
  */
+#include "fq_table.h"
 #include "pl.h"
 #include "fq_log.h"
 
@@ -236,14 +237,14 @@ sbuckets_free(struct pl_sbucket *b, size_t nb, struct pl_mem *mem)
 	for (size_t i = 0; i < nb; i++)
 		sbucket_fini(&b[i], mem);
 	pl_mem_free(mem, nb * sizeof *b);
-	free(b);
+	fq_table_free(b);
 }
 
 static int
 attr_grow(struct pl_attr *a, struct pl_mem *mem)
 {
 	size_t nb = a->nb ? a->nb * 2 : 256;
-	struct pl_sbucket *b = calloc(nb, sizeof *b);
+	struct pl_sbucket *b = fq_table_alloc(nb * sizeof *b);
 	if (b == NULL)
 		return -1;
 	pl_mem_alloc(mem, nb * sizeof *b);
@@ -399,11 +400,13 @@ store_insert(struct pl_store *s, struct pl_group *g, struct pl_mem *mem)
 {
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 256;
-		struct pl_group **p = realloc(s->byst, cap * sizeof *p);
+		struct pl_group **p = fq_table_grow(s->byst, s->cap * sizeof *p,
+						    cap * sizeof *p);
 		if (p == NULL)
 			return -1;
 		s->byst = p;
-		int64_t *st = realloc(s->st, cap * sizeof *st);
+		int64_t *st = fq_table_grow(s->st, s->cap * sizeof *st,
+					    cap * sizeof *st);
 		if (st == NULL)
 			return -1;
 		s->st = st;
@@ -870,9 +873,9 @@ pl_merger_fini(struct pl_merger *mg)
 			}
 			free(s->attrs);
 			pl_mem_free(mem, s->cap * sizeof *s->byst);
-			free(s->byst);
+			fq_table_free(s->byst);
 			pl_mem_free(mem, s->cap * sizeof *s->st);
-			free(s->st);
+			fq_table_free(s->st);
 		}
 	}
 	if (x->mods)

@@ -439,7 +439,12 @@ struct pl_grouper {
 	uint16_t *agg_off;         /* owned, per aggregate: its place in a
 				      group's block (pl_group_agg) */
 	size_t khash_at;           /* place of the key hashes in a block */
-	const struct pl_group *pf_g, *pf_done;  /* grouper.c, prefetch_next */
+	/* grouper.c, prefetch_next: only compared, never followed */
+	const struct pl_group *pf_top, *pf_done, *pf_kids[4];
+	size_t npf_kids;
+	struct pl_group **due;     /* owned scratch: groups being closed
+				      (pl_grouper_close_until) */
+	size_t ndue_cap;
 	uint8_t linked;            /* open groups are kept in the open list
 				      (open_head..open_tail): --batch, or a
 				      module without keys scans it */
