@@ -198,16 +198,17 @@ static int
 sbucket_push(struct pl_sbucket *k, struct pl_sent e, struct pl_mem *mem)
 {
 	if (k->cap == 0) {
-		k->v = &k->one;
-		k->cap = 1;
+		k->v = k->in;
+		k->cap = 2;
 	} else if (k->n == k->cap) {
 		struct pl_sent *v;
-		if (k->v == &k->one) {
+		if (k->v == k->in) {
 			v = malloc(4 * sizeof *v);
 			if (v == NULL)
 				return -1;
 			pl_mem_alloc(mem, 4 * sizeof *v);
-			v[0] = k->one;
+			v[0] = k->in[0];
+			v[1] = k->in[1];
 			k->cap = 4;
 		} else {
 			v = pl_array_grow(k->v, &k->cap, sizeof *v, 4, mem);
@@ -223,7 +224,7 @@ sbucket_push(struct pl_sbucket *k, struct pl_sent e, struct pl_mem *mem)
 static void
 sbucket_fini(struct pl_sbucket *k, struct pl_mem *mem)
 {
-	if (k->v != &k->one) {
+	if (k->v != k->in) {
 		pl_mem_free(mem, k->cap * sizeof *k->v);
 		free(k->v);
 	}
@@ -470,6 +471,11 @@ store_compact(struct pl_store *s)
 {
 	size_t w = 0;
 	for (size_t i = 0; i < s->n; i++) {
+		if (i + 8 < s->n) {
+			/* refs, then stored */
+			__builtin_prefetch(s->byst[i + 8]);
+			__builtin_prefetch((char *)s->byst[i + 8] + 64);
+		}
 		struct pl_group *g = s->byst[i];
 		if (g->stored) {
 			s->st[w] = s->st[i];
@@ -481,6 +487,19 @@ store_compact(struct pl_store *s)
 	s->n = w;
 	s->dead = 0;
 	s->evict_from = 0;
+}
+
+/* What store_drop() will read for g, if it is stored. */
+static void
+prefetch_drop(const struct pl_store *s, const struct pl_group *g)
+{
+	if (!g->shash)
+		return;
+	for (size_t k = 0; k < s->nattrs; k++) {
+		const struct pl_attr *a = &s->attrs[k];
+		if (a->nb)
+			__builtin_prefetch(&a->b[g->shash[k] & (a->nb - 1)]);
+	}
 }
 
 static void
@@ -1595,6 +1614,15 @@ pl_merger_advance(struct pl_merger *mg, int64_t T, int end)
 		 * into the hole, a cache miss per dropped group). */
 		uint32_t k = 0;
 		for (uint32_t i = 0; i < bk->n; i++) {
+			/* The groups of a bucket are far apart: fetch them a
+			 * few ahead, then the index slots they leave. */
+			if (i + 8 < bk->n) {
+				__builtin_prefetch(bk->g[i + 8]);
+				__builtin_prefetch((char *)bk->g[i + 8] + 64);
+			}
+			if (i + 4 < bk->n)
+				prefetch_drop(&mg->stores[bk->g[i + 4]->br->index],
+					      bk->g[i + 4]);
 			struct pl_group *g = bk->g[i];
 			if (F > g->drop_at) {
 				store_drop(&mg->stores[g->br->index], g, mg->q->mem);

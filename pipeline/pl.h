@@ -471,10 +471,12 @@ struct pl_sent {                 /* a stored group in an index */
 };
 
 struct pl_sbucket {
-	struct pl_sent *v;         /* owned, or &one; read from the end */
+	struct pl_sent *v;         /* owned, or in; read from the end */
 	uint32_t n, cap;
-	struct pl_sent one;        /* v while the bucket holds at most one
-				      (most keys): no allocation */
+	struct pl_sent in[2];      /* v while the bucket holds at most two
+				      (most do, the table being at most
+				      full): no allocation, and a bucket is
+				      one cache line */
 };
 
 struct pl_attr {
