@@ -254,7 +254,7 @@ index_grow(struct pl_gindex *ix, struct pl_mem *mem)
 				kput(v, nb, *e);
 		}
 	}
-	fq_table_free(ix->v);
+	fq_table_free(ix->v, ix->nb * sizeof *ix->v);
 	ix->v = v;
 	ix->nb = nb;
 	return 0;
@@ -875,14 +875,15 @@ pl_grouper_fini(struct pl_branch *b)
 	if (gr->idx)
 		for (size_t i = 0; i < gr->pg->nmodules; i++) {
 			pl_mem_free(mem, gr->idx[i].nb * sizeof *gr->idx[i].v);
-			fq_table_free(gr->idx[i].v);
+			fq_table_free(gr->idx[i].v,
+				      gr->idx[i].nb * sizeof *gr->idx[i].v);
 		}
 	free(gr->idx);
 	free(gr->abs_ok);
 	free(gr->agg_off);
 	free(gr->due);
 	pl_mem_free(mem, gr->heap.cap * sizeof *gr->heap.a);
-	fq_table_free(gr->heap.a);
+	fq_table_free(gr->heap.a, gr->heap.cap * sizeof *gr->heap.a);
 	free(gr->span.cnt);
 	for (size_t i = 0; i < gr->nslabs; i++)
 		free(gr->slabs[i]);

@@ -238,7 +238,7 @@ sbuckets_free(struct pl_sbucket *b, size_t nb, struct pl_mem *mem)
 	for (size_t i = 0; i < nb; i++)
 		sbucket_fini(&b[i], mem);
 	pl_mem_free(mem, nb * sizeof *b);
-	fq_table_free(b);
+	fq_table_free(b, nb * sizeof *b);
 }
 
 static int
@@ -401,15 +401,20 @@ store_insert(struct pl_store *s, struct pl_group *g, struct pl_mem *mem)
 {
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 256;
-		struct pl_group **p = fq_table_grow(s->byst, s->cap * sizeof *p,
-						    cap * sizeof *p);
-		if (p == NULL)
+		struct pl_group **p = fq_table_alloc(cap * sizeof *p);
+		int64_t *st = fq_table_alloc(cap * sizeof *st);
+		if (p == NULL || st == NULL) {
+			fq_table_free(p, cap * sizeof *p);
+			fq_table_free(st, cap * sizeof *st);
 			return -1;
+		}
+		if (s->n) {
+			memcpy(p, s->byst, s->n * sizeof *p);
+			memcpy(st, s->st, s->n * sizeof *st);
+		}
+		fq_table_free(s->byst, s->cap * sizeof *s->byst);
+		fq_table_free(s->st, s->cap * sizeof *s->st);
 		s->byst = p;
-		int64_t *st = fq_table_grow(s->st, s->cap * sizeof *st,
-					    cap * sizeof *st);
-		if (st == NULL)
-			return -1;
 		s->st = st;
 		pl_mem_realloc(mem, s->cap * sizeof *p, cap * sizeof *p);
 		pl_mem_realloc(mem, s->cap * sizeof *st, cap * sizeof *st);
@@ -892,9 +897,9 @@ pl_merger_fini(struct pl_merger *mg)
 			}
 			free(s->attrs);
 			pl_mem_free(mem, s->cap * sizeof *s->byst);
-			fq_table_free(s->byst);
+			fq_table_free(s->byst, s->cap * sizeof *s->byst);
 			pl_mem_free(mem, s->cap * sizeof *s->st);
-			fq_table_free(s->st);
+			fq_table_free(s->st, s->cap * sizeof *s->st);
 		}
 	}
 	if (x->mods)

@@ -3,27 +3,42 @@
  */
 #include "fq_table.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #define FQ_HUGE ((size_t)2 << 20)
 
+static size_t
+mapped_size(size_t size)
+{
+	return (size + FQ_HUGE - 1) & ~(FQ_HUGE - 1);
+}
+
 void *
 fq_table_alloc(size_t size)
 {
 	if (size < FQ_HUGE)
 		return calloc(1, size ? size : 1);
-	/* aligned_alloc wants a multiple of the alignment */
-	size_t n = (size + FQ_HUGE - 1) & ~(FQ_HUGE - 1);
-	void *p = aligned_alloc(FQ_HUGE, n);
-	if (p == NULL)
+	size_t n = mapped_size(size);
+	if (n > SIZE_MAX - FQ_HUGE)
 		return NULL;
+	/* Map one huge page more than needed and cut it to alignment. */
+	char *p = mmap(NULL, n + FQ_HUGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	uintptr_t a = ((uintptr_t)p + FQ_HUGE - 1) & ~(uintptr_t)(FQ_HUGE - 1);
+	char *q = (char *)a;
+	if (q > p)
+		munmap(p, (size_t)(q - p));
+	if (q + n < p + n + FQ_HUGE)
+		munmap(q + n, (size_t)(p + n + FQ_HUGE - (q + n)));
 #ifdef MADV_HUGEPAGE
-	(void)madvise(p, n, MADV_HUGEPAGE);
+	(void)madvise(q, n, MADV_HUGEPAGE);
 #endif
-	memset(p, 0, size);
-	return p;
+	return q;
 }
 
 void *
@@ -34,12 +49,17 @@ fq_table_grow(void *p, size_t old, size_t size)
 		return NULL;
 	if (p && old)
 		memcpy(q, p, old < size ? old : size);
-	free(p);
+	fq_table_free(p, old);
 	return q;
 }
 
 void
-fq_table_free(void *p)
+fq_table_free(void *p, size_t size)
 {
-	free(p);
+	if (p == NULL)
+		return;
+	if (size < FQ_HUGE)
+		free(p);
+	else
+		munmap(p, mapped_size(size));
 }
