@@ -821,6 +821,11 @@ static void
 open_unlink(struct pl_branch *b, struct pl_group *G)
 {
 	struct pl_grouper *gr = &b->gr;
+	gr->nopen--;
+	span_del(gr, G);
+	G->open = 0;
+	if (gr->closing_all)
+		return;   /* close_all() empties list, heap and indexes after */
 	if (gr->linked) {
 		if (G->prev_open)
 			G->prev_open->next_open = G->next_open;
@@ -831,11 +836,6 @@ open_unlink(struct pl_branch *b, struct pl_group *G)
 		else
 			gr->open_tail = G->prev_open;
 	}
-	gr->nopen--;
-	span_del(gr, G);
-	G->open = 0;
-	if (gr->closing_all)
-		return;   /* close_all() empties heap and indexes after */
 	for (size_t i = 0; i < gr->pg->nmodules; i++)
 		if (gr->pg->modules[i].nkeys)
 			index_del(&gr->idx[i], G, G->khash[i]);
@@ -1166,52 +1166,67 @@ hent_seq_cmp(const void *x, const void *y)
 }
 
 /*
- * End of input: close every open group, in creation order.  Without the
- * open list (streaming, every module keyed) the heap holds them all: it
- * is sorted by seq and closed in that order, and heap and indexes are
- * emptied at once after, not one group at a time -- at the end of a
- * long stream that is most of the groups of the last M minutes.
+ * End of input: close every open group, in creation order.  The open
+ * list (--batch, or a module without keys) or else the heap sorted by
+ * seq gives them as an array, which is closed with each group's memory
+ * fetched a few groups ahead; list, heap and indexes are emptied at once
+ * after, not one group at a time -- at the end of a long stream that is
+ * most of the groups of the last M minutes, and in --batch all of them.
  */
 static void
 close_all(struct pl_branch *b)
 {
 	struct pl_grouper *gr = &b->gr;
 	struct pl_heap *h = &gr->heap;
+	size_t n = 0, nheap = h->n;
+	struct pl_group **v = NULL;
 	if (gr->linked) {
-		while (gr->open_head)
-			close_group(b, gr->open_head);
-		/* what is left in the heap is stale */
-		for (size_t i = 0; i < h->n; i++)
-			hent_release(h->a[i].g);
-		h->n = 0;
-		return;
+		if (gr->nopen > gr->ndue_cap) {
+			struct pl_group **d = realloc(gr->due,
+						      gr->nopen * sizeof *d);
+			if (d == NULL) {
+				/* one at a time, as the list goes */
+				while (gr->open_head)
+					close_group(b, gr->open_head);
+				for (size_t i = 0; i < h->n; i++)
+					hent_release(h->a[i].g);   /* stale */
+				h->n = 0;
+				return;
+			}
+			gr->due = d;
+			gr->ndue_cap = gr->nopen;
+		}
+		for (struct pl_group *G = gr->open_head; G; G = G->next_open)
+			gr->due[n++] = G;
+		v = gr->due;
+	} else {
+		n = nheap;
+		if (n > 1)
+			qsort(h->a, n, sizeof *h->a, hent_seq_cmp);
 	}
-	size_t n = h->n;
-	if (n == 0)
-		return;
-	qsort(h->a, n, sizeof *h->a, hent_seq_cmp);
 	gr->closing_all = 1;
 	/* Nothing below reads the heap: no record comes after the end, and
 	 * the --max-state cap is not checked within it (engine.c). */
 	h->n = 0;
 	for (size_t i = 0; i < n; i++) {
-		/* The groups are far apart in memory and each is read at
-		 * once: fetch a few ahead (its first lines, then, once
-		 * those are in, its first record). */
-		if (i + 8 < n) {
-			const char *p = (const char *)h->a[i + 8].g;
-			for (size_t l = 0; l < gr->block_size; l += 64)
-				__builtin_prefetch(p + l);
-		}
-		if (i + 4 < n && h->a[i + 4].g->n && !h->a[i + 4].g->has_ids)
-			__builtin_prefetch(h->a[i + 4].g->recs[0]);
-		/* A group with two entries has them side by side. */
-		struct pl_group *G = h->a[i].g;
+		if (i + 8 < n)
+			prefetch_lines(gr, v ? v[i + 8] : h->a[i + 8].g);
+		if (i + 4 < n)
+			prefetch_deep(b, v ? v[i + 4] : h->a[i + 4].g);
+		/* Without the list a group with two entries has them side by
+		 * side. */
+		struct pl_group *G = v ? v[i] : h->a[i].g;
 		if (G->open)
 			close_group(b, G);
-		hent_release(G);
+		if (!v)
+			hent_release(G);
 	}
 	gr->closing_all = 0;
+	if (v) {
+		gr->open_head = gr->open_tail = NULL;
+		for (size_t i = 0; i < nheap; i++)
+			hent_release(h->a[i].g);   /* stale now */
+	}
 	for (size_t i = 0; i < gr->pg->nmodules; i++) {
 		struct pl_gindex *ix = &gr->idx[i];
 		if (ix->nb)
