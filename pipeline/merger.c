@@ -470,17 +470,26 @@ store_insert(struct pl_store *s, struct pl_group *g, struct pl_mem *mem)
 	return 0;
 }
 
+/*
+ * The first two cache lines of a stored group: refs, then what dropping
+ * it reads (stored, drop_at, wi, shash; pl.h, struct pl_group).  Walks
+ * over groups far apart in memory fetch them a few groups ahead.
+ */
+static inline void
+prefetch_head(const struct pl_group *g)
+{
+	__builtin_prefetch(g);
+	__builtin_prefetch((const char *)g + 64);
+}
+
 /* Remove dropped groups (stored == 0) from the sorted array. */
 static void
 store_compact(struct pl_store *s)
 {
 	size_t w = 0;
 	for (size_t i = 0; i < s->n; i++) {
-		if (i + 8 < s->n) {
-			/* refs, then stored */
-			__builtin_prefetch(s->byst[i + 8]);
-			__builtin_prefetch((char *)s->byst[i + 8] + 64);
-		}
+		if (i + 8 < s->n)
+			prefetch_head(s->byst[i + 8]);
 		struct pl_group *g = s->byst[i];
 		if (g->stored) {
 			s->st[w] = s->st[i];
@@ -1506,11 +1515,8 @@ merger_teardown(struct pl_merger *mg)
 			a->nb = a->n = 0;
 		}
 		for (size_t i = 0; i < s->n; i++) {
-			if (i + 8 < s->n) {
-				/* refs, then stored and shash */
-				__builtin_prefetch(s->byst[i + 8]);
-				__builtin_prefetch((char *)s->byst[i + 8] + 64);
-			}
+			if (i + 8 < s->n)
+				prefetch_head(s->byst[i + 8]);
 			struct pl_group *g = s->byst[i];
 			if (g->stored) {
 				if (g->shash && g->shash != g->shash_in) {
@@ -1621,10 +1627,8 @@ pl_merger_advance(struct pl_merger *mg, int64_t T, int end)
 		for (uint32_t i = 0; i < bk->n; i++) {
 			/* The groups of a bucket are far apart: fetch them a
 			 * few ahead, then the index slots they leave. */
-			if (i + 8 < bk->n) {
-				__builtin_prefetch(bk->g[i + 8]);
-				__builtin_prefetch((char *)bk->g[i + 8] + 64);
-			}
+			if (i + 8 < bk->n)
+				prefetch_head(bk->g[i + 8]);
 			if (i + 4 < bk->n)
 				prefetch_drop(&mg->stores[bk->g[i + 4]->br->index],
 					      bk->g[i + 4]);
