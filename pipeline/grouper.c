@@ -616,7 +616,7 @@ agg_size(const struct fq_agg *a)
  * and key hashes; returns the size.
  */
 static size_t
-group_block(const struct fq_plan_grouper *pg, uint16_t *off, size_t *khash_at)
+group_block(const struct fq_plan_grouper *pg, uint32_t *off, size_t *khash_at)
 {
 	size_t n = sizeof(struct pl_group);
 	*khash_at = n;
@@ -624,7 +624,7 @@ group_block(const struct fq_plan_grouper *pg, uint16_t *off, size_t *khash_at)
 		return n;
 	for (size_t k = 0; k < pg->naggs; k++) {
 		if (off)
-			off[k] = (uint16_t)n;
+			off[k] = (uint32_t)n;
 		n += agg_size(&pg->aggs[k]);
 	}
 	*khash_at = n;
@@ -690,11 +690,13 @@ pl_grouper_init(struct pl_branch *b)
 		if (gr->agg_off == NULL)
 			return -1;
 	}
+	/* The validator's limits (1024 aggregates, 1024 modules) keep a
+	 * block well under a slab (PL_SLAB). */
 	size_t size = group_block(gr->pg, gr->agg_off, &gr->khash_at);
-	if (size > UINT16_MAX)
-		return -1;   /* tens of thousands of aggregates */
 	gr->group_base = pl_chunk(size);
 	gr->block_size = (size + 63) & ~(size_t)63;
+	if (gr->block_size > PL_SLAB)
+		return -1;
 	if (gr->pg == NULL)
 		return 0;
 	const struct fq_plan_grouper *pg = gr->pg;
@@ -1119,7 +1121,8 @@ prefetch_deep(struct pl_branch *b, const struct pl_group *G)
 {
 	struct pl_grouper *gr = &b->gr;
 	gr->pf_done = G;
-	for (size_t i = 0; i < gr->pg->nmodules; i++) {
+	/* close_all() empties the indexes whole: nothing to fetch there */
+	for (size_t i = 0; i < gr->pg->nmodules && !gr->closing_all; i++) {
 		const struct pl_gindex *ix = &gr->idx[i];
 		if (gr->pg->modules[i].nkeys && ix->nb)
 			__builtin_prefetch(&ix->v[G->khash[i] & (ix->nb - 1)]);

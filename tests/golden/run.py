@@ -889,6 +889,32 @@ def case_records_cut():
                              "split them" % (field, kind, len(got[0])))
 
 
+def case_grouper_limits():
+    """A grouper at the validator's limits -- 1024 modules and 1024
+    union() aggregates, the largest group block a query can ask for --
+    runs, and finds the matches of the same query with one module and one
+    aggregate (all the modules are the same rule)."""
+    src = os.path.join(EX, "http-downloads.ft")
+
+    def query(nmods, naggs):
+        mods = "\n".join("    module m%d {\n        srcip = srcip\n    }" % i
+                         for i in range(nmods))
+        aggs = ", ".join("union(dstport) as u%d" % i for i in range(naggs))
+        return ("splitter S {}\nfilter f {\n    prot = 6\n}\n"
+                "grouper g {\n%s\n    aggregate %s\n}\nungrouper U {}\n"
+                "S branch A -> f -> g -> U\n" % (mods, aggs))
+    with tempfile.TemporaryDirectory(dir=TMP) as t:
+        got = []
+        for n in (1, 1024):
+            q = os.path.join(t, "l%d.flw" % n)
+            open(q, "w").write(query(n, n))
+            for mode in ([], ["--batch"]):
+                p = ok_run(["run", "--count"] + mode + [q, "-s", src])
+                got.append(p.stdout.split()[-1])
+        if got[:2] != got[2:] or got[0] in (b"0", "0"):
+            fail("matches with 1 and 1024 modules and aggregates: %r" % got)
+
+
 def case_count():
     """--count prints each query's number of matches, the number of
     matches the same run prints without it, in both modes and formats."""
