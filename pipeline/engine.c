@@ -664,11 +664,16 @@ pl_query_group_closed(struct pl_branch *b, struct pl_group *g)
 	if (q->mg) {
 		pl_merger_group(q->mg, g);
 	} else {
-		struct pl_group **v = calloc(q->plan->nbranches, sizeof *v);
+		/* pl_query_emit() keeps no pointer to v: a query of a few
+		 * branches needs no allocation per match. */
+		size_t nb = q->plan->nbranches;
+		struct pl_group *sv[8] = { NULL };
+		struct pl_group **v = nb <= 8 ? sv : calloc(nb, sizeof *v);
 		if (v) {
 			v[b->index] = g;
 			pl_query_emit(q, v, g->etime);
-			free(v);
+			if (v != sv)
+				free(v);
 		}
 	}
 	pl_group_unref(g);
@@ -1068,35 +1073,33 @@ shed(struct fq_engine *e)
  * record passes, its probe hash, with the key index slot it will probe
  * prefetched (pl.h, PL_AHEAD).  Filters and hashes depend on the record
  * alone, so running them early changes nothing but when memory is read.
+ * Returns the records that passed some branch, bit j for the j-th.
  */
-static void
+static uint32_t
 query_ahead(struct pl_query *q, const struct fq_record *recs, size_t m)
 {
 	size_t nb = q->plan->nbranches;
-	for (size_t j = 0; j < m; j++) {
-		uint8_t *pass = &q->ahead_pass[j * nb];
-		q->ahead_any[j] = (uint8_t)pl_filter_record(&q->filter, &recs[j],
-							     pass);
-		if (!q->ahead_any[j])
-			continue;
+	uint32_t hit = pl_filter_records(&q->filter, recs, m, q->ahead_pass);
+	q->ahead_hit = hit;
+	for (uint32_t left = hit; left; left &= left - 1) {
+		size_t j = (size_t)__builtin_ctz(left);
+		const uint8_t *pass = &q->ahead_pass[j * nb];
 		for (size_t b = 0; b < nb; b++)
 			if (pass[b])
 				q->ahead_hash[j * nb + b] =
 					pl_grouper_probe_hash(&q->br[b], &recs[j]);
 	}
+	return hit;
 }
 
-/* Record r, the j-th of those query_ahead() saw. */
+/* Record r, the j-th of those query_ahead() saw, which passed the filter
+ * of at least one branch.  (Every branch's filter sees every record:
+ * filter_in is counted once, in the query: pl_query.records.) */
 static void
 query_record(struct pl_query *q, const struct fq_record *r, size_t j,
 	     int late, int lng)
 {
 	const struct fq_plan *p = q->plan;
-	/* Every branch's filter sees every record: filter_in is counted
-	 * once, in the query (pl_query.records). */
-	q->records++;
-	if (!q->ahead_any[j])
-		return;
 	const uint8_t *pass = &q->ahead_pass[j * p->nbranches];
 	const uint64_t *hash = &q->ahead_hash[j * p->nbranches];
 	for (size_t b = 0; b < p->nbranches; b++) {
@@ -1121,13 +1124,12 @@ query_record(struct pl_query *q, const struct fq_record *r, size_t j,
 	pl_rec_unref(&q->pool, rec);
 }
 
-/* Stream time after record r (not in --batch): its exporter, then T. */
+/* Stream time after record r (not in --batch): its exporter, then T.
+ * e->now is already r's arrival `now` or later. */
 static void
-track(struct fq_engine *e, const struct fq_record *r, int future)
+track_slow(struct fq_engine *e, const struct fq_record *r, int64_t now,
+	   int future)
 {
-	int64_t now = r->arrival ? r->arrival : r->etime;
-	if (now > e->now)
-		e->now = now;
 	int fresh;
 	struct pl_exp *x = exporter_of(e, r, &fresh);
 	if (x == NULL) {
@@ -1147,38 +1149,91 @@ track(struct fq_engine *e, const struct fq_record *r, int future)
 		advance(e, 0);
 }
 
+/*
+ * The same, with the common case first.  A record's exporter is nearly
+ * always the previous record's (a datagram, a file), and T rarely moves
+ * with it: that case is decided here, inline, before any exporter lookup
+ * or call.
+ */
+static inline void
+track(struct fq_engine *e, const struct fq_record *r, int64_t now,
+      int future)
+{
+	if (e->last_x < e->nexps) {
+		struct pl_exp *x = &e->exps[e->last_x];
+		/* The same as track_slow() when x is r's exporter, T cannot
+		 * move (x is not the one holding it back, or its max_etime
+		 * stays) and nothing is due to be rechecked. */
+		if (x->domain == r->domain && fq_ip_eq(&x->addr, &r->exporter) &&
+		    e->now < e->recheck_at &&
+		    (future || r->etime <= x->max_etime ||
+		     (e->min_x != SIZE_MAX && x != &e->exps[e->min_x])) &&
+		    !exp_idle(e, x)) {
+			if (now > x->last_arrival)
+				x->last_arrival = now;
+			if (!future && r->etime > x->max_etime)
+				x->max_etime = r->etime;
+			return;
+		}
+	}
+	track_slow(e, r, now, future);
+}
+
+/*
+ * Records are taken PL_AHEAD at a time: the filters of all of them first
+ * (query_ahead), then each in order through the branches it passed and
+ * stream time.  Counters that only the statistics read are summed per
+ * call; a chunk no filter passed costs only its stream time.
+ */
 static int
 engine_records(struct fq_sink *sink, const struct fq_record *recs, size_t n)
 {
 	struct fq_engine *e = (struct fq_engine *)sink;
-	for (size_t i = 0; i < n; i++) {
-		const struct fq_record *r = &recs[i];
-		size_t j = i % PL_AHEAD;
-		if (j == 0) {
-			size_t m = n - i < PL_AHEAD ? n - i : PL_AHEAD;
-			for (size_t k = 0; k < e->nq; k++)
-				query_ahead(e->q[k], r, m);
-		}
-		e->records++;
-		int late = 0, lng = 0, future = 0;
-		if (!e->o.batch) {
-			late = r->etime < e->T;
-			lng = e->o.max_duration != FQ_TIME_INF &&
-			      r->etime - r->stime > e->o.max_duration;
-			int64_t arr = r->arrival ? r->arrival : r->etime;
-			future = e->o.max_skew != FQ_TIME_INF &&
-				 r->etime - arr > e->o.max_skew;
-			e->late += late;
-			e->long_recs += lng;
-			e->future += future;
-		}
+	const int batch = e->o.batch;
+	const int64_t maxdur = e->o.max_duration, skew = e->o.max_skew;
+	uint64_t nlate = 0, nlong = 0, nfuture = 0;
+	e->records += n;
+	for (size_t k = 0; k < e->nq; k++)
+		e->q[k]->records += n;
+	for (size_t i = 0; i < n; i += PL_AHEAD) {
+		const struct fq_record *c = &recs[i];
+		size_t m = n - i < PL_AHEAD ? n - i : PL_AHEAD;
+		uint32_t hit = 0;
 		for (size_t k = 0; k < e->nq; k++)
-			query_record(e->q[k], r, j, late, lng);
-		if (!e->o.batch)
-			track(e, r, future);
-		if (e->mem.bytes > e->o.max_state_bytes && e->o.max_state_bytes)
-			shed(e);
+			hit |= query_ahead(e->q[k], c, m);
+		for (size_t j = 0; j < m; j++) {
+			const struct fq_record *r = &c[j];
+			int late = 0, lng = 0, future = 0;
+			int64_t arr = 0;
+			if (!batch) {
+				/* FQ_TIME_INF is INT64_MAX: no duration or skew
+				 * is over an infinite limit, without a test. */
+				late = r->etime < e->T;
+				lng = r->etime - r->stime > maxdur;
+				arr = r->arrival ? r->arrival : r->etime;
+				future = r->etime - arr > skew;
+				nlate += (uint64_t)late;
+				nlong += (uint64_t)lng;
+				nfuture += (uint64_t)future;
+			}
+			if (hit >> j & 1)
+				for (size_t k = 0; k < e->nq; k++)
+					if (e->q[k]->ahead_hit >> j & 1)
+						query_record(e->q[k], r, j, late,
+							     lng);
+			if (!batch) {
+				if (arr > e->now)
+					e->now = arr;
+				track(e, r, arr, future);
+			}
+			if (e->mem.bytes > e->o.max_state_bytes &&
+			    e->o.max_state_bytes)
+				shed(e);
+		}
 	}
+	e->late += nlate;
+	e->long_recs += nlong;
+	e->future += nfuture;
 	struct fq_out *o = e->o.out;
 	return o->err ? -FQ_EIO : 0;
 }

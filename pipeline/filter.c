@@ -386,6 +386,52 @@ term(struct pl_filter *f, uint32_t k, const struct fq_record *r)
 	return v;
 }
 
+/*
+ * The conjunction over m records, one comparison at a time: the switch
+ * on the field's width is taken once per comparison, not per record,
+ * and the loop over the records is a load, two compares and a mask --
+ * a third of the instructions of pl_filter_record() per record.
+ */
+#define PL_CONJ_LOOP(T)							\
+	for (size_t j = 0; j < m; j++) {				\
+		int64_t x = (int64_t)*(const T *)(const void *)		\
+			    (base + j * sizeof(struct fq_record));	\
+		ok[j] &= mask >> ((unsigned)(x > c) * 2 + (unsigned)(x == c)); \
+	}
+
+uint32_t
+pl_filter_records(struct pl_filter *f, const struct fq_record *recs,
+		  size_t m, uint8_t *pass)
+{
+	uint32_t hit = 0;
+	if (f->nconj) {
+		unsigned ok[PL_AHEAD];
+		for (size_t j = 0; j < m; j++)
+			ok[j] = 1;
+		for (size_t i = 0; i < f->nconj; i++) {
+			const struct pl_fcmp *k = &f->conj[i];
+			const char *base = (const char *)recs + k->off;
+			const int64_t c = k->c;
+			const unsigned mask = k->mask;
+			switch (k->width) {
+			case 1: PL_CONJ_LOOP(uint8_t); break;
+			case 2: PL_CONJ_LOOP(uint16_t); break;
+			case 4: PL_CONJ_LOOP(uint32_t); break;
+			default: PL_CONJ_LOOP(int64_t); break;
+			}
+		}
+		for (size_t j = 0; j < m; j++) {
+			pass[j] = (uint8_t)(ok[j] & 1);
+			hit |= (ok[j] & 1u) << j;
+		}
+		return hit;
+	}
+	for (size_t j = 0; j < m; j++)
+		hit |= (uint32_t)pl_filter_record(f, &recs[j],
+						  &pass[j * f->nbranches]) << j;
+	return hit;
+}
+
 int
 pl_filter_record(struct pl_filter *f, const struct fq_record *r, uint8_t *pass)
 {

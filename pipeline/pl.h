@@ -250,6 +250,11 @@ void pl_filter_fini(struct pl_filter *f);
 /* Sets pass[b] for every branch; returns 1 if any branch passed. */
 int pl_filter_record(struct pl_filter *f, const struct fq_record *r,
 		     uint8_t *pass);
+/* The same for records recs[0..m), m <= PL_AHEAD: pass[j * nbranches +
+ * b] for record j; returns a mask with bit j set if record j passed some
+ * branch. */
+uint32_t pl_filter_records(struct pl_filter *f, const struct fq_record *recs,
+			   size_t m, uint8_t *pass);
 
 /* ---- records -------------------------------------------------------- */
 
@@ -608,9 +613,10 @@ struct pl_query {
 	struct pl_match *batch;    /* owned: --batch matches to sort */
 	size_t nbatch, capbatch;
 	/* The records engine_records() has looked ahead at (PL_AHEAD): per
-	 * record, whether any branch passed it, and per record and branch
-	 * its filter result and probe hash (pl_grouper_probe_hash). */
-	uint8_t ahead_any[PL_AHEAD];
+	 * record, whether any branch passed it (bit j of ahead_hit), and per
+	 * record and branch its filter result and probe hash
+	 * (pl_grouper_probe_hash). */
+	uint32_t ahead_hit;
 	uint8_t *ahead_pass;       /* owned, PL_AHEAD * nbranches */
 	uint64_t *ahead_hash;      /* owned, PL_AHEAD * nbranches */
 	struct pl_jname jhead;     /* `{"query":"name","match":` */

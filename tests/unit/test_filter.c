@@ -11,7 +11,9 @@
  * conjunctions, runs over records whose fields sit on and around the
  * constants (0, the constant -1/+0/+1, the largest value of the width,
  * the constant plus a higher byte),
- * and the two must agree on every record.
+ * and the two must agree on every record -- record by record
+ * (pl_filter_record) and in chunks of up to PL_AHEAD records
+ * (pl_filter_records, which the engine calls).
  *
  * Usage: test-filter CASE   (CASE: terms, conj, branches)
  */
@@ -139,6 +141,50 @@ check(const char *text, size_t nrec,
 			failures++;
 		}
 	}
+	/* pl_filter_records() on the same records, in chunks of every size
+	 * from 1 to PL_AHEAD in turn. */
+	struct fq_record *recs = calloc(nrec ? nrec : 1, sizeof *recs);
+	uint8_t cpass[PL_AHEAD * 4];
+	if (recs == NULL) {
+		fprintf(stderr, "out of memory\n");
+		exit(1);
+	}
+	for (size_t i = 0; i < nrec; i++) {
+		fq_record_clear(&recs[i]);
+		fill(&recs[i], i, arg);
+	}
+	for (size_t i = 0, m = 1; i < nrec; i += m, m = m % PL_AHEAD + 1) {
+		if (m > nrec - i)
+			m = nrec - i;
+		memset(cpass, 0xaa, sizeof cpass);
+		uint32_t hit = pl_filter_records(&f, &recs[i], m, cpass);
+		for (size_t j = 0; j < m; j++) {
+			int want_any = 0;
+			for (size_t b = 0; b < p->nbranches; b++) {
+				int want = pl_cnf_record(p->branches[b].filter,
+							 &recs[i + j]);
+				want_any |= want;
+				if (cpass[j * p->nbranches + b] != want) {
+					printf("FAIL: chunk record %zu branch %zu: "
+					       "compiled %d, general %d, for\n%s\n",
+					       i + j, b, cpass[j * p->nbranches + b],
+					       want, text);
+					failures++;
+				}
+			}
+			if ((int)(hit >> j & 1) != want_any) {
+				printf("FAIL: chunk record %zu: hit %d, want %d\n",
+				       i + j, (int)(hit >> j & 1), want_any);
+				failures++;
+			}
+		}
+		if (m < 32 && (hit >> m) != 0) {
+			printf("FAIL: chunk of %zu: bits past it set (%#x)\n", m,
+			       hit);
+			failures++;
+		}
+	}
+	free(recs);
 	pl_filter_fini(&f);
 	fq_query_free(q);
 }
