@@ -169,27 +169,28 @@ term_fn(const struct pl_fterm *ft)
 }
 
 /*
- * The straight-line form of a one-branch filter whose clauses are single
+ * The straight-line form of a branch's filter whose clauses are single
  * `field op integer` terms (what term_fn() compiles): per term a load of
  * the field's width and a three-way comparison picked from a mask, so
- * that neither the term's outcome nor a short cut is a branch.
+ * that neither the term's outcome nor a short cut is a branch.  Returns
+ * 1 if the branch has that form (a branch without clauses has it, with
+ * no comparison).
  */
-static void
-compile_conj(struct pl_filter *f)
+static int
+compile_conj(struct pl_filter *f, struct pl_fbranch *fb)
 {
 	/* Bits by outcome: x < c (1), x == c (2), x > c (4); in the order
 	 * of enum fq_op from FQ_OP_EQ. */
 	static const uint8_t masks[6] = { 2, 5, 1, 4, 3, 6 };
-	const struct pl_fbranch *fb = &f->br[0];
-	if (fb->nclauses == 0 || fb->nclauses > sizeof f->conj / sizeof f->conj[0])
-		return;
+	if (fb->nclauses > sizeof fb->conj / sizeof fb->conj[0])
+		return 0;
 	for (size_t c = 0; c < fb->nclauses; c++) {
 		if (fb->clauses[c].n != 1)
-			return;
+			return 0;
 		const struct pl_fterm *ft = &f->fast[fb->clauses[c].terms[0]];
 		if (ft->eval == NULL)
-			return;
-		struct pl_fcmp *k = &f->conj[c];
+			return 0;
+		struct pl_fcmp *k = &fb->conj[c];
 		k->c = ft->c;
 		k->off = ft->off;
 		switch (ft->field->type) {
@@ -201,7 +202,8 @@ compile_conj(struct pl_filter *f)
 		uint8_t m = masks[ft->op - FQ_OP_EQ];
 		k->mask = ft->negate ? (uint8_t)(~m & 7) : m;
 	}
-	f->nconj = (uint8_t)fb->nclauses;
+	fb->nconj = (uint8_t)fb->nclauses;
+	return 1;
 }
 
 static void
@@ -291,8 +293,10 @@ pl_filter_init(struct pl_filter *f, const struct fq_plan *p)
 		return -1;
 	for (size_t k = 0; k < f->nterms; k++)
 		compile_term(f->terms[k], &f->fast[k]);
-	if (f->nbranches == 1)
-		compile_conj(f);
+	f->straight = f->nbranches > 0;
+	for (size_t b = 0; b < f->nbranches; b++)
+		if (!compile_conj(f, &f->br[b]))
+			f->straight = 0;
 	return 0;
 }
 
@@ -404,25 +408,29 @@ pl_filter_records(struct pl_filter *f, const struct fq_record *recs,
 		  size_t m, uint8_t *pass)
 {
 	uint32_t hit = 0;
-	if (f->nconj) {
-		unsigned ok[PL_AHEAD];
-		for (size_t j = 0; j < m; j++)
-			ok[j] = 1;
-		for (size_t i = 0; i < f->nconj; i++) {
-			const struct pl_fcmp *k = &f->conj[i];
-			const char *base = (const char *)recs + k->off;
-			const int64_t c = k->c;
-			const unsigned mask = k->mask;
-			switch (k->width) {
-			case 1: PL_CONJ_LOOP(uint8_t); break;
-			case 2: PL_CONJ_LOOP(uint16_t); break;
-			case 4: PL_CONJ_LOOP(uint32_t); break;
-			default: PL_CONJ_LOOP(int64_t); break;
+	if (f->straight) {
+		size_t nb = f->nbranches;
+		for (size_t b = 0; b < nb; b++) {
+			const struct pl_fbranch *fb = &f->br[b];
+			unsigned ok[PL_AHEAD];
+			for (size_t j = 0; j < m; j++)
+				ok[j] = 1;
+			for (size_t i = 0; i < fb->nconj; i++) {
+				const struct pl_fcmp *k = &fb->conj[i];
+				const char *base = (const char *)recs + k->off;
+				const int64_t c = k->c;
+				const unsigned mask = k->mask;
+				switch (k->width) {
+				case 1: PL_CONJ_LOOP(uint8_t); break;
+				case 2: PL_CONJ_LOOP(uint16_t); break;
+				case 4: PL_CONJ_LOOP(uint32_t); break;
+				default: PL_CONJ_LOOP(int64_t); break;
+				}
 			}
-		}
-		for (size_t j = 0; j < m; j++) {
-			pass[j] = (uint8_t)(ok[j] & 1);
-			hit |= (ok[j] & 1u) << j;
+			for (size_t j = 0; j < m; j++) {
+				pass[j * nb + b] = (uint8_t)(ok[j] & 1);
+				hit |= (ok[j] & 1u) << j;
+			}
 		}
 		return hit;
 	}
@@ -435,30 +443,36 @@ pl_filter_records(struct pl_filter *f, const struct fq_record *recs,
 int
 pl_filter_record(struct pl_filter *f, const struct fq_record *r, uint8_t *pass)
 {
-	if (f->nconj) {
+	if (f->straight) {
 		/*
-		 * A conjunction of a few comparisons (`prot = 6`, `dstport =
+		 * Conjunctions of a few comparisons (`prot = 6`, `dstport =
 		 * 80`, `bytes > 1024`): evaluating all of them is a few loads
 		 * and compares, cheaper than the mispredicted branch a short
 		 * cut would take on every other record.
 		 */
-		unsigned ok = 1;
-		for (size_t i = 0; i < f->nconj; i++) {
-			const struct pl_fcmp *k = &f->conj[i];
-			const char *p = (const char *)r + k->off;
-			int64_t x;
-			switch (k->width) {
-			case 1: x = *(const uint8_t *)p; break;
-			case 2: x = *(const uint16_t *)(const void *)p; break;
-			case 4: x = *(const uint32_t *)(const void *)p; break;
-			default: x = *(const int64_t *)(const void *)p; break;
+		int any = 0;
+		for (size_t b = 0; b < f->nbranches; b++) {
+			const struct pl_fbranch *fb = &f->br[b];
+			unsigned ok = 1;
+			for (size_t i = 0; i < fb->nconj; i++) {
+				const struct pl_fcmp *k = &fb->conj[i];
+				const char *p = (const char *)r + k->off;
+				int64_t x;
+				switch (k->width) {
+				case 1: x = *(const uint8_t *)p; break;
+				case 2: x = *(const uint16_t *)(const void *)p; break;
+				case 4: x = *(const uint32_t *)(const void *)p; break;
+				default: x = *(const int64_t *)(const void *)p; break;
+				}
+				unsigned at = (unsigned)(x > k->c) * 2 +
+					      (unsigned)(x == k->c);
+				ok &= (unsigned)k->mask >> at;
 			}
-			unsigned at = (unsigned)(x > k->c) * 2 + (unsigned)(x == k->c);
-			ok &= (unsigned)k->mask >> at;
+			ok &= 1;
+			pass[b] = (uint8_t)ok;
+			any |= (int)ok;
 		}
-		ok &= 1;
-		pass[0] = (uint8_t)ok;
-		return (int)ok;
+		return any;
 	}
 	/*
 	 * One branch: terms are shared by nobody, so the per-record cache

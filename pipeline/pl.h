@@ -220,9 +220,22 @@ struct pl_fclause {
 	uint32_t *terms;           /* owned: indexes into pl_filter.terms */
 };
 
+/* One `field op integer` comparison of the straight-line form. */
+struct pl_fcmp {
+	int64_t c;
+	uint32_t off;              /* of the field in struct fq_record */
+	uint8_t width;             /* 1, 2, 4 or 8 bytes (8: as int64) */
+	uint8_t mask;              /* results by (x < c, x == c, x > c) */
+};
+
 struct pl_fbranch {
 	size_t nclauses;           /* 0: every record passes */
 	struct pl_fclause *clauses;  /* owned */
+	/* The straight-line form, when each clause is one `field op
+	 * integer` on a stored field (filter.c, compile_conj): the
+	 * comparisons, all evaluated, no branch on their results. */
+	struct pl_fcmp conj[8];
+	uint8_t nconj;
 };
 
 struct pl_filter {
@@ -233,16 +246,8 @@ struct pl_filter {
 	struct pl_fbranch *br;     /* owned, per branch */
 	size_t nbranches;
 	struct pl_fterm *fast;     /* owned, per term (filter.c) */
-	/* One branch whose clauses are each one `field op integer` on a
-	 * stored field: the comparisons, all evaluated, no branch on their
-	 * results (filter.c, pl_filter_record); nconj 0 otherwise. */
-	struct pl_fcmp {
-		int64_t c;
-		uint32_t off;          /* of the field in struct fq_record */
-		uint8_t width;         /* 1, 2, 4 or 8 bytes (8: as int64) */
-		uint8_t mask;          /* results by (x < c, x == c, x > c) */
-	} conj[8];
-	uint8_t nconj;
+	uint8_t straight;          /* every branch has the straight-line
+				      form */
 };
 
 int pl_filter_init(struct pl_filter *f, const struct fq_plan *p);
