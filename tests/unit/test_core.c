@@ -1,6 +1,7 @@
 /*
  * test_core.c - unit tests of the core: addresses, time formatting, the
- * field table, the arena and the JSON form of a record.
+ * field table, the arena, number formatting and the JSON form of a
+ * record.
  *
  * Usage: test-core CASE
  */
@@ -10,6 +11,7 @@
 #include "fq_ip.h"
 #include "fq_time.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,6 +211,52 @@ test_json(void)
 	CHECK(n < FQ_JSON_RECORD_MAX, "worst case %zu", n);
 }
 
+/* fq_fmt_u64/i64 against printf: 0, every power of ten and its
+ * neighbours, every length, both ends of the range, and a pseudo-random
+ * sweep. */
+static void
+check_num(uint64_t v)
+{
+	char got[32], want[32];
+	size_t n = fq_fmt_u64(got, v);
+	got[n] = '\0';
+	snprintf(want, sizeof want, "%llu", (unsigned long long)v);
+	CHECK(strcmp(got, want) == 0 && n == strlen(want), "u64 %s: got %s (%zu)",
+	      want, got, n);
+	int64_t s = (int64_t)v;
+	n = fq_fmt_i64(got, s);
+	got[n] = '\0';
+	snprintf(want, sizeof want, "%lld", (long long)s);
+	CHECK(strcmp(got, want) == 0 && n == strlen(want), "i64 %s: got %s (%zu)",
+	      want, got, n);
+}
+
+static void
+test_num(void)
+{
+	check_num(0);
+	check_num(UINT64_MAX);
+	check_num((uint64_t)INT64_MAX);
+	check_num((uint64_t)INT64_MIN);
+	uint64_t p = 1;
+	for (int k = 0; k < 20; k++) {
+		for (uint64_t d = 0; d < 3; d++) {
+			check_num(p + d);
+			check_num(p - d);
+			check_num(p * 5 + d);
+		}
+		if (k < 19)
+			p *= 10;
+	}
+	uint64_t x = 88172645463325252ULL;
+	for (int i = 0; i < 200000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		check_num(x >> (i % 64));   /* every length */
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -225,6 +273,8 @@ main(int argc, char **argv)
 		test_arena();
 	else if (!strcmp(c, "json"))
 		test_json();
+	else if (!strcmp(c, "num"))
+		test_num();
 	else
 		return 2;
 	return failures ? 1 : 0;
