@@ -239,14 +239,17 @@ def case_exec():
 
 def write_ft(path, recs):
     """flow-tools v3, little-endian, uncompressed, v5 records:
-    (exaddr, arrival_ms, stime_ms, etime_ms) -> one TCP flow each."""
+    (exaddr, arrival_ms, stime_ms, etime_ms[, srcip]) -> one TCP flow
+    each, from 10.0.0.1 unless srcip is given."""
     import struct
     body = b""
-    for exa, arr, st, en in recs:
+    for rec in recs:
+        exa, arr, st, en = rec[:4]
+        src = rec[4] if len(rec) > 4 else 0x0a000001
         secs, ms = divmod(arr, 1000)
         up = 1000000000
         body += struct.pack("<IIIIIIIHHIIIIHHBBBBBBBBHH", secs, ms * 1000000,
-                            up, exa, 0x0a000001, 0x0a000002, 0, 0, 0, 1, 40,
+                            up, exa, src, 0x0a000002, 0, 0, 0, 1, 40,
                             (up - (arr - st)) & 0xFFFFFFFF,
                             (up - (arr - en)) & 0xFFFFFFFF,
                             1234, 80, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0)
@@ -913,6 +916,45 @@ def case_grouper_limits():
                 got.append(p.stdout.split()[-1])
         if got[:2] != got[2:] or got[0] in (b"0", "0"):
             fail("matches with 1 and 1024 modules and aggregates: %r" % got)
+
+
+def case_end_order():
+    """At the end of input the groups still open close in the order they
+    were made (docs/streaming.md): 5000 groups of one record, all open
+    until the end (their records span a minute, less than M), whose
+    deadlines come in another order than their records -- the deadline
+    heap's order is not the answer, and the 5000 span more than one pass
+    of the sort by creation order (grouper.c, sort_hent_seq)."""
+    import random
+    rnd = random.Random(7)
+    base = 1335772141000
+    recs = []
+    for i in range(5000):
+        st = base + rnd.randrange(60000)
+        recs.append((0xc0000201, base + 60000 + i, st, st + 10,
+                     0x0b000000 + i))
+    with tempfile.TemporaryDirectory(dir=TMP) as t:
+        q = os.path.join(t, "g.flw")
+        open(q, "w").write(
+            "splitter S {}\nfilter f {\n    prot = 6\n}\n"
+            "grouper g {\n    module m1 {\n        srcip = srcip\n"
+            "        etime < stime delta 1s\n    }\n"
+            "    aggregate srcip, count(rec_id) as n\n}\n"
+            "ungrouper U {}\nS branch A -> f -> g -> U\n")
+        f = os.path.join(t, "g.ft")
+        write_ft(f, recs)
+        p = ok_run(["run", "--json", "--no-records", "--stats-json", q,
+                    "-s", f])
+        st = json.loads(p.stderr.decode().strip().splitlines()[-1])["engine"]
+        if st["late"] != 0:
+            fail("no record should be late: %r" % st)
+        ids = [json.loads(l)["groups"]["A"]["rec_ids"]
+               for l in p.stdout.splitlines()]
+        if ids != [[i + 1] for i in range(5000)]:
+            bad = next(i for i, x in enumerate(ids) if x != [i + 1]) \
+                if len(ids) == 5000 else -1
+            fail("%d groups, not in creation order (first wrong at %d)" %
+                 (len(ids), bad))
 
 
 def case_count():
