@@ -23,6 +23,7 @@
  * shed() closes the oldest open groups early and evicts the oldest
  * stored merger groups until it is back under seven eighths of the cap.
  */
+#include "fq_table.h"
 #include "pl.h"
 #include "fq_error.h"
 #include "fq_format.h"
@@ -103,14 +104,14 @@ struct pl_rec *
 pl_rec_new(struct pl_rec_pool *p, const struct fq_record *r)
 {
 	if (p->free == NULL) {
-		char *slab = malloc(SLAB_RECS * p->slot);
+		char *slab = fq_slab_alloc(SLAB_RECS * p->slot);
 		if (slab == NULL)
 			return NULL;
 		if (p->nslabs == p->cap_slabs) {
 			size_t cap = p->cap_slabs ? p->cap_slabs * 2 : 16;
 			void **s = realloc(p->slabs, cap * sizeof *s);
 			if (s == NULL) {
-				free(slab);
+				fq_slab_free(slab, SLAB_RECS * p->slot);
 				return NULL;
 			}
 			p->slabs = s;
@@ -152,7 +153,7 @@ void
 pl_rec_pool_fini(struct pl_rec_pool *p)
 {
 	for (size_t i = 0; i < p->nslabs; i++)
-		free(p->slabs[i]);
+		fq_slab_free(p->slabs[i], SLAB_RECS * p->slot);
 	free(p->slabs);
 	memset(p, 0, sizeof *p);
 }

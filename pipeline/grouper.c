@@ -562,7 +562,7 @@ block_get(struct pl_grouper *gr)
 				gr->slabs = v;
 				gr->capslabs = cap;
 			}
-			char *slab = aligned_alloc(64, PL_SLAB);
+			char *slab = fq_slab_alloc(PL_SLAB);
 			if (slab == NULL)
 				return NULL;
 			gr->slabs[gr->nslabs++] = slab;
@@ -888,7 +888,7 @@ pl_grouper_fini(struct pl_branch *b)
 	fq_table_free(gr->heap.a, gr->heap.cap * sizeof *gr->heap.a);
 	free(gr->span.cnt);
 	for (size_t i = 0; i < gr->nslabs; i++)
-		free(gr->slabs[i]);
+		fq_slab_free(gr->slabs[i], PL_SLAB);
 	free(gr->slabs);
 	memset(gr, 0, sizeof *gr);
 }

@@ -63,3 +63,25 @@ fq_table_free(void *p, size_t size)
 	else
 		munmap(p, mapped_size(size));
 }
+
+void *
+fq_slab_alloc(size_t size)
+{
+	char *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+#ifdef MADV_POPULATE_WRITE
+	/* A hint: where the kernel lacks it the pages come one fault at a
+	 * time, as before. */
+	(void)madvise(p, size, MADV_POPULATE_WRITE);
+#endif
+	return p;
+}
+
+void
+fq_slab_free(void *p, size_t size)
+{
+	if (p)
+		munmap(p, size);
+}

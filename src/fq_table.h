@@ -24,4 +24,14 @@ void *fq_table_grow(void *p, size_t old, size_t size);
 /* Free a table of `size` bytes (the size it was allocated with). */
 void fq_table_free(void *p, size_t size);
 
+/*
+ * A slab: `size` bytes (a multiple of the page size) that will be filled
+ * front to back soon, mapped with its pages already in place
+ * (MADV_POPULATE_WRITE) -- one system call where touching them would
+ * take a page fault per 4 KiB.  NULL when out of memory; free with
+ * fq_slab_free(p, size).
+ */
+void *fq_slab_alloc(size_t size);
+void fq_slab_free(void *p, size_t size);
+
 #endif
