@@ -391,10 +391,12 @@ term(struct pl_filter *f, uint32_t k, const struct fq_record *r)
 }
 
 /*
- * The conjunction over m records, one comparison at a time: the switch
- * on the field's width is taken once per comparison, not per record,
- * and the loop over the records is a load, two compares and a mask --
- * a third of the instructions of pl_filter_record() per record.
+ * Each branch's conjunction over m records, one comparison at a time:
+ * the switch on the field's width is taken once per comparison, not per
+ * record, and the loop over the records is a load, two compares and a
+ * mask.  Evaluating all comparisons of a conjunction (`prot = 6`,
+ * `dstport = 80`, `bytes > 1024`) is cheaper than the mispredicted
+ * branch a short cut would take on every other record.
  */
 #define PL_CONJ_LOOP(T)							\
 	for (size_t j = 0; j < m; j++) {				\
@@ -443,37 +445,9 @@ pl_filter_records(struct pl_filter *f, const struct fq_record *recs,
 int
 pl_filter_record(struct pl_filter *f, const struct fq_record *r, uint8_t *pass)
 {
-	if (f->straight) {
-		/*
-		 * Conjunctions of a few comparisons (`prot = 6`, `dstport =
-		 * 80`, `bytes > 1024`): evaluating all of them is a few loads
-		 * and compares, cheaper than the mispredicted branch a short
-		 * cut would take on every other record.
-		 */
-		int any = 0;
-		for (size_t b = 0; b < f->nbranches; b++) {
-			const struct pl_fbranch *fb = &f->br[b];
-			unsigned ok = 1;
-			for (size_t i = 0; i < fb->nconj; i++) {
-				const struct pl_fcmp *k = &fb->conj[i];
-				const char *p = (const char *)r + k->off;
-				int64_t x;
-				switch (k->width) {
-				case 1: x = *(const uint8_t *)p; break;
-				case 2: x = *(const uint16_t *)(const void *)p; break;
-				case 4: x = *(const uint32_t *)(const void *)p; break;
-				default: x = *(const int64_t *)(const void *)p; break;
-				}
-				unsigned at = (unsigned)(x > k->c) * 2 +
-					      (unsigned)(x == k->c);
-				ok &= (unsigned)k->mask >> at;
-			}
-			ok &= 1;
-			pass[b] = (uint8_t)ok;
-			any |= (int)ok;
-		}
-		return any;
-	}
+	/* Conjunctions of a few comparisons: the chunk form, a chunk of one. */
+	if (f->straight)
+		return pl_filter_records(f, r, 1, pass) != 0;
 	/*
 	 * One branch: terms are shared by nobody, so the per-record cache
 	 * would only cost; the clauses run straight.
