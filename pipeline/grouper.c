@@ -15,12 +15,13 @@
  * of the modules' answers.
  *
  * Streaming: every group has a deadline, the latest stime a record could
- * have and still join it; groups sit in a min-heap by deadline and close
+ * have and still join it; groups sit in a deadline queue (a small heap
+ * and a wheel of one-tick buckets, "deadline queue" below) and close
  * when stream time passes deadline + M.
  *
- * Memory: every allocation of a group, the heap and the key indexes is
+ * Memory: every allocation of a group, the queue and the key indexes is
  * counted in the engine's state total (pl.h, struct pl_mem); at the
- * --max-state cap the engine closes the group at the top of the heap
+ * --max-state cap the engine closes the group at the top of the queue
  * early (pl_grouper_oldest, pl_grouper_close_early).
  */
 #include "pl.h"
@@ -30,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- deadline heap -------------------------------------------------- */
+/* ---- deadline queue ------------------------------------------------- */
 
 /*
  * Entries carry their key and seq, so that sifting compares within the
@@ -40,21 +41,40 @@
  * a miss per level.)  Four children a node (HEAP_D) halve the levels,
  * and the four sit in two cache lines.
  *
+ * The queue is two parts (pl.h, struct pl_heap).  Keys are cut into
+ * ticks of 1024 ms.  The near heap holds the entries whose tick is at
+ * most `cur`; every later entry waits unordered in the wheel, in the
+ * bucket of its tick (PL_DQ_N buckets, a ring).  So the near heap's top
+ * is the smallest entry of all, and when the near heap runs empty the
+ * next tick's bucket is heaped: only entries about to close are ever
+ * sifted, a few hundred a tick where one heap of every open group had
+ * twenty levels, most of them cache misses -- a group is open M past its
+ * deadline, ten minutes with the defaults, and a heap of all of them was
+ * a tenth of the paper's HTTP download query.  A push is an append to a
+ * bucket.  An entry more than a turn of the ring ahead shares a bucket
+ * with nearer ones and stays in it when that bucket is heaped; after a
+ * full turn of empty buckets the near heap jumps to the earliest tick
+ * the wheel holds, so a silent hour or a far deadline costs one turn.
+ * Closing follows the near heap, which only ever moves forward to the
+ * tick of T - M; the --max-state cap asks for the smallest entry of all
+ * and may take `cur` further, after which the near heap simply holds
+ * more.
+ *
  * A group's deadline moves when a record joins it, nearly always later
- * (its last etime grows).  The heap's key trails the deadline: a later
- * deadline only updates the group, and the top is settled (re-keyed and
- * sifted down) when it is looked at, so a record costs no heap work.  An
- * earlier deadline (a record with an earlier etime becoming the last)
- * pushes a second entry with the earlier key; the one left behind is
- * stale and goes when it reaches the top.  Invariant: for every open
- * group, the smallest key of its entries <= its deadline, hence a
- * settled top has the smallest (deadline, seq) of all.  A group counts
- * its entries (hn), and its block is not reused while one is left: a
- * stale entry never points at a freed block (pl_group_unref lets go of
- * everything else as usual, so references and state figures are what
- * they would be without it).  Groups leave from the top (stream time
- * and the --max-state cap close the top); a group closed otherwise
- * leaves its entries stale.
+ * (its last etime grows).  The queue's key trails the deadline: a later
+ * deadline only updates the group, and the top is settled (re-keyed, and
+ * sifted down or put back into the wheel) when it is looked at, so a
+ * record costs no queue work.  An earlier deadline (a record with an
+ * earlier etime becoming the last) pushes a second entry with the
+ * earlier key; the one left behind is stale and goes when it reaches the
+ * top.  Invariant: for every open group, the smallest key of its entries
+ * <= its deadline, hence a settled top has the smallest (deadline, seq)
+ * of all.  A group counts its entries (hn), and its block is not reused
+ * while one is left: a stale entry never points at a freed block
+ * (pl_group_unref lets go of everything else as usual, so references and
+ * state figures are what they would be without it).  Groups leave from
+ * the top (stream time and the --max-state cap close the top); a group
+ * closed otherwise leaves its entries stale.
  */
 #define HEAP_D 4
 _Static_assert(HEAP_D <= sizeof(((struct pl_grouper *)0)->pf_kids) /
@@ -64,6 +84,19 @@ static int
 hent_less(const struct pl_hent *a, const struct pl_hent *b)
 {
 	return a->key < b->key || (a->key == b->key && a->seq < b->seq);
+}
+
+/* The tick of a key: floor(key / 1024), for keys of any sign. */
+static inline int64_t
+dq_tick(int64_t key)
+{
+	return key >= 0 ? key / 1024 : -((-(key + 1)) / 1024) - 1;
+}
+
+static inline struct pl_hbucket *
+dq_bucket(const struct pl_heap *h, int64_t tick)
+{
+	return &h->w[(uint64_t)tick & (PL_DQ_N - 1)];
 }
 
 static void
@@ -100,30 +133,131 @@ heap_down(struct pl_heap *h, size_t i)
 	h->a[i] = e;
 }
 
+/* Room for `need` entries in the near heap. */
+static int
+near_reserve(struct pl_heap *h, size_t need, struct pl_mem *mem)
+{
+	if (need <= h->cap)
+		return 0;
+	size_t cap = h->cap ? h->cap : 64;
+	while (cap < need)
+		cap *= 2;
+	struct pl_hent *a = fq_table_grow(h->a, h->cap * sizeof *a,
+					  cap * sizeof *a);
+	if (a == NULL)
+		return -1;
+	pl_mem_realloc(mem, h->cap * sizeof *a, cap * sizeof *a);
+	h->a = a;
+	h->cap = cap;
+	return 0;
+}
+
+/* e into the bucket of its tick, which is later than cur. */
+static int
+wheel_put(struct pl_heap *h, struct pl_hent e, struct pl_mem *mem)
+{
+	if (h->w == NULL) {
+		h->w = calloc(PL_DQ_N, sizeof *h->w);
+		if (h->w == NULL)
+			return -1;
+		pl_mem_alloc(mem, PL_DQ_N * sizeof *h->w);
+	}
+	struct pl_hbucket *bk = dq_bucket(h, dq_tick(e.key));
+	if (bk->n == bk->cap) {
+		struct pl_hent *a = pl_array_grow(bk->a, &bk->cap, sizeof *a,
+						  16, mem);
+		if (a == NULL)
+			return -1;
+		bk->a = a;
+	}
+	bk->a[bk->n++] = e;
+	h->nw++;
+	return 0;
+}
+
+static void
+bucket_free(struct pl_hbucket *bk, struct pl_mem *mem)
+{
+	pl_mem_free(mem, (size_t)bk->cap * sizeof *bk->a);
+	free(bk->a);
+	bk->a = NULL;
+	bk->n = bk->cap = 0;
+}
+
 /* A new entry for g, keyed by its deadline. */
 static int
 heap_push(struct pl_heap *h, struct pl_group *g, struct pl_mem *mem)
 {
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 64;
-		struct pl_hent *a = fq_table_grow(h->a, h->cap * sizeof *a,
-						  cap * sizeof *a);
-		if (a == NULL)
+	struct pl_hent e = { g->deadline, g->seq, g };
+	int64_t t = dq_tick(e.key);
+	if (h->n == 0 && h->nw == 0)
+		h->cur = t;   /* an empty queue starts anywhere */
+	if (t <= h->cur) {
+		if (near_reserve(h, h->n + 1, mem) < 0)
 			return -1;
-		pl_mem_realloc(mem, h->cap * sizeof *a, cap * sizeof *a);
-		h->a = a;
-		h->cap = cap;
+		h->a[h->n] = e;
+		heap_up(h, h->n++);
+	} else if (wheel_put(h, e, mem) < 0) {
+		return -1;
 	}
-	h->a[h->n] = (struct pl_hent){ g->deadline, g->seq, g };
 	g->hkey = g->deadline;
 	g->hn++;
-	heap_up(h, h->n++);
 	return 0;
+}
+
+/*
+ * While the near heap is empty, move it on a tick at a time, to the
+ * tick of `upto` at most, heaping each tick's bucket; 1 when it has an
+ * entry then.  Out of memory it stays where it is (the groups close
+ * later, none is lost).
+ */
+static int
+dq_advance(struct pl_heap *h, int64_t upto, struct pl_mem *mem)
+{
+	int64_t last = dq_tick(upto);
+	size_t empty = 0;
+	while (h->n == 0 && h->nw > 0 && h->cur < last) {
+		if (empty == PL_DQ_N) {
+			/* A turn of empty buckets: on to the wheel's earliest. */
+			int64_t t = INT64_MAX;
+			for (size_t i = 0; i < PL_DQ_N; i++)
+				for (uint32_t k = 0; k < h->w[i].n; k++)
+					if (dq_tick(h->w[i].a[k].key) < t)
+						t = dq_tick(h->w[i].a[k].key);
+			h->cur = t - 1 < last ? t - 1 : last;
+			empty = 0;
+			continue;
+		}
+		int64_t next = h->cur + 1;
+		struct pl_hbucket *bk = dq_bucket(h, next);
+		if (bk->n) {
+			if (near_reserve(h, bk->n, mem) < 0)
+				return 0;
+			uint32_t keep = 0;
+			for (uint32_t k = 0; k < bk->n; k++) {
+				if (dq_tick(bk->a[k].key) == next)
+					h->a[h->n++] = bk->a[k];
+				else
+					bk->a[keep++] = bk->a[k];
+			}
+			h->nw -= bk->n - keep;
+			bk->n = keep;
+			/* Its next use is most of a turn away. */
+			if (keep == 0)
+				bucket_free(bk, mem);
+			for (size_t i = h->n > 1 ? (h->n - 2) / HEAP_D + 1 : 0;
+			     i-- > 0;)
+				heap_down(h, i);
+		}
+		h->cur = next;
+		empty = h->n ? 0 : empty + 1;
+	}
+	return h->n > 0;
 }
 
 static void block_put(struct pl_grouper *gr, struct pl_group *G);
 
-/* An entry of g left the heap: its block goes once nothing holds it. */
+/* An entry of g left the queue: its block goes once nothing holds it. */
 static void
 hent_release(struct pl_group *g)
 {
@@ -149,11 +283,15 @@ heap_rekey(struct pl_heap *h, struct pl_group *g, struct pl_mem *mem)
 	return 0;
 }
 
-/* The open group with the smallest (deadline, seq), or NULL. */
+/*
+ * The open group with the smallest (deadline, seq), or NULL; the wheel
+ * is only looked into up to the tick of `upto` (the latest key the
+ * caller wants), so NULL may also mean "none due by then".
+ */
 static struct pl_group *
-heap_top(struct pl_heap *h)
+heap_top(struct pl_heap *h, int64_t upto, struct pl_mem *mem)
 {
-	while (h->n > 0) {
+	while (h->n > 0 || dq_advance(h, upto, mem)) {
 		struct pl_hent *e = &h->a[0];
 		struct pl_group *g = e->g;
 		if (!g->open) {
@@ -161,12 +299,24 @@ heap_top(struct pl_heap *h)
 			heap_pop(h);
 			hent_release(g);
 		} else if (e->key < g->deadline) {
-			e->key = g->deadline;
 			/* No entry of g is below its deadline now, or this
 			 * was not the smallest: either way, an earlier
 			 * deadline from here on needs a new entry. */
 			g->hkey = g->deadline;
-			heap_down(h, 0);
+			struct pl_hent x = *e;
+			x.key = g->deadline;
+			if (dq_tick(x.key) > h->cur &&
+			    wheel_put(h, x, mem) == 0) {
+				heap_pop(h);
+			} else {
+				/* Out of memory the entry stays here, a
+				 * tick ahead of its place: it may close
+				 * after groups with earlier deadlines
+				 * still in the wheel, never before its
+				 * own. */
+				e->key = x.key;
+				heap_down(h, 0);
+			}
 		} else {
 			return g;
 		}
@@ -842,11 +992,22 @@ open_unlink(struct pl_branch *b, struct pl_group *G)
 		if (gr->pg->modules[i].nkeys)
 			index_del(&gr->idx[i], G, G->khash[i]);
 	if (!b->q->e->o.batch && gr->heap.n > 0 && gr->heap.a[0].g == G) {
-		/* It closes from the top (see "deadline heap"); the caller
+		/* It closes from the top (see "deadline queue"); the caller
 		 * holds it. */
 		heap_pop(&gr->heap);
 		hent_release(G);
 	}
+}
+
+/* An entry of the queue at the end: its group goes if still open. */
+static void
+fini_entry(struct pl_group *G)
+{
+	if (G->open) {
+		G->open = 0;
+		pl_group_unref(G);
+	}
+	hent_release(G);
 }
 
 void
@@ -862,18 +1023,23 @@ pl_grouper_fini(struct pl_branch *b)
 			G = next;
 		}
 	}
-	/* Streaming: every open group is in the heap, some twice, and
+	/* Streaming: every open group is in the queue, some twice, and
 	 * closed groups may have stale entries left. */
-	for (size_t i = 0; i < gr->heap.n; i++) {
-		struct pl_group *G = gr->heap.a[i].g;
-		if (G->open) {
-			G->open = 0;
-			pl_group_unref(G);
-		}
-		hent_release(G);
-	}
-	gr->heap.n = 0;
 	struct pl_mem *mem = b->q->mem;
+	struct pl_heap *h = &gr->heap;
+	for (size_t i = 0; i < h->n; i++)
+		fini_entry(h->a[i].g);
+	for (size_t i = 0; h->w && i < PL_DQ_N; i++)
+		for (uint32_t k = 0; k < h->w[i].n; k++)
+			fini_entry(h->w[i].a[k].g);
+	h->n = 0;
+	h->nw = 0;
+	if (h->w) {
+		for (size_t i = 0; i < PL_DQ_N; i++)
+			bucket_free(&h->w[i], mem);
+		pl_mem_free(mem, PL_DQ_N * sizeof *h->w);
+		free(h->w);
+	}
 	if (gr->idx)
 		for (size_t i = 0; i < gr->pg->nmodules; i++) {
 			pl_mem_free(mem, gr->idx[i].nb * sizeof *gr->idx[i].v);
@@ -1219,6 +1385,27 @@ sort_hent_seq(struct pl_hent *a, size_t n)
 	free(tmp);
 }
 
+/* Every entry of the wheel into the near heap's array, unordered (for
+ * close_all, which sorts it). */
+static int
+dq_gather(struct pl_heap *h, struct pl_mem *mem)
+{
+	if (h->nw == 0)
+		return 0;
+	if (near_reserve(h, h->n + h->nw, mem) < 0)
+		return -1;
+	for (size_t i = 0; i < PL_DQ_N; i++) {
+		struct pl_hbucket *bk = &h->w[i];
+		if (bk->n == 0)
+			continue;
+		memcpy(h->a + h->n, bk->a, bk->n * sizeof *bk->a);
+		h->n += bk->n;
+		bucket_free(bk, mem);
+	}
+	h->nw = 0;
+	return 0;
+}
+
 /*
  * End of input: close every open group, in creation order.  The open
  * list (--batch, or a module without keys) or else the heap sorted by
@@ -1232,6 +1419,15 @@ close_all(struct pl_branch *b)
 {
 	struct pl_grouper *gr = &b->gr;
 	struct pl_heap *h = &gr->heap;
+	if (dq_gather(h, b->q->mem) < 0) {
+		/* Out of memory: in deadline order, as far as it goes. */
+		struct pl_group *G;
+		while ((G = heap_top(h, INT64_MAX, b->q->mem)) != NULL) {
+			heap_pop(h);
+			close_group(b, G);
+			hent_release(G);
+		}
+	}
 	size_t n = 0, nheap = h->n;
 	struct pl_group **v = NULL;
 	if (gr->linked) {
@@ -1329,7 +1525,9 @@ pl_grouper_close_until(struct pl_branch *b, int64_t T, int all)
 	 * heap_top, which drops its other entries if it meets them.
 	 */
 	size_t n = 0;
-	while ((G = heap_top(&gr->heap)) != NULL) {
+	/* The latest deadline T closes: T > deadline + M. */
+	int64_t upto = T < INT64_MIN + M + 1 ? INT64_MIN : T - M - 1;
+	while ((G = heap_top(&gr->heap, upto, b->q->mem)) != NULL) {
 		/* T passes deadline + M (saturating). */
 		int64_t limit = G->deadline > FQ_TIME_INF - M ? FQ_TIME_INF
 							     : G->deadline + M;
@@ -1378,7 +1576,7 @@ pl_grouper_oldest(struct pl_branch *b, int64_t *key)
 		*key = gr->open_head->stime;
 		return gr->open_head;
 	}
-	struct pl_group *G = heap_top(&gr->heap);
+	struct pl_group *G = heap_top(&gr->heap, INT64_MAX, b->q->mem);
 	if (G == NULL)
 		return NULL;   /* close_all() is emptying it */
 	int64_t M = b->q->e->o.max_duration;

@@ -401,9 +401,26 @@ struct pl_hent {                 /* a deadline heap entry */
 	struct pl_group *g;        /* a reference */
 };
 
+/*
+ * The deadline queue of a streaming grouper (grouper.c, "deadline
+ * queue"): a small heap of the entries whose key falls in a tick (1024
+ * ms) up to `cur`, and a wheel of PL_DQ_N one-tick buckets of the later
+ * ones, unordered, each sorted into the heap when its tick comes.
+ */
+#define PL_DQ_N 4096             /* a power of two: 70 minutes of ticks */
+
+struct pl_hbucket {
+	struct pl_hent *a;         /* owned, malloc'd; NULL when empty */
+	uint32_t n, cap;
+};
+
 struct pl_heap {
-	struct pl_hent *a;         /* owned array of group references */
+	struct pl_hent *a;         /* owned: the near heap, ticks <= cur */
 	size_t n, cap;
+	struct pl_hbucket *w;      /* owned: PL_DQ_N buckets, from the first
+				      entry on; ticks > cur */
+	size_t nw;                 /* entries in the wheel */
+	int64_t cur;               /* tick the near heap reaches */
 };
 
 /*

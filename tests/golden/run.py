@@ -957,6 +957,86 @@ def case_end_order():
                  (len(ids), bad))
 
 
+def case_close_order():
+    """Groups close while the stream runs in (deadline, creation) order
+    (docs/streaming.md), through the deadline queue's near heap and wheel
+    (grouper.c): (1) deadlines three hours ahead (--window 3h, no time
+    rule), spread over more than a turn of the wheel and with a gap of
+    more than a turn, all made due by a jump of stream time of hours; (2) chains of records that move their
+    groups' deadlines later after the queue first saw them, so that
+    entries are settled and put back, over many ticks, closed by a last
+    record an hour on."""
+    import random
+    rnd = random.Random(11)
+    base = 1335772141000
+    with tempfile.TemporaryDirectory(dir=TMP) as t:
+        q = os.path.join(t, "g.flw")
+        f = os.path.join(t, "g.ft")
+
+        def order(rule, recs, args):
+            open(q, "w").write(
+                "splitter S {}\nfilter f {\n    prot = 6\n}\n"
+                "grouper g {\n    module m1 {\n        srcip = srcip\n"
+                + rule + "    }\n    aggregate srcip\n}\n"
+                "ungrouper U {}\nS branch A -> f -> g -> U\n")
+            write_ft(f, recs)
+            p = ok_run(["run", "--json", "--no-records", "--stats-json"] +
+                       args + [q, "-s", f])
+            st = json.loads(p.stderr.decode().strip().splitlines()[-1])
+            st = st["engine"]
+            if st["late"] or st["long"]:
+                fail("no record should be late or long: %r" % st)
+            return [json.loads(l)["groups"]["A"]["rec_ids"]
+                    for l in p.stdout.splitlines()]
+
+        # (1) one record a group, deadline = stime + 3h: two hours of
+        # them (7000 ticks, more than a turn), then two silent hours
+        # (the wheel empty for more than a turn), then another hour
+        recs, keys = [], []
+        for i in range(2000):
+            en = base + 600000 + 3600 * i + (7200000 if i >= 1000 else 0)
+            st = en - rnd.randrange(540000)
+            recs.append((0xc0000201, en, st, en, 0x0b000000 + i))
+            keys.append((st, i))
+        last = base + 8 * 3600000
+        recs.append((0xc0000201, last, last - 10, last, 0x0c000000))
+        want = [[i + 1] for _, i in sorted(keys)] + [[2001]]
+        got = order("", recs, ["--window", "3h"])
+        if got != want:
+            fail("far deadlines: %d groups, first out of order at %s" %
+                 (len(got), next((k for k, (a, b) in
+                                  enumerate(zip(got, want)) if a != b),
+                                 None)))
+
+        # (2) 400 hosts, chains of 1-6 records 1-4 s apart over 5 min
+        recs, hosts = [], []
+        for h in range(400):
+            t0 = base + rnd.randrange(300000)
+            k = rnd.randrange(1, 7)
+            for _ in range(k):
+                en = t0 + rnd.randrange(100, 900)
+                recs.append((en, t0, h))
+                t0 = en + rnd.randrange(1000, 4000)
+        recs.sort()
+        first, lastet, ids = {}, {}, {}
+        for n, (en, st, h) in enumerate(recs):
+            first.setdefault(h, n)
+            lastet[h] = en
+            ids.setdefault(h, []).append(n + 1)
+        hosts = sorted(first, key=lambda h: (lastet[h] + 10000, first[h]))
+        want = [ids[h] for h in hosts] + [[len(recs) + 1]]
+        ft = [(0xc0000201, en, st, en, 0x0b000000 + h)
+              for en, st, h in recs]
+        last = base + 3600000
+        ft.append((0xc0000201, last, last - 10, last, 0x0c000000))
+        got = order("        etime < stime rdelta 10s\n", ft, [])
+        if got != want:
+            fail("moving deadlines: %d groups, first out of order at %s" %
+                 (len(got), next((k for k, (a, b) in
+                                  enumerate(zip(got, want)) if a != b),
+                                 None)))
+
+
 def case_count():
     """--count prints each query's number of matches, the number of
     matches the same run prints without it, in both modes and formats."""
