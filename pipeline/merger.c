@@ -175,13 +175,9 @@ static uint64_t
 ops_hash(const struct pl_group *g, const struct fq_operand *const *ops,
 	 size_t n)
 {
-	struct pl_val v;
-	pl_group_value(g, ops[0], &v);
-	uint64_t h = pl_val_hash(&v);
-	for (size_t k = 1; k < n; k++) {
-		pl_group_value(g, ops[k], &v);
-		h = pl_mix(h, pl_val_hash(&v));
-	}
+	uint64_t h = pl_group_value_hash(g, ops[0]);
+	for (size_t k = 1; k < n; k++)
+		h = pl_mix(h, pl_group_value_hash(g, ops[k]));
 	return h;
 }
 
@@ -1281,9 +1277,8 @@ evicted_max(const struct pl_merger *mg, const struct pl_mod *pm, size_t f,
 		if (g == NULL || ai < 0 || sf->attrs[ai].evicted == NULL)
 			continue;
 		const struct pl_attr *a = &sf->attrs[ai];
-		struct pl_val v;
-		pl_group_value(g, other, &v);
-		int64_t w = a->evicted[pl_val_hash(&v) & (a->nevicted - 1)];
+		int64_t w = a->evicted[pl_group_value_hash(g, other) &
+				       (a->nevicted - 1)];
 		if (w < best)
 			best = w;
 	}

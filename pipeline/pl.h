@@ -376,6 +376,10 @@ struct pl_group {
 
 void pl_group_value(const struct pl_group *g, const struct fq_operand *o,
 		    struct pl_val *out);
+/* pl_val_hash() of pl_group_value(g, o), without building the value for
+ * numbers and addresses. */
+uint64_t pl_group_value_hash(const struct pl_group *g,
+			     const struct fq_operand *o);
 int pl_cnf_group(const struct fq_cnf *cnf, struct pl_group *const *slots);
 void pl_group_unref(struct pl_group *g);
 

@@ -270,6 +270,24 @@ as_real(const struct pl_val *v)
 	return v->t == FQ_V_REAL ? v->d : (double)v->i;
 }
 
+static inline int compare_int(enum fq_op op, int has_delta, int64_t delta,
+			       int64_t a, int64_t b);
+
+/* pl_compare() of two addresses, from their order c (fq_ip_cmp). */
+static inline int
+ip_order(enum fq_op op, int c)
+{
+	switch (op) {
+	case FQ_OP_EQ: return c == 0;
+	case FQ_OP_NE: return c != 0;
+	case FQ_OP_LT: return c < 0;
+	case FQ_OP_GT: return c > 0;
+	case FQ_OP_LE: return c <= 0;
+	case FQ_OP_GE: return c >= 0;
+	default:       return 0;
+	}
+}
+
 int
 pl_compare(enum fq_op op, int has_delta, int64_t delta,
 	   const struct pl_val *l, const struct pl_val *r)
@@ -307,15 +325,7 @@ pl_compare(enum fq_op op, int has_delta, int64_t delta,
 				return !in;
 		}
 		c = fq_ip_cmp(&l->ip, &r->ip);
-		switch (op) {
-		case FQ_OP_EQ: return c == 0;
-		case FQ_OP_NE: return c != 0;
-		case FQ_OP_LT: return c < 0;
-		case FQ_OP_GT: return c > 0;
-		case FQ_OP_LE: return c <= 0;
-		case FQ_OP_GE: return c >= 0;
-		default:       return 0;
-		}
+		return ip_order(op, c);
 	}
 	if (l->t == FQ_V_REAL || r->t == FQ_V_REAL) {
 		double a = as_real(l), b = as_real(r), D = (double)delta;
@@ -338,7 +348,14 @@ pl_compare(enum fq_op op, int has_delta, int64_t delta,
 		default: return 0;
 		}
 	}
-	int64_t a = l->i, b = r->i;
+	return compare_int(op, has_delta, delta, l->i, r->i);
+}
+
+/* pl_compare() of two whole numbers. */
+static inline int
+compare_int(enum fq_op op, int has_delta, int64_t delta, int64_t a,
+	    int64_t b)
+{
 	if (has_delta) {
 		/* |a - b| without overflow for the values records carry. */
 		uint64_t dist = a > b ? (uint64_t)a - (uint64_t)b
@@ -538,15 +555,130 @@ pl_group_value(const struct pl_group *g, const struct fq_operand *o,
 	apply_fn(o, out);
 }
 
+/*
+ * Shortcuts of pl_group_value() for the commonest operands of group
+ * filters and mergers, with no struct pl_val to clear and fill (that was
+ * a tenth of a merger query's instructions): group_int() gives a whole
+ * number -- a constant, a time, a count, an aggregate that is a number,
+ * with bitAND/bitOR applied as apply_fn() does -- and returns 1, else 0;
+ * group_ip() gives an address aggregate (always a full-length address),
+ * else NULL; group_set() (below) a union() set.  Anything else takes the
+ * general way.
+ */
+static inline int
+group_int(const struct pl_group *g, const struct fq_operand *o, int64_t *out)
+{
+	int64_t v;
+	if (o->kind == FQ_O_INT) {
+		*out = o->i;   /* constants take no function */
+		return 1;
+	}
+	if (o->kind != FQ_O_GROUP)
+		return 0;
+	switch (o->gval) {
+	case FQ_G_STIME:
+		v = g->stime;
+		break;
+	case FQ_G_ETIME:
+		v = g->etime;
+		break;
+	case FQ_G_DURATION:
+		v = g->etime - g->stime;
+		break;
+	case FQ_G_RECORDS:
+		v = g->n;
+		break;
+	case FQ_G_AGG: {
+		const struct fq_agg *a = &g->br->gr.pg->aggs[o->agg];
+		const struct pl_agg *x = pl_group_agg(g, o->agg);
+		if (a->fn == FQ_AGG_COUNT)
+			v = (int64_t)x->cnt;
+		else if (a->fn == FQ_AGG_AVG || a->fn == FQ_AGG_UNION ||
+			 a->vtype != FQ_V_INT)
+			return 0;
+		else
+			v = x->i;
+		break;
+	}
+	default:
+		return 0;
+	}
+	if (o->fn == FQ_FN_BITAND)
+		v &= o->mask;
+	else if (o->fn == FQ_FN_BITOR)
+		v |= o->mask;
+	*out = v;
+	return 1;
+}
+
+static inline const struct fq_ip *
+group_ip(const struct pl_group *g, const struct fq_operand *o)
+{
+	if (o->kind != FQ_O_GROUP || o->gval != FQ_G_AGG)
+		return NULL;
+	const struct fq_agg *a = &g->br->gr.pg->aggs[o->agg];
+	if (a->fn == FQ_AGG_COUNT || a->fn == FQ_AGG_AVG ||
+	    a->fn == FQ_AGG_UNION || a->vtype != FQ_V_IP)
+		return NULL;
+	return &pl_group_agg(g, o->agg)->ip;
+}
+
+/* group_set(): a union() aggregate, else NULL. */
+static inline const struct pl_set *
+group_set(const struct pl_group *g, const struct fq_operand *o)
+{
+	if (o->kind != FQ_O_GROUP || o->gval != FQ_G_AGG ||
+	    g->br->gr.pg->aggs[o->agg].fn != FQ_AGG_UNION)
+		return NULL;
+	return pl_group_set(g, o->agg);
+}
+
+uint64_t
+pl_group_value_hash(const struct pl_group *g, const struct fq_operand *o)
+{
+	int64_t i;
+	const struct fq_ip *ip;
+	const struct pl_set *set;
+	/* pl_val_hash()'s formulas */
+	if (group_int(g, o, &i))
+		return pl_mix((uint64_t)i, 7);
+	if ((ip = group_ip(g, o)) != NULL)
+		return pl_mix(pl_mix(ip->hi, ip->lo), ip->is6 + 1);
+	if ((set = group_set(g, o)) != NULL)
+		return pl_set_hash(set) ^ 0x5bd1e995;
+	struct pl_val v;
+	pl_group_value(g, o, &v);
+	return pl_val_hash(&v);
+}
+
 static int
 term_group(const struct fq_term *t, struct pl_group *const *slots)
 {
-	struct pl_val l, r;
 	const struct pl_group *gl = t->l.kind == FQ_O_GROUP ? slots[t->l.branch] : NULL;
 	const struct pl_group *gr = t->r.kind == FQ_O_GROUP ? slots[t->r.branch] : NULL;
-	pl_group_value(gl, &t->l, &l);
-	pl_group_value(gr, &t->r, &r);
-	int v = pl_compare(t->op, t->has_delta, t->delta, &l, &r);
+	int v;
+	int64_t a, b;
+	const struct fq_ip *x, *y;
+	const struct pl_set *u, *w;
+	int cmp = t->op <= FQ_OP_GE;   /* =, !=, <, >, <=, >= */
+	if (cmp && group_int(gl, &t->l, &a) && group_int(gr, &t->r, &b)) {
+		v = compare_int(t->op, t->has_delta, t->delta, a, b);
+	} else if (cmp && (x = group_ip(gl, &t->l)) != NULL &&
+		   (y = group_ip(gr, &t->r)) != NULL) {
+		/* pl_compare() of two full-length addresses */
+		v = x->is6 != y->is6 ? t->op == FQ_OP_NE
+				     : ip_order(t->op, fq_ip_cmp(x, y));
+	} else if (cmp && (u = group_set(gl, &t->l)) != NULL &&
+		   (w = group_set(gr, &t->r)) != NULL) {
+		/* pl_compare() of two union() sets: only = and != hold */
+		int eq = pl_set_equal(u, w);
+		v = t->op == FQ_OP_EQ ? eq : t->op == FQ_OP_NE ? !eq : 0;
+	} else {
+		struct pl_val l, r;
+		pl_group_value(gl, &t->l, &l);
+		pl_group_value(gr, &t->r, &r);
+		v = pl_compare(t->op, t->has_delta, t->delta, &l, &r);
+	}
 	return t->negate ? !v : v;
 }
 
