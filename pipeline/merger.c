@@ -182,6 +182,40 @@ ops_hash(const struct pl_group *g, const struct fq_operand *const *ops,
 }
 
 /*
+ * ops_hash() through a small table of the latest answers.  A group's
+ * hashes are wanted two or three times in a row -- its bucket is fetched
+ * a few groups before it closes (pl_merger_prefetch), then it is filed
+ * under the same hash and probes with it -- and hashing a union() set
+ * and an address each time was a twentieth of a merger query's
+ * instructions.  An answer is kept for the group (pointer and seq: a
+ * freed block may come back as another group), its number of records
+ * (a record joining it before it closes changes its values) and the
+ * operands themselves.
+ */
+static uint64_t
+ops_hash_memo(struct pl_merger *mg, const struct pl_group *g,
+	      const struct fq_operand *const *ops, size_t n)
+{
+	size_t i = (size_t)(((uintptr_t)g >> 6) ^ ((uintptr_t)ops[0] >> 4) ^
+			    n) & (sizeof mg->memo / sizeof mg->memo[0] - 1);
+	struct pl_hmemo *m = &mg->memo[i];
+	int hit = m->g == g && m->seq == g->seq && m->n == g->n &&
+		  m->nops == n;
+	for (size_t k = 0; hit && k < n; k++)
+		hit = m->ops[k] == ops[k];
+	if (hit)
+		return m->h;
+	m->h = ops_hash(g, ops, n);
+	m->g = g;
+	m->seq = g->seq;
+	m->n = g->n;
+	m->nops = (uint32_t)n;
+	for (size_t k = 0; k < n; k++)
+		m->ops[k] = ops[k];
+	return m->h;
+}
+
+/*
  * A bucket is an array of (hash, stime, group) entries: a probe reads it
  * contiguously and touches a group only when the hash matches and its
  * stime is inside the range the Allen terms allow (join_rec), where a
@@ -393,7 +427,8 @@ store_upper_near_end(const struct pl_store *s, int64_t t)
 }
 
 static int
-store_insert(struct pl_store *s, struct pl_group *g, struct pl_mem *mem)
+store_insert(struct pl_merger *mg, struct pl_store *s, struct pl_group *g,
+	     struct pl_mem *mem)
 {
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 256;
@@ -444,7 +479,8 @@ store_insert(struct pl_store *s, struct pl_group *g, struct pl_mem *mem)
 		s->max_span = g->etime - g->stime;
 	g->shash = hs;
 	for (size_t k = 0; k < s->nattrs; k++) {
-		hs[k] = ops_hash(g, s->attrs[k].ops, s->attrs[k].nops);
+		hs[k] = ops_hash_memo(mg, g, s->attrs[k].ops,
+				      s->attrs[k].nops);
 		if (attr_insert(&s->attrs[k], g, hs[k], mem) < 0) {
 			while (k-- > 0)
 				attr_remove(&s->attrs[k], g, hs[k], mem);
@@ -789,11 +825,13 @@ probes_init(struct pl_merger_x *x)
 }
 
 static void
-prefetch_slot(const struct pl_attr *a, const struct pl_group *g,
-	      const struct fq_operand *const *ops, size_t nops)
+prefetch_slot(struct pl_merger *mg, const struct pl_attr *a,
+	      const struct pl_group *g, const struct fq_operand *const *ops,
+	      size_t nops)
 {
 	if (a->nb)
-		__builtin_prefetch(&a->b[ops_hash(g, ops, nops) & (a->nb - 1)]);
+		__builtin_prefetch(&a->b[ops_hash_memo(mg, g, ops, nops) &
+					 (a->nb - 1)]);
 }
 
 void
@@ -803,12 +841,13 @@ pl_merger_prefetch(struct pl_merger *mg, const struct pl_group *g)
 	size_t b = g->br->index;
 	const struct pl_store *s = &mg->stores[b];
 	for (size_t k = 0; k < s->nattrs; k++)
-		prefetch_slot(&s->attrs[k], g, s->attrs[k].ops, s->attrs[k].nops);
+		prefetch_slot(mg, &s->attrs[k], g, s->attrs[k].ops,
+			      s->attrs[k].nops);
 	for (size_t i = 0; i < x->nprobes; i++) {
 		const struct pl_probe *p = &x->probes[i];
 		if (p->branch == b)
-			prefetch_slot(&mg->stores[p->store].attrs[p->attr], g,
-				      p->ops, p->nops);
+			prefetch_slot(mg, &mg->stores[p->store].attrs[p->attr],
+				      g, p->ops, p->nops);
 	}
 }
 
@@ -1091,7 +1130,7 @@ join_rec(struct join *j)
 		struct pl_attr *a = &s->attrs[ai];
 		if (a->nb == 0)
 			return;   /* nothing stored: no candidate at all */
-		uint64_t h = ops_hash(j->bind[x], other, nops);
+		uint64_t h = ops_hash_memo(j->mg, j->bind[x], other, nops);
 		int64_t lo, hi;
 		allen_range(j, y, s, &lo, &hi);
 		const struct pl_sbucket *bk = &a->b[h & (a->nb - 1)];
@@ -1470,7 +1509,7 @@ pl_merger_group(struct pl_merger *mg, struct pl_group *g)
 		mg->q->dropped_groups++;
 		return;
 	}
-	if (store_insert(&mg->stores[b], g, mg->q->mem) < 0) {
+	if (store_insert(mg, &mg->stores[b], g, mg->q->mem) < 0) {
 		fq_error("out of memory in the merger store");
 		return;
 	}

@@ -569,6 +569,16 @@ struct pl_merger {
 	int pending_sorted;        /* --max-state: by release, this round */
 	/* join scratch */
 	struct pl_group **bind;    /* per slot */
+	/* Hashes of groups' values lately computed (merger.c, ops_hash) */
+	struct pl_hmemo {
+		const struct pl_group *g;    /* only compared */
+		uint64_t seq;
+		uint32_t n;                  /* g->n then: a record since
+						changes the values */
+		uint32_t nops;
+		const struct fq_operand *ops[PL_ATTR_OPS];
+		uint64_t h;
+	} memo[32];
 };
 
 /* ---- branches and queries ------------------------------------------- */
