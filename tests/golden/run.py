@@ -239,20 +239,23 @@ def case_exec():
 
 def write_ft(path, recs):
     """flow-tools v3, little-endian, uncompressed, v5 records:
-    (exaddr, arrival_ms, stime_ms, etime_ms[, srcip]) -> one TCP flow
-    each, from 10.0.0.1 unless srcip is given."""
+    (exaddr, arrival_ms, stime_ms, etime_ms[, srcip[, dstip, srcport,
+    dstport]]) -> one TCP flow each, from 10.0.0.1 port 1234 to 10.0.0.2
+    port 80 unless given."""
     import struct
     body = b""
     for rec in recs:
         exa, arr, st, en = rec[:4]
         src = rec[4] if len(rec) > 4 else 0x0a000001
+        dst, sport, dport = rec[5:8] if len(rec) > 7 else (0x0a000002,
+                                                           1234, 80)
         secs, ms = divmod(arr, 1000)
         up = 1000000000
         body += struct.pack("<IIIIIIIHHIIIIHHBBBBBBBBHH", secs, ms * 1000000,
-                            up, exa, src, 0x0a000002, 0, 0, 0, 1, 40,
+                            up, exa, src, dst, 0, 0, 0, 1, 40,
                             (up - (arr - st)) & 0xFFFFFFFF,
                             (up - (arr - en)) & 0xFFFFFFFF,
-                            1234, 80, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+                            sport, dport, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     tlv = struct.pack("<HHH", 2, 2, 5) + struct.pack("<HHI", 8, 4, 0)
     hdr = b"\xcf\x10\x01\x03" + struct.pack("<I", 8 + len(tlv)) + tlv
     open(path, "wb").write(hdr + body)
@@ -1035,6 +1038,72 @@ def case_close_order():
                  (len(got), next((k for k, (a, b) in
                                   enumerate(zip(got, want)) if a != b),
                                  None)))
+
+
+def case_merger_extended():
+    """A group whose merger hashes were computed ahead of its close (its
+    index buckets are prefetched while it is the next to close) and that a
+    record joins after that: its union() set changed, and it must be
+    filed and probe under the new hash (merger.c, ops_hash_memo).  A
+    request group X->Y gets source port 1000, then, nine minutes later,
+    a long flow starting within its 1 s gap adds port 2000; the response
+    group Y->X, complete before, has destination ports {1000, 2000}: one
+    match.  Two groups
+    closed and stored a minute before give the stores their indexes
+    (nothing is prefetched from an empty one); records no filter passes
+    move stream time on."""
+    base = 1335772141000
+    X, Y, Z, W = 0x0a010101, 0x14141414, 0x0a020202, 0x15151515
+    E = 0xc0000201
+    s = 1000
+    recs = [
+        # (arrival, stime, etime, src, dst, sport, dport)
+        (base - 720 * s, base - 721 * s, base - 720 * s, Z, W, 6000, 80),
+        (base - 720 * s, base - 721 * s, base - 720 * s, W, Z, 80, 6001),
+        (base + 59500, base + 59000, base + 59500, Y, X, 80, 1000),
+        (base + 60200, base + 59700, base + 60200, Y, X, 80, 2000),
+        (base + 61000, base + 60000, base + 61000, X, Y, 1000, 80),
+        (base + 601500, base + 61500, base + 601500, X, Y, 2000, 80),
+        (base + 3600 * s, base + 3599 * s, base + 3600 * s, Z, W, 7000,
+         7001),
+    ]
+    for t in list(range(-700, 55, 5)) + list(range(65, 900, 5)):
+        # none while Y->X forms: it is prefetched only once complete
+        recs.append((base + t * s + 100, base + t * s, base + t * s + 100,
+                     Z, W, 7000, 7001))
+    recs.sort()
+    q = ("splitter S {}\n"
+         "filter req {\n    dstport = 80\n}\n"
+         "filter res {\n    srcport = 80\n}\n"
+         "grouper gq {\n    module m {\n        srcip = srcip\n"
+         "        dstip = dstip\n        etime < stime rdelta 1s\n    }\n"
+         "    aggregate srcip, dstip, union(srcport) as ports\n}\n"
+         "grouper gs {\n    module m {\n        srcip = srcip\n"
+         "        dstip = dstip\n        etime < stime rdelta 1s\n    }\n"
+         "    aggregate srcip, dstip, union(dstport) as ports\n}\n"
+         "merger M {\n    module m1 {\n        branches A, B\n"
+         "        A.ports = B.ports\n    }\n    export m1\n}\n"
+         "ungrouper U {}\n"
+         "S branch A -> req -> gq -> M\n"
+         "S branch B -> res -> gs -> M\n"
+         "M -> U\n")
+    with tempfile.TemporaryDirectory(dir=TMP) as t:
+        qf = os.path.join(t, "m.flw")
+        f = os.path.join(t, "m.ft")
+        open(qf, "w").write(q)
+        write_ft(f, [(E, a, st, en, src, dst, sp, dp)
+                     for a, st, en, src, dst, sp, dp in recs])
+        for mode in ([], ["--batch"]):
+            p = ok_run(["run", "--json", "--no-records", "--stats-json"] +
+                       mode + [qf, "-s", f])
+            st = json.loads(p.stderr.decode().strip().splitlines()[-1])
+            if st["engine"]["late"] or st["engine"]["long"]:
+                fail("no record should be late or long: %r" % st["engine"])
+            got = [json.loads(l)["groups"] for l in p.stdout.splitlines()]
+            if len(got) != 1 or got[0]["A"]["ports"] != [1000, 2000] or \
+                    got[0]["B"]["ports"] != [1000, 2000]:
+                fail("%s: want one match of ports [1000, 2000], got %r" %
+                     (mode or "streaming", got))
 
 
 def case_count():
