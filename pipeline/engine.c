@@ -779,6 +779,8 @@ fq_engine_add_query(struct fq_engine *e, const char *name,
 		q->order[b] = b;
 		if (pl_grouper_init(&q->br[b]) < 0)
 			goto fail;
+		if (!q->br[b].gr.img)
+			q->pool_needed = 1;
 	}
 	cmp_names_q = q;
 	qsort(q->order, nb, sizeof *q->order, cmp_branch_name);
@@ -1113,16 +1115,21 @@ query_record(struct pl_query *q, const struct fq_record *r, size_t j,
 				br->c.long_recs++;
 		}
 	}
-	struct pl_rec *rec = pl_rec_new(&q->pool, r);
-	if (rec == NULL) {
-		fq_error("out of memory storing a record");
-		return;
+	/* Branches whose groups hold record images take no record. */
+	struct pl_rec *rec = NULL;
+	if (q->pool_needed) {
+		rec = pl_rec_new(&q->pool, r);
+		if (rec == NULL) {
+			fq_error("out of memory storing a record");
+			return;
+		}
+		rec->refs = 1;   /* held while we hand it to the branches */
 	}
-	rec->refs = 1;   /* held while we hand it to the branches */
 	for (size_t b = 0; b < p->nbranches; b++)
 		if (pass[b])
 			pl_grouper_record(&q->br[b], rec, r, late || lng, hash[b]);
-	pl_rec_unref(&q->pool, rec);
+	if (rec)
+		pl_rec_unref(&q->pool, rec);
 }
 
 /* Stream time after record r (not in --batch): its exporter, then T.

@@ -342,17 +342,93 @@ key_hash_rec(const struct fq_gmodule *m, const struct fq_record *r, int left)
 	return h;
 }
 
+/*
+ * Record images.  When no record is printed, a group's rules are all
+ * that read its records -- its first record's key fields and the fields
+ * its relative and time rules read of its first or last -- and its
+ * rec_ids all that is output of them.  Such a group holds rec_ids from
+ * the start and, in its block, an image of each of those two records:
+ * the fields read, each in an 8-byte aligned place (img_off).  A first
+ * record's field that the group keeps anyway as a bare-field or first()
+ * aggregate of its own (addresses, times and 64-bit counters, stored
+ * alike) is read from there.  A record joining a group is then not
+ * stored at all: no copy into the record pool, no slot of it held for
+ * minutes (a record was 144 bytes of the paper's HTTP download query's
+ * 700 a group; its images are the last record's etime, 8 bytes, in
+ * room the block had).  A rule on `duration`, which is not stored but
+ * computed from the record's times, keeps whole records the old way.
+ */
+static size_t
+type_len(enum fq_type t)
+{
+	switch (t) {
+	case FQ_T_U8:   return 1;
+	case FQ_T_U16:  return 2;
+	case FQ_T_U32:  return 4;
+	case FQ_T_IP:   return sizeof(struct fq_ip);
+	default:        return 8;
+	}
+}
+
+/* Where a rule reads field f of G's first (last = 0) or last record. */
+static inline const char *
+grec_at(const struct pl_grouper *gr, const struct pl_group *G, int last,
+	const struct fq_field *f)
+{
+	if (gr->img)
+		return (const char *)G + gr->img_off[last][f->id];
+	const struct fq_record *R = &G->recs[last ? G->n - 1 : 0]->r;
+	return (const char *)R + f->offset;
+}
+
+/* fq_field_num() of G's first or last record (FQ_T_DUR fields have no
+ * image: img_init keeps whole records for them). */
+static inline int64_t
+gnum(const struct pl_grouper *gr, const struct pl_group *G, int last,
+     const struct fq_field *f)
+{
+	if (!gr->img)
+		return fq_field_num(&G->recs[last ? G->n - 1 : 0]->r, f);
+	const char *p = grec_at(gr, G, last, f);
+	switch (f->type) {
+	case FQ_T_U8:   return *(const uint8_t *)p;
+	case FQ_T_U16:  return *(const uint16_t *)p;
+	case FQ_T_U32:  return *(const uint32_t *)p;
+	case FQ_T_U64:  return (int64_t)*(const uint64_t *)p;
+	case FQ_T_TIME: return *(const int64_t *)p;
+	default:        return 0;
+	}
+}
+
+static inline const struct fq_ip *
+gip(const struct pl_grouper *gr, const struct pl_group *G, int last,
+    const struct fq_field *f)
+{
+	return (const struct fq_ip *)(const void *)grec_at(gr, G, last, f);
+}
+
+/* r's fields into G's image of its first (last = 0) or last record. */
+static inline void
+img_put(const struct pl_grouper *gr, struct pl_group *G, int last,
+	const struct fq_record *r)
+{
+	for (size_t i = 0; i < gr->img_ncp[last]; i++) {
+		const struct pl_imgcp *c = &gr->img_cp[last][i];
+		memcpy((char *)G + c->to, (const char *)r + c->from, c->len);
+	}
+}
+
 static int
-keys_equal(const struct fq_gmodule *m, const struct fq_record *R,
-	   const struct fq_record *r)
+keys_equal(const struct pl_grouper *gr, const struct fq_gmodule *m,
+	   const struct pl_group *G, const struct fq_record *r)
 {
 	for (size_t k = 0; k < m->nkeys; k++) {
 		const struct fq_field *a = m->keys[k].a, *b = m->keys[k].b;
 		if (a->type == FQ_T_IP || b->type == FQ_T_IP) {
 			if (a->type != b->type ||
-			    !fq_ip_eq(fq_field_ip(R, a), fq_field_ip(r, b)))
+			    !fq_ip_eq(gip(gr, G, 0, a), fq_field_ip(r, b)))
 				return 0;
-		} else if (fq_field_num(R, a) != fq_field_num(r, b)) {
+		} else if (gnum(gr, G, 0, a) != fq_field_num(r, b)) {
 			return 0;
 		}
 	}
@@ -460,21 +536,20 @@ index_del(struct pl_gindex *ix, const struct pl_group *G, uint64_t hash)
 /* ---- rules ---------------------------------------------------------- */
 
 static int
-rel_rule(const struct fq_grule *ru, const struct pl_group *G,
-	 const struct fq_record *r)
+rel_rule(const struct pl_grouper *gr, const struct fq_grule *ru,
+	 const struct pl_group *G, const struct fq_record *r)
 {
-	const struct fq_record *R = ru->ref == FQ_REF_LAST
-				    ? &G->recs[G->n - 1]->r : &G->recs[0]->r;
+	int last = ru->ref == FQ_REF_LAST;
 	struct pl_val a, b;
 	memset(&a, 0, sizeof a);
 	memset(&b, 0, sizeof b);
 	a.plen = b.plen = 128;
 	if (ru->a->type == FQ_T_IP) {
 		a.t = FQ_V_IP;
-		a.ip = *fq_field_ip(R, ru->a);
+		a.ip = *gip(gr, G, last, ru->a);
 	} else {
 		a.t = FQ_V_INT;
-		a.i = fq_field_num(R, ru->a);
+		a.i = gnum(gr, G, last, ru->a);
 	}
 	if (ru->b->type == FQ_T_IP) {
 		b.t = FQ_V_IP;
@@ -491,13 +566,14 @@ rel_rule(const struct fq_grule *ru, const struct pl_group *G,
 }
 
 static int
-module_accepts(const struct fq_gmodule *m, const struct pl_group *G,
-	       const struct fq_record *r, int check_keys)
+module_accepts(const struct pl_grouper *gr, const struct fq_gmodule *m,
+	       const struct pl_group *G, const struct fq_record *r,
+	       int check_keys)
 {
-	if (check_keys && !keys_equal(m, &G->recs[0]->r, r))
+	if (check_keys && !keys_equal(gr, m, G, r))
 		return 0;
 	for (size_t k = 0; k < m->nrel; k++)
-		if (!rel_rule(&m->rel[k], G, r))
+		if (!rel_rule(gr, &m->rel[k], G, r))
 			return 0;
 	return 1;
 }
@@ -519,10 +595,8 @@ group_deadline(const struct pl_branch *b, const struct pl_group *G)
 		} else {
 			for (size_t k = 0; k < m->ntime; k++) {
 				const struct fq_gtime *t = &m->time[k];
-				const struct fq_record *R =
-					t->ref == FQ_REF_LAST ? &G->recs[G->n - 1]->r
-							      : &G->recs[0]->r;
-				int64_t v = fq_field_num(R, t->a) + t->delta;
+				int64_t v = gnum(&b->gr, G, t->ref == FQ_REF_LAST,
+						 t->a) + t->delta;
 				if (v < d)
 					d = v;
 			}
@@ -627,8 +701,16 @@ group_add(struct pl_branch *b, struct pl_group *G, struct pl_rec *rec,
 		G->cap = cap;
 	}
 	int first = G->n == 0;
-	G->recs[G->n++] = rec;
-	rec->refs++;
+	if (b->gr.img) {
+		/* rec is NULL: the fields the rules read go to the images */
+		G->ids[G->n++] = r->rec_id;
+		if (first)
+			img_put(&b->gr, G, 0, r);
+		img_put(&b->gr, G, 1, r);
+	} else {
+		G->recs[G->n++] = rec;
+		rec->refs++;
+	}
 	if (first || r->stime < G->stime)
 		G->stime = r->stime;
 	if (first || r->etime > G->etime)
@@ -795,6 +877,7 @@ group_new(struct pl_branch *b)
 	G->cap = 2;
 	G->seq = b->gr.next_seq++;
 	G->refs = 1;
+	G->has_ids = b->gr.img;   /* its array holds rec_ids from the start */
 	if (pg) {
 		G->khash = (uint64_t *)(void *)(block + b->gr.khash_at);
 		for (size_t k = 0; k < pg->naggs; k++)
@@ -830,6 +913,76 @@ pl_group_unref(struct pl_group *G)
 
 /* ---- the grouper ---------------------------------------------------- */
 
+/* A field a rule reads of the first or last record: its place in the
+ * block, `*size` long so far. */
+static int
+img_need(struct pl_grouper *gr, int last, const struct fq_field *f,
+	 size_t *size)
+{
+	const struct fq_plan_grouper *pg = gr->pg;
+	if (f->type == FQ_T_DUR)
+		return -1;
+	uint32_t *off = &gr->img_off[last][f->id];
+	if (*off != UINT32_MAX)
+		return 0;
+	if (!last && (f->type == FQ_T_IP || f->type == FQ_T_TIME ||
+		      f->type == FQ_T_U64)) {
+		/* the first record's value, kept whole by agg_add */
+		for (size_t k = 0; k < pg->naggs; k++) {
+			const struct fq_agg *a = &pg->aggs[k];
+			if ((a->fn == FQ_AGG_FIELD || a->fn == FQ_AGG_FIRST) &&
+			    a->field && a->field->id == f->id) {
+				*off = gr->agg_off[k];
+				return 0;
+			}
+		}
+	}
+	*size = (*size + 7) & ~(size_t)7;
+	*off = (uint32_t)*size;
+	gr->img_cp[last][gr->img_ncp[last]++] = (struct pl_imgcp){
+		*off, f->offset, (uint16_t)type_len(f->type) };
+	*size += type_len(f->type);
+	return 0;
+}
+
+/* Record images (above) when no record is printed and no rule reads
+ * `duration` of a group's record; they go after the `*size` bytes of
+ * the block. */
+static int
+img_init(struct pl_branch *b, size_t *size)
+{
+	struct pl_grouper *gr = &b->gr;
+	const struct fq_plan_grouper *pg = gr->pg;
+	if (b->q->keep_recs)
+		return 0;
+	gr->img_off = malloc(2 * sizeof *gr->img_off);
+	gr->img_cp[0] = malloc(2 * FQ_F_COUNT * sizeof *gr->img_cp[0]);
+	if (gr->img_off == NULL || gr->img_cp[0] == NULL)
+		return -1;
+	gr->img_cp[1] = gr->img_cp[0] + FQ_F_COUNT;
+	memset(gr->img_off, 0xff, 2 * sizeof *gr->img_off);
+	size_t n = *size;
+	int ok = 0;
+	for (size_t i = 0; i < pg->nmodules && ok == 0; i++) {
+		const struct fq_gmodule *m = &pg->modules[i];
+		for (size_t k = 0; k < m->nkeys && ok == 0; k++)
+			ok = img_need(gr, 0, m->keys[k].a, &n);
+		for (size_t k = 0; k < m->nrel && ok == 0; k++)
+			ok = img_need(gr, m->rel[k].ref == FQ_REF_LAST,
+				      m->rel[k].a, &n);
+		for (size_t k = 0; k < m->ntime && ok == 0; k++)
+			ok = img_need(gr, m->time[k].ref == FQ_REF_LAST,
+				      m->time[k].a, &n);
+	}
+	if (ok < 0) {
+		gr->img_ncp[0] = gr->img_ncp[1] = 0;
+		return 0;
+	}
+	gr->img = 1;
+	*size = n;
+	return 0;
+}
+
 int
 pl_grouper_init(struct pl_branch *b)
 {
@@ -843,6 +996,8 @@ pl_grouper_init(struct pl_branch *b)
 	/* The validator's limits (1024 aggregates, 1024 modules) keep a
 	 * block well under a slab (PL_SLAB). */
 	size_t size = group_block(gr->pg, gr->agg_off, &gr->khash_at);
+	if (gr->pg && img_init(b, &size) < 0)
+		return -1;
 	gr->group_base = pl_chunk(size);
 	gr->block_size = (size + 63) & ~(size_t)63;
 	if (gr->block_size > PL_SLAB)
@@ -1053,6 +1208,8 @@ pl_grouper_fini(struct pl_branch *b)
 	pl_mem_free(mem, gr->heap.cap * sizeof *gr->heap.a);
 	fq_table_free(gr->heap.a, gr->heap.cap * sizeof *gr->heap.a);
 	free(gr->span.cnt);
+	free(gr->img_off);
+	free(gr->img_cp[0]);
 	for (size_t i = 0; i < gr->nslabs; i++)
 		fq_slab_free(gr->slabs[i], PL_SLAB);
 	free(gr->slabs);
@@ -1185,7 +1342,7 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec,
 				if (o->window != FQ_TIME_INF &&
 				    r->stime - G->stime > o->window)
 					continue;
-				if (module_accepts(m, G, r, 1)) {
+				if (module_accepts(gr, m, G, r, 1)) {
 					best = G;
 					best_e = e;
 					best_m = i;
@@ -1199,7 +1356,7 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec,
 				if (o->window != FQ_TIME_INF &&
 				    r->stime - G->stime > o->window)
 					continue;
-				if (module_accepts(m, G, r, 0)) {
+				if (module_accepts(gr, m, G, r, 0)) {
 					best = G;
 					best_e = NULL;
 					break;

@@ -481,6 +481,17 @@ struct pl_grouper {
 				      module without keys scans it */
 	uint8_t closing_all;       /* end of input: open groups leave the
 				      heap and indexes all at once */
+	/* Record images (grouper.c): when no record is printed, a group
+	 * holds rec_ids from the start and, in its block, the fields its
+	 * rules read of its first and of its last record. */
+	uint8_t img;
+	uint32_t (*img_off)[FQ_F_COUNT];  /* owned, [2]: a field's place in
+				      the block, or UINT32_MAX */
+	struct pl_imgcp {          /* a field copied into an image */
+		uint32_t to;       /* block offset */
+		uint16_t from, len;   /* record offset, bytes */
+	} *img_cp[2];              /* owned (one array): per image */
+	size_t img_ncp[2];
 };
 
 /* ---- merger --------------------------------------------------------- */
@@ -658,6 +669,10 @@ struct pl_query {
 	struct pl_jname jhead;     /* `{"query":"name","match":` */
 	uint8_t keep_recs;         /* records are printed: closed groups keep
 				      them (else only their rec_ids) */
+	uint8_t pool_needed;       /* some branch stores records (one
+				      without grouper, or one whose groups
+				      keep records: grouper.c, "record
+				      images") */
 	struct pl_filter filter;   /* all branches' filters, shared terms */
 	const char **branch_order; /* branch indexes sorted by name */
 	size_t *order;             /* owned: plan branch indexes by name */

@@ -843,6 +843,46 @@ def case_no_records_state():
                  (got[False][1], got[True][1]))
 
 
+def case_no_records_open():
+    """Without records to print, an open group holds its records' rec_ids
+    and the few fields its rules read of its first and last record, not
+    the records (grouper.c, "record images"): one group of 5000 records
+    chained 0.5 s apart, open to the end of --batch, costs under 40
+    bytes a record (8 for the rec_id, the array doubling) where a stored
+    record costs over 100; the groups and rec_ids are those of the run
+    that keeps records."""
+    base = 1335772141000
+    n = 5000
+    recs = [(0xc0000201, base + 1500 * k + 1000, base + 1500 * k,
+             base + 1500 * k + 1000) for k in range(n)]
+    with tempfile.TemporaryDirectory(dir=TMP) as t:
+        q = os.path.join(t, "o.flw")
+        open(q, "w").write(
+            "splitter S {}\nfilter f {\n    prot = 6\n}\n"
+            "grouper g {\n    module m1 {\n        srcip = srcip\n"
+            "        etime < stime rdelta 1s\n    }\n"
+            "    aggregate srcip, count(rec_id) as n\n}\n"
+            "ungrouper U {}\nS branch A -> f -> g -> U\n")
+        f = os.path.join(t, "o.ft")
+        write_ft(f, recs)
+        got, peak = {}, {}
+        for cut in ([], ["--no-records"]):
+            p = ok_run(["run", "--batch", "--json", "--stats-json",
+                        "--max-state", "8192"] + cut + [q, "-s", f])
+            st = json.loads(p.stderr.decode().strip().splitlines()[-1])
+            peak[bool(cut)] = st["engine"]["state_peak"]
+            got[bool(cut)] = [json.loads(l)["groups"]
+                              for l in p.stdout.splitlines()]
+        if got[True] != got[False] or len(got[True]) != 1 or \
+                got[True][0]["A"]["rec_ids"] != list(range(1, n + 1)):
+            fail("--no-records gives other groups: %d / %d" %
+                 (len(got[True]), len(got[False])))
+        if not peak[True] < 40 * n or not peak[False] > 100 * n:
+            fail("state peak %d bytes with --no-records, %d with records "
+                 "(%d records in one open group)" %
+                 (peak[True], peak[False], n))
+
+
 RULE_FIELDS = ["nexthop", "input", "output", "tos", "src_as", "dst_as",
                "dstport"]
 
