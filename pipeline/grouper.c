@@ -1012,6 +1012,13 @@ pl_grouper_init(struct pl_branch *b)
 	for (size_t i = pg->nmodules; i-- > 0;)
 		if (pg->modules[i].nkeys)
 			gr->probe_m = i;
+	if (gr->probe_m != SIZE_MAX) {
+		const struct fq_gmodule *m = &pg->modules[gr->probe_m];
+		gr->probe_sym = 1;
+		for (size_t k = 0; k < m->nkeys; k++)
+			if (m->keys[k].a != m->keys[k].b)
+				gr->probe_sym = 0;
+	}
 	gr->linked = b->q->e->o.batch;
 	for (size_t i = 0; i < pg->nmodules; i++)
 		if (pg->modules[i].nkeys == 0)
@@ -1411,7 +1418,8 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec,
 		const struct fq_gmodule *m = &pg->modules[i];
 		if (!m->nkeys)
 			continue;
-		G->khash[i] = key_hash_rec(m, r, 1);
+		G->khash[i] = i == gr->probe_m && gr->probe_sym
+			      ? probe : key_hash_rec(m, r, 1);
 		if (index_add(&gr->idx[i], G, G->khash[i], b->q->mem) < 0)
 			return -1;
 	}

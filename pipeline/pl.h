@@ -467,6 +467,9 @@ struct pl_grouper {
 				      (in the slabs: not owned apart) */
 	uint8_t has_sets;          /* some aggregate is a union() set */
 	size_t probe_m;            /* the first module with keys, or SIZE_MAX */
+	uint8_t probe_sym;         /* its keys compare a field with itself
+				      (`srcip = srcip`): a record's probe
+				      hash is also its group's key hash */
 	uint32_t *agg_off;         /* owned, per aggregate: its place in a
 				      group's block (pl_group_agg) */
 	size_t khash_at;           /* place of the key hashes in a block */
