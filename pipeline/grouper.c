@@ -389,15 +389,7 @@ gnum(const struct pl_grouper *gr, const struct pl_group *G, int last,
 {
 	if (!gr->img)
 		return fq_field_num(&G->recs[last ? G->n - 1 : 0]->r, f);
-	const char *p = grec_at(gr, G, last, f);
-	switch (f->type) {
-	case FQ_T_U8:   return *(const uint8_t *)p;
-	case FQ_T_U16:  return *(const uint16_t *)p;
-	case FQ_T_U32:  return *(const uint32_t *)p;
-	case FQ_T_U64:  return (int64_t)*(const uint64_t *)p;
-	case FQ_T_TIME: return *(const int64_t *)p;
-	default:        return 0;
-	}
+	return fq_num_at(grec_at(gr, G, last, f), f->type);
 }
 
 static inline const struct fq_ip *
@@ -1248,23 +1240,9 @@ pl_grouper_probe_hash(struct pl_branch *b, const struct fq_record *r)
 static size_t
 field_end(const struct fq_field *f)
 {
-	switch (f->type) {
-	case FQ_T_U8:
-		return f->offset + 1u;
-	case FQ_T_U16:
-		return f->offset + 2u;
-	case FQ_T_U32:
-		return f->offset + 4u;
-	case FQ_T_U64:
-	case FQ_T_TIME:
-		return f->offset + 8u;
-	case FQ_T_IP:
-		return f->offset + sizeof(struct fq_ip);
-	case FQ_T_DUR:
-		break;
-	}
-	/* derived from the times */
-	return offsetof(struct fq_record, etime) + sizeof(int64_t);
+	if (f->type == FQ_T_DUR)   /* derived from the times */
+		return offsetof(struct fq_record, etime) + sizeof(int64_t);
+	return f->offset + type_len(f->type);
 }
 
 size_t

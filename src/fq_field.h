@@ -103,20 +103,29 @@ fq_type_is_numeric(enum fq_type t)
  * counters are taken modulo 2^63, which no real counter reaches).
  * Must not be called on FQ_T_IP fields.
  */
+/* The number a field of type t stores at p (0 for FQ_T_DUR, which is
+ * not stored, and FQ_T_IP). */
 static inline int64_t
-fq_field_num(const struct fq_record *r, const struct fq_field *f)
+fq_num_at(const void *p, enum fq_type t)
 {
-	const char *p = (const char *)r + f->offset;
-	switch (f->type) {
+	switch (t) {
 	case FQ_T_U8:   return *(const uint8_t *)p;
 	case FQ_T_U16:  return *(const uint16_t *)p;
 	case FQ_T_U32:  return *(const uint32_t *)p;
 	case FQ_T_U64:  return (int64_t)*(const uint64_t *)p;
 	case FQ_T_TIME: return *(const int64_t *)p;
-	case FQ_T_DUR:  return r->etime - r->stime;
+	case FQ_T_DUR:
 	case FQ_T_IP:   break;
 	}
 	return 0;
+}
+
+static inline int64_t
+fq_field_num(const struct fq_record *r, const struct fq_field *f)
+{
+	if (f->type == FQ_T_DUR)
+		return r->etime - r->stime;
+	return fq_num_at((const char *)r + f->offset, f->type);
 }
 
 /* Address value of an FQ_T_IP field. */
