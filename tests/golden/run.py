@@ -237,6 +237,16 @@ def case_exec():
             fail("every line is sent or counted as dropped: %r" % ex)
 
 
+def tcp_grouper_query(rules, aggs):
+    """A query of one branch: TCP records, a grouper of one module with
+    these rules (one a line), these aggregates, an ungrouper."""
+    return ("splitter S {}\nfilter f {\n    prot = 6\n}\n"
+            "grouper g {\n    module m1 {\n" +
+            "".join("        %s\n" % r for r in rules) +
+            "    }\n    aggregate " + aggs + "\n}\n"
+            "ungrouper U {}\nS branch A -> f -> g -> U\n")
+
+
 def write_ft(path, recs):
     """flow-tools v3, little-endian, uncompressed, v5 records:
     (exaddr, arrival_ms, stime_ms, etime_ms[, srcip[, dstip, srcport,
@@ -857,12 +867,9 @@ def case_no_records_open():
              base + 1500 * k + 1000) for k in range(n)]
     with tempfile.TemporaryDirectory(dir=TMP) as t:
         q = os.path.join(t, "o.flw")
-        open(q, "w").write(
-            "splitter S {}\nfilter f {\n    prot = 6\n}\n"
-            "grouper g {\n    module m1 {\n        srcip = srcip\n"
-            "        etime < stime rdelta 1s\n    }\n"
-            "    aggregate srcip, count(rec_id) as n\n}\n"
-            "ungrouper U {}\nS branch A -> f -> g -> U\n")
+        open(q, "w").write(tcp_grouper_query(
+            ["srcip = srcip", "etime < stime rdelta 1s"],
+            "srcip, count(rec_id) as n"))
         f = os.path.join(t, "o.ft")
         write_ft(f, recs)
         got, peak = {}, {}
@@ -978,12 +985,9 @@ def case_end_order():
                      0x0b000000 + i))
     with tempfile.TemporaryDirectory(dir=TMP) as t:
         q = os.path.join(t, "g.flw")
-        open(q, "w").write(
-            "splitter S {}\nfilter f {\n    prot = 6\n}\n"
-            "grouper g {\n    module m1 {\n        srcip = srcip\n"
-            "        etime < stime delta 1s\n    }\n"
-            "    aggregate srcip, count(rec_id) as n\n}\n"
-            "ungrouper U {}\nS branch A -> f -> g -> U\n")
+        open(q, "w").write(tcp_grouper_query(
+            ["srcip = srcip", "etime < stime delta 1s"],
+            "srcip, count(rec_id) as n"))
         f = os.path.join(t, "g.ft")
         write_ft(f, recs)
         p = ok_run(["run", "--json", "--no-records", "--stats-json", q,
@@ -1016,12 +1020,9 @@ def case_close_order():
         q = os.path.join(t, "g.flw")
         f = os.path.join(t, "g.ft")
 
-        def order(rule, recs, args):
-            open(q, "w").write(
-                "splitter S {}\nfilter f {\n    prot = 6\n}\n"
-                "grouper g {\n    module m1 {\n        srcip = srcip\n"
-                + rule + "    }\n    aggregate srcip\n}\n"
-                "ungrouper U {}\nS branch A -> f -> g -> U\n")
+        def order(rules, recs, args):
+            open(q, "w").write(tcp_grouper_query(["srcip = srcip"] + rules,
+                                                 "srcip"))
             write_ft(f, recs)
             p = ok_run(["run", "--json", "--no-records", "--stats-json"] +
                        args + [q, "-s", f])
@@ -1044,7 +1045,7 @@ def case_close_order():
         last = base + 8 * 3600000
         recs.append((0xc0000201, last, last - 10, last, 0x0c000000))
         want = [[i + 1] for _, i in sorted(keys)] + [[2001]]
-        got = order("", recs, ["--window", "3h"])
+        got = order([], recs, ["--window", "3h"])
         if got != want:
             fail("far deadlines: %d groups, first out of order at %s" %
                  (len(got), next((k for k, (a, b) in
@@ -1072,7 +1073,7 @@ def case_close_order():
               for en, st, h in recs]
         last = base + 3600000
         ft.append((0xc0000201, last, last - 10, last, 0x0c000000))
-        got = order("        etime < stime rdelta 10s\n", ft, [])
+        got = order(["etime < stime rdelta 10s"], ft, [])
         if got != want:
             fail("moving deadlines: %d groups, first out of order at %s" %
                  (len(got), next((k for k, (a, b) in
@@ -1171,11 +1172,7 @@ def case_cross_keys():
     want = sorted(tuple(g[1:]) for g in groups)
     with tempfile.TemporaryDirectory(dir=TMP) as t:
         q = os.path.join(t, "x.flw")
-        open(q, "w").write(
-            "splitter S {}\nfilter f {\n    prot = 6\n}\n"
-            "grouper g {\n    module m1 {\n        srcip = dstip\n"
-            "    }\n    aggregate srcip\n}\n"
-            "ungrouper U {}\nS branch A -> f -> g -> U\n")
+        open(q, "w").write(tcp_grouper_query(["srcip = dstip"], "srcip"))
         f = os.path.join(t, "x.ft")
         write_ft(f, recs)
         for mode in ([], ["--batch"]):
