@@ -4,9 +4,10 @@
  *
  * The engine is a sink (fq_sink.h): the ingest path hands it records in
  * rec_id order; it maintains stream time, feeds every query's branches
- * (filter -> grouper -> group filter -> merger -> ungrouper) and writes
- * matches to its output.  Several queries share one engine and one stream
- * time; each de-duplicates its own records.
+ * (filter -> grouper -> group filter -> merger -> ungrouper, stage.h) and
+ * hands every match to its match sinks (match_sink.h).  Several queries
+ * share one engine and one stream time; each de-duplicates its own
+ * records.
  */
 #ifndef FQ_ENGINE_H
 #define FQ_ENGINE_H
@@ -17,8 +18,9 @@
 #include "fq_out.h"
 #include "fq_sink.h"
 #include "plan.h"
+#include "stage.h"
 
-#define FQ_TIME_INF INT64_MAX
+struct fq_match_sink;
 
 struct fq_engine_opts {
 	int batch;                 /* --batch: window and lateness infinite */
@@ -27,15 +29,9 @@ struct fq_engine_opts {
 	int64_t max_duration;      /* M, ms */
 	int64_t max_skew;          /* ms */
 	int64_t exporter_idle;     /* ms */
-	int json;                  /* JSON Lines output, else text */
 	int no_records;            /* matches without their records */
-	int count;                 /* print each query's number of matches
-				      at the end instead of the matches */
 	size_t max_state_bytes;    /* --max-state: cap of the bytes held by
 				      pipeline state; 0 = unlimited */
-	struct fq_out *out;        /* borrowed: where matches go */
-	struct fq_out *exec_out;   /* borrowed, may be NULL: each match's JSON
-				      line also goes here (--exec) */
 };
 
 /* SPEC section 5 defaults (see docs/streaming.md for their derivation). */
@@ -56,6 +52,14 @@ size_t fq_engine_default_max_state(void);
 
 int fq_engine_new(struct fq_engine **out, const struct fq_engine_opts *o);
 void fq_engine_free(struct fq_engine *e);
+
+/*
+ * Add a match sink (borrowed: it must outlive the engine).  Every match
+ * goes to every sink, in the order they were added.  Sinks are added
+ * before the queries: a sink that never reads records (--count) makes
+ * the queries keep none.
+ */
+void fq_engine_add_sink(struct fq_engine *e, struct fq_match_sink *s);
 
 /*
  * Add a query.  `name` (copied) labels its output; `plan` is borrowed and

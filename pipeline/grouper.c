@@ -574,7 +574,7 @@ module_accepts(const struct pl_grouper *gr, const struct fq_gmodule *m,
 static int64_t
 group_deadline(const struct pl_branch *b, const struct pl_group *G)
 {
-	const struct fq_engine_opts *o = &b->q->e->o;
+	const struct pl_params *o = b->p;
 	const struct fq_plan_grouper *pg = b->gr.pg;
 	int64_t wcap = o->window == FQ_TIME_INF ? FQ_TIME_INF
 		       : G->stime + o->window;
@@ -665,7 +665,7 @@ agg_add(struct pl_group *G, size_t k, const struct fq_agg *a,
 			pl_set_add_int(set, x);
 		size_t after = pl_set_heap(set);
 		if (after != before)
-			pl_mem_realloc(G->br->q->mem, before, after);
+			pl_mem_realloc(G->br->mem, before, after);
 		break;
 	}
 	}
@@ -687,7 +687,7 @@ group_add(struct pl_branch *b, struct pl_group *G, struct pl_rec *rec,
 		}
 		if (inl)
 			memcpy(p, G->rec_in, sizeof G->rec_in);
-		pl_mem_realloc(b->q->mem, inl ? 0 : G->cap * sizeof *p,
+		pl_mem_realloc(b->mem, inl ? 0 : G->cap * sizeof *p,
 			       cap * sizeof *p);
 		G->recs = p;
 		G->cap = cap;
@@ -878,7 +878,7 @@ group_new(struct pl_branch *b)
 					pg->aggs[k].field->type == FQ_T_IP
 					? FQ_V_IP : FQ_V_INT;
 	}
-	pl_mem_add(b->q->mem, group_bytes(G));
+	pl_mem_add(b->mem, group_bytes(G));
 	b->c.groups++;
 	return G;
 }
@@ -888,11 +888,10 @@ pl_group_unref(struct pl_group *G)
 {
 	if (G == NULL || --G->refs > 0)
 		return;
-	struct pl_query *q = G->br->q;
-	pl_mem_sub(q->mem, group_bytes(G));
+	pl_mem_sub(G->br->mem, group_bytes(G));
 	if (!G->has_ids)
 		for (uint32_t i = 0; i < G->n; i++)
-			pl_rec_unref(&q->pool, G->recs[i]);
+			pl_rec_unref(G->br->pool, G->recs[i]);
 	if (G->br->gr.has_sets)
 		for (size_t k = 0; k < G->br->gr.pg->naggs; k++)
 			if (G->br->gr.pg->aggs[k].fn == FQ_AGG_UNION)
@@ -945,7 +944,7 @@ img_init(struct pl_branch *b, size_t *size)
 {
 	struct pl_grouper *gr = &b->gr;
 	const struct fq_plan_grouper *pg = gr->pg;
-	if (b->q->keep_recs)
+	if (b->keep_recs)
 		return 0;
 	gr->img_off = malloc(2 * sizeof *gr->img_off);
 	gr->img_cp[0] = malloc(2 * FQ_F_COUNT * sizeof *gr->img_cp[0]);
@@ -1011,7 +1010,7 @@ pl_grouper_init(struct pl_branch *b)
 			if (m->keys[k].a != m->keys[k].b)
 				gr->probe_sym = 0;
 	}
-	gr->linked = b->q->e->o.batch;
+	gr->linked = b->p->batch;
 	for (size_t i = 0; i < pg->nmodules; i++)
 		if (pg->modules[i].nkeys == 0)
 			gr->linked = 1;
@@ -1021,7 +1020,7 @@ pl_grouper_init(struct pl_branch *b)
 		return -1;
 	/* A fixed 16 KiB per branch, like the index tables' headers: not
 	 * counted as state. */
-	if (!b->q->e->o.batch) {
+	if (!b->p->batch) {
 		gr->span.cnt = calloc(PL_SPAN_N, sizeof *gr->span.cnt);
 		if (gr->span.cnt == NULL)
 			return -1;
@@ -1061,11 +1060,11 @@ span_add(struct pl_branch *b, struct pl_group *G)
 		 * group, for the records that come after it but start
 		 * earlier.
 		 */
-		int64_t T = b->q->e->T;
+		int64_t T = *b->p->T;
 		int64_t s = pl_sec_of(G->stime);
 		if (T != INT64_MIN) {
 			int64_t lim = pl_sec_of(pl_time_sub(T,
-						 b->q->e->o.max_duration));
+						 b->p->max_duration));
 			if (lim < s)
 				s = lim;
 		} else {
@@ -1093,7 +1092,7 @@ span_del(struct pl_grouper *gr, struct pl_group *G)
 int64_t
 pl_grouper_front(struct pl_branch *b, int64_t T)
 {
-	const struct fq_engine_opts *o = &b->q->e->o;
+	const struct pl_params *o = b->p;
 	int64_t front = pl_time_sub(T, o->max_duration);
 	struct pl_span *sp = &b->gr.span;
 	if (sp->cnt == NULL || front == INT64_MIN)
@@ -1145,7 +1144,7 @@ open_unlink(struct pl_branch *b, struct pl_group *G)
 	for (size_t i = 0; i < gr->pg->nmodules; i++)
 		if (gr->pg->modules[i].nkeys)
 			index_del(&gr->idx[i], G, G->khash[i]);
-	if (!b->q->e->o.batch && gr->heap.n > 0 && gr->heap.a[0].g == G) {
+	if (!b->p->batch && gr->heap.n > 0 && gr->heap.a[0].g == G) {
 		/* It closes from the top (see "deadline queue"); the caller
 		 * holds it. */
 		heap_pop(&gr->heap);
@@ -1179,7 +1178,7 @@ pl_grouper_fini(struct pl_branch *b)
 	}
 	/* Streaming: every open group is in the queue, some twice, and
 	 * closed groups may have stale entries left. */
-	struct pl_mem *mem = b->q->mem;
+	struct pl_mem *mem = b->mem;
 	struct pl_heap *h = &gr->heap;
 	for (size_t i = 0; i < h->n; i++)
 		fini_entry(h->a[i].g);
@@ -1221,7 +1220,7 @@ close_group(struct pl_branch *b, struct pl_group *G)
 {
 	open_unlink(b, G);
 	b->c.groups_closed++;
-	pl_query_group_closed(b, G);
+	b->out.group(b->out.to, b, G);
 }
 
 uint64_t
@@ -1271,7 +1270,7 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec,
 		  const struct fq_record *r, int late, uint64_t probe)
 {
 	struct pl_grouper *gr = &b->gr;
-	const struct fq_engine_opts *o = &b->q->e->o;
+	const struct pl_params *o = b->p;
 
 	if (gr->pg == NULL) {
 		/* No grouper: the record is a closed group of one. */
@@ -1280,7 +1279,7 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec,
 			return -1;
 		group_add(b, G, rec, r);
 		b->c.groups_closed++;
-		pl_query_group_closed(b, G);
+		b->out.group(b->out.to, b, G);
 		return 0;
 	}
 
@@ -1369,7 +1368,7 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec,
 			if (e)
 				e->deadline = best->deadline;
 		}
-		if (!o->batch && heap_rekey(&gr->heap, best, b->q->mem) < 0)
+		if (!o->batch && heap_rekey(&gr->heap, best, b->mem) < 0)
 			return -1;
 		return 0;
 	}
@@ -1398,10 +1397,10 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec,
 			continue;
 		G->khash[i] = i == gr->probe_m && gr->probe_sym
 			      ? probe : key_hash_rec(m, r, 1);
-		if (index_add(&gr->idx[i], G, G->khash[i], b->q->mem) < 0)
+		if (index_add(&gr->idx[i], G, G->khash[i], b->mem) < 0)
 			return -1;
 	}
-	if (!o->batch && heap_push(&gr->heap, G, b->q->mem) < 0)
+	if (!o->batch && heap_push(&gr->heap, G, b->mem) < 0)
 		return -1;
 	return 0;
 }
@@ -1440,8 +1439,8 @@ prefetch_deep(struct pl_branch *b, const struct pl_group *G)
 		__builtin_prefetch(G->recs[0]);
 		__builtin_prefetch(G->recs[G->n - 1]);
 	}
-	if (b->q->mg)
-		pl_merger_prefetch(b->q->mg, G);
+	if (b->out.prefetch)
+		b->out.prefetch(b->out.to, G);
 }
 
 static void
@@ -1562,10 +1561,10 @@ close_all(struct pl_branch *b)
 {
 	struct pl_grouper *gr = &b->gr;
 	struct pl_heap *h = &gr->heap;
-	if (dq_gather(h, b->q->mem) < 0) {
+	if (dq_gather(h, b->mem) < 0) {
 		/* Out of memory: in deadline order, as far as it goes. */
 		struct pl_group *G;
-		while ((G = heap_top(h, INT64_MAX, b->q->mem)) != NULL) {
+		while ((G = heap_top(h, INT64_MAX, b->mem)) != NULL) {
 			heap_pop(h);
 			close_group(b, G);
 			hent_release(G);
@@ -1657,7 +1656,7 @@ pl_grouper_close_until(struct pl_branch *b, int64_t T, int all)
 		close_all(b);
 		return;
 	}
-	int64_t M = b->q->e->o.max_duration;
+	int64_t M = b->p->max_duration;
 	struct pl_group *G;
 	/*
 	 * Stream time moves in steps, and a step often makes several groups
@@ -1670,7 +1669,7 @@ pl_grouper_close_until(struct pl_branch *b, int64_t T, int all)
 	size_t n = 0;
 	/* The latest deadline T closes: T > deadline + M. */
 	int64_t upto = T < INT64_MIN + M + 1 ? INT64_MIN : T - M - 1;
-	while ((G = heap_top(&gr->heap, upto, b->q->mem)) != NULL) {
+	while ((G = heap_top(&gr->heap, upto, b->mem)) != NULL) {
 		/* T passes deadline + M (saturating). */
 		int64_t limit = G->deadline > FQ_TIME_INF - M ? FQ_TIME_INF
 							     : G->deadline + M;
@@ -1715,14 +1714,14 @@ pl_grouper_oldest(struct pl_branch *b, int64_t *key)
 	struct pl_grouper *gr = &b->gr;
 	if (gr->pg == NULL || gr->nopen == 0)
 		return NULL;
-	if (b->q->e->o.batch) {
+	if (b->p->batch) {
 		*key = gr->open_head->stime;
 		return gr->open_head;
 	}
-	struct pl_group *G = heap_top(&gr->heap, INT64_MAX, b->q->mem);
+	struct pl_group *G = heap_top(&gr->heap, INT64_MAX, b->mem);
 	if (G == NULL)
 		return NULL;   /* close_all() is emptying it */
-	int64_t M = b->q->e->o.max_duration;
+	int64_t M = b->p->max_duration;
 	*key = G->deadline > FQ_TIME_INF - M ? FQ_TIME_INF : G->deadline + M;
 	return G;
 }
@@ -1735,7 +1734,7 @@ pl_group_footprint(const struct pl_group *g)
 		return n;
 	for (uint32_t i = 0; i < g->n; i++)
 		if (g->recs[i]->refs == 1)
-			n += g->br->q->pool.slot;
+			n += g->br->pool->slot;
 	return n;
 }
 

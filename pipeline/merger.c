@@ -42,6 +42,7 @@
  */
 #include "fq_table.h"
 #include "pl.h"
+#include "fq_error.h"
 #include "fq_log.h"
 
 #include <stdlib.h>
@@ -613,7 +614,7 @@ static int
 mod_init(struct pl_merger *mg, struct pl_mod *pm, const struct fq_mmodule *m)
 {
 	size_t k = m->nbranches;
-	int64_t W = mg->q->e->o.window;
+	int64_t W = mg->p->window;
 	pm->m = m;
 	pm->clause_mask = calloc(m->rules.n ? m->rules.n : 1, sizeof(uint64_t));
 	pm->dist = malloc(k * k * sizeof(int64_t));
@@ -851,25 +852,19 @@ pl_merger_prefetch(struct pl_merger *mg, const struct pl_group *g)
 	}
 }
 
-int
-pl_merger_init(struct pl_query *q)
+static int
+merger_init(struct pl_merger_x *x)
 {
-	const struct fq_plan_merger *pm = q->plan->merger;
-	struct pl_merger_x *x = calloc(1, sizeof *x);
-	if (x == NULL)
-		return -1;
 	struct pl_merger *mg = &x->pub;
-	q->mg = mg;
-	mg->pm = pm;
-	mg->q = q;
-	mg->stores = calloc(q->plan->nbranches, sizeof *mg->stores);
+	const struct fq_plan_merger *pm = mg->pm;
+	size_t nb = mg->plan->nbranches;
+	mg->stores = calloc(nb, sizeof *mg->stores);
 	if (mg->stores)
-		for (size_t b = 0; b < q->plan->nbranches; b++)
+		for (size_t b = 0; b < nb; b++)
 			mg->stores[b].evicted_stime = INT64_MIN;
 	mg->bind = calloc(SLOT_MAX, sizeof *mg->bind);
 	x->mods = calloc(pm->nmodules, sizeof *x->mods);
-	x->emit = calloc(q->plan->nbranches ? q->plan->nbranches : 1,
-			 sizeof *x->emit);
+	x->emit = calloc(nb ? nb : 1, sizeof *x->emit);
 	if (mg->stores == NULL || mg->bind == NULL || x->mods == NULL ||
 	    x->emit == NULL)
 		return -1;
@@ -888,31 +883,56 @@ pl_merger_init(struct pl_query *q)
 	mg->next_release = FQ_TIME_INF;
 	mg->front = INT64_MIN;
 	mg->front_sec = INT64_MIN;
-	mg->listed = calloc(q->plan->nbranches ? q->plan->nbranches : 1, 1);
+	mg->listed = calloc(nb ? nb : 1, 1);
 	mg->drops = calloc(1, sizeof *mg->drops);
+	if (mg->drops)
+		pl_mem_alloc(mg->mem, sizeof *mg->drops);
 	if (mg->drops == NULL || mg->listed == NULL)
 		return -1;
 	for (size_t i = 0; i < pm->nmodules; i++)
 		for (size_t s = 0; s < pm->modules[i].nbranches; s++)
 			mg->listed[pm->modules[i].branches[s]] = 1;
-	pl_mem_alloc(q->mem, sizeof *mg->drops);
+	return 0;
+}
+
+int
+pl_merger_new(struct pl_merger **out, const struct fq_plan *plan,
+	      const struct pl_params *p, struct pl_mem *mem,
+	      struct pl_branch *br, struct pl_tuple_link to)
+{
+	*out = NULL;
+	struct pl_merger_x *x = calloc(1, sizeof *x);
+	if (x == NULL)
+		return -FQ_ENOMEM;
+	struct pl_merger *mg = &x->pub;
+	mg->pm = plan->merger;
+	mg->plan = plan;
+	mg->p = p;
+	mg->mem = mem;
+	mg->br = br;
+	mg->out = to;
+	if (merger_init(x) < 0) {
+		pl_merger_free(mg);
+		return -FQ_ENOMEM;
+	}
+	*out = mg;
 	return 0;
 }
 
 static void
 tuple_free(struct pl_merger *mg, struct pl_tuple *t)
 {
-	size_t nb = mg->q->plan->nbranches;
+	size_t nb = mg->plan->nbranches;
 	for (size_t b = 0; b < nb; b++)
 		pl_group_unref(t->g[b]);
-	pl_mem_free(mg->q->mem, nb * sizeof *t->g);
-	pl_mem_free(mg->q->mem, sizeof *t);
+	pl_mem_free(mg->mem, nb * sizeof *t->g);
+	pl_mem_free(mg->mem, sizeof *t);
 	free(t->g);
 	free(t);
 }
 
 void
-pl_merger_fini(struct pl_merger *mg)
+pl_merger_free(struct pl_merger *mg)
 {
 	if (mg == NULL)
 		return;
@@ -924,9 +944,9 @@ pl_merger_fini(struct pl_merger *mg)
 		t = next;
 	}
 	if (mg->stores) {
-		for (size_t b = 0; b < mg->q->plan->nbranches; b++) {
+		for (size_t b = 0; b < mg->plan->nbranches; b++) {
 			struct pl_store *s = &mg->stores[b];
-			struct pl_mem *mem = mg->q->mem;
+			struct pl_mem *mem = mg->mem;
 			for (size_t i = 0; i < s->n; i++) {
 				if (s->byst[i]->stored)
 					store_drop(s, s->byst[i], mem);
@@ -954,7 +974,7 @@ pl_merger_fini(struct pl_merger *mg)
 	free(x->mods);
 	free(x->emit);
 	free(x->probes);
-	wheel_fini(mg->drops, mg->q->mem);
+	wheel_fini(mg->drops, mg->mem);
 	free(mg->listed);
 	free(mg->stores);
 	free(mg->bind);
@@ -995,7 +1015,7 @@ join_init(struct join *j, struct pl_merger *mg, struct pl_mod *pm)
 static int
 w_ok(const struct join *j, size_t slot, const struct pl_group *g)
 {
-	const struct fq_engine_opts *o = &j->mg->q->e->o;
+	const struct pl_params *o = j->mg->p;
 	if (o->window == FQ_TIME_INF || j->pm->m->bounded)
 		return 1;
 	for (size_t s = 0; s < j->pm->m->nbranches; s++) {
@@ -1197,13 +1217,13 @@ tuple_make(struct pl_merger *mg, struct join *j)
 	struct pl_tuple *t = calloc(1, sizeof *t);
 	if (t == NULL)
 		return NULL;
-	t->g = calloc(mg->q->plan->nbranches, sizeof *t->g);
+	t->g = calloc(mg->plan->nbranches, sizeof *t->g);
 	if (t->g == NULL) {
 		free(t);
 		return NULL;
 	}
-	pl_mem_alloc(mg->q->mem, sizeof *t);
-	pl_mem_alloc(mg->q->mem, mg->q->plan->nbranches * sizeof *t->g);
+	pl_mem_alloc(mg->mem, sizeof *t);
+	pl_mem_alloc(mg->mem, mg->plan->nbranches * sizeof *t->g);
 	t->time = INT64_MIN;
 	t->seq = mg->next_seq++;
 	for (size_t s = 0; s < j->pm->m->nbranches; s++) {
@@ -1242,7 +1262,7 @@ rejected(struct pl_merger *mg, struct pl_mod *pm, struct pl_tuple *t)
 static int64_t
 release_time(struct pl_merger *mg, struct pl_tuple *t)
 {
-	const struct fq_engine_opts *o = &mg->q->e->o;
+	const struct pl_params *o = mg->p;
 	struct pl_mod *mods = mods_of(mg);
 	int64_t rel = INT64_MIN;
 	for (size_t i = 0; i < mg->pm->nmodules; i++) {
@@ -1327,7 +1347,7 @@ evicted_max(const struct pl_merger *mg, const struct pl_mod *pm, size_t f,
 static int
 unsure(struct pl_merger *mg, const struct pl_tuple *t)
 {
-	const struct fq_engine_opts *o = &mg->q->e->o;
+	const struct pl_params *o = mg->p;
 	struct pl_mod *mods = mods_of(mg);
 	for (size_t i = 0; i < mg->pm->nmodules; i++) {
 		struct pl_mod *pm = &mods[i];
@@ -1366,7 +1386,7 @@ unsure(struct pl_merger *mg, const struct pl_tuple *t)
 static void
 emit_tuple(struct pl_merger *mg, struct pl_tuple *t)
 {
-	pl_query_emit(mg->q, t->g, t->time);
+	mg->out.tuple(mg->out.to, t->g, t->time);
 }
 
 static void
@@ -1374,7 +1394,7 @@ on_export_match(struct join *j)
 {
 	struct pl_merger *mg = j->mg;
 	struct pl_merger_x *x = (struct pl_merger_x *)mg;
-	mg->q->tuples++;
+	mg->c.tuples++;
 	if (!x->has_sub) {
 		/* Nothing can reject it: out at once, no tuple kept.  Its
 		 * groups are held by the store or the caller meanwhile. */
@@ -1386,7 +1406,7 @@ on_export_match(struct join *j)
 			if (g->etime > time)
 				time = g->etime;
 		}
-		pl_query_emit(mg->q, x->emit, time);
+		mg->out.tuple(mg->out.to, x->emit, time);
 		for (size_t s = 0; s < m->nbranches; s++)
 			x->emit[m->branches[s]] = NULL;
 		return;
@@ -1400,7 +1420,7 @@ on_export_match(struct join *j)
 		if (x->mods[i].is_export)
 			continue;
 		if (rejected(mg, &x->mods[i], t)) {
-			mg->q->rejected++;
+			mg->c.rejected++;
 			tuple_free(mg, t);
 			return;
 		}
@@ -1409,9 +1429,9 @@ on_export_match(struct join *j)
 	 * (a group completing a tuple with every group stored, or the end of
 	 * input closing every group at once) only pending tuples can pile
 	 * up, so they are refused past an eighth over the cap. */
-	size_t cap = mg->q->e->o.max_state_bytes;
-	if (unsure(mg, t) || (cap && mg->q->mem->bytes > cap + cap / 8)) {
-		mg->q->tuples_dropped++;
+	size_t cap = mg->p->max_state_bytes;
+	if (unsure(mg, t) || (cap && mg->mem->bytes > cap + cap / 8)) {
+		mg->c.tuples_dropped++;
 		tuple_free(mg, t);
 		return;
 	}
@@ -1441,7 +1461,7 @@ on_sub_match(struct join *j)
 		if (agree) {
 			*pp = t->next;
 			mg->npending--;
-			mg->q->rejected++;
+			mg->c.rejected++;
 			tuple_free(mg, t);
 		} else {
 			pp = &t->next;
@@ -1453,7 +1473,7 @@ on_sub_match(struct join *j)
 static int64_t
 drop_time(struct pl_merger *mg, struct pl_group *g, size_t b)
 {
-	const struct fq_engine_opts *o = &mg->q->e->o;
+	const struct pl_params *o = mg->p;
 	struct pl_mod *mods = mods_of(mg);
 	int64_t latest = INT64_MIN;
 	int used = 0;
@@ -1506,16 +1526,16 @@ pl_merger_group(struct pl_merger *mg, struct pl_group *g)
 		return;
 	if (mg->front > g->drop_at) {
 		/* Every partner it could have is in already. */
-		mg->q->dropped_groups++;
+		mg->c.dropped_groups++;
 		return;
 	}
-	if (store_insert(mg, &mg->stores[b], g, mg->q->mem) < 0) {
+	if (store_insert(mg, &mg->stores[b], g, mg->mem) < 0) {
 		fq_error("out of memory in the merger store");
 		return;
 	}
-	if (wheel_add(mg->drops, g, mg->q->mem) < 0) {
+	if (wheel_add(mg->drops, g, mg->mem) < 0) {
 		fq_error("out of memory in the merger store");
-		store_drop(&mg->stores[b], g, mg->q->mem);
+		store_drop(&mg->stores[b], g, mg->mem);
 	}
 }
 
@@ -1538,8 +1558,8 @@ cmp_tuple_time(const void *a, const void *b)
 static void
 merger_teardown(struct pl_merger *mg)
 {
-	struct pl_mem *mem = mg->q->mem;
-	for (size_t b = 0; b < mg->q->plan->nbranches; b++) {
+	struct pl_mem *mem = mg->mem;
+	for (size_t b = 0; b < mg->plan->nbranches; b++) {
 		struct pl_store *s = &mg->stores[b];
 		for (size_t k = 0; k < s->nattrs; k++) {
 			struct pl_attr *a = &s->attrs[k];
@@ -1559,7 +1579,7 @@ merger_teardown(struct pl_merger *mg)
 				}
 				g->shash = NULL;
 				g->stored = 0;
-				mg->q->dropped_groups++;
+				mg->c.dropped_groups++;
 			}
 			pl_group_unref(g);
 		}
@@ -1633,10 +1653,10 @@ pl_merger_advance(struct pl_merger *mg, int64_t T, int end)
 	mg->front_sec = sec;
 	{
 		int64_t f = FQ_TIME_INF;
-		for (size_t b = 0; b < mg->q->plan->nbranches; b++) {
+		for (size_t b = 0; b < mg->plan->nbranches; b++) {
 			if (!mg->listed[b])
 				continue;
-			int64_t v = pl_grouper_front(&mg->q->br[b], T);
+			int64_t v = pl_grouper_front(&mg->br[b], T);
 			if (v < f)
 				f = v;
 		}
@@ -1668,8 +1688,8 @@ pl_merger_advance(struct pl_merger *mg, int64_t T, int end)
 					      bk->g[i + 4]);
 			struct pl_group *g = bk->g[i];
 			if (F > g->drop_at) {
-				store_drop(&mg->stores[g->br->index], g, mg->q->mem);
-				mg->q->dropped_groups++;
+				store_drop(&mg->stores[g->br->index], g, mg->mem);
+				mg->c.dropped_groups++;
 				dropped++;
 				w->n--;
 			} else {
@@ -1683,7 +1703,7 @@ pl_merger_advance(struct pl_merger *mg, int64_t T, int end)
 		w->cur = last + 1;
 	if (!dropped)
 		return;
-	for (size_t b = 0; b < mg->q->plan->nbranches; b++) {
+	for (size_t b = 0; b < mg->plan->nbranches; b++) {
 		struct pl_store *s = &mg->stores[b];
 		if (s->dead && s->dead * 2 > s->n)
 			store_compact(s);
@@ -1702,7 +1722,7 @@ pl_merger_advance(struct pl_merger *mg, int64_t T, int end)
 void
 pl_merger_shed_round(struct pl_merger *mg)
 {
-	for (size_t b = 0; b < mg->q->plan->nbranches; b++) {
+	for (size_t b = 0; b < mg->plan->nbranches; b++) {
 		struct pl_store *s = &mg->stores[b];
 		if (s->dead)
 			store_compact(s);
@@ -1722,9 +1742,9 @@ pl_merger_shed_round(struct pl_merger *mg)
 struct pl_group *
 pl_merger_oldest(struct pl_merger *mg, int64_t *key)
 {
-	int batch = mg->q->e->o.batch;
+	int batch = mg->p->batch;
 	struct pl_group *best = NULL;
-	for (size_t b = 0; b < mg->q->plan->nbranches; b++) {
+	for (size_t b = 0; b < mg->plan->nbranches; b++) {
 		struct pl_store *s = &mg->stores[b];
 		while (s->evict_from < s->n &&
 		       (!s->byst[s->evict_from]->stored ||
@@ -1735,7 +1755,7 @@ pl_merger_oldest(struct pl_merger *mg, int64_t *key)
 		struct pl_group *g = s->byst[s->evict_from];
 		/* The front trails T by M at least. */
 		int64_t k = batch ? g->stime
-				  : sat_add(g->drop_at, mg->q->e->o.max_duration);
+				  : sat_add(g->drop_at, mg->p->max_duration);
 		if (best == NULL || k < *key) {
 			best = g;
 			*key = k;
@@ -1782,12 +1802,12 @@ size_t
 pl_merger_evict(struct pl_merger *mg, struct pl_group *g)
 {
 	struct pl_store *s = &mg->stores[g->br->index];
-	evicted_note(s, g, mg->q->mem);
+	evicted_note(s, g, mg->mem);
 	wheel_remove(mg->drops, g);
-	store_drop(s, g, mg->q->mem);
+	store_drop(s, g, mg->mem);
 	if (g->stime > s->evicted_stime)
 		s->evicted_stime = g->stime;
-	mg->q->evicted++;
+	mg->c.evicted++;
 	return pl_group_footprint(g);
 }
 
@@ -1838,10 +1858,10 @@ size_t
 pl_merger_drop_oldest_pending(struct pl_merger *mg)
 {
 	struct pl_tuple *t = mg->pending;
-	size_t nb = mg->q->plan->nbranches;
+	size_t nb = mg->plan->nbranches;
 	mg->pending = t->next;
 	mg->npending--;
-	mg->q->tuples_dropped++;
+	mg->c.tuples_dropped++;
 	struct pl_group *g[SLOT_MAX];
 	size_t ng = 0;
 	for (size_t b = 0; b < nb && ng < SLOT_MAX; b++)

@@ -2,8 +2,8 @@
  * pl.h - internal structures of the query engine.
  *
  * Ownership overview:
- *   struct fq_engine     owns its queries, the stream clock and the sink.
- *   struct pl_query      owns its record pool, branches and merger.
+ *   struct fq_engine     owns its queries and the stream clock (engine_int.h).
+ *   struct pl_query      owns its record pool, branches, merger, ungrouper.
  *   struct pl_rec        a stored record, shared by the groups of one query,
  *                        reference counted (freed when no group holds it).
  *   struct pl_group      owned by its branch's grouper while open, then by
@@ -23,10 +23,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "engine.h"
 #include "fq_log.h"
 #include "fq_record.h"
 #include "plan.h"
+#include "stage.h"
 
 /* ---- state accounting ------------------------------------------------ */
 
@@ -563,9 +563,25 @@ struct pl_tuple {
 
 struct pl_query;
 
+/* What the merger counts (pl_query's statistics read them). */
+struct pl_merger_counters {
+	uint64_t tuples;           /* export tuples found */
+	uint64_t rejected;         /* removed by subtracting modules */
+	uint64_t dropped_groups;   /* horizon drops */
+	uint64_t evicted;          /* stored groups evicted by the cap */
+	uint64_t tuples_dropped;   /* pending/new tuples the cap made
+				      undecidable */
+};
+
 struct pl_merger {
 	const struct fq_plan_merger *pm;
-	struct pl_query *q;
+	const struct fq_plan *plan;
+	const struct pl_params *p; /* borrowed */
+	struct pl_mem *mem;        /* borrowed: the state total */
+	struct pl_branch *br;      /* borrowed: the query's branches, for
+				      their fronts (pl_grouper_front) */
+	struct pl_tuple_link out;  /* where tuples go */
+	struct pl_merger_counters c;
 	struct pl_store *stores;   /* owned, per plan branch */
 	int64_t *off;              /* owned: per module, per slot pair: bound */
 	struct pl_tuple *pending;  /* owned list: export tuples awaiting T */
@@ -606,22 +622,50 @@ struct pl_counters {
 	uint64_t closed_early;     /* closed by the --max-state cap */
 };
 
-/* A JSON member name made once (engine.c, "output"): `"name":` and the
- * like, escaped, with its length. */
+/* A JSON member name made once (match.c): `"name":` and the like,
+ * escaped, with its length. */
 struct pl_jname {
 	char *s;                   /* owned */
 	size_t n;
 };
 
+/* The member names of a query's output, escaped once (match.c). */
+struct pl_outnames {
+	const struct fq_plan *plan;   /* borrowed */
+	const size_t *order;          /* borrowed: branch indexes by name */
+	struct pl_jname jhead;        /* `{"query":"name","match":` */
+	struct pl_jname *jkey;        /* owned, per branch: `"name":` */
+	struct pl_jname **jagg;       /* owned, per branch, per aggregate:
+					 `,"name":` (NULL without grouper) */
+};
+
+int pl_outnames_init(struct pl_outnames *n, const char *query,
+		     const struct fq_plan *plan, const size_t *order);
+void pl_outnames_fini(struct pl_outnames *n);
+
+/* The group filter of a branch (groupfilter.c). */
+struct pl_gfilter {
+	const struct fq_cnf *cnf;  /* borrowed plan; NULL: all pass */
+	struct pl_group_link out;  /* the merger or the ungrouper */
+};
+
+void pl_gfilter_init(struct pl_gfilter *gf, const struct fq_cnf *cnf,
+		     struct pl_group_link out);
+/* struct pl_group_link callbacks; `to` is the struct pl_gfilter. */
+void pl_gfilter_group(void *to, struct pl_branch *from, struct pl_group *g);
+void pl_gfilter_prefetch(void *to, const struct pl_group *g);
+
 struct pl_branch {
 	const struct fq_plan_branch *pb;
-	struct pl_query *q;
-	size_t index;
+	size_t index;              /* in the plan */
+	const struct pl_params *p; /* borrowed: the run's parameters */
+	struct pl_mem *mem;        /* borrowed: the state total */
+	struct pl_rec_pool *pool;  /* borrowed: its query's record pool */
+	struct pl_group_link out;  /* where closed groups go: its gf */
+	uint8_t keep_recs;         /* records are printed: groups keep them */
 	struct pl_grouper gr;
+	struct pl_gfilter gf;
 	struct pl_counters c;
-	size_t naggs;
-	struct pl_jname jkey;      /* `"name":` of the branch */
-	struct pl_jname *jagg;     /* owned, per aggregate: `,"name":` */
 };
 
 /* The k-th aggregate of g (a group of a branch with a grouper). */
@@ -640,28 +684,54 @@ pl_group_set(const struct pl_group *g, size_t k)
 					 g->br->gr.agg_off[k]);
 }
 
+/* ---- the ungrouper (ungrouper.c) --------------------------------------- */
+
 struct pl_match {
 	struct pl_group **g;       /* owned array, per plan branch */
 	int64_t time;
 };
 
+struct pl_cap;
+struct fq_match_sink;
+
+struct pl_ungrouper {
+	const char *name;          /* borrowed: the query's */
+	const struct fq_plan *plan;
+	size_t *order;             /* owned: plan branch indexes by name */
+	struct pl_outnames names;
+	const struct pl_params *p; /* borrowed */
+	struct pl_mem *mem;        /* borrowed */
+	struct pl_cap *cap;        /* borrowed: --max-state (statecap.c) */
+	struct fq_match_sink *const *sinks;  /* borrowed: the run's list */
+	uint8_t keep_recs;         /* matches carry their records */
+	uint64_t matches;          /* emitted */
+	struct pl_match *batch;    /* owned: --batch matches to sort */
+	size_t nbatch, capbatch;
+};
+
+int pl_ungrouper_init(struct pl_ungrouper *ug, const char *name,
+		      const struct fq_plan *plan, const struct pl_params *p,
+		      struct pl_mem *mem, struct pl_cap *cap,
+		      struct fq_match_sink *const *sinks, int keep_recs);
+void pl_ungrouper_fini(struct pl_ungrouper *ug);
+/* struct pl_tuple_link / pl_group_link callbacks (`to`: the ungrouper). */
+void pl_ungrouper_tuple(void *to, struct pl_group **g, int64_t time);
+void pl_ungrouper_group(void *to, struct pl_branch *from, struct pl_group *g);
+/* --batch: write the collected matches in SPEC order (end of input). */
+void pl_ungrouper_flush(struct pl_ungrouper *ug);
+/* The same before the end, past the --max-state cap (counted). */
+void pl_ungrouper_flush_early(struct pl_ungrouper *ug);
+
+/* ---- queries (query.c) ------------------------------------------------- */
+
 struct pl_query {
 	char *name;                /* owned */
 	const struct fq_plan *plan;
-	struct fq_engine *e;
 	struct pl_branch *br;      /* owned, plan->nbranches */
 	struct pl_merger *mg;      /* owned, NULL without merger */
+	struct pl_ungrouper ug;
 	struct pl_rec_pool pool;
 	uint64_t records;          /* seen: every branch's filter_in */
-	uint64_t matches;          /* emitted */
-	uint64_t tuples;           /* export tuples found */
-	uint64_t rejected;         /* removed by subtracting modules */
-	uint64_t dropped_groups;   /* merger horizon drops */
-	uint64_t evicted;          /* stored groups evicted by the cap */
-	uint64_t tuples_dropped;   /* pending/new tuples the cap made undecidable */
-	struct pl_mem *mem;        /* borrowed: the engine's state total */
-	struct pl_match *batch;    /* owned: --batch matches to sort */
-	size_t nbatch, capbatch;
 	/* The records engine_records() has looked ahead at (PL_AHEAD): per
 	 * record, whether any branch passed it (bit j of ahead_hit), and per
 	 * record and branch its filter result and probe hash
@@ -669,7 +739,6 @@ struct pl_query {
 	uint32_t ahead_hit;
 	uint8_t *ahead_pass;       /* owned, PL_AHEAD * nbranches */
 	uint64_t *ahead_hash;      /* owned, PL_AHEAD * nbranches */
-	struct pl_jname jhead;     /* `{"query":"name","match":` */
 	uint8_t keep_recs;         /* records are printed: closed groups keep
 				      them (else only their rec_ids) */
 	uint8_t pool_needed;       /* some branch stores records (one
@@ -677,33 +746,18 @@ struct pl_query {
 				      keep records: grouper.c, "record
 				      images") */
 	struct pl_filter filter;   /* all branches' filters, shared terms */
-	const char **branch_order; /* branch indexes sorted by name */
-	size_t *order;             /* owned: plan branch indexes by name */
 };
 
-struct fq_engine {
-	struct fq_sink sink;
-	struct fq_engine_opts o;
-	struct pl_query **q;       /* owned */
-	size_t nq;
-	int64_t T;                 /* stream time, FQ_TIME_INF at end, -inf start */
-	/* per exporter: largest etime, last arrival (engine.c) */
-	struct pl_exp *exps;       /* owned, dense */
-	size_t nexps, capexps;
-	uint32_t *xidx;            /* owned: open-addressing index, slot+1 */
-	size_t nxidx;              /* power of two, > 2 * capexps */
-	size_t min_x;              /* exporter holding T back, or SIZE_MAX */
-	size_t last_x;             /* exporter of the previous record (a hint:
-				      checked before use), or SIZE_MAX */
-	int64_t now;               /* largest arrival time seen */
-	int64_t recheck_at;        /* an exporter turns idle at this arrival */
-	uint64_t records, late, long_recs, future, untracked;
-	struct pl_mem mem;         /* pipeline state of all queries */
-	uint64_t sheds;            /* times the --max-state cap was passed */
-	uint64_t batch_flushed;    /* --batch matches written early by it */
-	struct fq_ratelimit shed_rl;
-	int finished;
-};
+/*
+ * A query of plan (borrowed, must outlive it) named `name` (copied): its
+ * branches' stages wired into a chain that ends in the sinks of *sinks.
+ * Returns 0 or -FQ_ENOMEM (*out NULL).
+ */
+int pl_query_new(struct pl_query **out, const char *name,
+		 const struct fq_plan *plan, const struct pl_params *p,
+		 struct pl_mem *mem, struct pl_cap *cap,
+		 struct fq_match_sink *const *sinks, int no_records);
+void pl_query_free(struct pl_query *q);
 
 /* grouper.c */
 int pl_grouper_init(struct pl_branch *b);
@@ -742,8 +796,15 @@ void pl_grouper_close_early(struct pl_branch *b, struct pl_group *g);
 size_t pl_group_footprint(const struct pl_group *g);
 
 /* merger.c */
-int pl_merger_init(struct pl_query *q);
-void pl_merger_fini(struct pl_merger *m);
+/*
+ * A merger for plan->merger (borrowed, like p, mem and the branches
+ * array br, which must outlive it), handing its tuples to `to`.  Returns
+ * 0 or -FQ_ENOMEM (with *out NULL).
+ */
+int pl_merger_new(struct pl_merger **out, const struct fq_plan *plan,
+		  const struct pl_params *p, struct pl_mem *mem,
+		  struct pl_branch *br, struct pl_tuple_link to);
+void pl_merger_free(struct pl_merger *mg);
 void pl_merger_group(struct pl_merger *m, struct pl_group *g);
 /* g will come to pl_merger_group() soon: fetch the index slots it will
  * be filed under and probe first into the cache (a hint; changes
@@ -766,8 +827,5 @@ struct pl_tuple *pl_merger_oldest_pending(struct pl_merger *m, int64_t *key);
 /* Drop it (and evict its groups nothing else holds); bytes as above. */
 size_t pl_merger_drop_oldest_pending(struct pl_merger *m);
 
-/* engine.c: a group that passed its group filter; a finished tuple */
-void pl_query_group_closed(struct pl_branch *b, struct pl_group *g);
-void pl_query_emit(struct pl_query *q, struct pl_group **g, int64_t time);
 
 #endif

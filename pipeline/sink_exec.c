@@ -1,22 +1,35 @@
 /*
- * exec_hook.c - the --exec alert hook (see exec_hook.h).
+ * sink_exec.c - `--exec CMD`: every match's JSON line to a long-running
+ * command's stdin (an alert hook; SPEC section 6).
+ *
+ * The command runs under /bin/sh -c with its stdin a pipe from flowq and
+ * its stdout and stderr on flowq's stderr (so nothing it prints can mix
+ * into the match output).  If it exits it is restarted after a second.
+ * If it cannot keep up (more than FQ_EXEC_QUEUE_MAX bytes queued) or is
+ * not running, lines are dropped and counted: the hook never blocks
+ * ingest.
  *
  * libuv owns the child: uv_spawn() with a pipe on its stdin, an exit
  * callback that schedules a restart, and uv_write() for each queued line
  * (the write callback frees the copy and shrinks the queue count).  Lines
- * arrive through an fq_out in callback mode, which the engine flushes after
- * every match so an alert is not held back by buffering.
+ * go through an fq_out in callback mode, flushed after every match so an
+ * alert is not held back by buffering.
  */
-#include "exec_hook.h"
+#include "match_sink.h"
 #include "fq_error.h"
 #include "fq_log.h"
+
+#include <stdio.h>
 
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#define FQ_EXEC_QUEUE_MAX (8u << 20)
+
 struct fq_exec_hook {
+	struct fq_match_sink sink; /* first: the sink is the hook */
 	uv_loop_t *loop;           /* borrowed */
 	char *cmd;                 /* owned */
 	uv_process_t proc;
@@ -186,8 +199,10 @@ queue_bytes(void *ctx, const char *p, size_t n)
 	h->queued += n;
 }
 
-int
-fq_exec_hook_new(struct fq_exec_hook **out, uv_loop_t *loop, const char *cmd)
+static const struct fq_match_sink_ops exec_ops;
+
+static int
+exec_new(struct fq_exec_hook **out, uv_loop_t *loop, const char *cmd)
 {
 	struct fq_exec_hook *h = calloc(1, sizeof *h);
 	if (h == NULL)
@@ -198,6 +213,8 @@ fq_exec_hook_new(struct fq_exec_hook **out, uv_loop_t *loop, const char *cmd)
 		return -FQ_ENOMEM;
 	}
 	h->loop = loop;
+	h->sink.ops = &exec_ops;
+	h->sink.wants_records = 1;
 	uv_timer_init(loop, &h->timer);
 	h->timer.data = h;
 	/* The restart timer must not keep flowq alive on its own. */
@@ -208,15 +225,32 @@ fq_exec_hook_new(struct fq_exec_hook **out, uv_loop_t *loop, const char *cmd)
 	return 0;
 }
 
-struct fq_out *
-fq_exec_hook_out(struct fq_exec_hook *h)
+/* One line per flush: the hook forwards it at once. */
+static int
+exec_write(struct fq_match_sink *s, const struct fq_match *m)
 {
-	return &h->out;
+	struct fq_exec_hook *h = (struct fq_exec_hook *)s;
+	fq_match_write_json(m, &h->out);
+	fq_out_flush(&h->out);
+	return 0;
 }
 
-void
-fq_exec_hook_close(struct fq_exec_hook *h)
+static int
+exec_flush(struct fq_match_sink *s)
 {
+	(void)s;
+	return 0;   /* every line went at once */
+}
+
+/*
+ * End of input: close the command's stdin once the queue has drained and
+ * stop restarting it.  The loop runs until the command has exited (or is
+ * killed after a grace period of 10 s).
+ */
+static void
+exec_close(struct fq_match_sink *s)
+{
+	struct fq_exec_hook *h = (struct fq_exec_hook *)s;
 	if (h->closing)
 		return;
 	fq_out_flush(&h->out);
@@ -245,18 +279,18 @@ fq_exec_hook_close(struct fq_exec_hook *h)
 	}
 }
 
-void
-fq_exec_hook_free(struct fq_exec_hook *h)
+static void
+exec_free(struct fq_match_sink *s)
 {
-	if (h == NULL)
-		return;
+	struct fq_exec_hook *h = (struct fq_exec_hook *)s;
 	free(h->cmd);
 	free(h);
 }
 
-void
-fq_exec_hook_print_stats(struct fq_exec_hook *h, struct fq_out *o, int json)
+static void
+exec_print_stats(struct fq_match_sink *s, struct fq_out *o, int json)
 {
+	struct fq_exec_hook *h = (struct fq_exec_hook *)s;
 	if (json)
 		fq_out_printf(o, "{\"lines\":%llu,\"sent\":%llu,\"dropped\":%llu,"
 			      "\"restarts\":%llu,\"spawn_failures\":%llu}",
@@ -272,3 +306,32 @@ fq_exec_hook_print_stats(struct fq_exec_hook *h, struct fq_out *o, int json)
 			      (unsigned long long)h->restarts,
 			      (unsigned long long)h->spawn_failures);
 }
+
+static const struct fq_match_sink_ops exec_ops = {
+	.name = "exec",
+	.write = exec_write,
+	.flush = exec_flush,
+	.close = exec_close,
+	.print_stats = exec_print_stats,
+	.free = exec_free,
+};
+
+static int
+exec_create(const struct fq_sink_env *env, const char *arg,
+	    struct fq_match_sink **out, char *why, size_t why_len)
+{
+	struct fq_exec_hook *h;
+	if (exec_new(&h, env->loop, arg) < 0) {
+		snprintf(why, why_len, "--exec: out of memory");
+		return -FQ_ENOMEM;
+	}
+	*out = &h->sink;
+	return 0;
+}
+
+const struct fq_sink_def fq_sink_exec_def = {
+	.option = "exec",
+	.arg = "CMD",
+	.help = "also write each match's JSON line to CMD's stdin (an alert hook)",
+	.create = exec_create,
+};

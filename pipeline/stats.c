@@ -1,0 +1,140 @@
+/*
+ * stats.c - the engine's counters, as text lines or one JSON object
+ * (--stats, --stats-json, SIGUSR1; docs/output.md).
+ *
+ * Three levels: the stream (records, late, long, future, untracked) and
+ * the state cap; per query, what its merger and ungrouper counted; per
+ * branch, what each stage of its chain let through.
+ */
+#include "engine_int.h"
+
+/* What the query's merger counted (all zero without a merger). */
+static const struct pl_merger_counters *
+mg_counters(const struct pl_query *q)
+{
+	static const struct pl_merger_counters none;
+	return q->mg ? &q->mg->c : &none;
+}
+
+static void
+engine_stats(struct fq_engine *e, struct fq_out *o, int json)
+{
+	unsigned long long rec = e->records, late = e->late,
+			   lng = e->long_recs, fut = e->future,
+			   untr = e->clock.untracked, sheds = e->cap.sheds,
+			   early = pl_cap_closed_early(e),
+			   evic = pl_cap_evicted(e),
+			   drop = pl_cap_tuples_dropped(e),
+			   flushed = e->cap.batch_flushed;
+	if (json) {
+		fq_out_printf(o, "{\"records\":%llu,\"late\":%llu,\"long\":%llu,"
+			      "\"future\":%llu,\"untracked\":%llu,",
+			      rec, late, lng, fut, untr);
+		fq_out_printf(o, "\"state_bytes\":%zu,\"state_peak\":%zu,"
+			      "\"state_cap\":%zu,\"state_sheds\":%llu,"
+			      "\"state_closed_early\":%llu,\"state_evicted\":%llu,"
+			      "\"state_tuples_dropped\":%llu,"
+			      "\"state_batch_flushed\":%llu,\"queries\":[",
+			      e->mem.bytes, e->mem.peak, e->cap.bytes, sheds,
+			      early, evic, drop, flushed);
+	} else {
+		fq_out_printf(o, "engine: records %llu late %llu long %llu "
+			      "future %llu untracked %llu\n",
+			      rec, late, lng, fut, untr);
+		fq_out_printf(o, "state: bytes %zu peak %zu cap %zu sheds %llu "
+			      "closed_early %llu evicted %llu tuples_dropped %llu "
+			      "batch_flushed %llu\n",
+			      e->mem.bytes, e->mem.peak, e->cap.bytes, sheds,
+			      early, evic, drop, flushed);
+	}
+}
+
+static void
+query_stats(const struct pl_query *q, struct fq_out *o, int json)
+{
+	const struct pl_merger_counters *c = mg_counters(q);
+	if (json) {
+		fq_out_str(o, "{\"query\":");
+		fq_match_json_string(o, q->name);
+		fq_out_printf(o, ",\"matches\":%llu,\"tuples\":%llu,"
+			      "\"rejected\":%llu,\"merger_dropped\":%llu,"
+			      "\"pending\":%zu,\"evicted\":%llu,"
+			      "\"tuples_dropped\":%llu,\"branches\":{",
+			      (unsigned long long)q->ug.matches,
+			      (unsigned long long)c->tuples,
+			      (unsigned long long)c->rejected,
+			      (unsigned long long)c->dropped_groups,
+			      q->mg ? q->mg->npending : (size_t)0,
+			      (unsigned long long)c->evicted,
+			      (unsigned long long)c->tuples_dropped);
+	} else {
+		fq_out_printf(o, "query %s: matches %llu tuples %llu rejected %llu "
+			      "evicted %llu tuples_dropped %llu\n",
+			      q->name, (unsigned long long)q->ug.matches,
+			      (unsigned long long)c->tuples,
+			      (unsigned long long)c->rejected,
+			      (unsigned long long)c->evicted,
+			      (unsigned long long)c->tuples_dropped);
+	}
+}
+
+static void
+branch_stats(const struct pl_query *q, size_t b, struct fq_out *o, int json)
+{
+	const struct pl_counters *c = &q->br[b].c;
+	const char *bn = q->plan->branches[b].name;
+	if (json) {
+		if (b)
+			fq_out_str(o, ",");
+		fq_match_json_string(o, bn);
+		fq_out_printf(o, ":{\"filter_in\":%llu,\"filter_out\":%llu,"
+			      "\"grouper_dropped\":%llu,\"groups\":%llu,"
+			      "\"groups_closed\":%llu,\"groupfilter_out\":%llu,"
+			      "\"late\":%llu,\"long\":%llu,\"late_join\":%llu,"
+			      "\"closed_early\":%llu,\"open_groups\":%zu}",
+			      (unsigned long long)q->records,
+			      (unsigned long long)c->filter_out,
+			      (unsigned long long)c->grouper_dropped,
+			      (unsigned long long)c->groups,
+			      (unsigned long long)c->groups_closed,
+			      (unsigned long long)c->gfilter_out,
+			      (unsigned long long)c->late,
+			      (unsigned long long)c->long_recs,
+			      (unsigned long long)c->late_join,
+			      (unsigned long long)c->closed_early,
+			      q->br[b].gr.nopen);
+	} else {
+		fq_out_printf(o, "  branch %s: filter %llu/%llu grouper_dropped %llu "
+			      "groups %llu closed %llu groupfilter_out %llu "
+			      "late %llu long %llu late_join %llu "
+			      "closed_early %llu\n", bn,
+			      (unsigned long long)c->filter_out,
+			      (unsigned long long)q->records,
+			      (unsigned long long)c->grouper_dropped,
+			      (unsigned long long)c->groups,
+			      (unsigned long long)c->groups_closed,
+			      (unsigned long long)c->gfilter_out,
+			      (unsigned long long)c->late,
+			      (unsigned long long)c->long_recs,
+			      (unsigned long long)c->late_join,
+			      (unsigned long long)c->closed_early);
+	}
+}
+
+void
+fq_engine_print_stats(struct fq_engine *e, struct fq_out *o, int json)
+{
+	engine_stats(e, o, json);
+	for (size_t i = 0; i < e->nq; i++) {
+		const struct pl_query *q = e->q[i];
+		if (json && i)
+			fq_out_str(o, ",");
+		query_stats(q, o, json);
+		for (size_t b = 0; b < q->plan->nbranches; b++)
+			branch_stats(q, b, o, json);
+		if (json)
+			fq_out_str(o, "}}");
+	}
+	if (json)
+		fq_out_str(o, "]}\n");
+}

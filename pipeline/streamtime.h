@@ -1,0 +1,95 @@
+/*
+ * streamtime.h - stream time T (SPEC section 5): the clock every query of
+ * a run shares.
+ *
+ * T = min over active exporters of (largest etime seen from it) - L.  An
+ * exporter silent for --exporter-idle (arrival time) stops holding T back;
+ * a record whose etime lies more than --max-skew past its arrival is
+ * "future" and does not move T; T never decreases.  With --batch T stays
+ * at INT64_MIN until the end of input.
+ *
+ * The clock keeps one entry per exporter (address and observation
+ * domain) with its largest etime and last arrival.  pl_clock_track() is
+ * called for every record, so its common case -- the previous record's
+ * exporter, T not moving -- is decided inline here, before any lookup.
+ */
+#ifndef FQ_PL_STREAMTIME_H
+#define FQ_PL_STREAMTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fq_record.h"
+#include "stage.h"
+
+/* One exporter as the clock sees it. */
+struct pl_exp {
+	struct fq_ip addr;
+	uint32_t domain;
+	int64_t max_etime;         /* INT64_MIN until a non-future record */
+	int64_t last_arrival;
+};
+
+struct pl_clock {
+	int64_t T;                 /* stream time: INT64_MIN at the start,
+				      FQ_TIME_INF at the end of input */
+	int64_t lateness;          /* L (FQ_TIME_INF in --batch) */
+	int64_t exporter_idle;     /* ms of arrival time, or FQ_TIME_INF */
+	struct pl_exp *exps;       /* owned, dense */
+	size_t nexps, capexps;
+	uint32_t *xidx;            /* owned: open-addressing index, slot+1 */
+	size_t nxidx;              /* power of two, > 2 * capexps */
+	size_t min_x;              /* exporter holding T back, or SIZE_MAX */
+	size_t last_x;             /* exporter of the previous record (a
+				      hint: checked before use), or SIZE_MAX */
+	int64_t now;               /* largest arrival time seen */
+	int64_t recheck_at;        /* an exporter turns idle at this arrival */
+	uint64_t untracked;        /* records of exporters the full table
+				      could not take: they hold T back not */
+};
+
+void pl_clock_init(struct pl_clock *c, int64_t lateness, int64_t exporter_idle);
+void pl_clock_fini(struct pl_clock *c);
+
+/* 1 if exporter x has been silent for longer than --exporter-idle. */
+static inline int
+pl_clock_idle(const struct pl_clock *c, const struct pl_exp *x)
+{
+	return c->exporter_idle != FQ_TIME_INF &&
+	       c->now - x->last_arrival > c->exporter_idle;
+}
+
+/* The general case of pl_clock_track(); returns 1 if T moved. */
+int pl_clock_track_slow(struct pl_clock *c, const struct fq_record *r,
+			int64_t now, int future);
+
+/*
+ * Record r arrived at `now` (c->now is already now or later); `future`:
+ * its etime is past the skew guard.  Returns 1 if T moved forward, and
+ * the caller then closes what T allows.
+ */
+static inline int
+pl_clock_track(struct pl_clock *c, const struct fq_record *r, int64_t now,
+	       int future)
+{
+	if (c->last_x < c->nexps) {
+		struct pl_exp *x = &c->exps[c->last_x];
+		/* The same as the slow path when x is r's exporter, T cannot
+		 * move (x is not the one holding it back, or its max_etime
+		 * stays) and nothing is due to be rechecked. */
+		if (x->domain == r->domain && fq_ip_eq(&x->addr, &r->exporter) &&
+		    c->now < c->recheck_at &&
+		    (future || r->etime <= x->max_etime ||
+		     (c->min_x != SIZE_MAX && x != &c->exps[c->min_x])) &&
+		    !pl_clock_idle(c, x)) {
+			if (now > x->last_arrival)
+				x->last_arrival = now;
+			if (!future && r->etime > x->max_etime)
+				x->max_etime = r->etime;
+			return 0;
+		}
+	}
+	return pl_clock_track_slow(c, r, now, future);
+}
+
+#endif
