@@ -1212,6 +1212,119 @@ def case_count():
         fail("the filter query matched nothing in the example")
 
 
+# ---- strings in the output: escaping (SPEC section 6, docs/output.md) ------
+
+# Names that reach the output.  Branch and aggregate names are limited by
+# the grammar to letters, digits, `_` and `-`; a query's name is its file's
+# base name without the last extension, so any byte but '/' and NUL can be
+# in it.  Every JSON special: the quote, the backslash, each control
+# character 0x01-0x1f on its own, non-ASCII UTF-8 (2, 3 and 4 bytes), and
+# the example of the mutation audit (`a\q.flw`).
+JSON_NAMES = (['q"uote', 'back\\slash', 'a\\q', '\\', '"', '\\"\\\\"',
+               'caf\u00e9', '\u65e5\u672c\u8a9e', 'smile\U0001f642', 'dots.in.name',
+               'sp ace', 'mix"\\\x01\x1f\u00e9\x7f'] +
+              ['c%02x%sx' % (c, chr(c)) for c in range(1, 0x20)])
+NAMES_QUERY = ("splitter S {}\nfilter ntp {\n    dstport = 123\n}\n"
+               "grouper g {\n    module m-1_x {\n        srcip = srcip\n"
+               "    }\n    aggregate srcip, count(rec_id) as n-1_Z,"
+               " sum(bytes) as Bytes_2-b\n}\n"
+               "ungrouper U {}\nS branch b-1_X -> ntp -> g -> U\n")
+
+
+def raw_v5(path):
+    """One NetFlow v5 datagram of one record, as a raw: file."""
+    import struct
+    hdr = struct.pack(">HHIIIIBBH", 5, 1, 1000, 1335772141, 0, 1, 0, 0, 0)
+    rec = struct.pack(">IIIHHIIIIHHBBBBHHBBH", 0x0a000001, 0x0a000002, 0,
+                      1, 2, 3, 300, 500, 900, 1234, 80, 0, 0x1b, 6, 0, 0, 0,
+                      24, 24, 0)
+    open(path, "wb").write(hdr + rec)
+
+
+def case_json_names():
+    """Every string flowq writes into JSON parses and reads back as exactly
+    the original: query names (from file names with every character JSON
+    must escape) in the matches of `run --json`, in `run --count --json`,
+    in `--stats-json` (with branch names), and source names (file paths)
+    in `print --stats-json`.  The text output carries each name as its
+    bytes.  (Found by the mutation audit: without the backslash case in
+    the escaping, a query file named a\\q.flw gave invalid JSON.)"""
+    src = os.path.join(EX, "http-downloads.ft")
+    with tempfile.TemporaryDirectory(dir=TMP) as t:
+        qs = []
+        for name in JSON_NAMES:
+            q = os.path.join(t, name + ".flw")
+            open(q, "w").write(NAMES_QUERY)
+            qs.append(q)
+        # The matches each query has: the example's NTP records, one
+        # group per client (independent count: ftread).
+        sys.path.insert(0, os.path.join(ROOT, "tests", "tools"))
+        import ftread
+        ntp = [r for r in ftread.read_file(src) if r["dstport"] == 123]
+        nmatch = len({r["srcip"] for r in ntp})
+        if nmatch == 0:
+            fail("the example has no NTP records")
+
+        def lines_json(data, what):
+            out = []
+            for n, line in enumerate(data.decode("utf-8").splitlines(), 1):
+                try:
+                    out.append(json.loads(line))
+                except ValueError as e:
+                    fail("%s: line %d is not JSON (%s): %r" % (what, n, e, line[:200]))
+            return out
+
+        p = ok_run(["run", "--json", "--stats-json"] + qs + ["-s", src])
+        got = {}
+        for m in lines_json(p.stdout, "run --json"):
+            got[m["query"]] = got.get(m["query"], 0) + 1
+            if list(m["groups"]) != ["b-1_X"] or \
+                    "n-1_Z" not in m["groups"]["b-1_X"] or \
+                    "Bytes_2-b" not in m["groups"]["b-1_X"]:
+                fail("branch or aggregate names: %r" % m["groups"])
+        if got != {n: nmatch for n in JSON_NAMES}:
+            fail("run --json: query names %r, want each of %r %d times" %
+                 (sorted(got.items()), JSON_NAMES, nmatch))
+        stats = lines_json(p.stderr.strip().splitlines()[-1], "--stats-json")[0]
+        sq = [(x["query"], list(x["branches"]), x["matches"])
+              for x in stats["engine"]["queries"]]
+        if sq != [(n, ["b-1_X"], nmatch) for n in JSON_NAMES]:
+            fail("--stats-json queries %r" % sq)
+
+        p = ok_run(["run", "--count", "--json"] + qs + ["-s", src])
+        cq = [(x["query"], x["matches"]) for x in lines_json(p.stdout, "--count --json")]
+        if cq != [(n, nmatch) for n in JSON_NAMES]:
+            fail("run --count --json: %r" % cq)
+
+        # Text: each name's bytes as they are.
+        p = ok_run(["run", "--count"] + qs + ["-s", src])
+        want = b"".join(b"%s %d\n" % (n.encode(), nmatch) for n in JSON_NAMES)
+        if p.stdout != want:
+            fail("run --count: %r, want %r" % (p.stdout[:300], want[:300]))
+        p = ok_run(["run"] + qs + ["-s", src])
+        for n in JSON_NAMES:
+            for k in range(1, nmatch + 1):
+                if p.stdout.count(b"# %s match %d at " % (n.encode(), k)) != 1:
+                    fail("text output: no single header of match %d of %r" % (k, n))
+
+        # Source names: a raw: file and a pcap of the example's datagrams,
+        # named with the same characters.
+        pcap = os.path.join(ROOT, "pcaps", "v5-http-downloads.pcap")
+        for name in JSON_NAMES:
+            paths = [os.path.join(t, name + ".raw")]
+            raw_v5(paths[0])
+            specs = ["raw:" + paths[0]]
+            if os.path.exists(pcap):
+                paths.append(os.path.join(t, name + ".pcap"))
+                open(paths[1], "wb").write(open(pcap, "rb").read())
+                specs.append("pcap:" + paths[1])
+            p = ok_run(["print", "--count", "--stats-json"] + specs)
+            st = lines_json(p.stderr.strip().splitlines()[-1], "print --stats-json")[0]
+            names = [x["source"] for x in st["sources"]]
+            if names != specs:
+                fail("print --stats-json sources %r, want %r" % (names, specs))
+
+
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 
 if __name__ == "__main__":
