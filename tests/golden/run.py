@@ -1307,17 +1307,15 @@ def case_json_names():
                 if p.stdout.count(b"# %s match %d at " % (n.encode(), k)) != 1:
                     fail("text output: no single header of match %d of %r" % (k, n))
 
-        # Source names: a raw: file and a pcap of the example's datagrams,
-        # named with the same characters.
-        pcap = os.path.join(ROOT, "pcaps", "v5-http-downloads.pcap")
+        # Source names: a raw: file and a pcap of the example's datagrams
+        # (pcaps/http-downloads-v5.pcap), named with the same characters.
+        pcap = os.path.join(ROOT, "pcaps", "http-downloads-v5.pcap")
         for name in JSON_NAMES:
             paths = [os.path.join(t, name + ".raw")]
             raw_v5(paths[0])
-            specs = ["raw:" + paths[0]]
-            if os.path.exists(pcap):
-                paths.append(os.path.join(t, name + ".pcap"))
-                open(paths[1], "wb").write(open(pcap, "rb").read())
-                specs.append("pcap:" + paths[1])
+            paths.append(os.path.join(t, name + ".pcap"))
+            open(paths[1], "wb").write(open(pcap, "rb").read())
+            specs = ["raw:" + paths[0], "pcap:" + paths[1]]
             p = ok_run(["print", "--count", "--stats-json"] + specs)
             st = lines_json(p.stderr.strip().splitlines()[-1], "print --stats-json")[0]
             names = [x["source"] for x in st["sources"]]
