@@ -141,7 +141,8 @@ engine_records(struct fq_sink *sink, const struct fq_record *recs, size_t n)
 	struct fq_engine *e = (struct fq_engine *)sink;
 	const int batch = e->o.batch;
 	const int64_t maxdur = e->o.max_duration, skew = e->o.max_skew;
-	uint64_t nlate = 0, nlong = 0, nfuture = 0;
+	uint64_t nlate = 0, nlong = 0, nfuture = 0, npast = 0;
+	e->stamp_ns = fq_latency_now_ns();
 	e->records += n;
 	for (size_t k = 0; k < e->nq; k++)
 		e->q[k]->records += n;
@@ -162,6 +163,11 @@ engine_records(struct fq_sink *sink, const struct fq_record *recs, size_t n)
 				lng = r->etime - r->stime > maxdur;
 				arr = r->arrival ? r->arrival : r->etime;
 				future = r->etime - arr > skew;
+				if (arr - r->etime > skew &&
+				    pl_clock_past(&e->clock, r, arr)) {
+					npast++;
+					late = 1;   /* processed as late */
+				}
 				nlate += (uint64_t)late;
 				nlong += (uint64_t)lng;
 				nfuture += (uint64_t)future;
@@ -184,6 +190,7 @@ engine_records(struct fq_sink *sink, const struct fq_record *recs, size_t n)
 	e->late += nlate;
 	e->long_recs += nlong;
 	e->future += nfuture;
+	e->past += npast;
 	return sinks_status(e);
 }
 
@@ -194,6 +201,7 @@ engine_finish(struct fq_sink *sink)
 	if (e->finished)
 		return 0;
 	e->finished = 1;
+	e->stamp_ns = fq_latency_now_ns();
 	e->clock.T = FQ_TIME_INF;
 	advance(e, 1);
 	for (size_t i = 0; i < e->nq; i++)
@@ -240,11 +248,13 @@ fq_engine_new(struct fq_engine **out, const struct fq_engine_opts *o)
 		e->o.window = FQ_TIME_INF;
 		e->o.lateness = FQ_TIME_INF;
 	}
-	pl_clock_init(&e->clock, e->o.lateness, e->o.exporter_idle);
+	pl_clock_init(&e->clock, e->o.lateness, e->o.exporter_idle,
+		      e->o.max_skew);
 	e->params = (struct pl_params){
 		.batch = e->o.batch, .window = e->o.window,
 		.lateness = e->o.lateness, .max_duration = e->o.max_duration,
 		.max_state_bytes = e->o.max_state_bytes, .T = &e->clock.T,
+		.stamp_ns = &e->stamp_ns,
 	};
 	pl_cap_init(&e->cap, e->o.max_state_bytes, e);
 	*out = e;
@@ -273,12 +283,28 @@ fq_engine_add_query(struct fq_engine *e, const char *name,
 	if (v == NULL)
 		return -FQ_ENOMEM;
 	e->q = v;
-	int rc = pl_query_new(&e->q[e->nq], name, plan, &e->params, &e->mem,
+	int rc = pl_query_new(&e->q[e->nq], name, (uint32_t)e->nq, plan,
+			      &e->params, &e->mem,
 			      &e->cap, &e->sinks, no_records);
 	if (rc < 0)
 		return rc;
 	e->nq++;
 	return 0;
+}
+
+void
+fq_engine_flush(struct fq_engine *e)
+{
+	for (struct fq_match_sink *s = e->sinks; s; s = s->next)
+		s->ops->flush(s);
+}
+
+void
+fq_engine_reopen(struct fq_engine *e)
+{
+	for (struct fq_match_sink *s = e->sinks; s; s = s->next)
+		if (s->ops->reopen)
+			s->ops->reopen(s);
 }
 
 struct fq_sink *

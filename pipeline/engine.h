@@ -68,6 +68,14 @@ void fq_engine_add_sink(struct fq_engine *e, struct fq_match_sink *s);
 int fq_engine_add_query(struct fq_engine *e, const char *name,
 			const struct fq_plan *plan);
 
+/*
+ * Hand every match the sinks hold to the operating system (SPEC section
+ * 6, Delivery): the loop calls it when it goes idle and on a short timer.
+ */
+void fq_engine_flush(struct fq_engine *e);
+/* SIGHUP: the sinks reopen their files (logrotate's convention). */
+void fq_engine_reopen(struct fq_engine *e);
+
 /* The engine as a sink for fq_ingest.  Owned by the engine. */
 struct fq_sink *fq_engine_sink(struct fq_engine *e);
 

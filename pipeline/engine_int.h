@@ -22,9 +22,11 @@ struct fq_engine {
 	struct pl_query **q;       /* owned */
 	size_t nq;
 	struct fq_match_sink *sinks;  /* borrowed list, in the order added */
-	uint64_t records, late, long_recs, future;
+	uint64_t records, late, long_recs, future, past;
 	struct pl_mem mem;         /* pipeline state of all queries */
 	struct pl_cap cap;         /* --max-state */
+	int64_t stamp_ns;          /* monotonic ns when the records now being
+				      processed entered (params.stamp_ns) */
 	int finished;
 };
 

@@ -24,8 +24,19 @@ struct pl_group;
 struct pl_rec;
 struct pl_outnames;
 
+/* What a match says (SPEC section 5, "Early matches"). */
+enum fq_match_kind {
+	FQ_MATCH_FINAL = 0,              /* the match of section 4 */
+	FQ_MATCH_EARLY = 1,              /* holds on groups as they stand */
+	FQ_MATCH_RETRACT = 2,            /* an early match that did not hold */
+};
+
 struct fq_match {
 	const char *query;               /* the query's name */
+	uint32_t qi;                     /* the query's index in the run */
+	int64_t stamp_ns;                /* monotonic ns: when the record that
+					    completed it entered the engine */
+	uint8_t kind;                    /* FQ_MATCH_FINAL, ... */
 	const struct pl_outnames *names; /* its member names, escaped */
 	uint64_t num;                    /* 1, 2, ... per query */
 	int64_t time;                    /* largest etime of its groups */

@@ -21,6 +21,7 @@
 #include <uv.h>
 
 #include "fq_out.h"
+#include "latency.h"
 #include "match.h"
 
 struct fq_match_sink;
@@ -55,6 +56,13 @@ struct fq_match_sink_ops {
 	void (*free)(struct fq_match_sink *s);
 };
 
+/* A match a sink holds that has not left it yet (match_sink.c). */
+struct fq_sink_pending {
+	int64_t stamp_ns;
+	uint32_t qi;
+	uint8_t kind;                     /* 0 final, 1 early (match.h) */
+};
+
 struct fq_match_sink {
 	const struct fq_match_sink_ops *ops;
 	struct fq_match_sink *next;       /* the engine's list (not owning) */
@@ -63,7 +71,30 @@ struct fq_match_sink {
 	uint8_t wants_records;            /* 0: the matches' records are never
 					     read (--count), so queries keep
 					     none */
+	/* Delivery latency per query (match_sink.c): from the moment the
+	 * completing record entered the engine to the match leaving this
+	 * sink for the operating system. */
+	struct fq_latency *lat;           /* owned: [2 * query + kind], nlat
+					     of them, or NULL */
+	size_t nlat;
+	struct fq_sink_pending *pend;     /* owned: written, not yet out */
+	size_t npend, cappend;
 };
+
+/* Every sink's write(): m is now in the sink's hands (match_sink.c). */
+void fq_match_sink_queued(struct fq_match_sink *s, const struct fq_match *m);
+/* Every match queued so far has left the sink at now_ns. */
+void fq_match_sink_delivered(struct fq_match_sink *s, int64_t now_ns);
+/* One match of query qi (kind: 0 final, 1 early), stamped stamp_ns,
+ * left at now_ns (a sink that hands matches over one at a time: --exec). */
+void fq_match_sink_delivered_one(struct fq_match_sink *s, uint32_t qi,
+				 int kind, int64_t stamp_ns, int64_t now_ns);
+/* The latency of query qi's final (kind 0) or early (1) matches through
+ * s (NULL: none yet). */
+const struct fq_latency *fq_match_sink_latency(const struct fq_match_sink *s,
+					       uint32_t qi, int kind);
+/* Free what the helpers above hold (every sink's free() calls it). */
+void fq_match_sink_fini(struct fq_match_sink *s);
 
 /* What a sink may need to be made: set by the program once. */
 struct fq_sink_env {

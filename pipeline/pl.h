@@ -97,6 +97,7 @@ struct fq_match_sink;
 
 struct pl_ungrouper {
 	const char *name;          /* borrowed: the query's */
+	uint32_t qi;               /* the query's index in the run */
 	const struct fq_plan *plan;
 	size_t *order;             /* owned: plan branch indexes by name */
 	struct pl_outnames names;
@@ -110,7 +111,7 @@ struct pl_ungrouper {
 	size_t nbatch, capbatch;
 };
 
-int pl_ungrouper_init(struct pl_ungrouper *ug, const char *name,
+int pl_ungrouper_init(struct pl_ungrouper *ug, const char *name, uint32_t qi,
 		      const struct fq_plan *plan, const struct pl_params *p,
 		      struct pl_mem *mem, struct pl_cap *cap,
 		      struct fq_match_sink *const *sinks, int keep_recs);
@@ -154,7 +155,7 @@ struct pl_query {
  * branches' stages wired into a chain that ends in the sinks of *sinks.
  * Returns 0 or -FQ_ENOMEM (*out NULL).
  */
-int pl_query_new(struct pl_query **out, const char *name,
+int pl_query_new(struct pl_query **out, const char *name, uint32_t qi,
 		 const struct fq_plan *plan, const struct pl_params *p,
 		 struct pl_mem *mem, struct pl_cap *cap,
 		 struct fq_match_sink *const *sinks, int no_records);

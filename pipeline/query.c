@@ -91,7 +91,7 @@ branches_wire(struct pl_query *q)
 }
 
 int
-pl_query_new(struct pl_query **out, const char *name,
+pl_query_new(struct pl_query **out, const char *name, uint32_t qi,
 	     const struct fq_plan *plan, const struct pl_params *p,
 	     struct pl_mem *mem, struct pl_cap *cap,
 	     struct fq_match_sink *const *sinks, int no_records)
@@ -116,7 +116,7 @@ pl_query_new(struct pl_query **out, const char *name,
 		goto fail;
 	if (branches_init(q, p, mem) < 0)
 		goto fail;
-	if (pl_ungrouper_init(&q->ug, q->name, plan, p, mem, cap, sinks,
+	if (pl_ungrouper_init(&q->ug, q->name, qi, plan, p, mem, cap, sinks,
 			      q->keep_recs) < 0)
 		goto fail;
 	if (pl_filter_init(&q->filter, plan) < 0)

@@ -58,6 +58,7 @@ count_free(struct fq_match_sink *s)
 {
 	struct count_sink *c = (struct count_sink *)s;
 	c->file->ops->free(c->file);
+	fq_match_sink_fini(s);
 	free(c);
 }
 

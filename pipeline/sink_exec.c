@@ -41,12 +41,14 @@ struct fq_exec_hook {
 	int started;               /* a child was started once */
 	size_t queued;             /* bytes in flight to the child */
 	uint64_t lines, sent, dropped, restarts, spawn_failures;
+	struct fq_sink_pending cur;   /* the match being written */
 	struct fq_out out;         /* callback mode, feeds queue_line() */
 };
 
 struct write_req {
 	uv_write_t req;
 	struct fq_exec_hook *h;
+	struct fq_sink_pending m;  /* the match it carries */
 	size_t len;
 	char data[];
 };
@@ -156,10 +158,13 @@ on_write(uv_write_t *req, int status)
 	h->queued -= w->len;
 	if (status < 0)
 		fq_debug("--exec: write failed: %s", uv_strerror(status));
-	if (status < 0)
+	if (status < 0) {
 		h->dropped++;
-	else
+	} else {
 		h->sent++;
+		fq_match_sink_delivered_one(&h->sink, w->m.qi, w->m.kind,
+					    w->m.stamp_ns, fq_latency_now_ns());
+	}
 	free(w);
 }
 
@@ -189,6 +194,7 @@ queue_bytes(void *ctx, const char *p, size_t n)
 	}
 	memcpy(w->data, p, n);
 	w->h = h;
+	w->m = h->cur;
 	w->len = n;
 	uv_buf_t buf = uv_buf_init(w->data, (unsigned)n);
 	if (uv_write(&w->req, (uv_stream_t *)&h->pipe, &buf, 1, on_write) < 0) {
@@ -230,6 +236,7 @@ static int
 exec_write(struct fq_match_sink *s, const struct fq_match *m)
 {
 	struct fq_exec_hook *h = (struct fq_exec_hook *)s;
+	h->cur = (struct fq_sink_pending){ m->stamp_ns, m->qi, m->kind };
 	fq_match_write_json(m, &h->out);
 	fq_out_flush(&h->out);
 	return 0;
@@ -283,6 +290,7 @@ static void
 exec_free(struct fq_match_sink *s)
 {
 	struct fq_exec_hook *h = (struct fq_exec_hook *)s;
+	fq_match_sink_fini(s);
 	free(h->cmd);
 	free(h);
 }

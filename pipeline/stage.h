@@ -44,6 +44,9 @@ struct pl_params {
 	size_t max_state_bytes;    /* --max-state, 0 = unlimited */
 	const int64_t *T;          /* borrowed: stream time, which only the
 				      clock moves (streamtime.c) */
+	const int64_t *stamp_ns;   /* borrowed: monotonic ns at which the
+				      records now in the pipeline entered
+				      it (delivery latency, match_sink.h) */
 };
 
 /*

@@ -20,7 +20,7 @@ static void
 engine_stats(struct fq_engine *e, struct fq_out *o, int json)
 {
 	unsigned long long rec = e->records, late = e->late,
-			   lng = e->long_recs, fut = e->future,
+			   lng = e->long_recs, fut = e->future, past = e->past,
 			   untr = e->clock.untracked, sheds = e->cap.sheds,
 			   early = pl_cap_closed_early(e),
 			   evic = pl_cap_evicted(e),
@@ -28,8 +28,8 @@ engine_stats(struct fq_engine *e, struct fq_out *o, int json)
 			   flushed = e->cap.batch_flushed;
 	if (json) {
 		fq_out_printf(o, "{\"records\":%llu,\"late\":%llu,\"long\":%llu,"
-			      "\"future\":%llu,\"untracked\":%llu,",
-			      rec, late, lng, fut, untr);
+			      "\"future\":%llu,\"past\":%llu,\"untracked\":%llu,",
+			      rec, late, lng, fut, past, untr);
 		fq_out_printf(o, "\"state_bytes\":%zu,\"state_peak\":%zu,"
 			      "\"state_cap\":%zu,\"state_sheds\":%llu,"
 			      "\"state_closed_early\":%llu,\"state_evicted\":%llu,"
@@ -39,8 +39,8 @@ engine_stats(struct fq_engine *e, struct fq_out *o, int json)
 			      early, evic, drop, flushed);
 	} else {
 		fq_out_printf(o, "engine: records %llu late %llu long %llu "
-			      "future %llu untracked %llu\n",
-			      rec, late, lng, fut, untr);
+			      "future %llu past %llu untracked %llu\n",
+			      rec, late, lng, fut, past, untr);
 		fq_out_printf(o, "state: bytes %zu peak %zu cap %zu sheds %llu "
 			      "closed_early %llu evicted %llu tuples_dropped %llu "
 			      "batch_flushed %llu\n",
@@ -121,6 +121,38 @@ branch_stats(const struct pl_query *q, size_t b, struct fq_out *o, int json)
 	}
 }
 
+/* The delivery latency of query qi's matches through every sink. */
+static void
+latency_stats(const struct fq_engine *e, uint32_t qi, struct fq_out *o,
+	      int json)
+{
+	static const char *const kinds[2] = { "final", "early" };
+	static const struct fq_latency none;
+	if (json)
+		fq_out_str(o, ",\"latency\":{");
+	for (const struct fq_match_sink *s = e->sinks; s; s = s->next) {
+		if (json)
+			fq_out_printf(o, "%s\"%s\":{", s == e->sinks ? "" : ",",
+				      s->ops->name);
+		for (int k = 0; k < 2; k++) {
+			const struct fq_latency *l = fq_match_sink_latency(s, qi, k);
+			if (json) {
+				fq_out_printf(o, "%s\"%s\":", k ? "," : "", kinds[k]);
+				fq_latency_print(l ? l : &none, o, 1);
+			} else if (l && l->n) {
+				fq_out_printf(o, "  latency %s %s: ", s->ops->name,
+					      kinds[k]);
+				fq_latency_print(l, o, 0);
+				fq_out_str(o, "\n");
+			}
+		}
+		if (json)
+			fq_out_str(o, "}");
+	}
+	if (json)
+		fq_out_str(o, "}");
+}
+
 void
 fq_engine_print_stats(struct fq_engine *e, struct fq_out *o, int json)
 {
@@ -133,7 +165,10 @@ fq_engine_print_stats(struct fq_engine *e, struct fq_out *o, int json)
 		for (size_t b = 0; b < q->plan->nbranches; b++)
 			branch_stats(q, b, o, json);
 		if (json)
-			fq_out_str(o, "}}");
+			fq_out_str(o, "}");
+		latency_stats(e, (uint32_t)i, o, json);
+		if (json)
+			fq_out_str(o, "}");
 	}
 	if (json)
 		fq_out_str(o, "]}\n");

@@ -19,12 +19,14 @@
 #define MAX_EXPORTERS 65536
 
 void
-pl_clock_init(struct pl_clock *c, int64_t lateness, int64_t exporter_idle)
+pl_clock_init(struct pl_clock *c, int64_t lateness, int64_t exporter_idle,
+	      int64_t skew)
 {
 	memset(c, 0, sizeof *c);
 	c->T = INT64_MIN;
 	c->lateness = lateness;
 	c->exporter_idle = exporter_idle;
+	c->skew = skew;
 	c->now = INT64_MIN;
 	c->min_x = SIZE_MAX;
 	c->last_x = SIZE_MAX;
@@ -95,6 +97,15 @@ exp_evict_idle(struct pl_clock *c)
 }
 
 /* The entry of r's exporter, if it has one. */
+static struct pl_exp *
+exp_find(struct pl_clock *c, const struct fq_record *r);
+
+const struct pl_exp *
+pl_clock_find(struct pl_clock *c, const struct fq_record *r)
+{
+	return exp_find(c, r);
+}
+
 static struct pl_exp *
 exp_find(struct pl_clock *c, const struct fq_record *r)
 {
@@ -169,8 +180,9 @@ update_T(struct pl_clock *c)
 	c->recheck_at = FQ_TIME_INF;
 	for (size_t i = 0; i < c->nexps; i++) {
 		struct pl_exp *x = &c->exps[i];
-		if (x->max_etime == INT64_MIN || pl_clock_idle(c, x))
-			continue;   /* idle: stops holding T back */
+		if (x->max_etime == INT64_MIN || pl_clock_idle(c, x) ||
+		    pl_clock_stuck(c, x))
+			continue;   /* idle or stuck: stops holding T back */
 		int64_t idle_at = c->exporter_idle == FQ_TIME_INF ? FQ_TIME_INF
 				  : x->last_arrival + c->exporter_idle + 1;
 		if (idle_at < c->recheck_at)
@@ -202,6 +214,7 @@ pl_clock_track_slow(struct pl_clock *c, const struct fq_record *r,
 	}
 	/* Decide before updating x whether T may change. */
 	int recompute = fresh || pl_clock_idle(c, x) || c->now >= c->recheck_at;
+	int stuck = pl_clock_stuck(c, x);
 	if (now > x->last_arrival)
 		x->last_arrival = now;
 	if (!future && r->etime > x->max_etime) {
@@ -209,5 +222,8 @@ pl_clock_track_slow(struct pl_clock *c, const struct fq_record *r,
 		if (c->min_x == SIZE_MAX || x == &c->exps[c->min_x])
 			recompute = 1;
 	}
+	/* It got stuck in the past, or came back from it. */
+	if (stuck != pl_clock_stuck(c, x))
+		recompute = 1;
 	return recompute && update_T(c);
 }

@@ -24,13 +24,14 @@
 #include <string.h>
 
 int
-pl_ungrouper_init(struct pl_ungrouper *ug, const char *name,
+pl_ungrouper_init(struct pl_ungrouper *ug, const char *name, uint32_t qi,
 		  const struct fq_plan *plan, const struct pl_params *p,
 		  struct pl_mem *mem, struct pl_cap *cap,
 		  struct fq_match_sink *const *sinks, int keep_recs)
 {
 	memset(ug, 0, sizeof *ug);
 	ug->name = name;
+	ug->qi = qi;
 	ug->plan = plan;
 	ug->p = p;
 	ug->mem = mem;
@@ -123,7 +124,10 @@ static void
 write_match(struct pl_ungrouper *ug, struct pl_group *const *g, int64_t time)
 {
 	struct fq_match m = {
-		.query = ug->name, .names = &ug->names, .num = ++ug->matches,
+		.query = ug->name, .qi = ug->qi,
+		.stamp_ns = ug->p->stamp_ns ? *ug->p->stamp_ns : 0,
+		.kind = FQ_MATCH_FINAL,
+		.names = &ug->names, .num = ++ug->matches,
 		.time = time, .g = g, .with_recs = ug->keep_recs,
 	};
 	struct pl_rec **recs = NULL;

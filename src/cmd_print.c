@@ -88,7 +88,7 @@ fq_cmd_print(int argc, char **argv)
 		.base = { print_records, print_finish },
 		.mode = MODE_TEXT,
 	};
-	struct fq_cli_loop_opts lopts = { 0, 0, 0, NULL, NULL, NULL, NULL };
+	struct fq_cli_loop_opts lopts = { 0 };
 	const char **specs = calloc((size_t)argc, sizeof *specs);
 	size_t n_specs = 0;
 	struct fq_cli_common cm;

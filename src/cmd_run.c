@@ -87,6 +87,22 @@ run_stats(void *ctx, struct fq_out *o, int json)
 			s->ops->print_stats(s, o, 0);
 }
 
+static void
+run_flush(void *ctx)
+{
+	struct run_ctx *rc = ctx;
+	if (rc->eng)
+		fq_engine_flush(rc->eng);
+}
+
+static void
+run_reopen(void *ctx)
+{
+	struct run_ctx *rc = ctx;
+	if (rc->eng)
+		fq_engine_reopen(rc->eng);
+}
+
 /* End of input: the sinks let go of their handles on the loop. */
 static void
 run_at_end(void *ctx)
@@ -355,8 +371,11 @@ fq_cmd_run(int argc, char **argv)
 	memset(&a, 0, sizeof a);
 	fq_engine_opts_default(&a.eo);
 	struct run_ctx rctx = { NULL, NULL };
-	a.lopts = (struct fq_cli_loop_opts){ 0, 0, 0, run_stats, &rctx,
-					     run_at_end, &rctx };
+	a.lopts = (struct fq_cli_loop_opts){
+		.extra_stats = run_stats, .extra_ctx = &rctx,
+		.at_end = run_at_end, .at_end_ctx = &rctx,
+		.flush = run_flush, .reopen = run_reopen, .out_ctx = &rctx,
+	};
 	a.specs = calloc((size_t)argc + 1, sizeof *a.specs);
 	a.qfiles = calloc((size_t)argc + 1, sizeof *a.qfiles);
 	struct fq_query **queries = calloc((size_t)argc + 1, sizeof *queries);

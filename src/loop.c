@@ -5,7 +5,13 @@
  * thread between batches: SIGINT/SIGTERM call fq_ingest_stop(), after
  * which every source reports done, the sink is finished (everything is
  * flushed and emitted) and uv_run() returns.  A second SIGINT while
- * stopping is ignored rather than killing a flush in progress.
+ * stopping is ignored rather than killing a flush in progress.  SIGHUP
+ * reopens output files (logrotate's convention) and never ends flowq.
+ *
+ * Delivery (SPEC section 6): output is buffered for speed, but never
+ * held: it is handed to the operating system whenever the loop is about
+ * to wait for input (a prepare handle, when the poll would block) and,
+ * while the loop is busy -- a replay, a flood -- every FQ_CLI_FLUSH_MS.
  */
 #include "loop.h"
 #include "fq_error.h"
@@ -18,9 +24,11 @@
 struct loop_state {
 	struct fq_ingest *ing;
 	const struct fq_cli_loop_opts *opts;
-	uv_signal_t sig_int, sig_term, sig_usr1;
+	uv_signal_t sig_int, sig_term, sig_usr1, sig_hup;
 	uv_check_t watch;      /* closes the signal handles once input ends */
 	uv_timer_t tick;       /* --stats-interval */
+	uv_prepare_t idle;     /* flush before the loop waits */
+	uv_timer_t flush;      /* flush while the loop is busy */
 	int closed;
 };
 
@@ -66,6 +74,31 @@ on_usr1(uv_signal_t *h, int signum)
 }
 
 static void
+on_hup(uv_signal_t *h, int signum)
+{
+	(void)signum;
+	struct loop_state *st = h->data;
+	if (st->opts->reopen)
+		st->opts->reopen(st->opts->out_ctx);
+}
+
+/* Before the poll: if it is going to wait, nothing is coming soon. */
+static void
+on_prepare(uv_prepare_t *p)
+{
+	struct loop_state *st = p->data;
+	if (uv_backend_timeout(p->loop) != 0)
+		st->opts->flush(st->opts->out_ctx);
+}
+
+static void
+on_flush_timer(uv_timer_t *t)
+{
+	struct loop_state *st = t->data;
+	st->opts->flush(st->opts->out_ctx);
+}
+
+static void
 on_tick(uv_timer_t *t)
 {
 	struct loop_state *st = t->data;
@@ -83,8 +116,11 @@ close_handles(struct loop_state *st)
 	uv_close((uv_handle_t *)&st->sig_int, NULL);
 	uv_close((uv_handle_t *)&st->sig_term, NULL);
 	uv_close((uv_handle_t *)&st->sig_usr1, NULL);
+	uv_close((uv_handle_t *)&st->sig_hup, NULL);
 	uv_close((uv_handle_t *)&st->watch, NULL);
 	uv_close((uv_handle_t *)&st->tick, NULL);
+	uv_close((uv_handle_t *)&st->idle, NULL);
+	uv_close((uv_handle_t *)&st->flush, NULL);
 }
 
 /* After every loop iteration: once input has ended, release our handles
@@ -106,12 +142,26 @@ fq_cli_loop_run(uv_loop_t *loop, struct fq_ingest *ing,
 	uv_signal_init(loop, &st.sig_int);
 	uv_signal_init(loop, &st.sig_term);
 	uv_signal_init(loop, &st.sig_usr1);
+	uv_signal_init(loop, &st.sig_hup);
 	uv_check_init(loop, &st.watch);
 	st.sig_int.data = st.sig_term.data = st.sig_usr1.data = &st;
+	st.sig_hup.data = &st;
 	st.watch.data = &st;
 	uv_signal_start(&st.sig_int, on_stop_signal, SIGINT);
 	uv_signal_start(&st.sig_term, on_stop_signal, SIGTERM);
 	uv_signal_start(&st.sig_usr1, on_usr1, SIGUSR1);
+	uv_signal_start(&st.sig_hup, on_hup, SIGHUP);
+	uv_prepare_init(loop, &st.idle);
+	uv_timer_init(loop, &st.flush);
+	st.idle.data = st.flush.data = &st;
+	if (opts->flush) {
+		uv_prepare_start(&st.idle, on_prepare);
+		uv_timer_start(&st.flush, on_flush_timer, FQ_CLI_FLUSH_MS,
+			       FQ_CLI_FLUSH_MS);
+	}
+	/* Neither keeps flowq running by itself. */
+	uv_unref((uv_handle_t *)&st.idle);
+	uv_unref((uv_handle_t *)&st.flush);
 	uv_check_start(&st.watch, on_check);
 	uv_timer_init(loop, &st.tick);
 	st.tick.data = &st;
@@ -123,6 +173,7 @@ fq_cli_loop_run(uv_loop_t *loop, struct fq_ingest *ing,
 	}
 	/* The signal handles must not keep the loop alive by themselves. */
 	uv_unref((uv_handle_t *)&st.sig_usr1);
+	uv_unref((uv_handle_t *)&st.sig_hup);
 
 	int rc = fq_ingest_start(ing);
 	if (rc < 0)

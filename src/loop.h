@@ -21,7 +21,19 @@ struct fq_cli_loop_opts {
 	/* Optional: called once when input has ended (all flushed). */
 	void (*at_end)(void *ctx);
 	void *at_end_ctx;
+	/*
+	 * Optional, for outputs (ctx out_ctx): `flush` hands what they hold
+	 * to the operating system -- called when the loop is about to wait
+	 * and every FQ_CLI_FLUSH_MS -- and `reopen` reopens their files on
+	 * SIGHUP.
+	 */
+	void (*flush)(void *ctx);
+	void (*reopen)(void *ctx);
+	void *out_ctx;
 };
+
+/* Most time output may wait in a buffer while the loop is busy. */
+#define FQ_CLI_FLUSH_MS 50
 
 /*
  * Start `ing` (already holding its sources) on `loop` and run until input

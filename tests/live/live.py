@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+"""Live behaviour of `flowq run`, seen the way an operator sees it:
+NetFlow v5 datagrams sent over loopback UDP, the output file read while
+flowq still runs, signals sent to the process.
+
+Usage: live.py CASE FLOWQ TMPDIR
+Exit 0 pass, 1 fail.
+
+No assertion is about time: a test waits (up to a generous limit) for
+what the README promises to appear *before* it sends SIGTERM; if it only
+appears after, or never, the test fails.
+
+Cases:
+  output        a match written to -o FILE can be read from the file while
+                flowq still runs (SPEC section 6, Delivery);
+  sighup        the -o file renamed away, SIGHUP: later matches go to a new
+                file of the old name, none is lost, flowq keeps running;
+  past-skew     an exporter whose clock is stuck in 1970, sending more
+                often than --exporter-idle, beside a live one: the live
+                one's groups keep closing (SPEC section 5), and the stuck
+                one's records are counted as past.
+"""
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+CASE, FLOWQ, TMP = sys.argv[1:4]
+os.makedirs(TMP, exist_ok=True)
+WAIT = 20.0          # the most a test waits for something promised at once
+
+
+def fail(msg):
+    print("FAIL: " + msg)
+    sys.exit(1)
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def v5(records, unix_ms, uptime=100000000, engine_id=0, seq=0):
+    """A NetFlow v5 datagram: records are (stime_ms, etime_ms, srcip,
+    dstip, srcport, dstport) in absolute time; the header says the export
+    happened at unix_ms with the router up for `uptime` ms."""
+    secs, ms = divmod(unix_ms, 1000)
+    hdr = struct.pack(">HHIIIIBBH", 5, len(records), uptime, secs,
+                      ms * 1000000, seq, 0, engine_id, 0)
+    body = b""
+    for st, et, src, dst, sp, dp in records:
+        first = (uptime - (unix_ms - st)) & 0xFFFFFFFF
+        last = (uptime - (unix_ms - et)) & 0xFFFFFFFF
+        body += struct.pack(">IIIHHIIIIHHBBBBHHBBH", src, dst, 0, 0, 0, 1,
+                            100, first, last, sp, dp, 0, 0x18, 6, 0, 0, 0,
+                            0, 0, 0)
+    return hdr + body
+
+
+class Flowq:
+    def __init__(self, args, out):
+        self.out = out
+        self.err = open(out + ".err", "wb")
+        self.p = subprocess.Popen([FLOWQ] + args, stdout=subprocess.DEVNULL,
+                                  stderr=self.err)
+
+    def lines(self, path=None):
+        """The complete lines of the file (a line being written is not)."""
+        try:
+            with open(path or self.out) as f:
+                text = f.read()
+        except FileNotFoundError:
+            return []
+        return [l for l in text[:text.rfind("\n") + 1].splitlines() if l]
+
+    def wait_for(self, pred, what):
+        end = time.monotonic() + WAIT
+        while time.monotonic() < end:
+            if self.p.poll() is not None:
+                fail("flowq exited (%d) while waiting for %s" %
+                     (self.p.returncode, what))
+            if pred():
+                return
+            time.sleep(0.05)
+        fail("%s: not there after %.0f s while flowq runs" % (what, WAIT))
+
+    def stop(self):
+        self.p.send_signal(signal.SIGTERM)
+        rc = self.p.wait(timeout=60)
+        self.err.close()
+        if rc != 0:
+            fail("exit status %d after SIGTERM: %s" %
+                 (rc, open(self.out + ".err").read()))
+        return open(self.out + ".err").read()
+
+
+FILTER = "splitter S {}\nfilter f {\n  prot = 6\n}\nS branch A -> f\n"
+
+
+def start(t, query, extra=()):
+    port = free_port()
+    q = os.path.join(t, "q.flw")
+    open(q, "w").write(query)
+    out = os.path.join(t, "out.json")
+    f = Flowq(["run", "--json", q, "-s", "udp://127.0.0.1:%d" % port,
+               "-o", out] + list(extra), out)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    return f, sock, ("127.0.0.1", port)
+
+
+def send_until(f, sock, dest, dgram, pred, what):
+    """Send dgram (again, in case flowq was not listening yet) until pred."""
+    end = time.monotonic() + WAIT
+    while time.monotonic() < end:
+        sock.sendto(dgram, dest)
+        t = time.monotonic() + 0.5
+        while time.monotonic() < t:
+            if pred():
+                return
+            time.sleep(0.02)
+    fail("%s: not there after %.0f s while flowq runs" % (what, WAIT))
+
+
+def case_output():
+    with tempfile.TemporaryDirectory(dir=TMP) as t:
+        f, sock, dest = start(t, FILTER)
+        now = int(time.time() * 1000)
+        dg = v5([(now - 2000, now - 1000, 0x0a000001, 0x0a000002, 1234, 80)],
+                now)
+        send_until(f, sock, dest, dg, lambda: len(f.lines()) >= 1,
+                   "a match in the -o file")
+        m = json.loads(f.lines()[0])
+        if m.get("query") != "q" or "groups" not in m:
+            fail("not a match: %r" % m)
+        f.stop()
+
+
+def case_sighup():
+    with tempfile.TemporaryDirectory(dir=TMP) as t:
+        f, sock, dest = start(t, FILTER)
+        now = int(time.time() * 1000)
+
+        def dg(port):
+            return v5([(now - 2000, now - 1000, 0x0a000001, 0x0a000002,
+                        port, 80)], now)
+        send_until(f, sock, dest, dg(1), lambda: len(f.lines()) >= 1,
+                   "the first match")
+        # Every datagram sent from here on must be matched exactly once,
+        # in the old file or in the new one.
+        old = f.out + ".1"
+        os.rename(f.out, old)
+        sock.sendto(dg(2), dest)
+        f.p.send_signal(signal.SIGHUP)
+        f.wait_for(lambda: os.path.exists(f.out), "a new file after SIGHUP")
+        for port in range(3, 13):
+            sock.sendto(dg(port), dest)
+        want = set(range(1, 13))
+
+        def seen():
+            return [json.loads(l)["groups"]["A"]["srcport"]
+                    for l in f.lines(old) + f.lines()]
+        f.wait_for(lambda: set(seen()) >= want, "every match, old and new file")
+        f.stop()
+        got = seen()
+        if sorted(got) != sorted(set(got)):
+            fail("a match written twice: %r" % sorted(got))
+        if not any(json.loads(l)["groups"]["A"]["srcport"] >= 3
+                   for l in f.lines()):
+            fail("nothing went to the reopened file")
+
+
+def case_past_skew():
+    """A: a live clock, records 10 s apart (separate groups).  P: its clock
+    in 1970, a datagram every 100 ms.  With --lateness 1s --max-duration
+    1s, A's first group closes once T = A's largest etime - 1 s passes its
+    deadline (etime + 1 s) + M (1 s): at A's third record.  If P held T
+    back, nothing would close before SIGTERM."""
+    q = ("splitter S {}\nfilter f {\n  prot = 6\n}\n"
+         "grouper g {\n  module m {\n    srcip = srcip\n"
+         "    etime < stime rdelta 1s\n  }\n"
+         "  aggregate srcip, count(rec_id) as n\n}\n"
+         "S branch A -> f -> g\n")
+    with tempfile.TemporaryDirectory(dir=TMP) as t:
+        f, sock, dest = start(t, q, ["--lateness", "1s", "--max-duration", "1s",
+                                     "--stats-json"])
+        now = int(time.time() * 1000)
+        a = [v5([(now - 30000 + k * 10000 - 100, now - 30000 + k * 10000,
+                  0x0a000001, 0x0a000002, 1234, 80)], now, engine_id=1)
+             for k in range(4)]
+        # Its header says 1970-01-01T02:46:40Z; its flows end then too.
+        stuck = v5([(9998000, 9999000, 0x0a000009, 0x0a000002, 1234, 80)],
+                   10000000, engine_id=2)
+        end = time.monotonic() + WAIT
+        sent = 0
+        while time.monotonic() < end and len(f.lines()) < 2:
+            sock.sendto(stuck, dest)
+            sock.sendto(a[sent % 4] if sent < 8 else a[3], dest)
+            sent += 1
+            time.sleep(0.1)
+        if len(f.lines()) < 2:
+            fail("the live exporter's groups did not close while the stuck "
+                 "one sent (%d matches)" % len(f.lines()))
+        err = f.stop()
+        st = json.loads(err.strip().splitlines()[-1])["engine"]
+        if st["past"] < 1:
+            fail("the stuck exporter's records were not counted as past: %r" % st)
+
+
+CASES = {"output": case_output, "sighup": case_sighup,
+         "past-skew": case_past_skew}
+
+if __name__ == "__main__":
+    CASES[CASE]()
+    print("ok")
