@@ -102,6 +102,14 @@ fq_latency_print(const struct fq_latency *l, struct fq_out *o, int json)
 }
 
 int64_t
+fq_latency_wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
 fq_latency_now_ns(void)
 {
 	struct timespec ts;

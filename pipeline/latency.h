@@ -36,5 +36,7 @@ void fq_latency_print(const struct fq_latency *l, struct fq_out *o, int json);
 
 /* Monotonic clock, ns. */
 int64_t fq_latency_now_ns(void);
+/* Wall clock, ms since the epoch. */
+int64_t fq_latency_wall_ms(void);
 
 #endif

@@ -113,6 +113,9 @@ struct fq_sink_def {
 	const char *arg;                  /* its argument's name, or NULL */
 	const char *help;                 /* one line for --help */
 	uint8_t replaces_output;          /* stdout / -o gets nothing else */
+	/* When `arg` is optional: whether the next command-line word is
+	 * the argument (NULL: the argument is required). */
+	int (*arg_ok)(const char *word);
 	int (*create)(const struct fq_sink_env *env, const char *arg,
 		      struct fq_match_sink **out, char *why, size_t why_len);
 };

@@ -8,7 +8,7 @@
  */
 #include "match_sink.h"
 
-#define FQ_SINKS(X) X(exec) X(count)
+#define FQ_SINKS(X) X(exec) X(count) X(syslog)
 
 #define FQ__SINK_DECL(n) extern const struct fq_sink_def fq_sink_##n##_def;
 #define FQ__SINK_ROW(n) &fq_sink_##n##_def,

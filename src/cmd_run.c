@@ -154,8 +154,8 @@ build_longopts(struct option *lo)
 	for (size_t i = 0; fq_sink_defs[i] && i < MAX_SINK_DEFS; i++) {
 		const struct fq_sink_def *d = fq_sink_defs[i];
 		lo[n++] = (struct option){ d->option,
-			d->arg ? required_argument : no_argument, NULL,
-			OPT_SINK + (int)i };
+			!d->arg ? no_argument : d->arg_ok ? optional_argument
+			: required_argument, NULL, OPT_SINK + (int)i };
 	}
 	lo[n] = (struct option){ NULL, 0, NULL, 0 };
 }
@@ -163,7 +163,7 @@ build_longopts(struct option *lo)
 /* One of the run's own options; 0, or the exit status (2, or 0 for
  * --help) with the reason reported. */
 static int
-run_option(struct run_args *a, int c, char **argv)
+run_option(struct run_args *a, int c, int argc, char **argv)
 {
 	char reason[512];
 	int64_t *dur = NULL;
@@ -195,8 +195,14 @@ run_option(struct run_args *a, int c, char **argv)
 		return fq_cli_bad_usage(reason);
 	default:
 		if (c >= OPT_SINK && c < OPT_SINK + MAX_SINK_DEFS) {
+			const struct fq_sink_def *d = fq_sink_defs[c - OPT_SINK];
+			const char *arg = optarg;
+			/* `--syslog local0` as well as `--syslog=local0` */
+			if (arg == NULL && d->arg_ok && optind < argc &&
+			    d->arg_ok(argv[optind]))
+				arg = argv[optind++];
 			a->sink_on[c - OPT_SINK] = 1;
-			a->sink_arg[c - OPT_SINK] = optarg;
+			a->sink_arg[c - OPT_SINK] = arg;
 			return 0;
 		}
 		snprintf(reason, sizeof reason, "run: unknown option '%s'",
@@ -229,7 +235,7 @@ parse_args(struct run_args *a, int argc, char **argv)
 			return fq_cli_bad_usage(reason);
 		if (k > 0)
 			continue;
-		int st = run_option(a, c, argv);
+		int st = run_option(a, c, argc, argv);
 		if (st != 0)
 			return st;
 	}

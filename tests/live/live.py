@@ -15,6 +15,10 @@ Cases:
                 flowq still runs (SPEC section 6, Delivery);
   sighup        the -o file renamed away, SIGHUP: later matches go to a new
                 file of the old name, none is lost, flowq keeps running;
+  syslog        --syslog local3@SOCKET: each match arrives at a syslog
+                socket (a stand-in for /dev/log) as an RFC 5424 message
+                whose structured data names the query and whose message is
+                the match's JSON line;
   past-skew     an exporter whose clock is stuck in 1970, sending more
                 often than --exporter-idle, beside a live one: the live
                 one's groups keep closing (SPEC section 5), and the stuck
@@ -214,7 +218,46 @@ def case_past_skew():
             fail("the stuck exporter's records were not counted as past: %r" % st)
 
 
-CASES = {"output": case_output, "sighup": case_sighup,
+def case_syslog():
+    import re
+    with tempfile.TemporaryDirectory(dir=TMP) as t:
+        path = os.path.join(t, "log.sock")
+        log = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        log.bind(path)
+        log.settimeout(0.2)
+        f, sock, dest = start(t, FILTER, ["--syslog", "local3@" + path])
+        now = int(time.time() * 1000)
+        dg = v5([(now - 2000, now - 1000, 0x0a000001, 0x0a000002, 1234, 80)],
+                now)
+        msg = None
+        end = time.monotonic() + WAIT
+        while msg is None and time.monotonic() < end:
+            sock.sendto(dg, dest)
+            try:
+                msg = log.recv(65536).decode()
+            except socket.timeout:
+                pass
+        if msg is None:
+            fail("no syslog message while flowq runs")
+        m = re.match(r'<(\d+)>1 (\S+) (\S+) flowq (\d+) match '
+                     r'\[flowq@32473 query="q" match="(\d+)"\] (\{.*\})$', msg)
+        if not m:
+            fail("not an RFC 5424 message of the documented form: %r" % msg)
+        # local3 = 19, notice = 5
+        if int(m.group(1)) != 19 * 8 + 5:
+            fail("PRI %s, want %d" % (m.group(1), 19 * 8 + 5))
+        if int(m.group(4)) != f.p.pid:
+            fail("PROCID %s is not flowq's pid %d" % (m.group(4), f.p.pid))
+        if not re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$",
+                        m.group(2)):
+            fail("timestamp %r is not RFC 3339 UTC" % m.group(2))
+        j = json.loads(m.group(6))
+        if j["query"] != "q" or j["match"] != int(m.group(5)):
+            fail("message body %r does not match its structured data" % j)
+        f.stop()
+
+
+CASES = {"output": case_output, "sighup": case_sighup, "syslog": case_syslog,
          "past-skew": case_past_skew}
 
 if __name__ == "__main__":
