@@ -285,7 +285,7 @@ fq_engine_add_query(struct fq_engine *e, const char *name,
 	e->q = v;
 	int rc = pl_query_new(&e->q[e->nq], name, (uint32_t)e->nq, plan,
 			      &e->params, &e->mem,
-			      &e->cap, &e->sinks, no_records);
+			      &e->cap, &e->sinks, no_records, e->o.early);
 	if (rc < 0)
 		return rc;
 	e->nq++;

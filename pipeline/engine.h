@@ -30,6 +30,8 @@ struct fq_engine_opts {
 	int64_t max_skew;          /* ms */
 	int64_t exporter_idle;     /* ms */
 	int no_records;            /* matches without their records */
+	int early;                 /* --early: early matches and retractions
+				      (SPEC section 5) */
 	size_t max_state_bytes;    /* --max-state: cap of the bytes held by
 				      pipeline state; 0 = unlimited */
 };

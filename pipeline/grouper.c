@@ -416,6 +416,8 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec,
 		if (G == NULL)
 			return -1;
 		pl_group_add(b, G, rec, r);
+		if (b->watch.changed)
+			b->watch.changed(b->watch.to, b, G);
 		b->c.groups_closed++;
 		b->out.group(b->out.to, b, G);
 		return 0;
@@ -508,6 +510,8 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec,
 		}
 		if (!o->batch && pl_dq_rekey(&gr->heap, best, b->mem) < 0)
 			return -1;
+		if (b->watch.changed)
+			b->watch.changed(b->watch.to, b, best);
 		return 0;
 	}
 
@@ -540,6 +544,8 @@ pl_grouper_record(struct pl_branch *b, struct pl_rec *rec,
 	}
 	if (!o->batch && pl_dq_push(&gr->heap, G, b->mem) < 0)
 		return -1;
+	if (b->watch.changed)
+		b->watch.changed(b->watch.to, b, G);
 	return 0;
 }
 

@@ -113,7 +113,9 @@ pl_outnames_init(struct pl_outnames *n, const char *query,
 	n->jagg = calloc(nb ? nb : 1, sizeof *n->jagg);
 	if (n->jkey == NULL || n->jagg == NULL)
 		return -1;
-	if (jname_make(&n->jhead, "{\"query\":", query, ",\"match\":") < 0)
+	if (jname_make(&n->jhead, "{\"query\":", query, ",\"match\":") < 0 ||
+	    jname_make(&n->jearly, "{\"query\":", query, ",\"early\":") < 0 ||
+	    jname_make(&n->jretract, "{\"query\":", query, ",\"retract\":") < 0)
 		return -1;
 	for (size_t b = 0; b < nb; b++) {
 		const struct fq_plan_grouper *pg = plan->branches[b].grouper;
@@ -150,6 +152,8 @@ pl_outnames_fini(struct pl_outnames *n)
 	free(n->jagg);
 	free(n->jkey);
 	jname_free(&n->jhead);
+	jname_free(&n->jearly);
+	jname_free(&n->jretract);
 	memset(n, 0, sizeof *n);
 }
 
@@ -282,10 +286,23 @@ void
 fq_match_write_json(const struct fq_match *m, struct fq_out *o)
 {
 	const struct pl_outnames *n = m->names;
-	fq_out_write(o, n->jhead.s, n->jhead.n);
-	char *p0 = fq_out_reserve(o, 64), *p = p0;
+	const struct pl_jname *head = m->kind == FQ_MATCH_EARLY ? &n->jearly
+		: m->kind == FQ_MATCH_RETRACT ? &n->jretract : &n->jhead;
+	fq_out_write(o, head->s, head->n);
+	char *p0 = fq_out_reserve(o, 96), *p = p0;
 	p += fq_fmt_u64(p, m->num);
+	if (m->early) {
+		/* a final match that settles an early one names it */
+		p = PUT_LIT(p, ",\"early\":");
+		p += fq_fmt_u64(p, m->early);
+	}
 	p = PUT_LIT(p, ",\"time\":");
+	if (m->kind == FQ_MATCH_RETRACT) {
+		p += fq_fmt_i64(p, m->time);
+		p = PUT_LIT(p, "}\n");
+		fq_out_commit(o, (size_t)(p - p0));
+		return;
+	}
 	p += fq_fmt_i64(p, m->time);
 	p = PUT_LIT(p, ",\"groups\":{");
 	fq_out_commit(o, (size_t)(p - p0));
@@ -320,10 +337,16 @@ void
 fq_match_write_text(const struct fq_match *m, struct fq_out *o)
 {
 	const struct pl_outnames *n = m->names;
+	static const char *const what[] = { "match", "early", "retract" };
 	char ts[FQ_TIME_STRLEN];
 	fq_time_format(m->time, ts);
-	fq_out_printf(o, "# %s match %llu at %s\n", m->query,
+	fq_out_printf(o, "# %s %s %llu at %s", m->query, what[m->kind],
 		      (unsigned long long)m->num, ts);
+	if (m->early)
+		fq_out_printf(o, " (early %llu)", (unsigned long long)m->early);
+	fq_out_str(o, "\n");
+	if (m->kind == FQ_MATCH_RETRACT)
+		return;
 	for (size_t k = 0; k < n->plan->nbranches; k++) {
 		size_t b = n->order[k];
 		if (!m->g[b])
@@ -334,7 +357,8 @@ fq_match_write_text(const struct fq_match *m, struct fq_out *o)
 	}
 	if (m->with_recs) {
 		char prefix[160];
-		snprintf(prefix, sizeof prefix, "%s %llu  ", m->query,
+		snprintf(prefix, sizeof prefix, "%s %s%llu  ", m->query,
+			 m->kind == FQ_MATCH_EARLY ? "early " : "",
 			 (unsigned long long)m->num);
 		for (size_t i = 0; i < m->nrecs; i++)
 			fq_format_text_line(o, &m->recs[i]->r, prefix);

@@ -37,8 +37,12 @@ struct fq_match {
 	int64_t stamp_ns;                /* monotonic ns: when the record that
 					    completed it entered the engine */
 	uint8_t kind;                    /* FQ_MATCH_FINAL, ... */
+	uint64_t early;                  /* a final match: the early match it
+					    settles, 0 if none */
 	const struct pl_outnames *names; /* its member names, escaped */
-	uint64_t num;                    /* 1, 2, ... per query */
+	uint64_t num;                    /* 1, 2, ... per query: the match's
+					    number, or the early one's (E) for
+					    early matches and retractions */
 	int64_t time;                    /* largest etime of its groups */
 	struct pl_group *const *g;       /* per plan branch, NULL: not in it */
 	struct pl_rec *const *recs;      /* records to print with it */

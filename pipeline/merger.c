@@ -211,6 +211,7 @@ pl_merger_free(struct pl_merger *mg)
 	free(x->mods);
 	free(x->emit);
 	free(x->probes);
+	pl_ostores_free(mg);
 	pl_wheel_fini(mg->drops, mg->mem);
 	free(mg->listed);
 	free(mg->stores);
@@ -230,6 +231,10 @@ struct join {
 	/* what to do with a match */
 	void (*on_match)(struct join *j);
 	struct pl_tuple *agree;    /* anti-join: the tuple to agree with */
+	/* --early: open groups are candidates too (NULL: stored only) */
+	const struct pl_ostore *open;
+	void (*early_cb)(void *ctx, struct pl_group *const *g, int64_t time);
+	void *early_ctx;
 };
 
 /* An empty join of module pm.  Only the module's slots are cleared: no
@@ -246,6 +251,7 @@ join_init(struct join *j, struct pl_merger *mg, struct pl_mod *pm)
 	j->found = 0;
 	j->on_match = NULL;
 	j->agree = NULL;
+	j->open = NULL;
 	memset(j->bind, 0, pm->m->nbranches * sizeof *j->bind);
 }
 
@@ -346,13 +352,117 @@ allen_range(const struct join *j, size_t slot, const struct pl_store *s,
 	}
 }
 
+/* True when the join has found what it was asked for. */
+static int
+join_done(const struct join *j)
+{
+	return j->stop && j->found;
+}
+
+/* --early: the open candidates for `slot` in index `ai` with hash h, or
+ * (ai < 0) every one whose stime is at most hi. */
+static void
+try_open(struct join *j, size_t slot, int ai, uint64_t h, int64_t hi)
+{
+	const struct pl_ostore *o = &j->open[j->pm->m->branches[slot]];
+	if (ai >= 0) {
+		const struct pl_attr *a = &o->attrs[ai];
+		if (a->nb == 0)
+			return;
+		const struct pl_sbucket *bk = &a->b[h & (a->nb - 1)];
+		for (uint32_t i = bk->n; i-- > 0 && !join_done(j);)
+			if (bk->v[i].hash == h && bk->v[i].stime <= hi)
+				try_bind(j, slot, bk->v[i].g);
+		return;
+	}
+	for (size_t i = 0; i < o->n && !join_done(j); i++) {
+		struct pl_group *g = pl_ostore_at(o, i);
+		if (g->stime <= hi)
+			try_bind(j, slot, g);
+	}
+}
+
+/* 1. an equality clause to a bound slot x: probe slot y's index on every
+ * equality between the two.  0 when the clause has no index. */
+static int
+join_by_index(struct join *j, size_t x, size_t y)
+{
+	const struct fq_mmodule *m = j->pm->m;
+	const struct fq_operand *mine[PL_ATTR_OPS], *other[PL_ATTR_OPS];
+	size_t nops = pl_pair_terms(m, x, y, mine, other);
+	struct pl_store *s = &j->mg->stores[m->branches[y]];
+	int ai = pl_attr_find(s, mine, nops);
+	if (ai < 0)
+		return 0;
+	struct pl_attr *a = &s->attrs[ai];
+	if (a->nb == 0 && j->open == NULL)
+		return 1;   /* nothing stored: no candidate at all */
+	uint64_t h = pl_ops_hash_memo(j->mg, j->bind[x], other, nops);
+	int64_t lo, hi;
+	allen_range(j, y, s, &lo, &hi);
+	if (a->nb) {
+		const struct pl_sbucket *bk = &a->b[h & (a->nb - 1)];
+		for (uint32_t i = bk->n; i-- > 0;) {
+			const struct pl_sent *e = &bk->v[i];
+			if (e->hash == h && e->stime >= lo && e->stime <= hi)
+				try_bind(j, y, e->g);
+			if (join_done(j))
+				return 1;
+		}
+	}
+	if (j->open)
+		try_open(j, y, ai, h, hi);
+	return 1;
+}
+
+/* 2. an Allen term to a bound slot: a range of the stime-sorted store. */
+static void
+join_by_range(struct join *j, const struct fq_allen *al, size_t slot,
+	      size_t other)
+{
+	const struct fq_mmodule *m = j->pm->m;
+	const struct pl_group *u = j->bind[other];
+	struct pl_store *s = &j->mg->stores[m->branches[slot]];
+	int64_t up = pl_allen_offset(al, other == al->a);
+	int64_t down = pl_allen_offset(al, other != al->a);
+	int64_t hi = pl_sat_add(u->etime, up);
+	int64_t lo = down == FQ_TIME_INF ? INT64_MIN
+		     : pl_sat_add(pl_sat_add(u->stime, -down), -s->max_span);
+	for (size_t x = pl_store_lower(s, lo); x < s->n; x++) {
+		struct pl_group *g = s->byst[x];
+		if (g->stime > hi)
+			break;
+		if (g->stored)
+			try_bind(j, slot, g);
+		if (join_done(j))
+			return;
+	}
+	if (j->open)
+		try_open(j, slot, -1, 0, hi);
+}
+
+/* 3. no link: scan the slot's store. */
+static void
+join_scan(struct join *j, size_t slot)
+{
+	struct pl_store *s = &j->mg->stores[j->pm->m->branches[slot]];
+	for (size_t x = 0; x < s->n; x++) {
+		if (s->byst[x]->stored)
+			try_bind(j, slot, s->byst[x]);
+		if (join_done(j))
+			return;
+	}
+	if (j->open)
+		try_open(j, slot, -1, 0, FQ_TIME_INF);
+}
+
 /* Choose the next slot and how to find its candidates. */
 static void
 join_rec(struct join *j)
 {
 	const struct fq_mmodule *m = j->pm->m;
 	size_t k = m->nbranches;
-	if (j->stop && j->found)
+	if (join_done(j))
 		return;
 	if (j->bound == (k == 64 ? ~0ULL : (1ULL << k) - 1)) {
 		j->found++;
@@ -360,89 +470,35 @@ join_rec(struct join *j)
 			j->on_match(j);
 		return;
 	}
-	/* 1. an equality clause to a bound slot: probe the index on every
-	 * equality between the two */
 	for (size_t c = 0; c < m->rules.n; c++) {
 		const struct fq_term *t = pl_indexable_term(&m->rules.clauses[c]);
 		if (t == NULL)
 			continue;
-		size_t y, x;
-		if (!(j->bound & (1ULL << t->l.branch)) &&
-		    (j->bound & (1ULL << t->r.branch))) {
-			y = t->l.branch;
-			x = t->r.branch;
-		} else if (!(j->bound & (1ULL << t->r.branch)) &&
-			   (j->bound & (1ULL << t->l.branch))) {
-			y = t->r.branch;
-			x = t->l.branch;
-		} else {
-			continue;
-		}
-		const struct fq_operand *mine[PL_ATTR_OPS], *other[PL_ATTR_OPS];
-		size_t nops = pl_pair_terms(m, x, y, mine, other);
-		struct pl_store *s = &j->mg->stores[m->branches[y]];
-		int ai = pl_attr_find(s, mine, nops);
-		if (ai < 0)
-			continue;
-		struct pl_attr *a = &s->attrs[ai];
-		if (a->nb == 0)
-			return;   /* nothing stored: no candidate at all */
-		uint64_t h = pl_ops_hash_memo(j->mg, j->bind[x], other, nops);
-		int64_t lo, hi;
-		allen_range(j, y, s, &lo, &hi);
-		const struct pl_sbucket *bk = &a->b[h & (a->nb - 1)];
-		for (uint32_t i = bk->n; i-- > 0;) {
-			const struct pl_sent *e = &bk->v[i];
-			if (e->hash == h && e->stime >= lo && e->stime <= hi)
-				try_bind(j, y, e->g);
-			if (j->stop && j->found)
-				return;
-		}
-		return;
+		uint64_t lb = 1ULL << t->l.branch, rb = 1ULL << t->r.branch;
+		if (!(j->bound & lb) && (j->bound & rb) &&
+		    join_by_index(j, t->r.branch, t->l.branch))
+			return;
+		if (!(j->bound & rb) && (j->bound & lb) &&
+		    join_by_index(j, t->l.branch, t->r.branch))
+			return;
 	}
-	/* 2. an Allen term to a bound slot: a range of the stime-sorted store */
 	for (size_t i = 0; i < m->nallen; i++) {
 		const struct fq_allen *al = &m->allen[i];
-		size_t slot, other;
-		if (!(j->bound & (1ULL << al->a)) && (j->bound & (1ULL << al->b))) {
-			slot = al->a;
-			other = al->b;
-		} else if (!(j->bound & (1ULL << al->b)) && (j->bound & (1ULL << al->a))) {
-			slot = al->b;
-			other = al->a;
-		} else {
-			continue;
+		uint64_t ab = 1ULL << al->a, bb = 1ULL << al->b;
+		if (!(j->bound & ab) && (j->bound & bb)) {
+			join_by_range(j, al, al->a, al->b);
+			return;
 		}
-		const struct pl_group *u = j->bind[other];
-		struct pl_store *s = &j->mg->stores[m->branches[slot]];
-		int64_t up = pl_allen_offset(al, other == al->a);
-		int64_t down = pl_allen_offset(al, other != al->a);
-		int64_t hi = pl_sat_add(u->etime, up);
-		int64_t lo = down == FQ_TIME_INF ? INT64_MIN
-			     : pl_sat_add(pl_sat_add(u->stime, -down), -s->max_span);
-		for (size_t x = pl_store_lower(s, lo); x < s->n; x++) {
-			struct pl_group *g = s->byst[x];
-			if (g->stime > hi)
-				break;
-			if (g->stored)
-				try_bind(j, slot, g);
-			if (j->stop && j->found)
-				return;
+		if (!(j->bound & bb) && (j->bound & ab)) {
+			join_by_range(j, al, al->b, al->a);
+			return;
 		}
-		return;
 	}
-	/* 3. no link: scan the first unbound slot's store */
 	for (size_t slot = 0; slot < k; slot++) {
-		if (j->bound & (1ULL << slot))
-			continue;
-		struct pl_store *s = &j->mg->stores[m->branches[slot]];
-		for (size_t x = 0; x < s->n; x++) {
-			if (s->byst[x]->stored)
-				try_bind(j, slot, s->byst[x]);
-			if (j->stop && j->found)
-				return;
+		if (!(j->bound & (1ULL << slot))) {
+			join_scan(j, slot);
+			return;
 		}
-		return;
 	}
 }
 
@@ -475,11 +531,13 @@ tuple_make(struct pl_merger *mg, struct join *j)
 
 /* Does module pm have a match agreeing with t on their shared branches? */
 static int
-rejected(struct pl_merger *mg, struct pl_mod *pm, struct pl_tuple *t)
+rejected_with(struct pl_merger *mg, struct pl_mod *pm,
+	      const struct pl_tuple *t, const struct pl_ostore *open)
 {
 	struct join j;
 	join_init(&j, mg, pm);
 	j.stop = 1;
+	j.open = open;
 	for (size_t s = 0; s < pm->m->nbranches; s++) {
 		struct pl_group *g = t->g[pm->m->branches[s]];
 		if (g == NULL)
@@ -493,6 +551,21 @@ rejected(struct pl_merger *mg, struct pl_mod *pm, struct pl_tuple *t)
 			return 0;
 	join_rec(&j);
 	return j.found > 0;
+}
+
+/* Does module pm have a match agreeing with t among the stored groups? */
+static int
+rejected(struct pl_merger *mg, struct pl_mod *pm, const struct pl_tuple *t)
+{
+	return rejected_with(mg, pm, t, NULL);
+}
+
+/* --early: ... among the stored and the open groups, as they stand? */
+static int
+rejected_as_stand(struct pl_merger *mg, struct pl_mod *pm,
+		  const struct pl_tuple *t)
+{
+	return rejected_with(mg, pm, t, mg->ostores);
 }
 
 /* When no rejecting group can arrive any more for t (stream time). */
@@ -678,6 +751,8 @@ on_export_match(struct join *j)
 	t->next = mg->pending;
 	mg->pending = t;
 	mg->npending++;
+	if (mg->watch.pending)
+		mg->watch.pending(mg->watch.ctx, t->g, t->time);
 }
 
 /* A new match of a subtracting module rejects agreeing pending tuples. */
@@ -699,6 +774,8 @@ on_sub_match(struct join *j)
 			*pp = t->next;
 			mg->npending--;
 			mg->c.rejected++;
+			if (mg->watch.dropped)
+				mg->watch.dropped(mg->watch.ctx, t->g);
 			pl_tuple_free(mg, t);
 		} else {
 			pp = &t->next;
@@ -794,4 +871,63 @@ pl_merger_advance(struct pl_merger *mg, int64_t T, int end)
 		free(ready);
 	}
 	pl_merger_horizon(mg, T, end);
+}
+
+/* ---- early matches (--early) --------------------------------------------- */
+
+int
+pl_merger_early_init(struct pl_merger *mg, struct pl_merger_watch w)
+{
+	mg->watch = w;
+	return pl_ostores_init(mg) < 0 ? -FQ_ENOMEM : 0;
+}
+
+/* A tuple of the export module holds as the groups stand: unless a
+ * subtracting module rejects it as they stand, it is an early match. */
+static void
+on_early_match(struct join *j)
+{
+	struct pl_merger *mg = j->mg;
+	struct pl_merger_x *x = (struct pl_merger_x *)mg;
+	const struct fq_mmodule *m = j->pm->m;
+	struct pl_tuple t = { .g = x->emit, .time = INT64_MIN };
+	for (size_t s = 0; s < m->nbranches; s++) {
+		struct pl_group *g = j->bind[s];
+		x->emit[m->branches[s]] = g;
+		if (g->etime > t.time)
+			t.time = g->etime;
+	}
+	int reject = 0;
+	for (size_t i = 0; i < mg->pm->nmodules && !reject; i++)
+		if (!x->mods[i].is_export)
+			reject = rejected_as_stand(mg, &x->mods[i], &t);
+	if (!reject)
+		j->early_cb(j->early_ctx, x->emit, t.time);
+	for (size_t s = 0; s < m->nbranches; s++)
+		x->emit[m->branches[s]] = NULL;
+}
+
+void
+pl_merger_early(struct pl_merger *mg, struct pl_group *g,
+		void (*cb)(void *ctx, struct pl_group *const *g, int64_t time),
+		void *ctx)
+{
+	struct pl_merger_x *x = (struct pl_merger_x *)mg;
+	struct pl_mod *pm = &x->mods[mg->pm->export_idx];
+	const struct fq_mmodule *m = pm->m;
+	size_t b = g->br->index;
+	for (size_t s = 0; s < m->nbranches; s++) {
+		if (m->branches[s] != b)
+			continue;
+		struct join j;
+		join_init(&j, mg, pm);
+		j.open = mg->ostores;
+		j.early_cb = cb;
+		j.early_ctx = ctx;
+		j.bind[s] = g;
+		j.bound = 1ULL << s;
+		j.on_match = on_early_match;
+		if (checks_ok(&j, s))
+			join_rec(&j);
+	}
 }

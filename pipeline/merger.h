@@ -74,6 +74,36 @@ struct pl_tuple {
 
 struct pl_query;
 
+/*
+ * --early (merger_open.c): the open groups of a branch that pass its
+ * group filter now, filed like the branch's store.
+ */
+struct pl_og;
+struct pl_ostore {
+	struct pl_attr *attrs;     /* owned: the store's indexes, own buckets */
+	size_t nattrs;
+	struct pl_og **v;          /* owned: every entry, unordered */
+	size_t n, cap;
+};
+
+struct pl_omap {                 /* group address -> entry */
+	struct pl_og **v;          /* owned: open addressing, NULL = empty */
+	size_t nb, n;
+};
+
+/*
+ * --early: what the merger tells the early layer (early.c) of the tuples
+ * its final evaluation found: one that waits for its release time (a
+ * subtracting module may still reject it), one that will not come out
+ * after all (rejected, or dropped by the --max-state cap).  g is per
+ * plan branch, borrowed for the call.
+ */
+struct pl_merger_watch {
+	void (*pending)(void *ctx, struct pl_group *const *g, int64_t time);
+	void (*dropped)(void *ctx, struct pl_group *const *g);
+	void *ctx;
+};
+
 /* What the merger counts (pl_query's statistics read them). */
 struct pl_merger_counters {
 	uint64_t tuples;           /* export tuples found */
@@ -93,6 +123,11 @@ struct pl_merger {
 				      their fronts (pl_grouper_front) */
 	struct pl_tuple_link out;  /* where tuples go */
 	struct pl_merger_counters c;
+	/* --early (NULL / empty without): open groups by branch, and who is
+	 * told of pending and dropped tuples */
+	struct pl_ostore *ostores; /* owned, per plan branch */
+	struct pl_omap omap;
+	struct pl_merger_watch watch;
 	struct pl_store *stores;   /* owned, per plan branch */
 	int64_t *off;              /* owned: per module, per slot pair: bound */
 	struct pl_tuple *pending;  /* owned list: export tuples awaiting T */
@@ -132,6 +167,23 @@ int pl_merger_new(struct pl_merger **out, const struct fq_plan *plan,
 		  const struct pl_params *p, struct pl_mem *mem,
 		  struct pl_branch *br, struct pl_tuple_link to);
 void pl_merger_free(struct pl_merger *mg);
+/* --early: keep open groups for early joins and tell `w` of pending and
+ * dropped tuples.  0 or -FQ_ENOMEM. */
+int pl_merger_early_init(struct pl_merger *mg, struct pl_merger_watch w);
+/* --early: open group g as it stands passes its group filter or not. */
+void pl_merger_open_put(struct pl_merger *mg, struct pl_group *g, int passes);
+/* --early: g is closing; it is no longer an open partner. */
+void pl_merger_open_del(struct pl_merger *mg, struct pl_group *g);
+/*
+ * --early: every tuple of the export module that holds with g (in its
+ * branch's slot) as the groups stand, open ones included, and that no
+ * subtracting module rejects as they stand: cb(ctx, g per plan branch,
+ * largest etime) for each; g and the array are borrowed for the call.
+ */
+void pl_merger_early(struct pl_merger *mg, struct pl_group *g,
+		     void (*cb)(void *ctx, struct pl_group *const *g,
+				int64_t time),
+		     void *ctx);
 void pl_merger_group(struct pl_merger *m, struct pl_group *g);
 /* g will come to pl_merger_group() soon: fetch the index slots it will
  * be filed under and probe first into the cache (a hint; changes

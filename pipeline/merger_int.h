@@ -164,6 +164,11 @@ size_t pl_store_lower(const struct pl_store *s, int64_t t);
 /* File g in store s (a reference taken); 0 or -1. */
 int pl_store_insert(struct pl_merger *mg, struct pl_store *s, struct pl_group *g,
 		 struct pl_mem *mem);
+/* File g under index a with hash h; 0 or -1.  Take it out again. */
+int pl_attr_insert(struct pl_attr *a, struct pl_group *g, uint64_t h,
+		   struct pl_mem *mem);
+void pl_attr_remove(struct pl_attr *a, struct pl_group *g, uint64_t h,
+		    struct pl_mem *mem);
 /* Remove dropped groups (stored == 0) from the sorted array. */
 void pl_store_compact(struct pl_store *s);
 /* What pl_store_drop() will read for g, fetched. */
@@ -181,6 +186,13 @@ void pl_wheel_fini(struct pl_wheel *w, struct pl_mem *mem);
 int64_t pl_drop_time(struct pl_merger *mg, struct pl_group *g, size_t b);
 /* Stream time is T (end: the end of input): drop what the front passed. */
 void pl_merger_horizon(struct pl_merger *mg, int64_t T, int end);
+
+/* ---- merger_open.c (--early) -------------------------------------------- */
+
+int pl_ostores_init(struct pl_merger *mg);
+void pl_ostores_free(struct pl_merger *mg);
+/* The i-th open group of an index (i < o->n). */
+struct pl_group *pl_ostore_at(const struct pl_ostore *o, size_t i);
 
 /* ---- merger.c / merger_shed.c ------------------------------------------- */
 

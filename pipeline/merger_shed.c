@@ -168,6 +168,8 @@ pl_merger_drop_oldest_pending(struct pl_merger *mg)
 	mg->pending = t->next;
 	mg->npending--;
 	mg->c.tuples_dropped++;
+	if (mg->watch.dropped)
+		mg->watch.dropped(mg->watch.ctx, t->g);
 	struct pl_group *g[PL_SLOT_MAX];
 	size_t ng = 0;
 	for (size_t b = 0; b < nb && ng < PL_SLOT_MAX; b++)

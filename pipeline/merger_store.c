@@ -187,8 +187,8 @@ attr_grow(struct pl_attr *a, struct pl_mem *mem)
 }
 
 /* File g under index a, with its hash h of a's values. */
-static int
-attr_insert(struct pl_attr *a, struct pl_group *g, uint64_t h,
+int
+pl_attr_insert(struct pl_attr *a, struct pl_group *g, uint64_t h,
 	    struct pl_mem *mem)
 {
 	if (a->n + 1 > a->nb && attr_grow(a, mem) < 0)
@@ -200,8 +200,8 @@ attr_insert(struct pl_attr *a, struct pl_group *g, uint64_t h,
 	return 0;
 }
 
-static void
-attr_remove(struct pl_attr *a, struct pl_group *g, uint64_t h,
+void
+pl_attr_remove(struct pl_attr *a, struct pl_group *g, uint64_t h,
 	    struct pl_mem *mem)
 {
 	struct pl_sbucket *k = &a->b[h & (a->nb - 1)];
@@ -340,9 +340,9 @@ pl_store_insert(struct pl_merger *mg, struct pl_store *s, struct pl_group *g,
 	for (size_t k = 0; k < s->nattrs; k++) {
 		hs[k] = pl_ops_hash_memo(mg, g, s->attrs[k].ops,
 				      s->attrs[k].nops);
-		if (attr_insert(&s->attrs[k], g, hs[k], mem) < 0) {
+		if (pl_attr_insert(&s->attrs[k], g, hs[k], mem) < 0) {
 			while (k-- > 0)
-				attr_remove(&s->attrs[k], g, hs[k], mem);
+				pl_attr_remove(&s->attrs[k], g, hs[k], mem);
 			g->shash = NULL;
 			if (hs != g->shash_in) {
 				pl_mem_free(mem, s->nattrs * sizeof *hs);
@@ -400,7 +400,7 @@ pl_store_drop(struct pl_store *s, struct pl_group *g, struct pl_mem *mem)
 {
 	if (g->shash) {
 		for (size_t k = 0; k < s->nattrs; k++)
-			attr_remove(&s->attrs[k], g, g->shash[k], mem);
+			pl_attr_remove(&s->attrs[k], g, g->shash[k], mem);
 		if (g->shash != g->shash_in) {
 			pl_mem_free(mem, s->nattrs * sizeof *g->shash);
 			free(g->shash);

@@ -35,6 +35,8 @@ struct pl_outnames {
 	const struct fq_plan *plan;   /* borrowed */
 	const size_t *order;          /* borrowed: branch indexes by name */
 	struct pl_jname jhead;        /* `{"query":"name","match":` */
+	struct pl_jname jearly;       /* `{"query":"name","early":` */
+	struct pl_jname jretract;     /* `{"query":"name","retract":` */
 	struct pl_jname *jkey;        /* owned, per branch: `"name":` */
 	struct pl_jname **jagg;       /* owned, per branch, per aggregate:
 					 `,"name":` (NULL without grouper) */
@@ -63,6 +65,7 @@ struct pl_branch {
 	struct pl_mem *mem;        /* borrowed: the state total */
 	struct pl_rec_pool *pool;  /* borrowed: its query's record pool */
 	struct pl_group_link out;  /* where closed groups go: its gf */
+	struct pl_group_watch watch;  /* --early; NULL callback without */
 	uint8_t keep_recs;         /* records are printed: groups keep them */
 	struct pl_grouper gr;
 	struct pl_gfilter gf;
@@ -90,6 +93,7 @@ pl_group_set(const struct pl_group *g, size_t k)
 struct pl_match {
 	struct pl_group **g;       /* owned array, per plan branch */
 	int64_t time;
+	uint64_t early;            /* --early: the early match it settles */
 };
 
 struct pl_cap;
@@ -107,6 +111,9 @@ struct pl_ungrouper {
 	struct fq_match_sink *const *sinks;  /* borrowed: the run's list */
 	uint8_t keep_recs;         /* matches carry their records */
 	uint64_t matches;          /* emitted */
+	/* --early: the number of the early match a final one settles */
+	uint64_t (*confirm)(void *ctx, struct pl_group *const *g);
+	void *confirm_ctx;
 	struct pl_match *batch;    /* owned: --batch matches to sort */
 	size_t nbatch, capbatch;
 };
@@ -124,6 +131,52 @@ void pl_ungrouper_flush(struct pl_ungrouper *ug);
 /* The same before the end, past the --max-state cap (counted). */
 void pl_ungrouper_flush_early(struct pl_ungrouper *ug);
 
+/* The ungrouper's early output (--early, early.c): an early match E of
+ * tuple g, and the retraction of E; data time `time`. */
+void pl_ungrouper_early(struct pl_ungrouper *ug, struct pl_group *const *g,
+			int64_t time, uint64_t e);
+void pl_ungrouper_retract(struct pl_ungrouper *ug, uint64_t e, int64_t time);
+
+/* ---- early matches (early.c) -------------------------------------------- */
+
+struct pl_early;
+
+/* Between a branch's grouper and its group filter (--early). */
+struct pl_early_link {
+	struct pl_early *ea;
+	struct pl_group_link next; /* the group filter */
+};
+
+struct pl_early_ent;
+struct pl_early_grp;
+
+struct pl_early {
+	size_t nb;                 /* plan branches */
+	struct pl_mem *mem;        /* borrowed */
+	struct pl_merger *mg;      /* borrowed, NULL without merger */
+	struct pl_ungrouper *ug;   /* borrowed: where early matches go */
+	struct pl_early_link *links;  /* owned, per branch */
+	uint64_t next_e;           /* numbers given so far */
+	struct pl_early_ent **ents;   /* owned: unsettled, by tuple */
+	size_t nents, nents_b;
+	struct pl_early_grp *grps; /* owned: open group -> its entries */
+	size_t ngrps, ngrps_b;
+	uint64_t *ids;             /* owned scratch, per branch */
+	struct pl_group **tuple;   /* owned scratch, per branch */
+	uint64_t emitted, confirmed, retracted;
+};
+
+int pl_early_init(struct pl_early *ea, struct pl_query *q);
+void pl_early_fini(struct pl_early *ea);
+/* A branch's watch (stage.h): a record joined or started g. */
+void pl_early_changed(void *to, struct pl_branch *from, struct pl_group *g);
+/* Group link callbacks (`to`: a struct pl_early_link). */
+void pl_early_closed(void *to, struct pl_branch *from, struct pl_group *g);
+void pl_early_prefetch(void *to, const struct pl_group *g);
+/* The ungrouper's question before a final match of tuple g: the number
+ * of the early match it settles, or 0. */
+uint64_t pl_early_confirm(void *ctx, struct pl_group *const *g);
+
 /* ---- queries (query.c) ------------------------------------------------- */
 
 struct pl_query {
@@ -132,6 +185,7 @@ struct pl_query {
 	struct pl_branch *br;      /* owned, plan->nbranches */
 	struct pl_merger *mg;      /* owned, NULL without merger */
 	struct pl_ungrouper ug;
+	struct pl_early *early;    /* owned, NULL without --early */
 	struct pl_rec_pool pool;
 	uint64_t records;          /* seen: every branch's filter_in */
 	/* The records engine_records() has looked ahead at (PL_AHEAD): per
@@ -158,7 +212,7 @@ struct pl_query {
 int pl_query_new(struct pl_query **out, const char *name, uint32_t qi,
 		 const struct fq_plan *plan, const struct pl_params *p,
 		 struct pl_mem *mem, struct pl_cap *cap,
-		 struct fq_match_sink *const *sinks, int no_records);
+		 struct fq_match_sink *const *sinks, int no_records, int early);
 void pl_query_free(struct pl_query *q);
 
 #endif

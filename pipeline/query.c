@@ -90,11 +90,36 @@ branches_wire(struct pl_query *q)
 	}
 }
 
+/*
+ * --early (early.c): between each grouper and its group filter, the
+ * early layer, which also watches every group a record joins or starts;
+ * the ungrouper asks it which early match a final one settles.
+ */
+static int
+early_wire(struct pl_query *q)
+{
+	q->early = calloc(1, sizeof *q->early);
+	if (q->early == NULL || pl_early_init(q->early, q) < 0)
+		return -1;
+	for (size_t b = 0; b < q->plan->nbranches; b++) {
+		struct pl_branch *br = &q->br[b];
+		struct pl_early_link *l = &q->early->links[b];
+		l->ea = q->early;
+		l->next = br->out;
+		br->out = (struct pl_group_link){ pl_early_closed,
+						  pl_early_prefetch, l };
+		br->watch = (struct pl_group_watch){ pl_early_changed, q->early };
+	}
+	q->ug.confirm = pl_early_confirm;
+	q->ug.confirm_ctx = q->early;
+	return 0;
+}
+
 int
 pl_query_new(struct pl_query **out, const char *name, uint32_t qi,
 	     const struct fq_plan *plan, const struct pl_params *p,
 	     struct pl_mem *mem, struct pl_cap *cap,
-	     struct fq_match_sink *const *sinks, int no_records)
+	     struct fq_match_sink *const *sinks, int no_records, int early)
 {
 	*out = NULL;
 	struct pl_query *q = calloc(1, sizeof *q);
@@ -125,6 +150,8 @@ pl_query_new(struct pl_query **out, const char *name, uint32_t qi,
 	if (plan->merger && pl_merger_new(&q->mg, plan, p, mem, q->br, to) < 0)
 		goto fail;
 	branches_wire(q);
+	if (early && early_wire(q) < 0)
+		goto fail;
 	*out = q;
 	return 0;
 fail:
@@ -141,6 +168,10 @@ pl_query_free(struct pl_query *q)
 	 * they still hold need their branch's grouper (aggregate layout,
 	 * counted size) to be freed. */
 	pl_ungrouper_fini(&q->ug);
+	if (q->early) {
+		pl_early_fini(q->early);
+		free(q->early);
+	}
 	pl_merger_free(q->mg);
 	if (q->br)
 		for (size_t b = 0; b < q->plan->nbranches; b++)

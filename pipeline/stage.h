@@ -63,6 +63,17 @@ struct pl_group_link {
 };
 
 /*
+ * Who is told when a record joins or starts a group of a branch (--early:
+ * early.c evaluates the pattern on the groups as they stand).  g is
+ * borrowed for the call; it may be open or, for a branch without
+ * grouper, a group of one about to close.
+ */
+struct pl_group_watch {
+	void (*changed)(void *to, struct pl_branch *from, struct pl_group *g);
+	void *to;
+};
+
+/*
  * Where the merger's tuples go: g has one group per plan branch (NULL
  * for branches not in the tuple), borrowed for the call; `time` is the
  * largest etime among them.

@@ -81,6 +81,17 @@ pl_ungrouper_fini(struct pl_ungrouper *ug)
 	memset(ug, 0, sizeof *ug);
 }
 
+/* Is r a record of one of the groups before branch b's? */
+static int
+seen_in(struct pl_group *const *g, size_t b, const struct pl_rec *r)
+{
+	for (size_t k = 0; k < b; k++)
+		for (uint32_t i = 0; g[k] && i < g[k]->n; i++)
+			if (g[k]->recs[i] == r)
+				return 1;
+	return 0;
+}
+
 static int
 cmp_rec(const void *a, const void *b)
 {
@@ -91,10 +102,12 @@ cmp_rec(const void *a, const void *b)
 	return x->r.rec_id < y->r.rec_id ? -1 : x->r.rec_id > y->r.rec_id;
 }
 
-/* The records of a match not printed before, in (stime, rec_id) order:
- * an owned array (NULL when out of memory), its length in *n. */
+/* The records of a match not printed before (all of them, unmarked,
+ * for an early match: `mark` 0), in (stime, rec_id) order: an owned
+ * array (NULL when out of memory), its length in *n. */
 static struct pl_rec **
-match_records(struct pl_ungrouper *ug, struct pl_group *const *g, size_t *n)
+match_records(struct pl_ungrouper *ug, struct pl_group *const *g, size_t *n,
+	      int mark)
 {
 	size_t total = 0;
 	for (size_t b = 0; b < ug->plan->nbranches; b++)
@@ -109,9 +122,14 @@ match_records(struct pl_ungrouper *ug, struct pl_group *const *g, size_t *n)
 			continue;
 		for (uint32_t i = 0; i < g[b]->n; i++) {
 			struct pl_rec *r = g[b]->recs[i];
-			if (r->printed)
+			if (mark) {
+				if (r->printed)
+					continue;
+				r->printed = 1;   /* also de-duplicates across
+						     branches */
+			} else if (seen_in(g, b, r)) {
 				continue;
-			r->printed = 1;   /* also de-duplicates across branches */
+			}
 			v[(*n)++] = r;
 		}
 	}
@@ -119,25 +137,50 @@ match_records(struct pl_ungrouper *ug, struct pl_group *const *g, size_t *n)
 	return v;
 }
 
-/* Match number ++matches: to every sink. */
+/* A match of this kind to every sink; a final one is numbered
+ * ++matches, settles early match `early` (0: none); others carry E. */
 static void
-write_match(struct pl_ungrouper *ug, struct pl_group *const *g, int64_t time)
+write_match(struct pl_ungrouper *ug, struct pl_group *const *g, int64_t time,
+	    int kind, uint64_t early)
 {
 	struct fq_match m = {
 		.query = ug->name, .qi = ug->qi,
 		.stamp_ns = ug->p->stamp_ns ? *ug->p->stamp_ns : 0,
-		.kind = FQ_MATCH_FINAL,
-		.names = &ug->names, .num = ++ug->matches,
-		.time = time, .g = g, .with_recs = ug->keep_recs,
+		.kind = (uint8_t)kind,
+		.early = kind == FQ_MATCH_FINAL ? early : 0,
+		.names = &ug->names,
+		.num = kind == FQ_MATCH_FINAL ? ++ug->matches : early,
+		.time = time, .g = g,
+		.with_recs = ug->keep_recs && kind != FQ_MATCH_RETRACT,
 	};
 	struct pl_rec **recs = NULL;
 	if (m.with_recs) {
-		recs = match_records(ug, g, &m.nrecs);
+		recs = match_records(ug, g, &m.nrecs, kind == FQ_MATCH_FINAL);
 		m.recs = recs;
 	}
 	for (struct fq_match_sink *s = *ug->sinks; s; s = s->next)
 		s->ops->write(s, &m);
 	free(recs);
+}
+
+void
+pl_ungrouper_early(struct pl_ungrouper *ug, struct pl_group *const *g,
+		   int64_t time, uint64_t e)
+{
+	write_match(ug, g, time, FQ_MATCH_EARLY, e);
+}
+
+void
+pl_ungrouper_retract(struct pl_ungrouper *ug, uint64_t e, int64_t time)
+{
+	write_match(ug, NULL, time, FQ_MATCH_RETRACT, e);
+}
+
+/* The early match a final tuple settles (--early), or 0. */
+static uint64_t
+settles(struct pl_ungrouper *ug, struct pl_group *const *g)
+{
+	return ug->confirm ? ug->confirm(ug->confirm_ctx, g) : 0;
 }
 
 /* --batch order: latest etime, then smallest rec_ids by branch name. */
@@ -167,7 +210,8 @@ pl_ungrouper_flush(struct pl_ungrouper *ug)
 	sort_ug = ug;
 	qsort(ug->batch, ug->nbatch, sizeof *ug->batch, cmp_match);
 	for (size_t i = 0; i < ug->nbatch; i++)
-		write_match(ug, ug->batch[i].g, ug->batch[i].time);
+		write_match(ug, ug->batch[i].g, ug->batch[i].time,
+			    FQ_MATCH_FINAL, ug->batch[i].early);
 	batch_free(ug);
 }
 
@@ -205,6 +249,7 @@ batch_add(struct pl_ungrouper *ug, struct pl_group *const *g, int64_t time)
 			g[b]->refs++;
 	}
 	m->time = time;
+	m->early = settles(ug, g);
 	ug->nbatch++;
 	/* The end of input closes every group at once: the match list is
 	 * the one state that can still grow then, so it is capped here too.
@@ -224,7 +269,7 @@ pl_ungrouper_tuple(void *to, struct pl_group **g, int64_t time)
 	if (ug->p->batch)
 		batch_add(ug, g, time);
 	else
-		write_match(ug, g, time);
+		write_match(ug, g, time, FQ_MATCH_FINAL, settles(ug, g));
 }
 
 void

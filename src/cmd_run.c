@@ -29,7 +29,7 @@
 enum {
 	OPT_JSON = 256, OPT_NO_RECORDS, OPT_BATCH, OPT_WINDOW, OPT_LATENESS,
 	OPT_MAX_DURATION, OPT_MAX_SKEW, OPT_EXPORTER_IDLE, OPT_SCALE_SAMPLED,
-	OPT_MAX_STATE,
+	OPT_MAX_STATE, OPT_EARLY,
 	OPT_SINK = 512,            /* + the registry row's index */
 };
 
@@ -139,6 +139,7 @@ build_longopts(struct option *lo)
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "no-records", no_argument, NULL, OPT_NO_RECORDS },
 		{ "batch", no_argument, NULL, OPT_BATCH },
+		{ "early", no_argument, NULL, OPT_EARLY },
 		{ "window", required_argument, NULL, OPT_WINDOW },
 		{ "lateness", required_argument, NULL, OPT_LATENESS },
 		{ "max-duration", required_argument, NULL, OPT_MAX_DURATION },
@@ -173,6 +174,7 @@ run_option(struct run_args *a, int c, int argc, char **argv)
 	case OPT_JSON: a->json = 1; return 0;
 	case OPT_NO_RECORDS: a->eo.no_records = 1; return 0;
 	case OPT_BATCH: a->eo.batch = 1; return 0;
+	case OPT_EARLY: a->eo.early = 1; return 0;
 	case OPT_WINDOW: dur = &a->eo.window; break;
 	case OPT_LATENESS: dur = &a->eo.lateness; break;
 	case OPT_MAX_DURATION: dur = &a->eo.max_duration; break;

@@ -1501,6 +1501,183 @@ def case_json_names():
                 fail("print --stats-json sources %r, want %r" % (names, specs))
 
 
+# ---- early matches (--early, SPEC section 5) --------------------------------
+
+EARLY_BASE = 1335772141000
+EX1 = 0xc0000201
+
+
+def early_run(query, recs, extra=()):
+    """Run --early --json on flow-tools records; the output lines as
+    objects, and the run without --early for comparison."""
+    with tempfile.TemporaryDirectory(dir=TMP) as t:
+        q = os.path.join(t, "q.flw")
+        open(q, "w").write(query)
+        f = os.path.join(t, "t.ft")
+        write_ft(f, [(EX1, EARLY_BASE + r[1] + 1000, EARLY_BASE + r[0],
+                      EARLY_BASE + r[1]) + tuple(r[2:]) for r in recs])
+        args = ["run", "--json", q, "-s", f] + list(extra)
+        plain = ok_run(args).stdout
+        out = ok_run(args[:1] + ["--early"] + args[1:]).stdout
+    lines = [json.loads(l) for l in out.splitlines()]
+    finals = [l for l in out.splitlines(keepends=True)
+              if b'"match":' in l.split(b',"time"')[0]]
+    import re
+    stripped = b"".join(re.sub(rb',"early":[0-9]+,"time":', b',"time":', l)
+                        for l in finals)
+    if stripped != plain:
+        fail("--early: the final matches are not those of the run without it")
+    return lines
+
+
+def kinds(lines):
+    """'e1 m1(e1) r1' ...: the sequence of early (e), final (m) and
+    retraction (r) lines with their numbers."""
+    out = []
+    for m in lines:
+        if "retract" in m:
+            out.append("r%d" % m["retract"])
+        elif "match" in m:
+            out.append("m%d" % m["match"] + ("(e%d)" % m["early"] if "early" in m else ""))
+        else:
+            out.append("e%d" % m["early"])
+    return " ".join(out)
+
+
+EARLY_GROUPS = """splitter S {}
+filter tcp {
+  prot = 6
+  dstport = 80
+}
+grouper g {
+  module m {
+    srcip = srcip
+    etime < stime rdelta 1s
+  }
+  aggregate srcip, count(rec_id) as n
+}
+groupfilter gf {
+  %s
+}
+ungrouper U {}
+S branch A -> tcp -> g -> gf -> U
+"""
+
+
+def case_early_confirmed():
+    """A group passes its filter after its second record: early match 1
+    then, not again for the third record, and the final match at its
+    close names it."""
+    recs = [(0, 100), (500, 600), (900, 1000)]
+    lines = early_run(EARLY_GROUPS % "n >= 2", recs)
+    if kinds(lines) != "e1 m1(e1)":
+        fail("want 'e1 m1(e1)', got %r" % kinds(lines))
+    if lines[0]["groups"]["A"]["rec_ids"] != [1, 2]:
+        fail("early match of the group as it stood: %r" % lines[0]["groups"])
+    if lines[1]["groups"]["A"]["rec_ids"] != [1, 2, 3]:
+        fail("final match: %r" % lines[1]["groups"])
+
+
+def case_early_retracted():
+    """The group passes its filter (n < 2) at its first record, not after
+    its second: early match 1, retracted once the group has closed; no
+    final match.  The retraction's time is the early match's."""
+    recs = [(0, 100), (500, 600)]
+    lines = early_run(EARLY_GROUPS % "n < 2", recs)
+    if kinds(lines) != "e1 r1":
+        fail("want 'e1 r1', got %r" % kinds(lines))
+    if lines[1] != {"query": "q", "retract": 1, "time": EARLY_BASE + 100}:
+        fail("retraction %r" % lines[1])
+
+
+EARLY_SUB = """splitter S {}
+filter req {
+  dstport = 80
+}
+filter resp {
+  srcport = 80
+}
+filter dns {
+  dstport = 53
+}
+%s
+merger M {
+  module m1 {
+    branches A, B
+    A.srcip = B.dstip
+    A < B delta 10s
+  }
+  module m2 {
+    branches A, C
+    A.srcip = C.srcip
+    C < A delta 5s
+  }
+  export m1
+}
+ungrouper U {}
+S branch A -> req -> %sM
+S branch B -> resp -> M
+S branch C -> dns -> M
+M -> U
+"""
+
+A_GROUPER = """grouper g {
+  module m {
+    srcip = srcip
+    etime < stime rdelta 1s
+  }
+  aggregate srcip, count(rec_id) as n
+}"""
+
+
+def case_early_subtracted():
+    """A request and its response make an early match; a DNS lookup of
+    the client 2.9 s before the request, arriving after them, makes the
+    subtracting module reject the tuple: early match 1 is retracted.  With
+    the requests grouped (A's group still open when the response comes)
+    and without (every group closed: the early match comes as the final
+    evaluation starts waiting for its release time)."""
+    C1, S2 = 0x0a000001, 0x0a000002
+    recs = [(0, 100, C1, S2, 1234, 80),
+            (200, 300, S2, C1, 80, 1234),
+            (-3000, -2900, C1, 0x0a000035, 1235, 53)]
+    for grouped in (0, 1):
+        q = EARLY_SUB % ((A_GROUPER, "g -> ") if grouped else ("", ""))
+        lines = early_run(q, recs)
+        if kinds(lines) != "e1 r1":
+            fail("grouped=%d: want 'e1 r1', got %r" % (grouped, kinds(lines)))
+        # without the DNS lookup the early match is confirmed
+        lines = early_run(q, recs[:2])
+        if kinds(lines) != "e1 m1(e1)":
+            fail("grouped=%d, no DNS: want 'e1 m1(e1)', got %r"
+                 % (grouped, kinds(lines)))
+
+
+def case_early_closure():
+    """A pattern that only holds at closure: the response (a group of one)
+    comes after the request's group has closed, so the final evaluation
+    finds the tuple at once and nothing is early.  (With a subtracting
+    module the final match would wait for its release time, and the early
+    match would come when it starts waiting: case early_subtracted.)"""
+    C1, S2 = 0x0a000001, 0x0a000002
+    q = EARLY_SUB.replace("""  module m2 {
+    branches A, C
+    A.srcip = C.srcip
+    C < A delta 5s
+  }
+""", "").replace("S branch C -> dns -> M\n", "") % (A_GROUPER, "g -> ")
+    recs = [(0, 100, C1, S2, 1234, 80),
+            (5000, 5100, 0x0a000009, S2, 1, 9999),   # moves stream time
+            (4500, 4600, S2, C1, 80, 1234)]
+    lines = early_run(q, recs, ["--lateness", "1s", "--max-duration", "1s"])
+    if kinds(lines) != "m1":
+        fail("want 'm1' (no early match), got %r" % kinds(lines))
+    # the response before the request's group closed: early, then final
+    recs = [(0, 100, C1, S2, 1234, 80), (200, 300, S2, C1, 80, 1234)]
+    lines = early_run(q, recs, ["--lateness", "1s", "--max-duration", "1s"])
+    if kinds(lines) != "e1 m1(e1)":
+        fail("want 'e1 m1(e1)', got %r" % kinds(lines))
+
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 
 if __name__ == "__main__":

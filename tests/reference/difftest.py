@@ -32,6 +32,7 @@ or `flowq run` missing, 2 bad usage.
 """
 import argparse
 import json
+import re
 import math
 import multiprocessing
 import os
@@ -356,6 +357,10 @@ def run_case(args):
             else:
                 seng, probs = parse_output(sout)
                 report += ["streaming: " + x for x in probs + compare(ref, seng, q, strict_order=False)]
+        if not report:
+            report += early_check(flowq, qpath, src, out, ["--batch"])
+        if stream and not report:
+            report += early_check(flowq, qpath, src, sout, [])
         if verbose:
             sys.stdout.write("=== case %d (attempt %d, %d branches, %d records, %d matches)\n%s\n"
                              % (i, attempt, nb, n, len(ref), text))
@@ -392,6 +397,51 @@ def run_case(args):
         return res
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+EARLY_MEMBER = re.compile(rb',"early":[0-9]+,"time":')
+
+
+def early_check(flowq, qpath, src, plain, mode):
+    """--early (SPEC section 5): with the early matches and retractions
+    taken out and the "early" member of the final matches removed, the
+    output is byte for byte the run's without --early; and every early
+    match is settled exactly once, by a final match or a retraction."""
+    rc, out, err = run([flowq, "run", "--json", "--early"] + mode + [qpath, "-s", src])
+    what = "--early %s" % " ".join(mode)
+    if rc != 0:
+        return ["%s exited %s: %s" % (what, rc, err.decode(errors="replace").strip()[:500])]
+    def ident(m):   # a tuple is known by its groups' first records
+        return tuple(sorted((b, g["rec_ids"][0]) for b, g in m["groups"].items()))
+    finals, early, settled, final_ids = [], {}, [], set()
+    retracted, confirmed = [], []
+    for line in out.splitlines(keepends=True):
+        m = json.loads(line)
+        if "retract" in m:
+            settled.append(m["retract"])
+            retracted.append(m["retract"])
+        elif "match" in m:
+            finals.append(EARLY_MEMBER.sub(b',"time":', line))
+            final_ids.add(ident(m))
+            if "early" in m:
+                settled.append(m["early"])
+                confirmed.append((m["early"], ident(m)))
+        else:
+            early[m["early"]] = ident(m)
+    probs = []
+    for e, i in confirmed:
+        if early.get(e) != i:
+            probs.append("%s: final match names early %d of another tuple" % (what, e))
+    for e in retracted:
+        if early.get(e) in final_ids:
+            probs.append("%s: early %d retracted, yet its tuple is a final match"
+                         % (what, e))
+    if b"".join(finals) != plain:
+        probs.append("%s: the final matches differ from the run without it" % what)
+    if sorted(settled) != sorted(early) or len(settled) != len(set(settled)):
+        probs.append("%s: early matches %d, settled %d (%d distinct)"
+                     % (what, len(early), len(settled), len(set(settled))))
+    return probs
 
 
 def late_check(flowq, keep):
