@@ -16,6 +16,7 @@
 
 #include "diag.h"
 #include "fq_arena.h"
+#include "fq_suggest.h"
 #include "plan.h"
 
 /* Caps that keep hostile input bounded (SPEC section 8). */
@@ -230,10 +231,6 @@ int fq__validate(struct fq__ctx *c, struct fq__file *f, struct fq_plan *plan);
 
 /* Helpers shared by parser and validator. */
 int fq__streq(const char *s, size_t len, const char *lit);
-size_t fq__edit_distance(const char *a, size_t al, const char *b, size_t bl);
-/* Closest of cands (n entries) to s within a third of its length. */
-const char *fq__suggest(const char *s, size_t len, const char *const *cands,
-			size_t n);
 int fq__allen_lookup(const char *s, size_t len, enum fq_allen_rel *out);
 int fq__protocol_lookup(const char *s, size_t len, int *num,
 			const char **suggest);

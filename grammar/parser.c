@@ -939,7 +939,7 @@ parse_grouper_body(struct parser *p, struct fq__stage *st)
 			const char *s = NULL;
 			char note[64];
 			if (t->kind == FQ_TK_NAME)
-				s = fq__suggest(p->c->src + t->off, t->len, kw, 2);
+				s = fq_suggest(p->c->src + t->off, t->len, kw, 2);
 			if (s)
 				snprintf(note, sizeof(note), "did you mean '%s'?", s);
 			err_at(p, t, s ? note : NULL,
@@ -1157,7 +1157,7 @@ parse_statement(struct parser *p, struct fq__file *f)
 	}
 	if (nx->kind == FQ_TK_NAME && peek(p, 2)->kind == FQ_TK_LBRACE) {
 		char note[64];
-		const char *s = fq__suggest(p->c->src + t->off, t->len, stage_keywords,
+		const char *s = fq_suggest(p->c->src + t->off, t->len, stage_keywords,
 					    sizeof(stage_keywords) /
 					    sizeof(stage_keywords[0]));
 		if (s == NULL && fq__streq(p->c->src + t->off, t->len, "Filter"))

@@ -1,7 +1,8 @@
 /*
  * query.c - the front end's entry point and the helpers its passes share:
- * error reporting into the diagnostics list, name suggestions, the tables
- * of Allen relation spellings and protocol names.
+ * error reporting into the diagnostics list, arena allocation, the tables
+ * of Allen relation spellings and protocol names.  Name suggestions are
+ * core's (fq_suggest.h).
  */
 #include "query.h"
 
@@ -114,67 +115,6 @@ fq__streq(const char *s, size_t len, const char *lit)
 	return l == len && memcmp(s, lit, len) == 0;
 }
 
-/*
- * Optimal string alignment distance: insertions, deletions,
- * substitutions and transpositions of neighbours (the commonest typo,
- * "tpc" for "tcp") each cost one.
- */
-size_t
-fq__edit_distance(const char *a, size_t al, const char *b, size_t bl)
-{
-	/* Names longer than this are never "close": keep the rows small. */
-	enum { MAXL = 64 };
-	if (al > MAXL || bl > MAXL)
-		return (size_t)-1;
-	size_t d[3][MAXL + 1];   /* rows i-2, i-1, i (rotating) */
-	for (size_t j = 0; j <= bl; j++)
-		d[0][j] = j;
-	for (size_t i = 1; i <= al; i++) {
-		size_t *cur = d[i % 3], *prev = d[(i - 1) % 3], *pp = d[(i + 1) % 3];
-		cur[0] = i;
-		for (size_t j = 1; j <= bl; j++) {
-			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-			size_t v = prev[j - 1] + cost;
-			if (prev[j] + 1 < v)
-				v = prev[j] + 1;
-			if (cur[j - 1] + 1 < v)
-				v = cur[j - 1] + 1;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
-			    a[i - 2] == b[j - 1] && pp[j - 2] + 1 < v)
-				v = pp[j - 2] + 1;
-			cur[j] = v;
-		}
-	}
-	return d[al % 3][bl];
-}
-
-const char *
-fq__suggest(const char *s, size_t len, const char *const *cands, size_t n)
-{
-	const char *best = NULL;
-	size_t best_d = (size_t)-1;
-	for (size_t i = 0; i < n; i++) {
-		if (cands[i] == NULL)
-			continue;
-		size_t d = fq__edit_distance(s, len, cands[i], strlen(cands[i]));
-		if (d < best_d) {
-			best_d = d;
-			best = cands[i];
-		}
-	}
-	size_t limit = len / 3 > 0 ? len / 3 : 1;
-	if (limit > 3)
-		limit = 3;
-	/* A different case only (Filter, bitand) is always worth a hint. */
-	if (best != NULL && best_d > limit) {
-		for (size_t i = 0; i < n; i++)
-			if (cands[i] && strlen(cands[i]) == len &&
-			    strncasecmp(cands[i], s, len) == 0)
-				return cands[i];
-	}
-	return best_d <= limit ? best : NULL;
-}
-
 static const struct {
 	const char *s;
 	enum fq_allen_rel r;
@@ -231,7 +171,7 @@ fq__protocol_lookup(const char *s, size_t len, int *num, const char **suggest)
 			return 1;
 		}
 	}
-	*suggest = fq__suggest(s, len, names, np);
+	*suggest = fq_suggest(s, len, names, np);
 	return 0;
 }
 

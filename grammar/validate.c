@@ -149,59 +149,18 @@ static const char *
 suggest_stage(struct vstate *vs, const char *name, int kind, char *note,
 	      size_t notesz)
 {
-	const char *best = NULL;
-	size_t best_d = (size_t)-1, len = strlen(name);
+	struct fq_suggest sg;
+	fq_suggest_init(&sg, name, strlen(name));
 	for (size_t i = 0; i < vs->f->nstages; i++) {
 		const struct fq__stage *st = vs->f->stages[i];
-		if (kind >= 0 && (int)st->kind != kind)
-			continue;
-		size_t d = fq__edit_distance(name, len, st->name, strlen(st->name));
-		if (d < best_d) {
-			best_d = d;
-			best = st->name;
-		}
+		if (kind < 0 || (int)st->kind == kind)
+			fq_suggest_add(&sg, st->name);
 	}
-	size_t limit = len / 3 > 0 ? len / 3 : 1;
-	if (limit > 3)
-		limit = 3;
-	if (best == NULL || best_d > limit)
+	const char *best = fq_suggest_result(&sg, 0);
+	if (best == NULL)
 		return NULL;
 	snprintf(note, notesz, "did you mean '%s'?", best);
 	return note;
-}
-
-/*
- * "did you mean" for a field: the closest canonical name or alias of the
- * field table by our edit distance, which also counts a swap of two
- * neighbours as one edit ("port" -> "prot", "scrip" -> "srcip"); the
- * table's own fq_field_suggest() as a fallback.
- */
-static const char *
-suggest_field(const char *name, size_t len)
-{
-	const char *best = NULL;
-	size_t best_d = (size_t)-1;
-	for (size_t i = 0; i < FQ_F_COUNT; i++) {
-		const struct fq_field *f = &fq_fields[i];
-		size_t d = fq__edit_distance(name, len, f->name, strlen(f->name));
-		if (d < best_d) {
-			best_d = d;
-			best = f->name;
-		}
-		for (const char *const *a = f->aliases; a && *a; a++) {
-			d = fq__edit_distance(name, len, *a, strlen(*a));
-			if (d < best_d) {
-				best_d = d;
-				best = *a;
-			}
-		}
-	}
-	size_t limit = len / 3 > 0 ? len / 3 : 1;
-	if (limit > 3)
-		limit = 3;
-	if (best != NULL && best_d <= limit)
-		return best;
-	return fq_field_suggest(name, len);
 }
 
 /* ---- operands ---------------------------------------------------------- */
@@ -290,7 +249,7 @@ group_lookup(struct vstate *vs, const struct rctx *rc, const struct vbranch *b,
 			return 0;
 		}
 		char note[80];
-		const char *s = suggest_field(name, strlen(name));
+		const char *s = fq_field_suggest(name, strlen(name));
 		if (s)
 			snprintf(note, sizeof(note), "did you mean '%s'?", s);
 		fq__error(vs->c, at.off, at.len, s ? note : NULL,
@@ -318,7 +277,7 @@ group_lookup(struct vstate *vs, const struct rctx *rc, const struct vbranch *b,
 			cands[i] = g->aggs[i].name;
 		for (size_t i = 0; i < 4; i++)
 			cands[g->naggs + i] = builtin_names[i];
-		s = fq__suggest(name, strlen(name), cands, g->naggs + 4);
+		s = fq_suggest(name, strlen(name), cands, g->naggs + 4);
 	}
 	if (s) {
 		snprintf(note, sizeof(note), "did you mean '%s'?", s);
@@ -515,7 +474,7 @@ resolve_call(struct vstate *vs, const struct rctx *rc, const struct fq__expr *e,
 	}
 	static const char *const fns[] = { "bitAND", "bitOR", "protocol" };
 	char note[64];
-	const char *s = fq__suggest(e->name, strlen(e->name), fns, 3);
+	const char *s = fq_suggest(e->name, strlen(e->name), fns, 3);
 	if (s)
 		snprintf(note, sizeof(note), "did you mean '%s'?", s);
 	fq__error(c, e->name_at.off, e->name_at.len, s ? note : NULL,
@@ -584,7 +543,7 @@ resolve(struct vstate *vs, const struct rctx *rc, const struct fq__expr *e,
 		}
 		{
 			char note[80];
-			const char *s = fq__suggest(e->qual, strlen(e->qual),
+			const char *s = fq_suggest(e->qual, strlen(e->qual),
 						    rc->slot_names, rc->nslots);
 			if (s)
 				snprintf(note, sizeof(note), "did you mean '%s'?", s);
@@ -607,7 +566,7 @@ resolve(struct vstate *vs, const struct rctx *rc, const struct fq__expr *e,
 	const struct fq_field *f = fq_field_lookup(e->name, strlen(e->name));
 	if (f == NULL) {
 		char note[80];
-		const char *s = suggest_field(e->name, strlen(e->name));
+		const char *s = fq_field_suggest(e->name, strlen(e->name));
 		if (s)
 			snprintf(note, sizeof(note), "did you mean '%s'?", s);
 		fq__error(c, e->at.off, e->at.len, s ? note : NULL,
@@ -846,7 +805,7 @@ resolve_ref(struct vstate *vs, const struct fq__expr *e, int depth)
 		const char *s = suggest_stage(vs, e->name, FQ_ST_FILTER, note,
 					      sizeof(note));
 		if (s == NULL) {
-			const char *fs = suggest_field(e->name, strlen(e->name));
+			const char *fs = fq_field_suggest(e->name, strlen(e->name));
 			if (fs != NULL) {
 				snprintf(note, sizeof(note),
 					 "did you mean the field '%s'? (a condition "
@@ -1163,7 +1122,7 @@ compile_grouper(struct vstate *vs, struct fq__stage *st)
 				for (k = 0; k < nf; k++)
 					names[k] = agg_fns[k].name;
 				char note[64];
-				const char *s = fq__suggest(a->fn, strlen(a->fn), names, nf);
+				const char *s = fq_suggest(a->fn, strlen(a->fn), names, nf);
 				if (s)
 					snprintf(note, sizeof(note), "did you mean '%s'?", s);
 				fq__error(c, a->fn_at.off, a->fn_at.len, s ? note : NULL,
@@ -1176,7 +1135,7 @@ compile_grouper(struct vstate *vs, struct fq__stage *st)
 		o->field = fq_field_lookup(a->field, strlen(a->field));
 		if (o->field == NULL) {
 			char note[64];
-			const char *s = suggest_field(a->field, strlen(a->field));
+			const char *s = fq_field_suggest(a->field, strlen(a->field));
 			if (s)
 				snprintf(note, sizeof(note), "did you mean '%s'?", s);
 			fq__error(c, a->field_at.off, a->field_at.len, s ? note : NULL,
@@ -1324,7 +1283,7 @@ compile_mmodule(struct vstate *vs, struct fq__stage *mst,
 				for (size_t j = 0; j < vs->nbr; j++)
 					if (vs->br[j].merger == mst)
 						names[k++] = vs->br[j].name;
-				s = fq__suggest(bn, strlen(bn), names, k);
+				s = fq_suggest(bn, strlen(bn), names, k);
 			}
 			if (s)
 				snprintf(note, sizeof(note), "did you mean '%s'?", s);
@@ -1404,7 +1363,7 @@ compile_mmodule(struct vstate *vs, struct fq__stage *mst,
 			const struct fq__expr *unk = sa == ns ? t->l : sbi == ns ? t->r : NULL;
 			if (unk != NULL) {
 				char note[80];
-				const char *s = fq__suggest(unk->name, strlen(unk->name),
+				const char *s = fq_suggest(unk->name, strlen(unk->name),
 							    m->branches.v, ns);
 				if (s)
 					snprintf(note, sizeof(note), "did you mean '%s'?", s);
@@ -1603,7 +1562,7 @@ compile_merger(struct vstate *vs, struct fq__stage *st, struct fq_plan *plan)
 			if (names != NULL) {
 				for (size_t i = 0; i < nm; i++)
 					names[i] = mods[i]->name;
-				s = fq__suggest(st->export_name, strlen(st->export_name),
+				s = fq_suggest(st->export_name, strlen(st->export_name),
 						names, nm);
 			}
 			if (s)
