@@ -71,6 +71,14 @@ void fq__warning(struct fq__ctx *c, uint32_t off, uint32_t len,
 		 const char *note, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 void *fq__alloc(struct fq__ctx *c, size_t size);
+/*
+ * Append a zeroed element of sz bytes to the arena-backed array *v of *n
+ * elements (all pushed with this function); returns it, or NULL when the
+ * arena is exhausted (c->oom set, *v and *n unchanged).
+ */
+void *fq__push(struct fq__ctx *c, void **v, size_t *n, size_t sz);
+/* The same for an array of pointers: appends x; 0 or -1. */
+int fq__push_ptr(struct fq__ctx *c, void ***v, size_t *n, void *x);
 
 /*
  * Lexer: fills *out with the tokens of c->src (ending with FQ_TK_EOF),

@@ -209,48 +209,6 @@ skip_nl(struct parser *p)
 		advance(p);
 }
 
-/* Append x to an arena-backed array of pointers, doubling. */
-static int
-push_ptr(struct parser *p, void ***v, size_t *n, void *x)
-{
-	/* Capacity is the next power of two >= n (at least 4). */
-	size_t cap = 4;
-	while (cap < *n)
-		cap *= 2;
-	if (*n == 0 || *n == cap) {
-		size_t ncap = *n == 0 ? 4 : cap * 2;
-		void **nv = fq__alloc(p->c, ncap * sizeof(void *));
-		if (nv == NULL)
-			return -1;
-		if (*n)
-			memcpy(nv, *v, *n * sizeof(void *));
-		*v = nv;
-	}
-	(*v)[(*n)++] = x;
-	return 0;
-}
-
-/* Same for arrays of structs of size sz. */
-static void *
-push_elem(struct parser *p, void **v, size_t *n, size_t sz)
-{
-	size_t cap = 4;
-	while (cap < *n)
-		cap *= 2;
-	if (*n == 0 || *n == cap) {
-		size_t ncap = *n == 0 ? 4 : cap * 2;
-		char *nv = fq__alloc(p->c, ncap * sz);
-		if (nv == NULL)
-			return NULL;
-		if (*n)
-			memcpy(nv, *v, *n * sz);
-		*v = nv;
-	}
-	char *slot = (char *)*v + (*n)++ * sz;
-	memset(slot, 0, sz);
-	return slot;
-}
-
 /* ---- values ------------------------------------------------------------ */
 
 static int
@@ -429,7 +387,7 @@ parse_set(struct parser *p)
 			if (hi == NULL)
 				return NULL;
 		}
-		struct fq__set_elem *se = push_elem(p, (void **)&e->elems,
+		struct fq__set_elem *se = fq__push(p->c, (void **)&e->elems,
 						    &e->nelems, sizeof(*se));
 		if (se == NULL)
 			return NULL;
@@ -472,7 +430,7 @@ parse_call(struct parser *p)
 				p->call_depth--;
 				return NULL;
 			}
-			if (push_ptr(p, (void ***)&e->args, &e->nargs, a) < 0) {
+			if (fq__push_ptr(p->c, (void ***)&e->args, &e->nargs, a) < 0) {
 				p->call_depth--;
 				return NULL;
 			}
@@ -692,7 +650,8 @@ parse_line(struct parser *p, enum line_ctx ctx)
 	ln->at = span(cur(p));
 	for (;;) {
 		struct fq__term *tm = parse_term(p, ctx);
-		if (tm == NULL || push_ptr(p, (void ***)&ln->terms, &ln->n, tm) < 0) {
+		if (tm == NULL ||
+		    fq__push_ptr(p->c, (void ***)&ln->terms, &ln->n, tm) < 0) {
 			sync_line(p);
 			return NULL;
 		}
@@ -718,10 +677,11 @@ parse_names(struct parser *p, struct fq__names *nm)
 			return -1;
 		}
 		struct fq__span *sp;
-		if (push_ptr(p, (void ***)&nm->v, &nm->n, (void *)tok_str(p, t)) < 0)
+		if (fq__push_ptr(p->c, (void ***)&nm->v, &nm->n,
+				 (void *)tok_str(p, t)) < 0)
 			return -1;
 		size_t k = nm->n - 1;
-		sp = push_elem(p, (void **)&nm->at, &k, sizeof(*sp));
+		sp = fq__push(p->c, (void **)&nm->at, &k, sizeof(*sp));
 		if (sp == NULL)
 			return -1;
 		*sp = span(t);
@@ -793,7 +753,7 @@ parse_cond_block(struct parser *p, struct fq__line ***lines, size_t *n,
 		    at_definition(p))
 			return;
 		struct fq__line *ln = parse_line(p, ctx);
-		if (ln != NULL && push_ptr(p, (void ***)lines, n, ln) < 0)
+		if (ln != NULL && fq__push_ptr(p->c, (void ***)lines, n, ln) < 0)
 			return;
 	}
 }
@@ -841,7 +801,8 @@ parse_module(struct parser *p, int merger)
 			continue;
 		}
 		struct fq__line *ln = parse_line(p, merger ? CTX_MERGER : CTX_GROUPER);
-		if (ln != NULL && push_ptr(p, (void ***)&m->lines, &m->nlines, ln) < 0)
+		if (ln != NULL &&
+		    fq__push_ptr(p->c, (void ***)&m->lines, &m->nlines, ln) < 0)
 			return NULL;
 	}
 	if (close_block(p, kw) < 0)
@@ -867,7 +828,7 @@ parse_aggregates(struct parser *p, struct fq__stage *st)
 			sync_line(p);
 			return;
 		}
-		struct fq__agg *a = push_elem(p, (void **)&st->aggs, &st->naggs,
+		struct fq__agg *a = fq__push(p->c, (void **)&st->aggs, &st->naggs,
 					      sizeof(*a));
 		if (a == NULL)
 			return;
@@ -930,7 +891,7 @@ parse_grouper_body(struct parser *p, struct fq__stage *st)
 		if (tok_is(p, t, "module")) {
 			struct fq__module *m = parse_module(p, 0);
 			if (m != NULL &&
-			    push_ptr(p, (void ***)&st->modules, &st->nmodules, m) < 0)
+			    fq__push_ptr(p->c, (void ***)&st->modules, &st->nmodules, m) < 0)
 				return;
 		} else if (tok_is(p, t, "aggregate")) {
 			parse_aggregates(p, st);
@@ -961,7 +922,7 @@ parse_merger_body(struct parser *p, struct fq__stage *st)
 		if (tok_is(p, t, "module") && peek(p, 1)->kind == FQ_TK_NAME) {
 			struct fq__module *m = parse_module(p, 1);
 			if (m != NULL &&
-			    push_ptr(p, (void ***)&st->modules, &st->nmodules, m) < 0)
+			    fq__push_ptr(p->c, (void ***)&st->modules, &st->nmodules, m) < 0)
 				return;
 			continue;
 		}
@@ -997,7 +958,8 @@ parse_merger_body(struct parser *p, struct fq__stage *st)
 			continue;
 		}
 		struct fq__line *ln = parse_line(p, CTX_MERGER);
-		if (ln != NULL && push_ptr(p, (void ***)&m->lines, &m->nlines, ln) < 0)
+		if (ln != NULL &&
+		    fq__push_ptr(p->c, (void ***)&m->lines, &m->nlines, ln) < 0)
 			return;
 	}
 }
@@ -1050,7 +1012,7 @@ parse_definition(struct parser *p, enum fq__stage_kind kind, struct fq__file *f)
 	 * "unknown stage" errors where it is used. */
 	if (close_block(p, open) == 0)
 		end_of_line(p);
-	push_ptr(p, (void ***)&f->stages, &f->nstages, st);
+	fq__push_ptr(p->c, (void ***)&f->stages, &f->nstages, st);
 }
 
 static void
@@ -1062,7 +1024,7 @@ parse_wiring(struct parser *p, struct fq__file *f)
 	w->at = span(cur(p));
 	for (;;) {
 		const struct fq__token *t = cur(p);
-		struct fq__wire_item *it = push_elem(p, (void **)&w->items, &w->n,
+		struct fq__wire_item *it = fq__push(p->c, (void **)&w->items, &w->n,
 						     sizeof(*it));
 		if (it == NULL)
 			return;
@@ -1107,7 +1069,7 @@ parse_wiring(struct parser *p, struct fq__file *f)
 		sync_line(p);
 		return;
 	}
-	push_ptr(p, (void ***)&f->wires, &f->nwires, w);
+	fq__push_ptr(p->c, (void ***)&f->wires, &f->nwires, w);
 }
 
 static int

@@ -38,6 +38,41 @@ fq__alloc(struct fq__ctx *c, size_t size)
 	return p;
 }
 
+/*
+ * Arrays the front end builds grow in the arena: capacity is the next
+ * power of two >= n, at least 4, so it need not be stored; a full array
+ * is copied into one twice its size (the old one stays in the arena).
+ */
+void *
+fq__push(struct fq__ctx *c, void **v, size_t *n, size_t sz)
+{
+	size_t cap = 4;
+	while (cap < *n)
+		cap *= 2;
+	if (*n == 0 || *n == cap) {
+		size_t ncap = *n == 0 ? 4 : cap * 2;
+		char *nv = fq__alloc(c, ncap * sz);
+		if (nv == NULL)
+			return NULL;
+		if (*n)
+			memcpy(nv, *v, *n * sz);
+		*v = nv;
+	}
+	char *slot = (char *)*v + (*n)++ * sz;
+	memset(slot, 0, sz);
+	return slot;
+}
+
+int
+fq__push_ptr(struct fq__ctx *c, void ***v, size_t *n, void *x)
+{
+	void **slot = fq__push(c, (void **)v, n, sizeof(void *));
+	if (slot == NULL)
+		return -1;
+	*slot = x;
+	return 0;
+}
+
 uint32_t
 fq__line_of(const struct fq__ctx *c, uint32_t off)
 {

@@ -21,27 +21,7 @@
 #include "fq_error.h"
 #include "internal.h"
 
-/* ---- small containers -------------------------------------------------- */
-
-static void *
-vpush(struct fq__ctx *c, void **v, size_t *n, size_t sz)
-{
-	size_t cap = 4;
-	while (cap < *n)
-		cap *= 2;
-	if (*n == 0 || *n == cap) {
-		size_t ncap = *n == 0 ? 4 : cap * 2;
-		char *nv = fq__alloc(c, ncap * sz);
-		if (nv == NULL)
-			return NULL;
-		if (*n)
-			memcpy(nv, *v, *n * sz);
-		*v = nv;
-	}
-	char *slot = (char *)*v + (*n)++ * sz;
-	memset(slot, 0, sz);
-	return slot;
-}
+/* ---- name map ---------------------------------------------------------- */
 
 /* Name -> pointer map with open addressing; sized once, never grows. */
 struct nmap {
@@ -860,7 +840,7 @@ compile_filter(struct vstate *vs, struct fq__stage *st, int depth)
 				continue;
 			}
 			for (size_t k = 0; k < sub->n; k++) {
-				struct fq_clause *x = vpush(c, (void **)&cl, &ncl, sizeof(*x));
+				struct fq_clause *x = fq__push(c, (void **)&cl, &ncl, sizeof(*x));
 				if (x == NULL)
 					return NULL;
 				*x = sub->clauses[k];
@@ -886,7 +866,7 @@ compile_filter(struct vstate *vs, struct fq__stage *st, int depth)
 				bad = 1;
 			}
 		}
-		struct fq_clause *x = vpush(c, (void **)&cl, &ncl, sizeof(*x));
+		struct fq_clause *x = fq__push(c, (void **)&cl, &ncl, sizeof(*x));
 		if (x == NULL)
 			return NULL;
 		x->n = ln->n;
@@ -928,7 +908,7 @@ compile_groupfilter(struct vstate *vs, struct fq__stage *st,
 		for (size_t k = 0; k < ln->n; k++)
 			if (compile_cmp(vs, &rc, ln->terms[k], &terms[k]) < 0)
 				bad = 1;
-		struct fq_clause *x = vpush(c, (void **)&cl, &ncl, sizeof(*x));
+		struct fq_clause *x = fq__push(c, (void **)&cl, &ncl, sizeof(*x));
 		if (x == NULL)
 			return NULL;
 		x->n = ln->n;
@@ -992,7 +972,7 @@ compile_gmodule(struct vstate *vs, const struct fq__module *m,
 		int relative = tm.l.kind == FQ_O_FIELD && tm.r.kind == FQ_O_FIELD;
 		if (!relative) {
 			struct fq_term *x = fq__alloc(c, sizeof(*x));
-			struct fq_clause *cx = vpush(c, (void **)&abs, &nabs, sizeof(*cx));
+			struct fq_clause *cx = fq__push(c, (void **)&abs, &nabs, sizeof(*cx));
 			if (x == NULL || cx == NULL)
 				return -1;
 			*x = tm;
@@ -1009,7 +989,7 @@ compile_gmodule(struct vstate *vs, const struct fq__module *m,
 			continue;
 		}
 		if (tm.op == FQ_OP_EQ && !tm.has_delta) {
-			struct fq_gkey *k = vpush(c, (void **)&keys, &nkeys, sizeof(*k));
+			struct fq_gkey *k = fq__push(c, (void **)&keys, &nkeys, sizeof(*k));
 			if (k == NULL)
 				return -1;
 			k->a = tm.l.field;
@@ -1017,7 +997,7 @@ compile_gmodule(struct vstate *vs, const struct fq__module *m,
 			k->line = tm.line;
 			continue;
 		}
-		struct fq_grule *g = vpush(c, (void **)&rel, &nrel, sizeof(*g));
+		struct fq_grule *g = fq__push(c, (void **)&rel, &nrel, sizeof(*g));
 		if (g == NULL)
 			return -1;
 		g->op = tm.op;
@@ -1035,7 +1015,7 @@ compile_gmodule(struct vstate *vs, const struct fq__module *m,
 		    g->b->type == FQ_T_TIME &&
 		    (g->op == FQ_OP_EQ || g->op == FQ_OP_LT || g->op == FQ_OP_LE)) {
 			g->is_time = 1;
-			struct fq_gtime *tt = vpush(c, (void **)&tim, &ntime, sizeof(*tt));
+			struct fq_gtime *tt = fq__push(c, (void **)&tim, &ntime, sizeof(*tt));
 			if (tt == NULL)
 				return -1;
 			tt->a = g->a;
@@ -1333,7 +1313,7 @@ compile_mmodule(struct vstate *vs, struct fq__stage *mst,
 				bad = 1;
 				continue;
 			}
-			struct fq_clause *x = vpush(c, (void **)&cl, &ncl, sizeof(*x));
+			struct fq_clause *x = fq__push(c, (void **)&cl, &ncl, sizeof(*x));
 			if (x == NULL)
 				return -1;
 			x->n = ln->n;
@@ -1445,7 +1425,7 @@ compile_mmodule(struct vstate *vs, struct fq__stage *mst,
 			bad = 1;
 			continue;
 		}
-		struct fq_allen *x = vpush(c, (void **)&al, &nal, sizeof(*x));
+		struct fq_allen *x = fq__push(c, (void **)&al, &nal, sizeof(*x));
 		if (x == NULL)
 			return -1;
 		*x = a;
@@ -1663,8 +1643,8 @@ static void
 add_endpoint(struct vstate *vs, int input, const struct fq__wire_item *it)
 {
 	struct fq_endpoint *e = input
-		? vpush(vs->c, (void **)&vs->inputs, &vs->ninputs, sizeof(*e))
-		: vpush(vs->c, (void **)&vs->outputs, &vs->noutputs, sizeof(*e));
+		? fq__push(vs->c, (void **)&vs->inputs, &vs->ninputs, sizeof(*e))
+		: fq__push(vs->c, (void **)&vs->outputs, &vs->noutputs, sizeof(*e));
 	if (e == NULL)
 		return;
 	e->text = it->text ? it->text : "";
@@ -1721,7 +1701,7 @@ check_wire(struct vstate *vs, const struct fq__wire *w)
 				  "branch '%s' is wired twice", it[i].branch);
 			return;
 		}
-		b = vpush(c, (void **)&vs->br, &vs->nbr, sizeof(*b));
+		b = fq__push(c, (void **)&vs->br, &vs->nbr, sizeof(*b));
 		if (b == NULL)
 			return;
 		b->name = it[i].branch;
