@@ -239,7 +239,6 @@ int fq__validate(struct fq__ctx *c, struct fq__file *f, struct fq_plan *plan);
 
 /* Helpers shared by parser and validator. */
 int fq__streq(const char *s, size_t len, const char *lit);
-int fq__allen_lookup(const char *s, size_t len, enum fq_allen_rel *out);
 int fq__protocol_lookup(const char *s, size_t len, int *num,
 			const char **suggest);
 struct fq_set *fq__set_build(struct fq__ctx *c, enum fq_vtype elem,

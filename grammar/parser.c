@@ -546,7 +546,7 @@ allen_tok(const struct parser *p, const struct fq__token *t,
 	case FQ_TK_GT: *rel = FQ_AL_AFTER; return 1;
 	case FQ_TK_EQ: *rel = FQ_AL_EQUALS; return 1;
 	case FQ_TK_NAME:
-		return fq__allen_lookup(p->c->src + t->off, t->len, rel);
+		return fq_allen_lookup(p->c->src + t->off, t->len, rel);
 	default:
 		return 0;
 	}

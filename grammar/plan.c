@@ -1,7 +1,7 @@
 /*
  * plan.c - plan helpers shared by the compiler and the engine: building
  * constant sets (sorted, merged ranges, so that membership is a binary
- * search), the Allen relation table of SPEC section 4, and names.
+ * search), and names.  The Allen relation table is core's (fq_allen.h).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -113,80 +113,6 @@ fq_set_has_ip(const struct fq_set *s, const struct fq_ip *v)
 			lo = mid + 1;
 		else
 			return 1;
-	}
-	return 0;
-}
-
-static const char *const al_short[FQ_AL_COUNT] = {
-	"<", ">", "m", "mi", "o", "oi", "s", "si", "d", "di", "f", "fi", "=",
-};
-static const char *const al_long[FQ_AL_COUNT] = {
-	"before", "after", "meets", "met-by", "overlaps", "overlapped-by",
-	"starts", "started-by", "during", "contains", "finishes",
-	"finished-by", "equals",
-};
-
-const char *
-fq_allen_short(enum fq_allen_rel r)
-{
-	return (unsigned)r < FQ_AL_COUNT ? al_short[r] : "?";
-}
-
-const char *
-fq_allen_long(enum fq_allen_rel r)
-{
-	return (unsigned)r < FQ_AL_COUNT ? al_long[r] : "?";
-}
-
-enum fq_allen_rel
-fq_allen_inverse(enum fq_allen_rel r)
-{
-	if (r == FQ_AL_EQUALS)
-		return r;
-	/* Relations come in pairs (r, r inverse) at even/odd positions. */
-	return (enum fq_allen_rel)((unsigned)r ^ 1u);
-}
-
-static int
-approx(int64_t a, int64_t b, int64_t delta)
-{
-	int64_t d = a > b ? a - b : b - a;
-	return d <= (delta < 0 ? 0 : delta);
-}
-
-int
-fq_allen_holds(enum fq_allen_rel r, int64_t xs, int64_t xe, int64_t ys,
-	       int64_t ye, int64_t delta)
-{
-	switch (r) {
-	case FQ_AL_BEFORE:
-		return xe < ys && (delta < 0 || ys - xe <= delta);
-	case FQ_AL_AFTER:
-		return fq_allen_holds(FQ_AL_BEFORE, ys, ye, xs, xe, delta);
-	case FQ_AL_MEETS:
-		return approx(xe, ys, delta);
-	case FQ_AL_MET_BY:
-		return approx(ye, xs, delta);
-	case FQ_AL_OVERLAPS:
-		return xs < ys && ys < xe && xe < ye;
-	case FQ_AL_OVERLAPPED_BY:
-		return ys < xs && xs < ye && ye < xe;
-	case FQ_AL_STARTS:
-		return approx(xs, ys, delta) && xe < ye;
-	case FQ_AL_STARTED_BY:
-		return approx(ys, xs, delta) && ye < xe;
-	case FQ_AL_DURING:
-		return ys < xs && xe < ye;
-	case FQ_AL_CONTAINS:
-		return xs < ys && ye < xe;
-	case FQ_AL_FINISHES:
-		return approx(xe, ye, delta) && xs > ys;
-	case FQ_AL_FINISHED_BY:
-		return approx(ye, xe, delta) && ys > xs;
-	case FQ_AL_EQUALS:
-		return approx(xs, ys, delta) && approx(xe, ye, delta);
-	case FQ_AL_COUNT:
-		break;
 	}
 	return 0;
 }

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fq_allen.h"
 #include "fq_field.h"
 #include "fq_ip.h"
 
@@ -199,15 +200,6 @@ struct fq_plan_grouper {
 
 /* ---- merger ----------------------------------------------------------- */
 
-/* Allen relations; bit (1u << rel) in fq_allen.rels. */
-enum fq_allen_rel {
-	FQ_AL_BEFORE, FQ_AL_AFTER, FQ_AL_MEETS, FQ_AL_MET_BY,
-	FQ_AL_OVERLAPS, FQ_AL_OVERLAPPED_BY, FQ_AL_STARTS, FQ_AL_STARTED_BY,
-	FQ_AL_DURING, FQ_AL_CONTAINS, FQ_AL_FINISHES, FQ_AL_FINISHED_BY,
-	FQ_AL_EQUALS,
-	FQ_AL_COUNT
-};
-
 /*
  * The Allen terms between one pair of branches (module slots a < b), an
  * OR-set: the pair matches if x = group of a, y = group of b satisfy
@@ -272,20 +264,6 @@ struct fq_plan {
 };
 
 /* ---- helpers for the engine (plan.c) ---------------------------------- */
-
-/* Short ("oi") and long ("overlapped-by") spelling of a relation. */
-const char *fq_allen_short(enum fq_allen_rel r);
-const char *fq_allen_long(enum fq_allen_rel r);
-/* The relation r' with x r y <=> y r' x. */
-enum fq_allen_rel fq_allen_inverse(enum fq_allen_rel r);
-
-/*
- * Whether x r y holds for intervals [xs, xe], [ys, ye] (ms) with tolerance
- * delta (SPEC section 4 table).  Pass delta = -1 when the term has none:
- * `<`/`>` are then unbounded and the approximate endpoints exact.
- */
-int fq_allen_holds(enum fq_allen_rel r, int64_t xs, int64_t xe,
-		   int64_t ys, int64_t ye, int64_t delta);
 
 /* Membership tests on a constant set (binary search). */
 int fq_set_has_int(const struct fq_set *s, int64_t v);

@@ -1,7 +1,7 @@
 /*
  * query.c - the front end's entry point and the helpers its passes share:
- * error reporting into the diagnostics list, arena allocation, the tables
- * of Allen relation spellings and protocol names.  Name suggestions are
+ * error reporting into the diagnostics list, arena allocation, the table
+ * of protocol names.  Name suggestions are
  * core's (fq_suggest.h).
  */
 #include "query.h"
@@ -148,35 +148,6 @@ fq__streq(const char *s, size_t len, const char *lit)
 {
 	size_t l = strlen(lit);
 	return l == len && memcmp(s, lit, len) == 0;
-}
-
-static const struct {
-	const char *s;
-	enum fq_allen_rel r;
-} allen_names[] = {
-	{ "m", FQ_AL_MEETS }, { "mi", FQ_AL_MET_BY },
-	{ "o", FQ_AL_OVERLAPS }, { "oi", FQ_AL_OVERLAPPED_BY },
-	{ "s", FQ_AL_STARTS }, { "si", FQ_AL_STARTED_BY },
-	{ "d", FQ_AL_DURING }, { "di", FQ_AL_CONTAINS },
-	{ "f", FQ_AL_FINISHES }, { "fi", FQ_AL_FINISHED_BY },
-	{ "before", FQ_AL_BEFORE }, { "after", FQ_AL_AFTER },
-	{ "equals", FQ_AL_EQUALS }, { "meets", FQ_AL_MEETS },
-	{ "met-by", FQ_AL_MET_BY }, { "overlaps", FQ_AL_OVERLAPS },
-	{ "overlapped-by", FQ_AL_OVERLAPPED_BY }, { "starts", FQ_AL_STARTS },
-	{ "started-by", FQ_AL_STARTED_BY }, { "during", FQ_AL_DURING },
-	{ "contains", FQ_AL_CONTAINS }, { "finishes", FQ_AL_FINISHES },
-	{ "finished-by", FQ_AL_FINISHED_BY },
-};
-
-int
-fq__allen_lookup(const char *s, size_t len, enum fq_allen_rel *out)
-{
-	for (size_t i = 0; i < sizeof(allen_names) / sizeof(allen_names[0]); i++)
-		if (fq__streq(s, len, allen_names[i].s)) {
-			*out = allen_names[i].r;
-			return 1;
-		}
-	return 0;
 }
 
 /* IANA protocol numbers an operator names in filters (case-insensitive). */

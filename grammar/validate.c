@@ -1202,12 +1202,6 @@ compile_grouper(struct vstate *vs, struct fq__stage *st)
 
 /* ---- merger ------------------------------------------------------------ */
 
-static int
-allen_bounded(enum fq_allen_rel r, int has_delta)
-{
-	return (r != FQ_AL_BEFORE && r != FQ_AL_AFTER) || has_delta;
-}
-
 static size_t
 uf_find(size_t *p, size_t x)
 {
@@ -1386,8 +1380,7 @@ compile_mmodule(struct vstate *vs, struct fq__stage *mst,
 				continue;
 			}
 			if (t->delta_kind) {
-				if (rel == FQ_AL_OVERLAPS || rel == FQ_AL_OVERLAPPED_BY ||
-				    rel == FQ_AL_DURING || rel == FQ_AL_CONTAINS)
+				if (fq_allen_defs[rel].delta == FQ_AL_DELTA_NONE)
 					fq__warning(c, t->delta->at.off, t->delta->at.len,
 						    NULL, "delta has no effect on '%s'",
 						    fq_allen_short(t->rel));
@@ -1406,7 +1399,7 @@ compile_mmodule(struct vstate *vs, struct fq__stage *mst,
 		a.bounded = 1;
 		for (int r = 0; r < FQ_AL_COUNT; r++)
 			if ((a.rels & (1u << r)) &&
-			    !allen_bounded((enum fq_allen_rel)r, (a.has_delta >> r) & 1))
+			    !fq_allen_bounded((enum fq_allen_rel)r, (a.has_delta >> r) & 1))
 				a.bounded = 0;
 		int dup = 0;
 		for (size_t j = 0; j < nal; j++)
