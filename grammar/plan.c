@@ -1,47 +1,13 @@
 /*
- * plan.c - plan helpers shared by the compiler and the engine: building
- * constant sets (sorted, merged ranges, so that membership is a binary
- * search), and names.  The Allen relation table is core's (fq_allen.h).
+ * plan.c - small plan helpers: constant sets in the query's arena (the
+ * set itself is core's, fq_cset.h) and the names of operators, value
+ * types and aggregate functions for printing.  The run-time helpers the
+ * engine calls per record or group (Allen relations, set membership)
+ * live in core (fq_allen.h, fq_cset.h).
  */
-#include <stdlib.h>
-#include <string.h>
 
 #include "internal.h"
 #include "plan.h"
-
-static int
-cmp_int_range(const void *a, const void *b)
-{
-	const struct fq_int_range *x = a, *y = b;
-	if (x->lo != y->lo)
-		return x->lo < y->lo ? -1 : 1;
-	return 0;
-}
-
-static int
-cmp_ip_range(const void *a, const void *b)
-{
-	const struct fq_ip_range *x = a, *y = b;
-	return fq_ip_cmp(&x->lo, &y->lo);
-}
-
-/* a + 1 within the same family, saturating; 0 when it overflowed. */
-static int
-ip_succ(const struct fq_ip *a, struct fq_ip *out)
-{
-	*out = *a;
-	if (!a->is6) {
-		if (a->lo >= 0xffffffffu)
-			return 0;
-		out->lo++;
-		return 1;
-	}
-	if (++out->lo == 0) {
-		if (++out->hi == 0)
-			return 0;
-	}
-	return 1;
-}
 
 struct fq_set *
 fq__set_build(struct fq__ctx *c, enum fq_vtype elem, struct fq_int_range *ir,
@@ -50,71 +16,8 @@ fq__set_build(struct fq__ctx *c, enum fq_vtype elem, struct fq_int_range *ir,
 	struct fq_set *s = fq__alloc(c, sizeof(*s));
 	if (s == NULL)
 		return NULL;
-	s->elem = elem;
-	size_t m = 0;
-	if (elem == FQ_V_INT) {
-		qsort(ir, n, sizeof(*ir), cmp_int_range);
-		for (size_t i = 0; i < n; i++) {
-			if (m > 0 && (ir[i].lo <= ir[m - 1].hi ||
-				      (ir[m - 1].hi < INT64_MAX &&
-				       ir[i].lo == ir[m - 1].hi + 1))) {
-				if (ir[i].hi > ir[m - 1].hi)
-					ir[m - 1].hi = ir[i].hi;
-				continue;
-			}
-			ir[m++] = ir[i];
-		}
-		s->ints = ir;
-	} else {
-		qsort(pr, n, sizeof(*pr), cmp_ip_range);
-		for (size_t i = 0; i < n; i++) {
-			struct fq_ip nx;
-			if (m > 0 && pr[i].lo.is6 == pr[m - 1].lo.is6 &&
-			    (fq_ip_cmp(&pr[i].lo, &pr[m - 1].hi) <= 0 ||
-			     (ip_succ(&pr[m - 1].hi, &nx) &&
-			      fq_ip_eq(&nx, &pr[i].lo)))) {
-				if (fq_ip_cmp(&pr[i].hi, &pr[m - 1].hi) > 0)
-					pr[m - 1].hi = pr[i].hi;
-				continue;
-			}
-			pr[m++] = pr[i];
-		}
-		s->ips = pr;
-	}
-	s->n = m;
+	fq_set_build(s, elem, ir, pr, n);
 	return s;
-}
-
-int
-fq_set_has_int(const struct fq_set *s, int64_t v)
-{
-	size_t lo = 0, hi = s->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (v < s->ints[mid].lo)
-			hi = mid;
-		else if (v > s->ints[mid].hi)
-			lo = mid + 1;
-		else
-			return 1;
-	}
-	return 0;
-}
-
-int
-fq_set_has_ip(const struct fq_set *s, const struct fq_ip *v)
-{
-	size_t lo = 0, hi = s->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (fq_ip_cmp(v, &s->ips[mid].lo) < 0)
-			hi = mid;
-		else if (fq_ip_cmp(v, &s->ips[mid].hi) > 0)
-			lo = mid + 1;
-		else
-			return 1;
-	}
-	return 0;
 }
 
 const char *

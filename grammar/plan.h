@@ -25,8 +25,10 @@
 #include <stdint.h>
 
 #include "fq_allen.h"
+#include "fq_cset.h"
 #include "fq_field.h"
 #include "fq_ip.h"
+#include "fq_vtype.h"
 
 /* Comparison operators (filter terms, grouper and merger rules). */
 enum fq_op {
@@ -34,26 +36,6 @@ enum fq_op {
 	FQ_OP_IN,      /* membership, or subset when both sides are sets */
 	FQ_OP_NOTIN,   /* negation of FQ_OP_IN */
 	FQ_OP_FILTER,  /* term is another filter (composite filter) */
-};
-
-/* Value types as the engine compares them. */
-enum fq_vtype {
-	FQ_V_INT,      /* numbers, times (ms), durations (ms) */
-	FQ_V_REAL,     /* avg() */
-	FQ_V_IP,
-	FQ_V_SET_INT,  /* union() of a numeric field, or a constant set */
-	FQ_V_SET_IP,   /* union() of an address field, or a constant set */
-};
-
-/* A sorted, merged, non-overlapping list of inclusive ranges. */
-struct fq_int_range { int64_t lo, hi; };
-struct fq_ip_range { struct fq_ip lo, hi; };  /* lo, hi of one family */
-
-struct fq_set {
-	enum fq_vtype elem;             /* FQ_V_INT or FQ_V_IP */
-	size_t n;
-	const struct fq_int_range *ints;   /* when elem == FQ_V_INT */
-	const struct fq_ip_range *ips;     /* when elem == FQ_V_IP, by fq_ip_cmp */
 };
 
 /* Built-in group values and where a group-level operand reads from. */
@@ -263,12 +245,7 @@ struct fq_plan {
 	const struct fq_endpoint *outputs;    /* accepted, ignored */
 };
 
-/* ---- helpers for the engine (plan.c) ---------------------------------- */
-
-/* Membership tests on a constant set (binary search). */
-int fq_set_has_int(const struct fq_set *s, int64_t v);
-int fq_set_has_ip(const struct fq_set *s, const struct fq_ip *v);
-
+/* ---- names, for printing (plan.c) ------------------------------------- */
 
 /* "=", "!=", ..., "in", "notin". */
 const char *fq_op_name(enum fq_op op);

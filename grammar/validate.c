@@ -283,33 +283,6 @@ group_lookup(struct vstate *vs, const struct rctx *rc, const struct vbranch *b,
 	return -1;
 }
 
-static void
-prefix_range(const struct fq_ip *a, unsigned plen, struct fq_ip *lo,
-	     struct fq_ip *hi)
-{
-	*lo = *a;
-	*hi = *a;
-	if (!a->is6) {
-		uint64_t mask = plen == 0 ? 0 : (0xffffffffULL << (32 - plen)) &
-						     0xffffffffULL;
-		lo->lo = a->lo & mask;
-		hi->lo = lo->lo | (~mask & 0xffffffffULL);
-		return;
-	}
-	uint64_t mh, ml;
-	if (plen >= 64) {
-		mh = ~0ULL;
-		ml = plen == 64 ? 0 : ~0ULL << (128 - plen);
-	} else {
-		mh = plen == 0 ? 0 : ~0ULL << (64 - plen);
-		ml = 0;
-	}
-	lo->hi = a->hi & mh;
-	lo->lo = a->lo & ml;
-	hi->hi = lo->hi | ~mh;
-	hi->lo = lo->lo | ~ml;
-}
-
 static struct fq_set *
 build_set(struct vstate *vs, const struct fq__expr *e, int *has_unit)
 {
@@ -378,7 +351,7 @@ build_set(struct vstate *vs, const struct fq__expr *e, int *has_unit)
 			pr[i].lo = lo->ip;
 			pr[i].hi = hi->ip;
 		} else {
-			prefix_range(&lo->ip, lo->plen, &pr[i].lo, &pr[i].hi);
+			fq_set_prefix_range(&lo->ip, lo->plen, &pr[i]);
 			if (!fq_ip_eq(&pr[i].lo, &lo->ip))
 				fq__warning(c, lo->at.off, lo->at.len, NULL,
 					    "prefix has host bits set; it means the "
@@ -651,7 +624,7 @@ compile_cmp(struct vstate *vs, const struct rctx *rc, const struct fq__term *t,
 				pr = fq__alloc(c, sizeof(*pr));
 				if (pr == NULL)
 					return -1;
-				prefix_range(&r.o.ip, r.o.plen, &pr->lo, &pr->hi);
+				fq_set_prefix_range(&r.o.ip, r.o.plen, pr);
 			} else {
 				ir = fq__alloc(c, sizeof(*ir));
 				if (ir == NULL)
