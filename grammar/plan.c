@@ -1,7 +1,7 @@
 /*
  * plan.c - small plan helpers: constant sets in the query's arena (the
- * set itself is core's, fq_cset.h) and the names of operators, value
- * types and aggregate functions for printing.  The run-time helpers the
+ * set itself is core's, fq_cset.h) and the names of operators and value
+ * types for printing (aggregate functions: fq_agg.h).  The run-time helpers the
  * engine calls per record or group (Allen relations, set membership)
  * live in core (fq_allen.h, fq_cset.h).
  */
@@ -46,25 +46,6 @@ fq_vtype_name(enum fq_vtype t)
 	case FQ_V_IP:      return "ip";
 	case FQ_V_SET_INT: return "set<int>";
 	case FQ_V_SET_IP:  return "set<ip>";
-	}
-	return "?";
-}
-
-const char *
-fq_agg_fn_name(enum fq_agg_fn f)
-{
-	switch (f) {
-	case FQ_AGG_FIELD:  return "field";
-	case FQ_AGG_SUM:    return "sum";
-	case FQ_AGG_COUNT:  return "count";
-	case FQ_AGG_MIN:    return "min";
-	case FQ_AGG_MAX:    return "max";
-	case FQ_AGG_AVG:    return "avg";
-	case FQ_AGG_UNION:  return "union";
-	case FQ_AGG_BITOR:  return "bitOR";
-	case FQ_AGG_BITAND: return "bitAND";
-	case FQ_AGG_FIRST:  return "first";
-	case FQ_AGG_LAST:   return "last";
 	}
 	return "?";
 }

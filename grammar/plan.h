@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fq_agg.h"
 #include "fq_allen.h"
 #include "fq_cset.h"
 #include "fq_field.h"
@@ -159,12 +160,7 @@ struct fq_gmodule {
 	const struct fq_gtime *time; /* ntime == 0: deadline is G.stime + W */
 };
 
-enum fq_agg_fn {
-	FQ_AGG_FIELD,   /* bare field: the first record's value */
-	FQ_AGG_SUM, FQ_AGG_COUNT, FQ_AGG_MIN, FQ_AGG_MAX, FQ_AGG_AVG,
-	FQ_AGG_UNION, FQ_AGG_BITOR, FQ_AGG_BITAND, FQ_AGG_FIRST, FQ_AGG_LAST,
-};
-
+/* One aggregate: function (fq_agg.h), its argument, result type, name. */
 struct fq_agg {
 	enum fq_agg_fn fn;
 	const struct fq_field *field;
@@ -250,6 +246,5 @@ struct fq_plan {
 /* "=", "!=", ..., "in", "notin". */
 const char *fq_op_name(enum fq_op op);
 const char *fq_vtype_name(enum fq_vtype t);
-const char *fq_agg_fn_name(enum fq_agg_fn f);
 
 #endif

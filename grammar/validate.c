@@ -186,16 +186,11 @@ static const char *const builtin_names[] = {
 	"stime", "etime", "duration", "records",
 };
 
+/* An aggregate of a time is a time, unless it counts or collects. */
 static int
 agg_is_time(const struct fq_agg *a)
 {
-	switch (a->fn) {
-	case FQ_AGG_COUNT: case FQ_AGG_UNION: case FQ_AGG_BITOR:
-	case FQ_AGG_BITAND:
-		return 0;
-	default:
-		return field_is_time(a->field);
-	}
+	return fq_agg_defs[a->fn].keeps_unit && field_is_time(a->field);
 }
 
 /*
@@ -899,16 +894,6 @@ compile_groupfilter(struct vstate *vs, struct fq__stage *st,
 
 /* ---- grouper ----------------------------------------------------------- */
 
-static const struct {
-	const char *name;
-	enum fq_agg_fn fn;
-} agg_fns[] = {
-	{ "sum", FQ_AGG_SUM }, { "count", FQ_AGG_COUNT }, { "min", FQ_AGG_MIN },
-	{ "max", FQ_AGG_MAX }, { "avg", FQ_AGG_AVG }, { "union", FQ_AGG_UNION },
-	{ "bitOR", FQ_AGG_BITOR }, { "bitAND", FQ_AGG_BITAND },
-	{ "first", FQ_AGG_FIRST }, { "last", FQ_AGG_LAST },
-};
-
 static int
 compile_gmodule(struct vstate *vs, const struct fq__module *m,
 		struct fq_gmodule *out)
@@ -1065,25 +1050,21 @@ compile_grouper(struct vstate *vs, struct fq__stage *st)
 			continue;
 		}
 		o->fn = FQ_AGG_FIELD;
-		if (a->fn != NULL) {
-			size_t k, nf = sizeof(agg_fns) / sizeof(agg_fns[0]);
-			for (k = 0; k < nf; k++)
-				if (strcmp(a->fn, agg_fns[k].name) == 0)
-					break;
-			if (k == nf) {
-				const char *names[sizeof(agg_fns) / sizeof(agg_fns[0])];
-				for (k = 0; k < nf; k++)
-					names[k] = agg_fns[k].name;
-				char note[64];
-				const char *s = fq_suggest(a->fn, strlen(a->fn), names, nf);
-				if (s)
-					snprintf(note, sizeof(note), "did you mean '%s'?", s);
-				fq__error(c, a->fn_at.off, a->fn_at.len, s ? note : NULL,
-					  "unknown aggregate function '%s'", a->fn);
-				bad = 1;
-				continue;
-			}
-			o->fn = agg_fns[k].fn;
+		if (a->fn != NULL &&
+		    !fq_agg_lookup(a->fn, strlen(a->fn), &o->fn)) {
+			const char *names[FQ_AGG_NFN];
+			size_t nf = 0;
+			for (size_t k = 0; k < FQ_AGG_NFN; k++)
+				if (fq_agg_defs[k].named)
+					names[nf++] = fq_agg_defs[k].name;
+			char note[64];
+			const char *s = fq_suggest(a->fn, strlen(a->fn), names, nf);
+			if (s)
+				snprintf(note, sizeof(note), "did you mean '%s'?", s);
+			fq__error(c, a->fn_at.off, a->fn_at.len, s ? note : NULL,
+				  "unknown aggregate function '%s'", a->fn);
+			bad = 1;
+			continue;
 		}
 		o->field = fq_field_lookup(a->field, strlen(a->field));
 		if (o->field == NULL) {
@@ -1096,29 +1077,17 @@ compile_grouper(struct vstate *vs, struct fq__stage *st)
 			bad = 1;
 			continue;
 		}
-		int ip = o->field->type == FQ_T_IP;
-		switch (o->fn) {
-		case FQ_AGG_SUM: case FQ_AGG_AVG: case FQ_AGG_BITOR:
-		case FQ_AGG_BITAND:
-			if (ip) {
-				fq__error(c, a->field_at.off, a->field_at.len, NULL,
-					  "%s() needs a numeric field; '%s' is an "
-					  "address", a->fn, a->field);
-				bad = 1;
-				continue;
-			}
-			o->vtype = o->fn == FQ_AGG_AVG ? FQ_V_REAL : FQ_V_INT;
-			break;
-		case FQ_AGG_COUNT:
-			o->vtype = FQ_V_INT;
-			break;
-		case FQ_AGG_UNION:
-			o->vtype = ip ? FQ_V_SET_IP : FQ_V_SET_INT;
-			break;
-		default:
-			o->vtype = ip ? FQ_V_IP : FQ_V_INT;
-			break;
+		enum fq_vtype arg = field_vtype(o->field);
+		if (!fq_agg_accepts(o->fn, arg)) {
+			fq__error(c, a->field_at.off, a->field_at.len, NULL,
+				  arg == FQ_V_IP
+				  ? "%s() needs a numeric field; '%s' is an address"
+				  : "%s() needs an address field; '%s' is a number",
+				  a->fn, a->field);
+			bad = 1;
+			continue;
 		}
+		o->vtype = fq_agg_result_type(o->fn, arg);
 		struct fq__span nat = a->as ? a->as_at : a->field_at;
 		if (a->as != NULL)
 			o->name = a->as;
