@@ -202,6 +202,24 @@ sort_diags(struct fq_diag *d, size_t from)
 	}
 }
 
+/* Where each line of c->src starts, for fq__line_of(). */
+static int
+line_table(struct fq__ctx *c)
+{
+	uint32_t nl = 1;
+	for (size_t i = 0; i < c->len; i++)
+		nl += c->src[i] == '\n';
+	c->line_start = fq__alloc(c, nl * sizeof(uint32_t));
+	if (c->line_start == NULL)
+		return -1;
+	c->line_start[0] = 0;
+	c->nlines = 1;
+	for (size_t i = 0; i < c->len; i++)
+		if (c->src[i] == '\n')
+			c->line_start[c->nlines++] = (uint32_t)(i + 1);
+	return 0;
+}
+
 int
 fq_query_compile(struct fq_query **out, const char *filename,
 		 const char *text, size_t len, struct fq_diag *diag)
@@ -233,20 +251,9 @@ fq_query_compile(struct fq_query **out, const char *filename,
 	}
 	c.src = src;
 	c.len = len;
-	{
-		uint32_t nl = 1;
-		for (size_t i = 0; i < len; i++)
-			nl += src[i] == '\n';
-		c.line_start = fq__alloc(&c, nl * sizeof(uint32_t));
-		if (c.line_start == NULL) {
-			rc = -FQ_ENOMEM;
-			goto fail;
-		}
-		c.line_start[0] = 0;
-		c.nlines = 1;
-		for (size_t i = 0; i < len; i++)
-			if (src[i] == '\n')
-				c.line_start[c.nlines++] = (uint32_t)(i + 1);
+	if (line_table(&c) < 0) {
+		rc = -FQ_ENOMEM;
+		goto fail;
 	}
 
 	struct fq__token *toks;
