@@ -3,10 +3,14 @@
  * the query front end; not for other layers (they use query.h / plan.h).
  *
  * The pipeline is: lexer (lexer.re) turns the text into a token array;
- * the parser (parser.c) builds the AST, reporting syntax errors and
- * resynchronising at line ends and closing braces; the validator
- * (validate.c) resolves every name and builds the plan (plan.h).  All of
- * it allocates from the query's arena.
+ * the parser (parser.c, parse_cond.c; parser.h) builds the AST, reporting
+ * syntax errors and resynchronising at line ends and closing braces; the
+ * validator (validate.c, validate_term.c; validate.h) resolves every name
+ * and has the plan (plan.h) built by compile_filter.c, compile_grouper.c
+ * and compile_merger.c.  All of it allocates from the query's arena
+ * (fq__alloc, fq__push).  Name suggestions, constant sets, the Allen
+ * relations and the aggregate functions are core's tables (fq_suggest.h,
+ * fq_cset.h, fq_allen.h, fq_agg.h), shared with the engine.
  */
 #ifndef FQ_GRAMMAR_INTERNAL_H
 #define FQ_GRAMMAR_INTERNAL_H
