@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "fq_suggest.h"
+
 #define ALIASES(...) ((const char *const[]){ __VA_ARGS__, NULL })
 #define NOALIAS ((const char *const[]){ NULL })
 #define OFF(m) ((uint16_t)offsetof(struct fq_record, m))
@@ -97,58 +99,22 @@ fq_field_lookup(const char *name, size_t len)
 	return NULL;
 }
 
-/* Damerau-free Levenshtein distance, bounded inputs (names are short). */
-static size_t
-edit_distance(const char *a, size_t la, const char *b, size_t lb)
-{
-	size_t row[64];
-	if (la >= 63 || lb >= 63)
-		return (size_t)-1;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j];
-			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-			size_t best = diag + cost;
-			if (row[j] + 1 < best)
-				best = row[j] + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
+/*
+ * The field names and aliases are the candidates, in table order (a
+ * canonical name before its aliases wins a tie).
+ */
 const char *
 fq_field_suggest(const char *name, size_t len)
 {
-	const char *best = NULL;
-	size_t best_d = (size_t)-1;
+	struct fq_suggest sg;
+	fq_suggest_init(&sg, name, len);
 	for (size_t i = 0; i < FQ_F_COUNT; i++) {
 		const struct fq_field *f = &fq_fields[i];
-		size_t d = edit_distance(name, len, f->name, strlen(f->name));
-		if (d < best_d) {
-			best_d = d;
-			best = f->name;
-		}
-		for (const char *const *a = f->aliases; *a; a++) {
-			d = edit_distance(name, len, *a, strlen(*a));
-			if (d < best_d) {
-				best_d = d;
-				best = *a;
-			}
-		}
+		fq_suggest_add(&sg, f->name);
+		for (const char *const *a = f->aliases; *a; a++)
+			fq_suggest_add(&sg, *a);
 	}
-	/* Accept up to a third of the name wrong, at least one edit. */
-	size_t limit = len / 3 > 0 ? len / 3 : 1;
-	if (limit > 3)
-		limit = 3;
-	return best_d <= limit ? best : NULL;
+	return fq_suggest_result(&sg, 0);
 }
 
 const char *

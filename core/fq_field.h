@@ -83,8 +83,9 @@ extern const struct fq_field fq_fields[FQ_F_COUNT];
 const struct fq_field *fq_field_lookup(const char *name, size_t len);
 
 /*
- * The known name (canonical or alias) closest to `name` by edit distance,
- * for "did you mean" diagnostics; NULL if nothing is reasonably close.
+ * The known name (canonical or alias) closest to `name` by edit distance
+ * (fq_suggest.h), for "did you mean" diagnostics; NULL if nothing is
+ * close.
  */
 const char *fq_field_suggest(const char *name, size_t len);
 

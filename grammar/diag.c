@@ -58,6 +58,63 @@ is_cont(unsigned char c)
 	return (c & 0xC0) == 0x80;
 }
 
+/*
+ * Line, column and caret width (in characters, a tab as one) of the
+ * `width` bytes at byte `off` of src, into e; the offending line is
+ * src[*ls, *le) (without its newline or a CR before it).
+ */
+static void
+locate(const char *src, size_t srclen, size_t off, size_t width,
+       struct fq_diag_entry *e, size_t *ls, size_t *le)
+{
+	if (off > srclen)
+		off = srclen;
+	uint32_t line = 1;
+	for (size_t i = 0; i < off; i++) {
+		if (src[i] == '\n') {
+			line++;
+			*ls = i + 1;
+		}
+	}
+	uint32_t col = 1;
+	for (size_t i = *ls; i < off; i++)
+		if (!is_cont((unsigned char)src[i]))
+			col++;
+	*le = *ls;
+	while (*le < srclen && src[*le] != '\n' && src[*le] != '\0')
+		(*le)++;
+	if (*le > *ls && src[*le - 1] == '\r')
+		(*le)--;
+	size_t end = off + width;
+	if (end > *le)
+		end = *le;
+	uint32_t w = 0;
+	for (size_t i = off; i < end; i++)
+		if (!is_cont((unsigned char)src[i]))
+			w++;
+	e->line = line;
+	e->col = col;
+	e->width = w ? w : 1;
+}
+
+/*
+ * Same position and text as an earlier entry: already said (a group
+ * filter compiled for a second branch repeats its diagnostics).
+ */
+static int
+already_said(const struct fq_diag *d, const struct fq_diag_entry *e,
+	     const char *file, const char *msg)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		const struct fq_diag_entry *o = &d->v[i];
+		if (o->line == e->line && o->col == e->col && o->sev == e->sev &&
+		    same_str(o->file, file) &&
+		    (e->line > 0 || strcmp(o->msg, msg) == 0))
+			return 1;
+	}
+	return 0;
+}
+
 void
 fq_diag_add(struct fq_diag *d, enum fq_severity sev, const char *file,
 	    const char *src, size_t srclen, size_t off, size_t width,
@@ -82,44 +139,10 @@ fq_diag_add(struct fq_diag *d, enum fq_severity sev, const char *file,
 	memset(&e, 0, sizeof(e));
 	e.sev = sev;
 	size_t ls = 0, le = 0;
-	if (src != NULL) {
-		if (off > srclen)
-			off = srclen;
-		uint32_t line = 1;
-		for (size_t i = 0; i < off; i++) {
-			if (src[i] == '\n') {
-				line++;
-				ls = i + 1;
-			}
-		}
-		uint32_t col = 1;
-		for (size_t i = ls; i < off; i++)
-			if (!is_cont((unsigned char)src[i]))
-				col++;
-		le = ls;
-		while (le < srclen && src[le] != '\n' && src[le] != '\0')
-			le++;
-		if (le > ls && src[le - 1] == '\r')
-			le--;
-		size_t end = off + width;
-		if (end > le)
-			end = le;
-		uint32_t w = 0;
-		for (size_t i = off; i < end; i++)
-			if (!is_cont((unsigned char)src[i]))
-				w++;
-		e.line = line;
-		e.col = col;
-		e.width = w ? w : 1;
-	}
-
-	/* Same position and text as an earlier entry: already said. */
-	for (size_t i = 0; i < d->n; i++) {
-		const struct fq_diag_entry *o = &d->v[i];
-		if (o->line == e.line && o->col == e.col && o->sev == sev &&
-		    same_str(o->file, file) && (e.line > 0 || strcmp(o->msg, msg) == 0))
-			return;
-	}
+	if (src != NULL)
+		locate(src, srclen, off, width, &e, &ls, &le);
+	if (already_said(d, &e, file, msg))
+		return;
 	if (sev == FQ_SEV_ERROR)
 		d->nerrors++;
 	else if (sev == FQ_SEV_WARNING)

@@ -3,10 +3,14 @@
  * the query front end; not for other layers (they use query.h / plan.h).
  *
  * The pipeline is: lexer (lexer.re) turns the text into a token array;
- * the parser (parser.c) builds the AST, reporting syntax errors and
- * resynchronising at line ends and closing braces; the validator
- * (validate.c) resolves every name and builds the plan (plan.h).  All of
- * it allocates from the query's arena.
+ * the parser (parser.c, parse_cond.c; parser.h) builds the AST, reporting
+ * syntax errors and resynchronising at line ends and closing braces; the
+ * validator (validate.c, validate_term.c; validate.h) resolves every name
+ * and has the plan (plan.h) built by compile_filter.c, compile_grouper.c
+ * and compile_merger.c.  All of it allocates from the query's arena
+ * (fq__alloc, fq__push).  Name suggestions, constant sets, the Allen
+ * relations and the aggregate functions are core's tables (fq_suggest.h,
+ * fq_cset.h, fq_allen.h, fq_agg.h), shared with the engine.
  */
 #ifndef FQ_GRAMMAR_INTERNAL_H
 #define FQ_GRAMMAR_INTERNAL_H
@@ -16,6 +20,7 @@
 
 #include "diag.h"
 #include "fq_arena.h"
+#include "fq_suggest.h"
 #include "plan.h"
 
 /* Caps that keep hostile input bounded (SPEC section 8). */
@@ -70,6 +75,14 @@ void fq__warning(struct fq__ctx *c, uint32_t off, uint32_t len,
 		 const char *note, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 void *fq__alloc(struct fq__ctx *c, size_t size);
+/*
+ * Append a zeroed element of sz bytes to the arena-backed array *v of *n
+ * elements (all pushed with this function); returns it, or NULL when the
+ * arena is exhausted (c->oom set, *v and *n unchanged).
+ */
+void *fq__push(struct fq__ctx *c, void **v, size_t *n, size_t sz);
+/* The same for an array of pointers: appends x; 0 or -1. */
+int fq__push_ptr(struct fq__ctx *c, void ***v, size_t *n, void *x);
 
 /*
  * Lexer: fills *out with the tokens of c->src (ending with FQ_TK_EOF),
@@ -230,11 +243,6 @@ int fq__validate(struct fq__ctx *c, struct fq__file *f, struct fq_plan *plan);
 
 /* Helpers shared by parser and validator. */
 int fq__streq(const char *s, size_t len, const char *lit);
-size_t fq__edit_distance(const char *a, size_t al, const char *b, size_t bl);
-/* Closest of cands (n entries) to s within a third of its length. */
-const char *fq__suggest(const char *s, size_t len, const char *const *cands,
-			size_t n);
-int fq__allen_lookup(const char *s, size_t len, enum fq_allen_rel *out);
 int fq__protocol_lookup(const char *s, size_t len, int *num,
 			const char **suggest);
 struct fq_set *fq__set_build(struct fq__ctx *c, enum fq_vtype elem,

@@ -30,6 +30,34 @@
 	re2c:flags:tags = 0;
 */
 
+/*
+ * Whether a newline after the nt tokens v[] continues the line (SPEC
+ * section 3): inside ( ) or [ ], after `,` `->` `OR`, and blank lines.
+ */
+static int
+line_continues(const struct fq__ctx *c, const struct fq__token *v, size_t nt,
+	       int depth)
+{
+	if (depth > 0 || nt == 0)
+		return 1;
+	const struct fq__token *pt = &v[nt - 1];
+	if (pt->kind == FQ_TK_NL || pt->kind == FQ_TK_COMMA ||
+	    pt->kind == FQ_TK_ARROW)
+		return 1;
+	return pt->kind == FQ_TK_NAME &&
+	       (fq__streq(c->src + pt->off, pt->len, "OR") ||
+		fq__streq(c->src + pt->off, pt->len, "or"));
+}
+
+static void
+bad_char(struct fq__ctx *c, uint32_t off, unsigned ch)
+{
+	if (ch >= 0x20 && ch < 0x7f)
+		fq__error(c, off, 1, NULL, "unexpected character '%c'", ch);
+	else
+		fq__error(c, off, 1, NULL, "unexpected character 0x%02x", ch);
+}
+
 int
 fq__lex(struct fq__ctx *c, struct fq__token **out, size_t *n)
 {
@@ -71,19 +99,8 @@ fq__lex(struct fq__ctx *c, struct fq__token **out, size_t *n)
 		[ \t\r\v\f]+ { continue; }
 		"#" [^\n\x00]* { continue; }
 		"\n" {
-			if (depth > 0 || nt == 0)
-				continue;
-			enum fq__tok pk = v[nt - 1].kind;
-			if (pk == FQ_TK_NL || pk == FQ_TK_COMMA ||
-			    pk == FQ_TK_ARROW)
-				continue;
-			if (pk == FQ_TK_NAME &&
-			    (fq__streq(c->src + v[nt - 1].off, v[nt - 1].len,
-				       "OR") ||
-			     fq__streq(c->src + v[nt - 1].off, v[nt - 1].len,
-				       "or")))
-				continue;
-			PUSH(FQ_TK_NL);
+			if (!line_continues(c, v, nt, depth))
+				PUSH(FQ_TK_NL);
 			continue;
 		}
 		name { PUSH(FQ_TK_NAME); continue; }
@@ -118,13 +135,7 @@ fq__lex(struct fq__ctx *c, struct fq__token **out, size_t *n)
 			continue;
 		}
 		* {
-			unsigned ch = *tok;
-			if (ch >= 0x20 && ch < 0x7f)
-				fq__error(c, (uint32_t)(tok - base), 1, NULL,
-					  "unexpected character '%c'", ch);
-			else
-				fq__error(c, (uint32_t)(tok - base), 1, NULL,
-					  "unexpected character 0x%02x", ch);
+			bad_char(c, (uint32_t)(tok - base), *tok);
 			continue;
 		}
 		*/

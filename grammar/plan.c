@@ -1,47 +1,13 @@
 /*
- * plan.c - plan helpers shared by the compiler and the engine: building
- * constant sets (sorted, merged ranges, so that membership is a binary
- * search), the Allen relation table of SPEC section 4, and names.
+ * plan.c - small plan helpers: constant sets in the query's arena (the
+ * set itself is core's, fq_cset.h) and the names of operators and value
+ * types for printing (aggregate functions: fq_agg.h).  The run-time helpers the
+ * engine calls per record or group (Allen relations, set membership)
+ * live in core (fq_allen.h, fq_cset.h).
  */
-#include <stdlib.h>
-#include <string.h>
 
 #include "internal.h"
 #include "plan.h"
-
-static int
-cmp_int_range(const void *a, const void *b)
-{
-	const struct fq_int_range *x = a, *y = b;
-	if (x->lo != y->lo)
-		return x->lo < y->lo ? -1 : 1;
-	return 0;
-}
-
-static int
-cmp_ip_range(const void *a, const void *b)
-{
-	const struct fq_ip_range *x = a, *y = b;
-	return fq_ip_cmp(&x->lo, &y->lo);
-}
-
-/* a + 1 within the same family, saturating; 0 when it overflowed. */
-static int
-ip_succ(const struct fq_ip *a, struct fq_ip *out)
-{
-	*out = *a;
-	if (!a->is6) {
-		if (a->lo >= 0xffffffffu)
-			return 0;
-		out->lo++;
-		return 1;
-	}
-	if (++out->lo == 0) {
-		if (++out->hi == 0)
-			return 0;
-	}
-	return 1;
-}
 
 struct fq_set *
 fq__set_build(struct fq__ctx *c, enum fq_vtype elem, struct fq_int_range *ir,
@@ -50,145 +16,8 @@ fq__set_build(struct fq__ctx *c, enum fq_vtype elem, struct fq_int_range *ir,
 	struct fq_set *s = fq__alloc(c, sizeof(*s));
 	if (s == NULL)
 		return NULL;
-	s->elem = elem;
-	size_t m = 0;
-	if (elem == FQ_V_INT) {
-		qsort(ir, n, sizeof(*ir), cmp_int_range);
-		for (size_t i = 0; i < n; i++) {
-			if (m > 0 && (ir[i].lo <= ir[m - 1].hi ||
-				      (ir[m - 1].hi < INT64_MAX &&
-				       ir[i].lo == ir[m - 1].hi + 1))) {
-				if (ir[i].hi > ir[m - 1].hi)
-					ir[m - 1].hi = ir[i].hi;
-				continue;
-			}
-			ir[m++] = ir[i];
-		}
-		s->ints = ir;
-	} else {
-		qsort(pr, n, sizeof(*pr), cmp_ip_range);
-		for (size_t i = 0; i < n; i++) {
-			struct fq_ip nx;
-			if (m > 0 && pr[i].lo.is6 == pr[m - 1].lo.is6 &&
-			    (fq_ip_cmp(&pr[i].lo, &pr[m - 1].hi) <= 0 ||
-			     (ip_succ(&pr[m - 1].hi, &nx) &&
-			      fq_ip_eq(&nx, &pr[i].lo)))) {
-				if (fq_ip_cmp(&pr[i].hi, &pr[m - 1].hi) > 0)
-					pr[m - 1].hi = pr[i].hi;
-				continue;
-			}
-			pr[m++] = pr[i];
-		}
-		s->ips = pr;
-	}
-	s->n = m;
+	fq_set_build(s, elem, ir, pr, n);
 	return s;
-}
-
-int
-fq_set_has_int(const struct fq_set *s, int64_t v)
-{
-	size_t lo = 0, hi = s->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (v < s->ints[mid].lo)
-			hi = mid;
-		else if (v > s->ints[mid].hi)
-			lo = mid + 1;
-		else
-			return 1;
-	}
-	return 0;
-}
-
-int
-fq_set_has_ip(const struct fq_set *s, const struct fq_ip *v)
-{
-	size_t lo = 0, hi = s->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (fq_ip_cmp(v, &s->ips[mid].lo) < 0)
-			hi = mid;
-		else if (fq_ip_cmp(v, &s->ips[mid].hi) > 0)
-			lo = mid + 1;
-		else
-			return 1;
-	}
-	return 0;
-}
-
-static const char *const al_short[FQ_AL_COUNT] = {
-	"<", ">", "m", "mi", "o", "oi", "s", "si", "d", "di", "f", "fi", "=",
-};
-static const char *const al_long[FQ_AL_COUNT] = {
-	"before", "after", "meets", "met-by", "overlaps", "overlapped-by",
-	"starts", "started-by", "during", "contains", "finishes",
-	"finished-by", "equals",
-};
-
-const char *
-fq_allen_short(enum fq_allen_rel r)
-{
-	return (unsigned)r < FQ_AL_COUNT ? al_short[r] : "?";
-}
-
-const char *
-fq_allen_long(enum fq_allen_rel r)
-{
-	return (unsigned)r < FQ_AL_COUNT ? al_long[r] : "?";
-}
-
-enum fq_allen_rel
-fq_allen_inverse(enum fq_allen_rel r)
-{
-	if (r == FQ_AL_EQUALS)
-		return r;
-	/* Relations come in pairs (r, r inverse) at even/odd positions. */
-	return (enum fq_allen_rel)((unsigned)r ^ 1u);
-}
-
-static int
-approx(int64_t a, int64_t b, int64_t delta)
-{
-	int64_t d = a > b ? a - b : b - a;
-	return d <= (delta < 0 ? 0 : delta);
-}
-
-int
-fq_allen_holds(enum fq_allen_rel r, int64_t xs, int64_t xe, int64_t ys,
-	       int64_t ye, int64_t delta)
-{
-	switch (r) {
-	case FQ_AL_BEFORE:
-		return xe < ys && (delta < 0 || ys - xe <= delta);
-	case FQ_AL_AFTER:
-		return fq_allen_holds(FQ_AL_BEFORE, ys, ye, xs, xe, delta);
-	case FQ_AL_MEETS:
-		return approx(xe, ys, delta);
-	case FQ_AL_MET_BY:
-		return approx(ye, xs, delta);
-	case FQ_AL_OVERLAPS:
-		return xs < ys && ys < xe && xe < ye;
-	case FQ_AL_OVERLAPPED_BY:
-		return ys < xs && xs < ye && ye < xe;
-	case FQ_AL_STARTS:
-		return approx(xs, ys, delta) && xe < ye;
-	case FQ_AL_STARTED_BY:
-		return approx(ys, xs, delta) && ye < xe;
-	case FQ_AL_DURING:
-		return ys < xs && xe < ye;
-	case FQ_AL_CONTAINS:
-		return xs < ys && ye < xe;
-	case FQ_AL_FINISHES:
-		return approx(xe, ye, delta) && xs > ys;
-	case FQ_AL_FINISHED_BY:
-		return approx(ye, xe, delta) && ys > xs;
-	case FQ_AL_EQUALS:
-		return approx(xs, ys, delta) && approx(xe, ye, delta);
-	case FQ_AL_COUNT:
-		break;
-	}
-	return 0;
 }
 
 const char *
@@ -217,25 +46,6 @@ fq_vtype_name(enum fq_vtype t)
 	case FQ_V_IP:      return "ip";
 	case FQ_V_SET_INT: return "set<int>";
 	case FQ_V_SET_IP:  return "set<ip>";
-	}
-	return "?";
-}
-
-const char *
-fq_agg_fn_name(enum fq_agg_fn f)
-{
-	switch (f) {
-	case FQ_AGG_FIELD:  return "field";
-	case FQ_AGG_SUM:    return "sum";
-	case FQ_AGG_COUNT:  return "count";
-	case FQ_AGG_MIN:    return "min";
-	case FQ_AGG_MAX:    return "max";
-	case FQ_AGG_AVG:    return "avg";
-	case FQ_AGG_UNION:  return "union";
-	case FQ_AGG_BITOR:  return "bitOR";
-	case FQ_AGG_BITAND: return "bitAND";
-	case FQ_AGG_FIRST:  return "first";
-	case FQ_AGG_LAST:   return "last";
 	}
 	return "?";
 }

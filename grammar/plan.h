@@ -24,8 +24,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fq_agg.h"
+#include "fq_allen.h"
+#include "fq_cset.h"
 #include "fq_field.h"
 #include "fq_ip.h"
+#include "fq_vtype.h"
 
 /* Comparison operators (filter terms, grouper and merger rules). */
 enum fq_op {
@@ -33,26 +37,6 @@ enum fq_op {
 	FQ_OP_IN,      /* membership, or subset when both sides are sets */
 	FQ_OP_NOTIN,   /* negation of FQ_OP_IN */
 	FQ_OP_FILTER,  /* term is another filter (composite filter) */
-};
-
-/* Value types as the engine compares them. */
-enum fq_vtype {
-	FQ_V_INT,      /* numbers, times (ms), durations (ms) */
-	FQ_V_REAL,     /* avg() */
-	FQ_V_IP,
-	FQ_V_SET_INT,  /* union() of a numeric field, or a constant set */
-	FQ_V_SET_IP,   /* union() of an address field, or a constant set */
-};
-
-/* A sorted, merged, non-overlapping list of inclusive ranges. */
-struct fq_int_range { int64_t lo, hi; };
-struct fq_ip_range { struct fq_ip lo, hi; };  /* lo, hi of one family */
-
-struct fq_set {
-	enum fq_vtype elem;             /* FQ_V_INT or FQ_V_IP */
-	size_t n;
-	const struct fq_int_range *ints;   /* when elem == FQ_V_INT */
-	const struct fq_ip_range *ips;     /* when elem == FQ_V_IP, by fq_ip_cmp */
 };
 
 /* Built-in group values and where a group-level operand reads from. */
@@ -176,12 +160,7 @@ struct fq_gmodule {
 	const struct fq_gtime *time; /* ntime == 0: deadline is G.stime + W */
 };
 
-enum fq_agg_fn {
-	FQ_AGG_FIELD,   /* bare field: the first record's value */
-	FQ_AGG_SUM, FQ_AGG_COUNT, FQ_AGG_MIN, FQ_AGG_MAX, FQ_AGG_AVG,
-	FQ_AGG_UNION, FQ_AGG_BITOR, FQ_AGG_BITAND, FQ_AGG_FIRST, FQ_AGG_LAST,
-};
-
+/* One aggregate: function (fq_agg.h), its argument, result type, name. */
 struct fq_agg {
 	enum fq_agg_fn fn;
 	const struct fq_field *field;
@@ -198,15 +177,6 @@ struct fq_plan_grouper {
 };
 
 /* ---- merger ----------------------------------------------------------- */
-
-/* Allen relations; bit (1u << rel) in fq_allen.rels. */
-enum fq_allen_rel {
-	FQ_AL_BEFORE, FQ_AL_AFTER, FQ_AL_MEETS, FQ_AL_MET_BY,
-	FQ_AL_OVERLAPS, FQ_AL_OVERLAPPED_BY, FQ_AL_STARTS, FQ_AL_STARTED_BY,
-	FQ_AL_DURING, FQ_AL_CONTAINS, FQ_AL_FINISHES, FQ_AL_FINISHED_BY,
-	FQ_AL_EQUALS,
-	FQ_AL_COUNT
-};
 
 /*
  * The Allen terms between one pair of branches (module slots a < b), an
@@ -271,30 +241,10 @@ struct fq_plan {
 	const struct fq_endpoint *outputs;    /* accepted, ignored */
 };
 
-/* ---- helpers for the engine (plan.c) ---------------------------------- */
-
-/* Short ("oi") and long ("overlapped-by") spelling of a relation. */
-const char *fq_allen_short(enum fq_allen_rel r);
-const char *fq_allen_long(enum fq_allen_rel r);
-/* The relation r' with x r y <=> y r' x. */
-enum fq_allen_rel fq_allen_inverse(enum fq_allen_rel r);
-
-/*
- * Whether x r y holds for intervals [xs, xe], [ys, ye] (ms) with tolerance
- * delta (SPEC section 4 table).  Pass delta = -1 when the term has none:
- * `<`/`>` are then unbounded and the approximate endpoints exact.
- */
-int fq_allen_holds(enum fq_allen_rel r, int64_t xs, int64_t xe,
-		   int64_t ys, int64_t ye, int64_t delta);
-
-/* Membership tests on a constant set (binary search). */
-int fq_set_has_int(const struct fq_set *s, int64_t v);
-int fq_set_has_ip(const struct fq_set *s, const struct fq_ip *v);
-
+/* ---- names, for printing (plan.c) ------------------------------------- */
 
 /* "=", "!=", ..., "in", "notin". */
 const char *fq_op_name(enum fq_op op);
 const char *fq_vtype_name(enum fq_vtype t);
-const char *fq_agg_fn_name(enum fq_agg_fn f);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * query.c - the front end's entry point and the helpers its passes share:
- * error reporting into the diagnostics list, name suggestions, the tables
- * of Allen relation spellings and protocol names.
+ * error reporting into the diagnostics list, arena allocation, the table
+ * of protocol names.  Name suggestions are
+ * core's (fq_suggest.h).
  */
 #include "query.h"
 
@@ -35,6 +36,41 @@ fq__alloc(struct fq__ctx *c, size_t size)
 	if (p == NULL)
 		c->oom = 1;
 	return p;
+}
+
+/*
+ * Arrays the front end builds grow in the arena: capacity is the next
+ * power of two >= n, at least 4, so it need not be stored; a full array
+ * is copied into one twice its size (the old one stays in the arena).
+ */
+void *
+fq__push(struct fq__ctx *c, void **v, size_t *n, size_t sz)
+{
+	size_t cap = 4;
+	while (cap < *n)
+		cap *= 2;
+	if (*n == 0 || *n == cap) {
+		size_t ncap = *n == 0 ? 4 : cap * 2;
+		char *nv = fq__alloc(c, ncap * sz);
+		if (nv == NULL)
+			return NULL;
+		if (*n)
+			memcpy(nv, *v, *n * sz);
+		*v = nv;
+	}
+	char *slot = (char *)*v + (*n)++ * sz;
+	memset(slot, 0, sz);
+	return slot;
+}
+
+int
+fq__push_ptr(struct fq__ctx *c, void ***v, size_t *n, void *x)
+{
+	void **slot = fq__push(c, (void **)v, n, sizeof(void *));
+	if (slot == NULL)
+		return -1;
+	*slot = x;
+	return 0;
 }
 
 uint32_t
@@ -114,96 +150,6 @@ fq__streq(const char *s, size_t len, const char *lit)
 	return l == len && memcmp(s, lit, len) == 0;
 }
 
-/*
- * Optimal string alignment distance: insertions, deletions,
- * substitutions and transpositions of neighbours (the commonest typo,
- * "tpc" for "tcp") each cost one.
- */
-size_t
-fq__edit_distance(const char *a, size_t al, const char *b, size_t bl)
-{
-	/* Names longer than this are never "close": keep the rows small. */
-	enum { MAXL = 64 };
-	if (al > MAXL || bl > MAXL)
-		return (size_t)-1;
-	size_t d[3][MAXL + 1];   /* rows i-2, i-1, i (rotating) */
-	for (size_t j = 0; j <= bl; j++)
-		d[0][j] = j;
-	for (size_t i = 1; i <= al; i++) {
-		size_t *cur = d[i % 3], *prev = d[(i - 1) % 3], *pp = d[(i + 1) % 3];
-		cur[0] = i;
-		for (size_t j = 1; j <= bl; j++) {
-			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-			size_t v = prev[j - 1] + cost;
-			if (prev[j] + 1 < v)
-				v = prev[j] + 1;
-			if (cur[j - 1] + 1 < v)
-				v = cur[j - 1] + 1;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
-			    a[i - 2] == b[j - 1] && pp[j - 2] + 1 < v)
-				v = pp[j - 2] + 1;
-			cur[j] = v;
-		}
-	}
-	return d[al % 3][bl];
-}
-
-const char *
-fq__suggest(const char *s, size_t len, const char *const *cands, size_t n)
-{
-	const char *best = NULL;
-	size_t best_d = (size_t)-1;
-	for (size_t i = 0; i < n; i++) {
-		if (cands[i] == NULL)
-			continue;
-		size_t d = fq__edit_distance(s, len, cands[i], strlen(cands[i]));
-		if (d < best_d) {
-			best_d = d;
-			best = cands[i];
-		}
-	}
-	size_t limit = len / 3 > 0 ? len / 3 : 1;
-	if (limit > 3)
-		limit = 3;
-	/* A different case only (Filter, bitand) is always worth a hint. */
-	if (best != NULL && best_d > limit) {
-		for (size_t i = 0; i < n; i++)
-			if (cands[i] && strlen(cands[i]) == len &&
-			    strncasecmp(cands[i], s, len) == 0)
-				return cands[i];
-	}
-	return best_d <= limit ? best : NULL;
-}
-
-static const struct {
-	const char *s;
-	enum fq_allen_rel r;
-} allen_names[] = {
-	{ "m", FQ_AL_MEETS }, { "mi", FQ_AL_MET_BY },
-	{ "o", FQ_AL_OVERLAPS }, { "oi", FQ_AL_OVERLAPPED_BY },
-	{ "s", FQ_AL_STARTS }, { "si", FQ_AL_STARTED_BY },
-	{ "d", FQ_AL_DURING }, { "di", FQ_AL_CONTAINS },
-	{ "f", FQ_AL_FINISHES }, { "fi", FQ_AL_FINISHED_BY },
-	{ "before", FQ_AL_BEFORE }, { "after", FQ_AL_AFTER },
-	{ "equals", FQ_AL_EQUALS }, { "meets", FQ_AL_MEETS },
-	{ "met-by", FQ_AL_MET_BY }, { "overlaps", FQ_AL_OVERLAPS },
-	{ "overlapped-by", FQ_AL_OVERLAPPED_BY }, { "starts", FQ_AL_STARTS },
-	{ "started-by", FQ_AL_STARTED_BY }, { "during", FQ_AL_DURING },
-	{ "contains", FQ_AL_CONTAINS }, { "finishes", FQ_AL_FINISHES },
-	{ "finished-by", FQ_AL_FINISHED_BY },
-};
-
-int
-fq__allen_lookup(const char *s, size_t len, enum fq_allen_rel *out)
-{
-	for (size_t i = 0; i < sizeof(allen_names) / sizeof(allen_names[0]); i++)
-		if (fq__streq(s, len, allen_names[i].s)) {
-			*out = allen_names[i].r;
-			return 1;
-		}
-	return 0;
-}
-
 /* IANA protocol numbers an operator names in filters (case-insensitive). */
 static const struct {
 	const char *name;
@@ -231,7 +177,7 @@ fq__protocol_lookup(const char *s, size_t len, int *num, const char **suggest)
 			return 1;
 		}
 	}
-	*suggest = fq__suggest(s, len, names, np);
+	*suggest = fq_suggest(s, len, names, np);
 	return 0;
 }
 
@@ -254,6 +200,24 @@ sort_diags(struct fq_diag *d, size_t from)
 		}
 		d->v[j] = e;
 	}
+}
+
+/* Where each line of c->src starts, for fq__line_of(). */
+static int
+line_table(struct fq__ctx *c)
+{
+	uint32_t nl = 1;
+	for (size_t i = 0; i < c->len; i++)
+		nl += c->src[i] == '\n';
+	c->line_start = fq__alloc(c, nl * sizeof(uint32_t));
+	if (c->line_start == NULL)
+		return -1;
+	c->line_start[0] = 0;
+	c->nlines = 1;
+	for (size_t i = 0; i < c->len; i++)
+		if (c->src[i] == '\n')
+			c->line_start[c->nlines++] = (uint32_t)(i + 1);
+	return 0;
 }
 
 int
@@ -287,20 +251,9 @@ fq_query_compile(struct fq_query **out, const char *filename,
 	}
 	c.src = src;
 	c.len = len;
-	{
-		uint32_t nl = 1;
-		for (size_t i = 0; i < len; i++)
-			nl += src[i] == '\n';
-		c.line_start = fq__alloc(&c, nl * sizeof(uint32_t));
-		if (c.line_start == NULL) {
-			rc = -FQ_ENOMEM;
-			goto fail;
-		}
-		c.line_start[0] = 0;
-		c.nlines = 1;
-		for (size_t i = 0; i < len; i++)
-			if (src[i] == '\n')
-				c.line_start[c.nlines++] = (uint32_t)(i + 1);
+	if (line_table(&c) < 0) {
+		rc = -FQ_ENOMEM;
+		goto fail;
 	}
 
 	struct fq__token *toks;
