@@ -102,6 +102,17 @@ typedef void fq_agg_final_fn(const union fq_agg_state *s, enum fq_vtype arg,
 /* Free what a state holds (union()'s array); the state is then empty. */
 typedef void fq_agg_fini_fn(union fq_agg_state *s);
 
+/*
+ * Where a state's value lies when reading it needs no final(): engines
+ * read these directly on their hottest paths (comparisons, hashes), and
+ * call final() for the rest.
+ */
+enum fq_agg_at {
+	FQ_AGG_AT_FINAL = 0,   /* only through final() */
+	FQ_AGG_AT_I,           /* state.i, or state.ip for an address */
+	FQ_AGG_AT_CNT,         /* state.cnt, as a number */
+};
+
 struct fq_agg_def {
 	const char *name;          /* as written: "sum", "bitOR"; "field" for
 				      the bare field, which has no name */
@@ -117,6 +128,7 @@ struct fq_agg_def {
 	fq_agg_merge_fn *merge;
 	fq_agg_final_fn *final;
 	fq_agg_fini_fn *fini;      /* NULL: the state holds nothing */
+	enum fq_agg_at at;         /* where its value can be read directly */
 };
 
 /* The table, indexed by enum fq_agg_fn. */

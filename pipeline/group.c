@@ -3,7 +3,7 @@
  * images (SPEC section 4).
  *
  * A group is one block: struct pl_group, then its aggregates, each in the
- * room its function needs (struct pl_agg), its key hashes (one per
+ * room its function needs (union fq_agg_state), its key hashes (one per
  * module) and, when no record is printed, the images of its first and
  * last record; only the records array and union() sets' elements live
  * apart, because they grow.  Every byte a group holds is counted in the
@@ -93,73 +93,32 @@ block_put(struct pl_grouper *gr, struct pl_group *G)
 #endif
 }
 
+/*
+ * Record r into G's aggregates: each one's step function of the
+ * aggregate table (core/fq_agg.h), with the argument read once here.  A
+ * union() set that grows is counted in the state total.
+ */
 static void
-agg_add(struct pl_group *G, size_t k, const struct fq_agg *a,
-	const struct fq_record *r, int first)
+aggs_add(struct pl_group *G, const struct fq_record *r, int first)
 {
-	struct pl_agg *v = a->fn == FQ_AGG_UNION ? NULL : pl_group_agg(G, k);
-	const struct fq_field *f = a->field;
-	int isip = f && f->type == FQ_T_IP;
-	int64_t x = (f && !isip) ? fq_field_num(r, f) : 0;
-	const struct fq_ip *ip = isip ? fq_field_ip(r, f) : NULL;
-	switch (a->fn) {
-	case FQ_AGG_FIELD:
-	case FQ_AGG_FIRST:
-		if (first) {
-			v->i = x;
-			if (ip)
-				v->ip = *ip;
+	const struct pl_grouper *gr = &G->br->gr;
+	for (size_t k = 0; k < gr->naops; k++) {
+		const struct pl_aggop *op = &gr->aops[k];
+		union fq_agg_state *v = pl_group_agg(G, k);
+		int64_t x = 0;
+		const struct fq_ip *ip = NULL;
+		if (op->isip)
+			ip = fq_field_ip(r, op->f);
+		else if (op->f)
+			x = fq_field_num(r, op->f);
+		if (!op->set) {
+			op->step(v, x, ip, first, NULL);
+			continue;
 		}
-		break;
-	case FQ_AGG_LAST:
-		v->i = x;
-		if (ip)
-			v->ip = *ip;
-		break;
-	case FQ_AGG_SUM:
-		v->i += x;
-		break;
-	case FQ_AGG_AVG:
-		v->i += x;
-		v->cnt++;
-		break;
-	case FQ_AGG_COUNT:
-		v->cnt++;
-		break;
-	case FQ_AGG_MIN:
-		if (ip) {
-			if (first || fq_ip_cmp(ip, &v->ip) < 0)
-				v->ip = *ip;
-		} else if (first || x < v->i) {
-			v->i = x;
-		}
-		break;
-	case FQ_AGG_MAX:
-		if (ip) {
-			if (first || fq_ip_cmp(ip, &v->ip) > 0)
-				v->ip = *ip;
-		} else if (first || x > v->i) {
-			v->i = x;
-		}
-		break;
-	case FQ_AGG_BITOR:
-		v->i = first ? x : (v->i | x);
-		break;
-	case FQ_AGG_BITAND:
-		v->i = first ? x : (v->i & x);
-		break;
-	case FQ_AGG_UNION: {
-		struct pl_set *set = pl_group_set(G, k);
-		size_t before = pl_set_heap(set);
-		if (ip)
-			pl_set_add_ip(set, ip);
-		else
-			pl_set_add_int(set, x);
-		size_t after = pl_set_heap(set);
-		if (after != before)
-			pl_mem_realloc(G->br->mem, before, after);
-		break;
-	}
+		size_t before = fq_vset_heap(&v->set), grown = 0;
+		op->step(v, x, ip, first, &grown);
+		if (grown)
+			pl_mem_realloc(G->br->mem, before, before + grown);
 	}
 }
 
@@ -213,8 +172,7 @@ pl_group_add(struct pl_branch *b, struct pl_group *G, struct pl_rec *rec,
 	if (first || r->rec_id < G->min_rec_id)
 		G->min_rec_id = r->rec_id;
 	if (b->gr.pg)
-		for (size_t k = 0; k < b->gr.pg->naggs; k++)
-			agg_add(G, k, &b->gr.pg->aggs[k], r, first);
+		aggs_add(G, r, first);
 }
 
 /*
@@ -234,37 +192,72 @@ group_bytes(const struct pl_group *G)
 	if (G->recs != G->rec_in)
 		n += pl_chunk(G->cap * sizeof *G->recs);
 	if (gr->has_sets)
-		for (size_t k = 0; k < gr->pg->naggs; k++)
-			if (gr->pg->aggs[k].fn == FQ_AGG_UNION)
-				n += pl_chunk(pl_set_heap(pl_group_set(G, k)));
+		for (size_t k = 0; k < gr->naops; k++)
+			if (gr->aops[k].set)
+				n += pl_chunk(fq_vset_heap(pl_group_set(G, k)));
 	return n;
 }
 
-/* Bytes of an aggregate in a block (struct pl_agg). */
+/* The argument type of an aggregate: FQ_V_IP or FQ_V_INT. */
+static enum fq_vtype
+agg_arg(const struct fq_agg *a)
+{
+	return a->field && a->field->type == FQ_T_IP ? FQ_V_IP : FQ_V_INT;
+}
+
+/* Bytes of an aggregate's state in a block (core/fq_agg.h). */
 static size_t
 agg_size(const struct fq_agg *a)
 {
-	switch (a->fn) {
-	case FQ_AGG_UNION:
-		return sizeof(struct pl_set);
-	case FQ_AGG_COUNT:
-	case FQ_AGG_AVG:
-		return 2 * sizeof(int64_t);
-	default:
-		/* agg_add() writes an address field's value whole */
-		return a->field && a->field->type == FQ_T_IP
-		       ? sizeof(struct fq_ip) : sizeof(int64_t);
-	}
+	return fq_agg_state_size(a->fn, agg_arg(a));
 }
 
 /*
  * A group is one block: the struct, then its aggregates, each in the
- * room its function needs (struct pl_agg), and its key hashes (one per
+ * room its function needs (union fq_agg_state), and its key hashes (one per
  * module), so that a record finding its group touches one allocation.
  * Only the records array and the sets' elements live apart, because
  * they grow.  Fills the places of the aggregates (off, when not NULL)
  * and key hashes; returns the size.
  */
+/* Whether an aggregate's empty state is all zero bytes: a new group's
+ * block is zeroed already, and most need no init() call then. */
+static int
+empty_is_zero(const struct fq_agg *a)
+{
+	union fq_agg_state s;
+	memset(&s, 0, sizeof s);
+	fq_agg_init(a->fn, &s, agg_arg(a));
+	const unsigned char *p = (const unsigned char *)&s;
+	for (size_t i = 0; i < sizeof s; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+int
+pl_group_aggops_init(struct pl_grouper *gr)
+{
+	const struct fq_plan_grouper *pg = gr->pg;
+	gr->aops = calloc(pg->naggs ? pg->naggs : 1, sizeof *gr->aops);
+	if (gr->aops == NULL)
+		return -1;
+	gr->naops = pg->naggs;
+	for (size_t k = 0; k < pg->naggs; k++) {
+		const struct fq_agg *a = &pg->aggs[k];
+		const struct fq_agg_def *d = &fq_agg_defs[a->fn];
+		gr->aops[k] = (struct pl_aggop){
+			.step = d->step, .f = a->field,
+			.isip = agg_arg(a) == FQ_V_IP,
+			.set = d->result == FQ_AGG_RES_SET,
+			.init = !empty_is_zero(a),
+		};
+		if (gr->aops[k].set)
+			gr->has_sets = 1;
+	}
+	return 0;
+}
+
 size_t
 pl_group_layout(const struct fq_plan_grouper *pg, uint32_t *off, size_t *khash_at)
 {
@@ -299,10 +292,9 @@ pl_group_new(struct pl_branch *b)
 	if (pg) {
 		G->khash = (uint64_t *)(void *)(block + b->gr.khash_at);
 		for (size_t k = 0; k < pg->naggs; k++)
-			if (pg->aggs[k].fn == FQ_AGG_UNION)
-				pl_group_set(G, k)->elem =
-					pg->aggs[k].field->type == FQ_T_IP
-					? FQ_V_IP : FQ_V_INT;
+			if (b->gr.aops[k].init)
+				fq_agg_init(pg->aggs[k].fn, pl_group_agg(G, k),
+					    agg_arg(&pg->aggs[k]));
 	}
 	pl_mem_add(b->mem, group_bytes(G));
 	b->c.groups++;
@@ -319,9 +311,10 @@ pl_group_unref(struct pl_group *G)
 		for (uint32_t i = 0; i < G->n; i++)
 			pl_rec_unref(G->br->pool, G->recs[i]);
 	if (G->br->gr.has_sets)
-		for (size_t k = 0; k < G->br->gr.pg->naggs; k++)
-			if (G->br->gr.pg->aggs[k].fn == FQ_AGG_UNION)
-				pl_set_fini(pl_group_set(G, k));
+		for (size_t k = 0; k < G->br->gr.naops; k++)
+			if (G->br->gr.aops[k].set)
+				fq_agg_fini(G->br->gr.pg->aggs[k].fn,
+					    pl_group_agg(G, k));
 	if (G->recs != G->rec_in)
 		free(G->recs);
 	if (G->hn == 0)   /* else the last heap entry out frees it */

@@ -149,9 +149,8 @@ pl_grouper_init(struct pl_branch *b)
 	if (gr->pg == NULL)
 		return 0;
 	const struct fq_plan_grouper *pg = gr->pg;
-	for (size_t k = 0; k < pg->naggs; k++)
-		if (pg->aggs[k].fn == FQ_AGG_UNION)
-			gr->has_sets = 1;
+	if (pl_group_aggops_init(gr) < 0)
+		return -1;
 	gr->probe_m = SIZE_MAX;
 	for (size_t i = pg->nmodules; i-- > 0;)
 		if (pg->modules[i].nkeys)
@@ -342,6 +341,7 @@ pl_grouper_fini(struct pl_branch *b)
 	free(gr->idx);
 	free(gr->abs_ok);
 	free(gr->agg_off);
+	free(gr->aops);
 	free(gr->due);
 	free(gr->span.cnt);
 	free(gr->img_off);

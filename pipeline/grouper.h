@@ -77,6 +77,15 @@ struct pl_span {
 	size_t n;                  /* groups counted */
 };
 
+/* One aggregate as the record path runs it (group.c, aggs_add). */
+struct pl_aggop {
+	fq_agg_step_fn *step;      /* its row's step (core/fq_agg.h) */
+	const struct fq_field *f;  /* its argument, NULL for none */
+	uint8_t isip;              /* f is an address */
+	uint8_t set;               /* a union() set: its growth is counted */
+	uint8_t init;              /* its empty state is not all zero bytes */
+};
+
 struct pl_grouper {
 	struct pl_span span;
 	const struct fq_plan_grouper *pg;   /* NULL: groups of one */
@@ -100,6 +109,8 @@ struct pl_grouper {
 	uint8_t probe_sym;         /* its keys compare a field with itself
 				      (`srcip = srcip`): a record's probe
 				      hash is also its group's key hash */
+	struct pl_aggop *aops;     /* owned, per aggregate */
+	size_t naops;
 	uint32_t *agg_off;         /* owned, per aggregate: its place in a
 				      group's block (pl_group_agg) */
 	size_t khash_at;           /* place of the key hashes in a block */
@@ -178,6 +189,8 @@ void pl_group_add(struct pl_branch *b, struct pl_group *G,
  * when not NULL) and of the key hashes; returns its size. */
 size_t pl_group_layout(const struct fq_plan_grouper *pg, uint32_t *off,
 		       size_t *khash_at);
+/* The grouper's aggregates as the record path runs them (gr->aops). */
+int pl_group_aggops_init(struct pl_grouper *gr);
 /* Record images for b's groups when no record is printed; they go after
  * the `*size` bytes of the block.  0 or -1 (out of memory). */
 int pl_group_images_init(struct pl_branch *b, size_t *size);

@@ -208,7 +208,7 @@ out_group_head(struct fq_out *o, const struct pl_group *g)
 
 /* A union() set as a JSON array. */
 static void
-out_set(struct fq_out *o, const struct pl_set *set)
+out_set(struct fq_out *o, const struct fq_vset *set)
 {
 	char *p0 = fq_out_reserve(o, JSON_VAL_MAX), *p = p0;
 	*p++ = '[';
@@ -226,7 +226,8 @@ out_set(struct fq_out *o, const struct pl_set *set)
 	fq_out_commit(o, (size_t)(p - p0));
 }
 
-/* The aggregates of a group of a grouper, `,"name":value` each. */
+/* The aggregates of a group of a grouper, `,"name":value` each: the
+ * values the aggregate table's final() gives (core/fq_agg.h). */
 static void
 out_aggs(struct fq_out *o, const struct pl_group *g,
 	 const struct pl_jname *jagg)
@@ -234,23 +235,23 @@ out_aggs(struct fq_out *o, const struct pl_group *g,
 	const struct fq_plan_grouper *pg = g->br->gr.pg;
 	for (size_t k = 0; k < pg->naggs; k++) {
 		const struct fq_agg *a = &pg->aggs[k];
-		const struct pl_agg *v = pl_group_agg(g, k);
+		struct fq_agg_value v;
+		fq_agg_final(a->fn, pl_group_agg(g, k),
+			     g->br->gr.aops[k].isip ? FQ_V_IP : FQ_V_INT, &v);
 		fq_out_write(o, jagg[k].s, jagg[k].n);
-		if (a->fn == FQ_AGG_AVG) {
-			out_real(o, v->cnt ? (double)v->i / (double)v->cnt : 0.0);
+		if (v.t == FQ_V_REAL) {
+			out_real(o, v.d);
 			continue;
 		}
-		if (a->fn == FQ_AGG_UNION) {
-			out_set(o, pl_group_set(g, k));
+		if (v.t == FQ_V_SET_INT || v.t == FQ_V_SET_IP) {
+			out_set(o, v.set);
 			continue;
 		}
 		char *p0 = fq_out_reserve(o, JSON_VAL_MAX), *p = p0;
-		if (a->fn == FQ_AGG_COUNT)
-			p += fq_fmt_i64(p, (int64_t)v->cnt);
-		else if (a->vtype == FQ_V_IP)
-			p = put_ip(p, &v->ip);
+		if (v.t == FQ_V_IP)
+			p = put_ip(p, &v.ip);
 		else
-			p += fq_fmt_i64(p, v->i);
+			p += fq_fmt_i64(p, v.i);
 		fq_out_commit(o, (size_t)(p - p0));
 	}
 }

@@ -73,18 +73,18 @@ struct pl_branch {
 };
 
 /* The k-th aggregate of g (a group of a branch with a grouper). */
-static inline struct pl_agg *
+static inline union fq_agg_state *
 pl_group_agg(const struct pl_group *g, size_t k)
 {
-	return (struct pl_agg *)(void *)((char *)(uintptr_t)g +
+	return (union fq_agg_state *)(void *)((char *)(uintptr_t)g +
 					 g->br->gr.agg_off[k]);
 }
 
 /* The same for a union() aggregate: its set. */
-static inline struct pl_set *
+static inline struct fq_vset *
 pl_group_set(const struct pl_group *g, size_t k)
 {
-	return (struct pl_set *)(void *)((char *)(uintptr_t)g +
+	return (struct fq_vset *)(void *)((char *)(uintptr_t)g +
 					 g->br->gr.agg_off[k]);
 }
 

@@ -24,7 +24,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "fq_agg.h"
 #include "fq_log.h"
+#include "fq_vset.h"
 #include "fq_record.h"
 #include "plan.h"
 #include "stage.h"
@@ -143,48 +145,16 @@ pl_time_sub(int64_t a, int64_t b)
 
 /* ---- values --------------------------------------------------------- */
 
-/*
- * A union() accumulator: sorted, unique.  Its first elements (three
- * numbers or one address: most groups' sets are that small) live in the
- * header, which a group keeps in its own block: no allocation until the
- * set outgrows it.
- */
-struct pl_set {
-	enum fq_vtype elem;        /* FQ_V_INT or FQ_V_IP */
-	uint32_t n, cap;
-	int64_t *ints;             /* owned or in.i, when elem == FQ_V_INT */
-	struct fq_ip *ips;         /* owned or in.ip, when elem == FQ_V_IP */
-	union {
-		int64_t i[3];
-		struct fq_ip ip[1];
-	} in;
-};
-
-/* Bytes of a set's elements outside its header (what is malloc'd). */
-static inline size_t
-pl_set_heap(const struct pl_set *s)
-{
-	if (s->cap == 0 || s->ints == s->in.i || s->ips == s->in.ip)
-		return 0;
-	return s->cap * (s->elem == FQ_V_INT ? sizeof *s->ints
-					     : sizeof *s->ips);
-}
-
 struct pl_val {
 	enum fq_vtype t;
 	int64_t i;
 	double d;
 	struct fq_ip ip;
 	uint8_t plen;              /* prefix length of a constant address */
-	const struct pl_set *set;  /* union() value */
+	const struct fq_vset *set; /* union() value */
 	const struct fq_set *cset; /* constant set */
 };
 
-int pl_set_add_int(struct pl_set *s, int64_t v);
-int pl_set_add_ip(struct pl_set *s, const struct fq_ip *v);
-void pl_set_fini(struct pl_set *s);
-uint64_t pl_set_hash(const struct pl_set *s);
-int pl_set_equal(const struct pl_set *a, const struct pl_set *b);
 
 /*
  * The comparisons of SPEC sections 3 and 4: `l op r`, with the tolerant
@@ -248,22 +218,11 @@ void pl_rec_pool_fini(struct pl_rec_pool *p);
 /* ---- groups --------------------------------------------------------- */
 
 /*
- * One aggregate of a group, in the group's block (grouper.c,
- * group_block).  Each function uses one member and has only the room
- * that member needs: `ip` for the address results of field, first,
- * last, min and max (24 bytes), `i` and `cnt` for count and avg (16),
- * `i` for the other numbers (8); a union() is a struct pl_set in place
- * (pl_group_set).  A group holds one per aggregate for minutes.
+ * A group's aggregates are states of the aggregate table (core/fq_agg.h:
+ * union fq_agg_state), each in its group's block (group.c) with only the
+ * room its function needs (fq_agg_state_size): a group holds one per
+ * aggregate for minutes.
  */
-struct pl_agg {
-	union {
-		struct {
-			int64_t i;         /* ints, sums, bit ops, first/last */
-			uint64_t cnt;      /* count, avg denominator */
-		};
-		struct fq_ip ip;       /* address results */
-	};
-};
 
 struct pl_branch;
 

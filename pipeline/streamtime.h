@@ -111,13 +111,18 @@ pl_clock_track(struct pl_clock *c, const struct fq_record *r, int64_t now,
 		/* The same as the slow path when x is r's exporter, T cannot
 		 * move (x is not the one holding it back, or its max_etime
 		 * stays) and nothing is due to be rechecked. */
-		int holder = c->min_x != SIZE_MAX && x == &c->exps[c->min_x];
+		/* While another exporter holds T back, x changes nothing
+		 * (stuck in the past or not: T is recomputed over all
+		 * when the holder moves).  The holder, or any exporter
+		 * when none holds T, may move it: with a later etime, or
+		 * by getting stuck in the past itself. */
+		int other = c->min_x != SIZE_MAX && x != &c->exps[c->min_x];
 		if (x->domain == r->domain && fq_ip_eq(&x->addr, &r->exporter) &&
 		    c->now < c->recheck_at &&
-		    (future || r->etime <= x->max_etime || !holder) &&
-		    !pl_clock_idle(c, x) && !pl_clock_stuck(c, x) &&
-		    (!holder || c->skew == FQ_TIME_INF ||
-		     now - x->max_etime <= c->skew)) {
+		    (other || ((future || r->etime <= x->max_etime) &&
+			       (x->max_etime == INT64_MIN ||
+				now - x->max_etime <= c->skew))) &&
+		    !pl_clock_idle(c, x)) {
 			if (now > x->last_arrival)
 				x->last_arrival = now;
 			if (!future && r->etime > x->max_etime)

@@ -13,160 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- union() sets --------------------------------------------------- */
-
-static int
-set_grow(struct pl_set *s)
-{
-	if (s->cap == 0) {
-		/* The room in the header first. */
-		if (s->elem == FQ_V_INT) {
-			s->ints = s->in.i;
-			s->cap = sizeof s->in.i / sizeof s->in.i[0];
-		} else {
-			s->ips = s->in.ip;
-			s->cap = sizeof s->in.ip / sizeof s->in.ip[0];
-		}
-		return 0;
-	}
-	uint32_t cap = s->cap < 4 ? 8 : s->cap * 2;
-	if (s->elem == FQ_V_INT) {
-		int inl = s->ints == s->in.i;
-		int64_t *p = realloc(inl ? NULL : s->ints, cap * sizeof *p);
-		if (p == NULL)
-			return -1;
-		if (inl)
-			memcpy(p, s->in.i, s->n * sizeof *p);
-		s->ints = p;
-	} else {
-		int inl = s->ips == s->in.ip;
-		struct fq_ip *p = realloc(inl ? NULL : s->ips, cap * sizeof *p);
-		if (p == NULL)
-			return -1;
-		if (inl)
-			memcpy(p, s->in.ip, s->n * sizeof *p);
-		s->ips = p;
-	}
-	s->cap = cap;
-	return 0;
-}
-
-int
-pl_set_add_int(struct pl_set *s, int64_t v)
-{
-	uint32_t lo = 0, hi = s->n;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (s->ints[mid] < v)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < s->n && s->ints[lo] == v)
-		return 0;
-	if (s->n == s->cap && set_grow(s) < 0)
-		return -1;
-	memmove(s->ints + lo + 1, s->ints + lo, (s->n - lo) * sizeof *s->ints);
-	s->ints[lo] = v;
-	s->n++;
-	return 0;
-}
-
-int
-pl_set_add_ip(struct pl_set *s, const struct fq_ip *v)
-{
-	uint32_t lo = 0, hi = s->n;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (fq_ip_cmp(&s->ips[mid], v) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < s->n && fq_ip_eq(&s->ips[lo], v))
-		return 0;
-	if (s->n == s->cap && set_grow(s) < 0)
-		return -1;
-	memmove(s->ips + lo + 1, s->ips + lo, (s->n - lo) * sizeof *s->ips);
-	s->ips[lo] = *v;
-	s->n++;
-	return 0;
-}
-
-/* Free a set's elements; the header belongs to whoever holds it (a
- * group keeps its sets' headers in its own block). */
-void
-pl_set_fini(struct pl_set *s)
-{
-	if (s->ints != s->in.i)
-		free(s->ints);
-	if (s->ips != s->in.ip)
-		free(s->ips);
-	s->ints = NULL;
-	s->ips = NULL;
-	s->n = s->cap = 0;
-}
-
-uint64_t
-pl_set_hash(const struct pl_set *s)
-{
-	uint64_t h = s->n;
-	for (uint32_t k = 0; k < s->n; k++) {
-		if (s->elem == FQ_V_INT)
-			h = pl_mix(h, (uint64_t)s->ints[k]);
-		else
-			h = pl_mix(pl_mix(h, s->ips[k].hi),
-				   s->ips[k].lo ^ ((uint64_t)s->ips[k].is6 << 63));
-	}
-	return h;
-}
-
-int
-pl_set_equal(const struct pl_set *a, const struct pl_set *b)
-{
-	if (a->elem != b->elem || a->n != b->n)
-		return 0;
-	for (uint32_t k = 0; k < a->n; k++) {
-		if (a->elem == FQ_V_INT ? a->ints[k] != b->ints[k]
-					: !fq_ip_eq(&a->ips[k], &b->ips[k]))
-			return 0;
-	}
-	return 1;
-}
-
-static int
-set_has_int(const struct pl_set *s, int64_t v)
-{
-	uint32_t lo = 0, hi = s->n;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (s->ints[mid] < v)
-			lo = mid + 1;
-		else if (s->ints[mid] > v)
-			hi = mid;
-		else
-			return 1;
-	}
-	return 0;
-}
-
-static int
-set_has_ip(const struct pl_set *s, const struct fq_ip *v)
-{
-	uint32_t lo = 0, hi = s->n;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		int c = fq_ip_cmp(&s->ips[mid], v);
-		if (c < 0)
-			lo = mid + 1;
-		else if (c > 0)
-			hi = mid;
-		else
-			return 1;
-	}
-	return 0;
-}
-
 /* Number of integers in a constant int set, saturating at limit. */
 static uint64_t
 cset_size(const struct fq_set *c, uint64_t limit)
@@ -185,9 +31,9 @@ member(const struct pl_val *x, const struct pl_val *s)
 {
 	if (s->set) {
 		if (x->t == FQ_V_IP)
-			return s->set->elem == FQ_V_IP && set_has_ip(s->set, &x->ip);
+			return s->set->elem == FQ_V_IP && fq_vset_has_ip(s->set, &x->ip);
 		if (x->t == FQ_V_INT)
-			return s->set->elem == FQ_V_INT && set_has_int(s->set, x->i);
+			return s->set->elem == FQ_V_INT && fq_vset_has_int(s->set, x->i);
 		return 0;
 	}
 	if (s->cset) {
@@ -209,7 +55,7 @@ member(const struct pl_val *x, const struct pl_val *s)
 
 /* Is every element of union set a in set value b? */
 static int
-subset(const struct pl_set *a, const struct pl_val *b)
+subset(const struct fq_vset *a, const struct pl_val *b)
 {
 	for (uint32_t k = 0; k < a->n; k++) {
 		struct pl_val x;
@@ -238,8 +84,8 @@ static int
 set_eq(const struct pl_val *l, const struct pl_val *r)
 {
 	if (l->set && r->set)
-		return pl_set_equal(l->set, r->set);
-	const struct pl_set *u = l->set ? l->set : r->set;
+		return fq_vset_equal(l->set, r->set);
+	const struct fq_vset *u = l->set ? l->set : r->set;
 	const struct pl_val *c = l->set ? r : l;
 	if (u == NULL) {
 		/* Two constant sets: equal when each is a subset of the other
@@ -384,7 +230,7 @@ uint64_t
 pl_val_hash(const struct pl_val *v)
 {
 	if (v->set)
-		return pl_set_hash(v->set) ^ 0x5bd1e995;
+		return fq_vset_hash(v->set) ^ 0x5bd1e995;
 	if (v->t == FQ_V_IP)
 		return pl_mix(pl_mix(v->ip.hi, v->ip.lo), v->ip.is6 + 1);
 	if (v->t == FQ_V_REAL) {
@@ -524,30 +370,18 @@ pl_group_value(const struct pl_group *g, const struct fq_operand *o,
 		field_value(&g->recs[0]->r, o->field, out);
 		break;
 	case FQ_G_AGG: {
+		/* what the aggregate table's final() gives (core/fq_agg.h) */
 		const struct fq_agg *a = &g->br->gr.pg->aggs[o->agg];
-		const struct pl_agg *v = pl_group_agg(g, o->agg);
-		switch (a->fn) {
-		case FQ_AGG_AVG:
-			out->t = FQ_V_REAL;
-			out->d = v->cnt ? (double)v->i / (double)v->cnt : 0.0;
-			break;
-		case FQ_AGG_COUNT:
-			out->i = (int64_t)v->cnt;
-			break;
-		case FQ_AGG_UNION:
-			out->set = pl_group_set(g, o->agg);
-			out->t = out->set->elem == FQ_V_IP ? FQ_V_SET_IP
-							   : FQ_V_SET_INT;
-			break;
-		default:
-			if (a->vtype == FQ_V_IP) {
-				out->t = FQ_V_IP;
-				out->ip = v->ip;
-				out->plen = v->ip.is6 ? 128 : 32;
-			} else {
-				out->i = v->i;
-			}
-			break;
+		struct fq_agg_value v;
+		fq_agg_final(a->fn, pl_group_agg(g, o->agg),
+			     g->br->gr.aops[o->agg].isip ? FQ_V_IP : FQ_V_INT, &v);
+		out->t = v.t;
+		out->i = v.i;
+		out->d = v.d;
+		out->set = v.set;
+		if (v.t == FQ_V_IP) {
+			out->ip = v.ip;
+			out->plen = v.ip.is6 ? 128 : 32;
 		}
 		break;
 	}
@@ -589,15 +423,16 @@ group_int(const struct pl_group *g, const struct fq_operand *o, int64_t *out)
 		v = g->n;
 		break;
 	case FQ_G_AGG: {
+		/* a number the state holds as it is (fq_agg_def.at) */
 		const struct fq_agg *a = &g->br->gr.pg->aggs[o->agg];
-		const struct pl_agg *x = pl_group_agg(g, o->agg);
-		if (a->fn == FQ_AGG_COUNT)
+		const union fq_agg_state *x = pl_group_agg(g, o->agg);
+		enum fq_agg_at at = fq_agg_defs[a->fn].at;
+		if (at == FQ_AGG_AT_CNT)
 			v = (int64_t)x->cnt;
-		else if (a->fn == FQ_AGG_AVG || a->fn == FQ_AGG_UNION ||
-			 a->vtype != FQ_V_INT)
-			return 0;
-		else
+		else if (at == FQ_AGG_AT_I && a->vtype == FQ_V_INT)
 			v = x->i;
+		else
+			return 0;
 		break;
 	}
 	default:
@@ -617,18 +452,17 @@ group_ip(const struct pl_group *g, const struct fq_operand *o)
 	if (o->kind != FQ_O_GROUP || o->gval != FQ_G_AGG)
 		return NULL;
 	const struct fq_agg *a = &g->br->gr.pg->aggs[o->agg];
-	if (a->fn == FQ_AGG_COUNT || a->fn == FQ_AGG_AVG ||
-	    a->fn == FQ_AGG_UNION || a->vtype != FQ_V_IP)
+	if (fq_agg_defs[a->fn].at != FQ_AGG_AT_I || a->vtype != FQ_V_IP)
 		return NULL;
 	return &pl_group_agg(g, o->agg)->ip;
 }
 
 /* group_set(): a union() aggregate, else NULL. */
-static inline const struct pl_set *
+static inline const struct fq_vset *
 group_set(const struct pl_group *g, const struct fq_operand *o)
 {
 	if (o->kind != FQ_O_GROUP || o->gval != FQ_G_AGG ||
-	    g->br->gr.pg->aggs[o->agg].fn != FQ_AGG_UNION)
+	    !g->br->gr.aops[o->agg].set)
 		return NULL;
 	return pl_group_set(g, o->agg);
 }
@@ -638,14 +472,14 @@ pl_group_value_hash(const struct pl_group *g, const struct fq_operand *o)
 {
 	int64_t i;
 	const struct fq_ip *ip;
-	const struct pl_set *set;
+	const struct fq_vset *set;
 	/* pl_val_hash()'s formulas */
 	if (group_int(g, o, &i))
 		return pl_mix((uint64_t)i, 7);
 	if ((ip = group_ip(g, o)) != NULL)
 		return pl_mix(pl_mix(ip->hi, ip->lo), ip->is6 + 1);
 	if ((set = group_set(g, o)) != NULL)
-		return pl_set_hash(set) ^ 0x5bd1e995;
+		return fq_vset_hash(set) ^ 0x5bd1e995;
 	struct pl_val v;
 	pl_group_value(g, o, &v);
 	return pl_val_hash(&v);
@@ -659,7 +493,7 @@ term_group(const struct fq_term *t, struct pl_group *const *slots)
 	int v;
 	int64_t a, b;
 	const struct fq_ip *x, *y;
-	const struct pl_set *u, *w;
+	const struct fq_vset *u, *w;
 	int cmp = t->op <= FQ_OP_GE;   /* =, !=, <, >, <=, >= */
 	if (cmp && group_int(gl, &t->l, &a) && group_int(gr, &t->r, &b)) {
 		v = compare_int(t->op, t->has_delta, t->delta, a, b);
@@ -671,7 +505,7 @@ term_group(const struct fq_term *t, struct pl_group *const *slots)
 	} else if (cmp && (u = group_set(gl, &t->l)) != NULL &&
 		   (w = group_set(gr, &t->r)) != NULL) {
 		/* pl_compare() of two union() sets: only = and != hold */
-		int eq = pl_set_equal(u, w);
+		int eq = fq_vset_equal(u, w);
 		v = t->op == FQ_OP_EQ ? eq : t->op == FQ_OP_NE ? !eq : 0;
 	} else {
 		struct pl_val l, r;

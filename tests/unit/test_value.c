@@ -31,12 +31,14 @@ static int failures;
 enum { A_SUM, A_COUNT, A_FLAGS, A_AVG, A_IP, A_PORTS, NAGGS };
 
 static const struct fq_agg aggs[NAGGS] = {
-	[A_SUM] = { FQ_AGG_SUM, NULL, FQ_V_INT, "bytes" },
-	[A_COUNT] = { FQ_AGG_COUNT, NULL, FQ_V_INT, "n" },
-	[A_FLAGS] = { FQ_AGG_BITOR, NULL, FQ_V_INT, "flags" },
-	[A_AVG] = { FQ_AGG_AVG, NULL, FQ_V_REAL, "avg" },
-	[A_IP] = { FQ_AGG_FIELD, NULL, FQ_V_IP, "srcip" },
-	[A_PORTS] = { FQ_AGG_UNION, NULL, FQ_V_INT, "ports" },
+	[A_SUM] = { FQ_AGG_SUM, &fq_fields[FQ_F_BYTES], FQ_V_INT, "bytes" },
+	[A_COUNT] = { FQ_AGG_COUNT, &fq_fields[FQ_F_REC_ID], FQ_V_INT, "n" },
+	[A_FLAGS] = { FQ_AGG_BITOR, &fq_fields[FQ_F_TCP_FLAGS], FQ_V_INT,
+		      "flags" },
+	[A_AVG] = { FQ_AGG_AVG, &fq_fields[FQ_F_BYTES], FQ_V_REAL, "avg" },
+	[A_IP] = { FQ_AGG_FIELD, &fq_fields[FQ_F_SRCIP], FQ_V_IP, "srcip" },
+	[A_PORTS] = { FQ_AGG_UNION, &fq_fields[FQ_F_SRCPORT], FQ_V_INT,
+		      "ports" },
 };
 
 /* A group block: the struct, then each aggregate at agg_off[k], in
@@ -44,8 +46,8 @@ static const struct fq_agg aggs[NAGGS] = {
 struct tgroup {
 	struct pl_group g;
 	union {
-		struct pl_agg a;
-		struct pl_set s;
+		union fq_agg_state a;
+		struct fq_vset s;
 	} v[NAGGS];
 };
 
@@ -76,14 +78,14 @@ make_group(struct tgroup *t, int v)
 	} else {
 		pl_group_agg(g, A_IP)->ip = fq_ip_v4(0x0a000001u + (uint32_t)(v % 3));
 	}
-	struct pl_set *s = pl_group_set(g, A_PORTS);
+	struct fq_vset *s = pl_group_set(g, A_PORTS);
 	s->elem = FQ_V_INT;
-	pl_set_add_int(s, 80);
+	fq_vset_add_int(s, 80);
 	if (v % 2)
-		pl_set_add_int(s, 443);
+		fq_vset_add_int(s, 443);
 	if (v >= 4)
 		for (int k = 0; k < 5; k++)
-			pl_set_add_int(s, 1024 + k);
+			fq_vset_add_int(s, 1024 + k);
 }
 
 #define NGROUPS 6
@@ -173,7 +175,7 @@ case_terms(void)
 	}
 	printf("%zu terms checked\n", checked);
 	for (int v = 0; v < NGROUPS; v++)
-		pl_set_fini(pl_group_set(&t[v].g, A_PORTS));
+		fq_vset_fini(pl_group_set(&t[v].g, A_PORTS));
 }
 
 static void
@@ -200,7 +202,7 @@ case_hash(void)
 		}
 	}
 	for (int v = 0; v < NGROUPS; v++)
-		pl_set_fini(pl_group_set(&t[v].g, A_PORTS));
+		fq_vset_fini(pl_group_set(&t[v].g, A_PORTS));
 }
 
 int
@@ -215,6 +217,8 @@ main(int argc, char **argv)
 					k * sizeof(((struct tgroup *)0)->v[0]));
 	br.gr.pg = &pg;
 	br.gr.agg_off = agg_off;
+	if (pl_group_aggops_init(&br.gr) < 0)
+		return 1;
 	if (strcmp(argv[1], "terms") == 0)
 		case_terms();
 	else if (strcmp(argv[1], "hash") == 0)
