@@ -34,10 +34,11 @@ enum fq_agg_fn {
 	FQ_AGG_FIELD,   /* bare field: the first record's value */
 	FQ_AGG_SUM, FQ_AGG_COUNT, FQ_AGG_MIN, FQ_AGG_MAX, FQ_AGG_AVG,
 	FQ_AGG_UNION, FQ_AGG_BITOR, FQ_AGG_BITAND, FQ_AGG_FIRST, FQ_AGG_LAST,
+	FQ__AGG_N               /* not a function: the number of rows */
 };
-/* Number of rows.  Not an enumerator: switches over enum fq_agg_fn list
- * every function and would warn about it. */
-#define FQ_AGG_NFN ((size_t)FQ_AGG_LAST + 1)
+/* Number of rows.  Nothing switches over enum fq_agg_fn: code that
+ * needs to know a function reads its row. */
+#define FQ_AGG_NFN ((size_t)FQ__AGG_N)
 
 /* Kinds of argument a function accepts (bits of fq_agg_def.args). */
 #define FQ_AGG_ARG_NUM 0x1     /* a numeric field (numbers, times) */
