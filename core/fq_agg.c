@@ -328,6 +328,44 @@ merge_union(union fq_agg_state *a, const union fq_agg_state *b,
 	return rc;
 }
 
+/* range(x): the largest minus the smallest value, in i (min) and cnt
+ * (max, as the same 64 bits). */
+static int
+step_range(union fq_agg_state *s, int64_t x, const struct fq_ip *ip,
+	   int first, size_t *grown)
+{
+	(void)ip;
+	(void)grown;
+	if (first || x < s->i)
+		s->i = x;
+	if (first || x > (int64_t)s->cnt)
+		s->cnt = (uint64_t)x;
+	return 0;
+}
+
+static int
+merge_range(union fq_agg_state *a, const union fq_agg_state *b,
+	    enum fq_vtype arg, size_t *grown)
+{
+	(void)arg;
+	(void)grown;
+	if (b->i < a->i)
+		a->i = b->i;
+	if ((int64_t)b->cnt > (int64_t)a->cnt)
+		a->cnt = b->cnt;
+	return 0;
+}
+
+static void
+final_range(const union fq_agg_state *s, enum fq_vtype arg,
+	    struct fq_agg_value *out)
+{
+	(void)arg;
+	memset(out, 0, sizeof(*out));
+	out->t = FQ_V_INT;
+	out->i = (int64_t)(s->cnt - (uint64_t)s->i);
+}
+
 /* ---- the table -------------------------------------------------------- */
 
 #define NUM FQ_AGG_ARG_NUM
@@ -365,6 +403,9 @@ const struct fq_agg_def fq_agg_defs[FQ_AGG_NFN] = {
 	[FQ_AGG_FIRST] = { "first", 1, NUM | IP, FQ_AGG_RES_ARG, 1, S_I, S_IP,
 			   init_zero, step_first, merge_keep, final_value,
 			   NULL, FQ_AGG_AT_I },
+	[FQ_AGG_RANGE] = { "range", 1, NUM, FQ_AGG_RES_INT, 0, S_IC, 0,
+			   init_counted, step_range, merge_range, final_range,
+			   NULL, FQ_AGG_AT_FINAL },
 	[FQ_AGG_LAST] = { "last", 1, NUM | IP, FQ_AGG_RES_ARG, 1, S_I, S_IP,
 			  init_zero, step_last, merge_later, final_value,
 			  NULL, FQ_AGG_AT_I },

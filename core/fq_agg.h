@@ -34,6 +34,7 @@ enum fq_agg_fn {
 	FQ_AGG_FIELD,   /* bare field: the first record's value */
 	FQ_AGG_SUM, FQ_AGG_COUNT, FQ_AGG_MIN, FQ_AGG_MAX, FQ_AGG_AVG,
 	FQ_AGG_UNION, FQ_AGG_BITOR, FQ_AGG_BITAND, FQ_AGG_FIRST, FQ_AGG_LAST,
+	FQ_AGG_RANGE,           /* max - min of a number */
 	FQ__AGG_N               /* not a function: the number of rows */
 };
 /* Number of rows.  Nothing switches over enum fq_agg_fn: code that

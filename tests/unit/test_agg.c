@@ -152,7 +152,7 @@ test_table(void)
 	/* The names a query writes, in table order, and the bare field. */
 	static const char *const names[] = {
 		"field", "sum", "count", "min", "max", "avg", "union", "bitOR",
-		"bitAND", "first", "last",
+		"bitAND", "first", "last", "range",
 	};
 	CHECK(FQ_AGG_NFN == N(names), "%zu rows", (size_t)FQ_AGG_NFN);
 	for (size_t f = 0; f < N(names); f++) {
@@ -193,6 +193,7 @@ test_table(void)
 		{ FQ_AGG_BITAND, 1, 0, FQ_V_INT, 0, 8, 0, 0 },
 		{ FQ_AGG_FIRST, 1, 1, FQ_V_INT, FQ_V_IP, 8, 24, 1 },
 		{ FQ_AGG_LAST, 1, 1, FQ_V_INT, FQ_V_IP, 8, 24, 1 },
+		{ FQ_AGG_RANGE, 1, 0, FQ_V_INT, 0, 16, 0, 0 },
 	};
 	CHECK(sizeof(struct fq_ip) == 24, "an address is 24 bytes here");
 	for (size_t k = 0; k < N(rows); k++) {
@@ -696,6 +697,32 @@ test_vset_add_all(void)
 	fq_vset_fini(&ips);
 }
 
+/* ---- agg:range ---------------------------------------------------------- */
+
+/* range(x) = max - min, by hand: 7, -3, 12, 5 -> 12 - (-3) = 15; one
+ * value -> 0; merge of (7, -3) and (12, 5) -> 15 again; of a part holding
+ * the extremes and one inside them -> unchanged. */
+static void
+test_range(void)
+{
+	struct slot a, b;
+	run_num(&a, FQ_AGG_RANGE, (const int64_t[]){ 7, -3, 12, 5 }, 4);
+	CHECK(final_i(&a) == 15, "range of 7 -3 12 5: %lld",
+	      (long long)final_i(&a));
+	run_num(&a, FQ_AGG_RANGE, (const int64_t[]){ 42 }, 1);
+	CHECK(final_i(&a) == 0, "range of one value");
+	run_num(&a, FQ_AGG_RANGE, (const int64_t[]){ 7, -3 }, 2);
+	run_num(&b, FQ_AGG_RANGE, (const int64_t[]){ 12, 5 }, 2);
+	merge(&a, &b);
+	CHECK(final_i(&a) == 15, "merged range: %lld", (long long)final_i(&a));
+	run_num(&b, FQ_AGG_RANGE, (const int64_t[]){ 0 }, 1);
+	merge(&a, &b);
+	CHECK(final_i(&a) == 15, "a value inside changes nothing");
+	run_num(&a, FQ_AGG_RANGE, (const int64_t[]){ 1335772141000,
+						     1335772146000 }, 2);
+	CHECK(final_i(&a) == 5000, "range of two times: a duration in ms");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -709,7 +736,7 @@ main(int argc, char **argv)
 		{ "minmax", test_min }, { "bits", test_bits },
 		{ "union", test_union }, { "vset-int", test_vset_int },
 		{ "vset-ip", test_vset_ip }, { "vset-equal", test_vset_equal },
-		{ "vset-add-all", test_vset_add_all },
+		{ "vset-add-all", test_vset_add_all }, { "range", test_range },
 	};
 	if (argc != 2)
 		return 2;
