@@ -40,7 +40,8 @@
  * by itself, in its own sendmmsg(); CLOCK_REALTIME is read just before that
  * call.  At the end one line per plant goes to the log (-l):
  *   plant TYPE KEY COMPLETE_NS DEADLINE_MS START_NS
- * COMPLETE_NS the wall clock (ns) at the send of the completing datagram,
+ * COMPLETE_NS the wall clock (ns) at the send of the completing datagram
+ * (0: it was not sent, a send error),
  * DEADLINE_MS the latest group deadline of the pattern's groups in data
  * time (SPEC section 5: the first record's etime + 1 s for the delta-1s
  * groupers of the http queries, the last probe's etime + 60 s for the
@@ -479,7 +480,11 @@ main(int argc, char **argv)
 					NULL);
 			continue;
 		}
-		int n = 0, completing = 0;
+		/* Plants completed by the datagrams of this batch (several
+		 * when the sender was held up and their records fell due
+		 * together); a completing datagram ends the batch. */
+		int n = 0, ncomp = 0;
+		static int comp[PER_DGRAM];
 		int64_t wall = clock_ns(CLOCK_REALTIME);
 		int64_t hms = wall / 1000000;
 		uint32_t up = (uint32_t)(hms - boot_ms);
@@ -495,27 +500,25 @@ main(int argc, char **argv)
 			d[21] = 0;
 			put16(d + 22, 0);
 			seq += PER_DGRAM;
-			int comp = 0;
 			for (int r = 0; r < PER_DGRAM; r++) {
 				struct rec rec;
 				if (next_item < n_items &&
 				    items[next_item].due_ns <= now) {
 					rec = items[next_item].r;
 					if (items[next_item].completes)
-						comp = 1 + items[next_item].plant;
+						comp[ncomp++] =
+						    items[next_item].plant;
 					next_item++;
 				} else
 					background(&rec, hms);
 				encode(d + V5_HDR + r * V5_REC, &rec, up, hms);
 			}
 			n++;
-			if (comp) {
-				completing = comp;
+			if (ncomp)
 				break;
-			}
 		}
 		int from = 0;
-		if (completing && n > 1) {
+		if (ncomp && n > 1) {
 			/* The completing datagram goes alone, after the
 			 * others, with the clock read just before it. */
 			int r = sendmmsg(fd, mm, (unsigned)(n - 1), 0);
@@ -540,8 +543,8 @@ main(int argc, char **argv)
 		}
 		sent += r;
 		records += (unsigned long long)r * PER_DGRAM;
-		if (completing && r > 0)
-			plants[completing - 1].complete_ns = ts;
+		for (int k = 0; k < ncomp && r > 0; k++)
+			plants[comp[k]].complete_ns = ts;
 		attempted += n;
 	}
 	double took = (double)(clock_ns(CLOCK_MONOTONIC) - t0) / 1e9;
