@@ -26,12 +26,11 @@
  * Background records never complete a pattern: UDP between random hosts
  * (ports >= 1024), TCP to ports other than 80 with flags 0x1b; and, to give
  * the groupers and mergers state to keep, near misses: port 80 flows
- * without SYN/FIN (they fail the group filter), DNS queries of random
- * clients, uploads (request larger than the response: A.bytes < B.bytes
- * fails) and single SYN probes from random sources.  Random background
- * addresses lie in 10.0.0.0/8, 172.16.0.0/12 and 192.168.0.0/16; planted
- * ones in 100.64.0.0/10 and 198.18.0.0/15, so no background record can
- * join a planted group.
+ * without SYN/FIN (they fail the group filter, 1%), DNS queries of random
+ * clients (1%) and single SYN probes from random sources (0.1%).  Random
+ * background addresses lie in 10.0.0.0/8, 172.16.0.0/12 and
+ * 192.168.0.0/16; planted ones in 100.64.0.0/10 and 198.18.0.0/15, so no
+ * background record can join a planted group.
  *
  * Background records end 1-1000 ms before their datagram is sent and last
  * 0-3 s (under a --max-duration of 5 s); planted ones end before theirs.
