@@ -6,6 +6,10 @@
  * state nor a system call.
  */
 #include "fq_time.h"
+#include "fq_error.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 void
 fq_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
@@ -79,4 +83,32 @@ fq_time_format(int64_t ms, char *buf)
 	*p++ = 'Z';
 	*p = '\0';
 	return (size_t)(p - buf);
+}
+
+int
+fq_time_parse_duration(const char *s, int64_t *ms)
+{
+	if (!strcmp(s, "inf")) {
+		*ms = INT64_MAX;
+		return 0;
+	}
+	char *end;
+	if (*s < '0' || *s > '9')
+		return -FQ_EINVAL;
+	unsigned long long v = strtoull(s, &end, 10);
+	static const struct { const char *unit; int64_t mul; } units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "sec", 1000 }, { "min", 60000 },
+		{ "h", 3600000 },
+	};
+	if (*end == '\0')
+		return v == 0 ? (*ms = 0, 0) : -FQ_EINVAL;
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+		if (strcmp(end, units[i].unit) != 0)
+			continue;
+		if (v > (unsigned long long)(INT64_MAX / units[i].mul))
+			return -FQ_EINVAL;
+		*ms = (int64_t)v * units[i].mul;
+		return 0;
+	}
+	return -FQ_EINVAL;
 }

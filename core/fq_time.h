@@ -21,4 +21,12 @@ size_t fq_time_format(int64_t ms, char *buf);
 /* Days since 1970-01-01 to civil date (proleptic Gregorian). */
 void fq_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
 
+/*
+ * A duration with a unit: "500ms", "90s", "90sec", "5min", "1h", "0" or
+ * "inf" (INT64_MAX).  Bare numbers other than 0 are refused: on a command
+ * line "900" is as likely meant in seconds as in milliseconds.  0 or
+ * -FQ_EINVAL.
+ */
+int fq_time_parse_duration(const char *s, int64_t *ms);
+
 #endif

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "fq_out.h"
 #include "fq_sink.h"
@@ -80,6 +81,13 @@ void fq_engine_reopen(struct fq_engine *e);
 
 /* The engine as a sink for fq_ingest.  Owned by the engine. */
 struct fq_sink *fq_engine_sink(struct fq_engine *e);
+
+/*
+ * `flowq check`: how late a final match of plan p can come with these
+ * options, and whether --early can alert sooner (timing.c).
+ */
+void fq_engine_print_timing(const struct fq_plan *p,
+			    const struct fq_engine_opts *o, FILE *out);
 
 /* Stream and per-stage counters, as text or one JSON object. */
 void fq_engine_print_stats(struct fq_engine *e, struct fq_out *o, int json);

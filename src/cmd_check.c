@@ -3,78 +3,129 @@
  * file and print its plan (SPEC section 7).
  *
  * Diagnostics (errors and warnings, clang-style) go to stderr, the plans
- * to stdout, so `flowq check q.flw 2>/dev/null` shows only plans.  Every
+ * to stdout, so `flowq check q.flw 2>/dev/null` shows only plans.  After
+ * each plan, its timing: how late a final match can come with the
+ * streaming options given (--window, --max-duration, --lateness, --batch:
+ * those of `run`, defaults otherwise) and whether --early alerts sooner.  Every
  * file is checked even after one fails, so one run shows every problem.
  * Exit status: 0 all valid (warnings allowed), 1 any query error or
  * unreadable file, 2 bad usage.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
+#include "engine.h"
 #include "fq_error.h"
+#include "fq_time.h"
 #include "query.h"
 
 static void
 usage(FILE *out)
 {
-	fputs("usage: flowq check QUERY...\n"
-	      "  parse and validate each query file and print its plan\n",
+	fputs("usage: flowq check [--window D] [--max-duration D] [--lateness D]\n"
+	      "                   [--batch] QUERY...\n"
+	      "  parse and validate each query file, print its plan and how\n"
+	      "  late its final matches can come with these options\n",
 	      out);
+}
+
+/* A streaming option of `run` (argv[*i], its value argv[*i + 1]): 1 if
+ * taken, 0 if not one, -1 on a bad value (said). */
+static int
+timing_option(int argc, char **argv, int *i, struct fq_engine_opts *o)
+{
+	static const char *const names[] = { "--window", "--max-duration",
+					      "--lateness" };
+	int64_t *dst[] = { &o->window, &o->max_duration, &o->lateness };
+	if (strcmp(argv[*i], "--batch") == 0) {
+		o->batch = 1;
+		return 1;
+	}
+	for (size_t k = 0; k < 3; k++) {
+		if (strcmp(argv[*i], names[k]) != 0)
+			continue;
+		if (*i + 1 >= argc ||
+		    fq_time_parse_duration(argv[*i + 1], dst[k]) < 0) {
+			fprintf(stderr, "flowq check: %s needs a duration (use ms, "
+				"s, min, h or inf, e.g. 90s)\n", names[k]);
+			return -1;
+		}
+		(*i)++;
+		return 1;
+	}
+	return 0;
 }
 
 int
 fq_cmd_check(int argc, char **argv)
 {
-	int first = 1;
+	struct fq_engine_opts eo;
+	fq_engine_opts_default(&eo);
+	char **files = calloc((size_t)argc + 1, sizeof *files);
+	int nfiles = 0, opts_done = 0;
+	if (files == NULL)
+		return 1;
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+		if (!opts_done && (strcmp(argv[i], "-h") == 0 ||
+				   strcmp(argv[i], "--help") == 0)) {
 			usage(stdout);
+			free(files);
 			return 0;
 		}
-		if (strcmp(argv[i], "--") == 0) {
-			first = i + 1;
-			break;
+		if (!opts_done && strcmp(argv[i], "--") == 0) {
+			opts_done = 1;
+			continue;
 		}
-		if (argv[i][0] == '-' && argv[i][1] != '\0') {
-			fprintf(stderr, "flowq check: unknown option '%s'\n", argv[i]);
+		if (!opts_done && argv[i][0] == '-' && argv[i][1] != '\0') {
+			int k = timing_option(argc, argv, &i, &eo);
+			if (k > 0)
+				continue;
+			if (k == 0)
+				fprintf(stderr, "flowq check: unknown option '%s'\n",
+					argv[i]);
+			free(files);
 			return 2;
 		}
+		files[nfiles++] = argv[i];
 	}
-	if (first >= argc) {
+	if (nfiles == 0) {
 		fprintf(stderr, "flowq check: no query file given "
 			"(usage: flowq check QUERY...)\n");
+		free(files);
 		return 2;
 	}
 	int status = 0;
 	int printed = 0;
-	for (int i = first; i < argc; i++) {
-		if (first == 1 && strcmp(argv[i], "--") == 0)
-			continue;
+	for (int f = 0; f < nfiles; f++) {
+		const char *path = files[f];
 		struct fq_diag d;
 		struct fq_query *q = NULL;
 		fq_diag_init(&d);
-		int rc = fq_query_compile_file(&q, argv[i], &d);
+		int rc = fq_query_compile_file(&q, path, &d);
 		fq_diag_print(&d, stderr);
 		if (rc == -FQ_ENOMEM)
-			fprintf(stderr, "%s: error: out of memory\n", argv[i]);
+			fprintf(stderr, "%s: error: out of memory\n", path);
 		if (rc < 0) {
 			if (d.nerrors > 0)
 				fprintf(stderr, "%s: %zu error%s, %zu warning%s\n",
-					argv[i], d.nerrors, d.nerrors == 1 ? "" : "s",
+					path, d.nerrors, d.nerrors == 1 ? "" : "s",
 					d.nwarnings, d.nwarnings == 1 ? "" : "s");
 			status = 1;
 		} else {
 			if (d.nwarnings > 0)
-				fprintf(stderr, "%s: %zu warning%s\n", argv[i],
+				fprintf(stderr, "%s: %zu warning%s\n", path,
 					d.nwarnings, d.nwarnings == 1 ? "" : "s");
 			if (printed++)
 				fputc('\n', stdout);
 			fq_plan_print(fq_query_plan(q), stdout);
+			fq_engine_print_timing(fq_query_plan(q), &eo, stdout);
 		}
 		fq_query_free(q);
 		fq_diag_fini(&d);
 	}
 	fflush(stdout);
+	free(files);
 	return status;
 }

@@ -4,6 +4,7 @@
 #include "opts.h"
 #include "fq_decoder.h"
 #include "fq_error.h"
+#include "fq_time.h"
 
 #include "fq_ingest.h"
 #include "fq_log.h"
@@ -63,29 +64,7 @@ fq_cli_allow_fini(struct fq_cli_allow *a)
 int
 fq_cli_parse_duration(const char *s, int64_t *ms)
 {
-	if (!strcmp(s, "inf")) {
-		*ms = INT64_MAX;
-		return 0;
-	}
-	char *end;
-	if (*s < '0' || *s > '9')
-		return -FQ_EINVAL;
-	unsigned long long v = strtoull(s, &end, 10);
-	static const struct { const char *unit; int64_t mul; } units[] = {
-		{ "ms", 1 }, { "s", 1000 }, { "sec", 1000 }, { "min", 60000 },
-		{ "h", 3600000 },
-	};
-	if (*end == '\0')
-		return v == 0 ? (*ms = 0, 0) : -FQ_EINVAL;
-	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-		if (strcmp(end, units[i].unit) != 0)
-			continue;
-		if (v > (unsigned long long)(INT64_MAX / units[i].mul))
-			return -FQ_EINVAL;
-		*ms = (int64_t)v * units[i].mul;
-		return 0;
-	}
-	return -FQ_EINVAL;
+	return fq_time_parse_duration(s, ms);
 }
 
 int
