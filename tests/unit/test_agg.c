@@ -13,38 +13,17 @@
 #include "fq_error.h"
 #include "fq_ip.h"
 #include "fq_vset.h"
+#include "check.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-
-#define CHECK(cond, ...) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
-		fprintf(stderr, __VA_ARGS__); \
-		fputc('\n', stderr); \
-		failures++; \
-	} \
-} while (0)
-
-static struct fq_ip
-ip(const char *s)
-{
-	struct fq_ip a = { 0, 0, 0 };
-	if (fq_ip_parse(s, strlen(s), &a) != 0) {
-		fprintf(stderr, "cannot parse %s\n", s);
-		failures++;
-	}
-	return a;
-}
-
 static int
 ip_is(const struct fq_ip *a, const char *s)
 {
-	struct fq_ip b = ip(s);
+	struct fq_ip b = check_ip(s);
 	return fq_ip_eq(a, &b);
 }
 
@@ -104,7 +83,7 @@ run_ip(struct slot *s, enum fq_agg_fn f, const char *const *v, size_t n)
 	size_t grown = 0;
 	slot_init(s, f, FQ_V_IP);
 	for (size_t k = 0; k < n; k++) {
-		struct fq_ip a = ip(v[k]);
+		struct fq_ip a = check_ip(v[k]);
 		CHECK(fq_agg_step(f, st(s), 0, &a, k == 0, &grown) == 0,
 		      "%s step %zu", fq_agg_fn_name(f), k);
 	}
@@ -588,8 +567,8 @@ test_vset_ip(void)
 {
 	struct fq_vset s;
 	fq_vset_init(&s, FQ_V_IP);
-	struct fq_ip a = ip("::1"), b = ip("10.0.0.1"), c = ip("::"),
-		     d = ip("255.255.255.255");
+	struct fq_ip a = check_ip("::1"), b = check_ip("10.0.0.1"), c = check_ip("::"),
+		     d = check_ip("255.255.255.255");
 	fq_vset_add_ip(&s, &a);
 	CHECK(s.n == 1 && s.cap == 1 && s.ips == s.in.ip &&
 	      fq_vset_heap(&s) == 0, "one address inline");
@@ -604,7 +583,7 @@ test_vset_ip(void)
 	CHECK(s.n == 4 && fq_ip_eq(&s.ips[0], &b) && fq_ip_eq(&s.ips[1], &d) &&
 	      fq_ip_eq(&s.ips[2], &c) && fq_ip_eq(&s.ips[3], &a), "order");
 	CHECK(fq_vset_has_ip(&s, &c) && fq_vset_has_ip(&s, &d), "has");
-	struct fq_ip e = ip("10.0.0.2"), z4 = ip("0.0.0.0");
+	struct fq_ip e = check_ip("10.0.0.2"), z4 = check_ip("0.0.0.0");
 	CHECK(!fq_vset_has_ip(&s, &e) && !fq_vset_has_ip(&s, &z4),
 	      "0.0.0.0 is not ::");
 	fq_vset_fini(&s);
@@ -634,7 +613,7 @@ test_vset_equal(void)
 	fq_vset_add_int(&c, 7);
 	CHECK(!fq_vset_equal(&a, &c) && fq_vset_hash(&a) != fq_vset_hash(&c),
 	      "same size, one element differs");
-	struct fq_ip x = ip("0.0.0.1");
+	struct fq_ip x = check_ip("0.0.0.1");
 	fq_vset_add_ip(&d, &x);
 	struct fq_vset one;
 	fq_vset_init(&one, FQ_V_INT);
@@ -686,7 +665,7 @@ test_vset_add_all(void)
 	      "before and after");
 	struct fq_vset ips;
 	fq_vset_init(&ips, FQ_V_IP);
-	struct fq_ip x = ip("::1");
+	struct fq_ip x = check_ip("::1");
 	fq_vset_add_ip(&ips, &x);
 	CHECK(fq_vset_add_all(&a, &ips) == -FQ_EINVAL && a.n == 7,
 	      "numbers and addresses do not mix");

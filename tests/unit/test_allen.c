@@ -11,22 +11,12 @@
  * Usage: test-allen CASE   (allen:CASE in meson)
  */
 #include "fq_allen.h"
+#include "check.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int failures;
-
-#define CHECK(cond, ...) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
-		fprintf(stderr, __VA_ARGS__); \
-		fputc('\n', stderr); \
-		failures++; \
-	} \
-} while (0)
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define NONE (-1)

@@ -10,38 +10,17 @@
 #include "fq_format.h"
 #include "fq_ip.h"
 #include "fq_time.h"
+#include "check.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-
-#define CHECK(cond, ...) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
-		fprintf(stderr, __VA_ARGS__); \
-		fputc('\n', stderr); \
-		failures++; \
-	} \
-} while (0)
-
-static struct fq_ip
-ip(const char *s)
-{
-	struct fq_ip a = { 0, 0, 0 };
-	if (fq_ip_parse(s, strlen(s), &a) != 0) {
-		fprintf(stderr, "cannot parse %s\n", s);
-		failures++;
-	}
-	return a;
-}
-
 static void
 roundtrip_ip(const char *in, const char *want)
 {
-	struct fq_ip a = ip(in);
+	struct fq_ip a = check_ip(in);
 	char buf[FQ_IP_STRLEN];
 	size_t n = fq_ip_format(&a, buf);
 	CHECK(strcmp(buf, want) == 0 && n == strlen(want), "%s -> %s", in, buf);
@@ -62,23 +41,23 @@ test_ip(void)
 	CHECK(fq_ip_parse("fe80::1::2", 10, &a) < 0, "bad v6 accepted");
 	CHECK(fq_ip_parse("", 0, &a) < 0, "empty accepted");
 
-	struct fq_ip v4 = ip("10.0.0.1"), v6 = ip("::a00:1");
+	struct fq_ip v4 = check_ip("10.0.0.1"), v6 = check_ip("::a00:1");
 	CHECK(!fq_ip_eq(&v4, &v6), "v4 == v6 with the same bits");
 	CHECK(fq_ip_cmp(&v4, &v6) < 0, "v4 must sort before v6");
-	struct fq_ip lo = ip("10.0.0.1"), hi = ip("10.0.1.0");
+	struct fq_ip lo = check_ip("10.0.0.1"), hi = check_ip("10.0.1.0");
 	CHECK(fq_ip_cmp(&lo, &hi) < 0 && fq_ip_cmp(&hi, &lo) > 0, "v4 order");
 
-	struct fq_ip p = ip("192.0.2.0");
-	struct fq_ip in = ip("192.0.2.77"), out = ip("192.0.3.1");
+	struct fq_ip p = check_ip("192.0.2.0");
+	struct fq_ip in = check_ip("192.0.2.77"), out = check_ip("192.0.3.1");
 	CHECK(fq_ip_in_prefix(&in, &p, 24), "in /24");
 	CHECK(!fq_ip_in_prefix(&out, &p, 24), "out of /24");
 	CHECK(fq_ip_in_prefix(&out, &p, 0), "everything in /0");
 	CHECK(fq_ip_in_prefix(&in, &in, 32), "host /32");
-	struct fq_ip p6 = ip("2001:db8::");
-	struct fq_ip in6 = ip("2001:db8:0:ffff::1"), out6 = ip("2001:db9::1");
+	struct fq_ip p6 = check_ip("2001:db8::");
+	struct fq_ip in6 = check_ip("2001:db8:0:ffff::1"), out6 = check_ip("2001:db9::1");
 	CHECK(fq_ip_in_prefix(&in6, &p6, 32), "in v6 /32");
 	CHECK(!fq_ip_in_prefix(&out6, &p6, 32), "out of v6 /32");
-	struct fq_ip h6 = ip("2001:db8::1:2"), h6b = ip("2001:db8::1:3");
+	struct fq_ip h6 = check_ip("2001:db8::1:2"), h6b = check_ip("2001:db8::1:3");
 	CHECK(fq_ip_in_prefix(&h6, &h6, 128) && !fq_ip_in_prefix(&h6b, &h6, 128),
 	      "v6 /128");
 	CHECK(fq_ip_in_prefix(&h6b, &h6, 126), "v6 /126");
@@ -178,8 +157,8 @@ test_json(void)
 	struct fq_record r;
 	fq_record_clear(&r);
 	r.rec_id = 7;
-	r.srcip = ip("10.0.0.1");
-	r.dstip = ip("2001:db8::2");
+	r.srcip = check_ip("10.0.0.1");
+	r.dstip = check_ip("2001:db8::2");
 	r.srcport = 1234;
 	r.dstport = 80;
 	r.prot = 6;
@@ -205,7 +184,7 @@ test_json(void)
 	CHECK(strcmp(buf, want) == 0, "\n got %s\nwant %s", buf, want);
 	/* Worst case fits the documented bound. */
 	memset(&r, 0xff, sizeof r);
-	r.srcip = r.dstip = r.nexthop = r.exporter = ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+	r.srcip = r.dstip = r.nexthop = r.exporter = check_ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
 	r.stime = r.etime = -9223372036854775807LL;
 	n = fq_format_json(&r, buf);
 	CHECK(n < FQ_JSON_RECORD_MAX, "worst case %zu", n);

@@ -13,22 +13,12 @@
 #include "ft_reader.h"
 #include "ftwriter.h"
 #include "fq_error.h"
+#include "check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static int failures;
-
-#define CHECK(cond, ...) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
-		fprintf(stderr, __VA_ARGS__); \
-		fputc('\n', stderr); \
-		failures++; \
-	} \
-} while (0)
 
 static int64_t
 expect_ms(const struct ftw_rec *w, uint32_t t, unsigned s_version)

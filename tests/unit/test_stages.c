@@ -31,18 +31,7 @@
 #include "fq_error.h"
 #include "pl.h"
 #include "query.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                              \
-	do {                                                          \
-		if (!(cond)) {                                        \
-			failures++;                                   \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-			fprintf(stderr, __VA_ARGS__);                 \
-			fputc('\n', stderr);                          \
-		}                                                     \
-	} while (0)
+#include "check.h"
 
 #define MIN 60000LL
 #define BASE 1335772141000LL   /* 2012-04-30T07:49:01Z */
