@@ -15,7 +15,9 @@
  * saw; we do not try to reproduce a particular OS's overlap policy).
  */
 #include "pcap_frame.h"
+#include "fq_clock.h"
 #include "fq_error.h"
+#include "fq_format.h"
 #include "fq_source.h"
 
 #include <arpa/inet.h>
@@ -24,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define REASM_MAX 65535u
 #define REASM_BLOCKS ((REASM_MAX + 8) / 8)
@@ -593,21 +594,6 @@ fq_pf_print_stats(const struct fq_pf_stats *st, struct fq_out *o, int json)
 	}
 }
 
-void
-fq_pf_out_json_str(struct fq_out *o, const char *s)
-{
-	fq_out_str(o, "\"");
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fq_out_printf(o, "\\%c", *p);
-		else if (*p < 0x20)
-			fq_out_printf(o, "\\u%04x", *p);
-		else
-			fq_out_write(o, p, 1);
-	}
-	fq_out_str(o, "\"");
-}
-
 int
 fq_pf_parse_hostport(const char *s, struct sockaddr_storage *out, char *why,
 		     size_t why_len)
@@ -695,14 +681,6 @@ fq_pf_sockaddr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 	}
 }
 
-int64_t
-fq_pf_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static double replay_speed;
 
 void
@@ -717,14 +695,6 @@ fq__replay_speed(void)
 	return replay_speed;
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void
 fq_pace_init(struct fq_pace *pc)
 {
@@ -737,7 +707,7 @@ fq_pace_wait(struct fq_pace *pc, int64_t data_ms)
 {
 	if (pc->speed <= 0)
 		return 0;
-	int64_t now = mono_ms();
+	int64_t now = fq_clock_ms(FQ_CLOCK_MONO);
 	if (!pc->started) {
 		pc->started = 1;
 		pc->base_data_ms = data_ms;

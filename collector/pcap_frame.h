@@ -113,9 +113,6 @@ void fq_pf_print_stats(const struct fq_pf_stats *st, struct fq_out *o,
  * Helpers shared by the sources (udp, tcp, pcap, raw) and record.c.
  */
 
-/* Write `s` as a JSON string (quotes included); for the sources' stats. */
-void fq_pf_out_json_str(struct fq_out *o, const char *s);
-
 /*
  * Parse "ADDR:PORT" as used by udp:// and tcp://: an IPv4 address, an
  * IPv6 address in brackets ("[::1]:4739"), or ":PORT" alone (IPv4 any).
@@ -130,9 +127,6 @@ void fq_pf_sockaddr_norm(struct sockaddr_storage *ss);
 /* "1.2.3.4:2055" or "[2001:db8::1]:4739"; buf of at least 64 bytes. */
 void fq_pf_sockaddr_str(const struct sockaddr_storage *ss, char *buf,
 			size_t len);
-
-/* Wall clock, ms since the epoch (arrival time of live datagrams). */
-int64_t fq_pf_now_ms(void);
 
 /*
  * Replay pacing (--speed X): replay sources deliver a datagram whose data

@@ -21,6 +21,7 @@
  */
 #include "fq_datagram.h"
 #include "fq_error.h"
+#include "fq_format.h"
 #include "fq_ingest.h"
 #include "fq_log.h"
 #include "fq_source.h"
@@ -250,7 +251,7 @@ pcap_print_stats(struct fq_source *src, struct fq_out *o, int json)
 	const struct fq_pf_stats *st = s->pf ? fq_pf_stats(s->pf) : &s->last;
 	if (json) {
 		fq_out_str(o, "{\"source\":");
-		fq_pf_out_json_str(o, s->base.spec);
+		fq_format_json_str(o, s->base.spec);
 		fq_out_printf(o, ",\"kind\":\"pcap\",\"linktype\":\"%s\","
 			      "\"packets\":%llu,\"bytes\":%llu",
 			      fq_pf_linktype_name(s->linktype),

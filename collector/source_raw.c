@@ -41,6 +41,7 @@
  */
 #include "fq_datagram.h"
 #include "fq_error.h"
+#include "fq_format.h"
 #include "fq_ingest.h"
 #include "fq_log.h"
 #include "fq_source.h"
@@ -416,7 +417,7 @@ raw_print_stats(struct fq_source *src, struct fq_out *o, int json)
 	const char *kind = s->ipfix_only ? "ipfix" : "raw";
 	if (json) {
 		fq_out_str(o, "{\"source\":");
-		fq_pf_out_json_str(o, s->base.spec);
+		fq_format_json_str(o, s->base.spec);
 		fq_out_printf(o, ",\"kind\":\"%s\",\"datagrams\":%llu,"
 			      "\"bytes\":%llu,\"v5\":%llu,\"v9\":%llu,"
 			      "\"ipfix\":%llu,\"padding_bytes\":%llu,"
@@ -432,7 +433,7 @@ raw_print_stats(struct fq_source *src, struct fq_out *o, int json)
 			fq_out_printf(o, ",\"malformed_offset\":%llu,"
 				      "\"malformed_reason\":",
 				      (unsigned long long)s->malformed_off);
-			fq_pf_out_json_str(o, s->malformed_why);
+			fq_format_json_str(o, s->malformed_why);
 		}
 		fq_out_str(o, "}");
 		return;

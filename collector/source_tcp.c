@@ -17,8 +17,10 @@
  * that disconnects in the middle of a message leaves a half-sent message:
  * it is counted, never decoded.  TCP keepalive (60 s) reaps dead peers.
  */
+#include "fq_clock.h"
 #include "fq_datagram.h"
 #include "fq_error.h"
+#include "fq_format.h"
 #include "fq_ingest.h"
 #include "fq_log.h"
 #include "fq_source.h"
@@ -129,7 +131,7 @@ conn_frame(struct tcp_conn *c)
 		dg.src = c->peer;
 		dg.local_id = s->base.local_id;
 		dg.transport = FQ_TRANSPORT_TCP;
-		dg.arrival_ms = fq_pf_now_ms();
+		dg.arrival_ms = fq_clock_ms(FQ_CLOCK_WALL);
 		s->messages++;
 		s->bytes += len;
 		c->done = off + len;
@@ -330,7 +332,7 @@ tcp_print_stats(struct fq_source *src, struct fq_out *o, int json)
 	const char *name = s->name[0] ? s->name : s->base.spec;
 	if (json) {
 		fq_out_str(o, "{\"source\":");
-		fq_pf_out_json_str(o, name);
+		fq_format_json_str(o, name);
 		fq_out_printf(o, ",\"kind\":\"tcp\",\"connections\":%llu,"
 			      "\"open\":%u,\"refused\":%llu,\"messages\":%llu,"
 			      "\"bytes\":%llu,\"half_sent\":%llu,"

@@ -26,8 +26,10 @@
  *
  * Network-triggered messages are rate limited.
  */
+#include "fq_clock.h"
 #include "fq_datagram.h"
 #include "fq_error.h"
+#include "fq_format.h"
 #include "fq_ingest.h"
 #include "fq_log.h"
 #include "fq_source.h"
@@ -150,7 +152,7 @@ udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
 	 * flowq's CPU time.
 	 */
 	if (s->batch_ms == 0)
-		s->batch_ms = fq_pf_now_ms();
+		s->batch_ms = fq_clock_ms(FQ_CLOCK_WALL);
 	dg.arrival_ms = s->batch_ms;
 	s->datagrams++;
 	s->bytes += (size_t)nread;
@@ -309,7 +311,7 @@ udp_print_stats(struct fq_source *src, struct fq_out *o, int json)
 	const char *name = s->name[0] ? s->name : s->base.spec;
 	if (json) {
 		fq_out_str(o, "{\"source\":");
-		fq_pf_out_json_str(o, name);
+		fq_format_json_str(o, name);
 		fq_out_printf(o, ",\"kind\":\"udp\",\"datagrams\":%llu,"
 			      "\"bytes\":%llu,\"errors\":%llu,"
 			      "\"truncated\":%llu,\"rcvbuf\":%d,"
