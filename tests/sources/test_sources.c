@@ -17,7 +17,7 @@
 #include "fq_log.h"
 #include "fq_source.h"
 #include "pcap_frame.h"
-#include "record.h"
+#include "pcap_recorder.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -962,13 +962,13 @@ t_ipfix_file(void)
 	CHECK_EQ(n_got, 2);
 }
 
-/* record.c writes; the pcap source reads back the same datagrams. */
+/* pcap_recorder.c writes; the pcap source reads back the same datagrams. */
 static void
 t_record(void)
 {
 	char why[256];
-	struct fq_record_pcap *r;
-	CHECK_EQ(fq_record_pcap_open(tpath("rec.pcap"), &r, why, sizeof why),
+	struct fq_pcap_recorder *r;
+	CHECK_EQ(fq_pcap_recorder_open(tpath("rec.pcap"), &r, why, sizeof why),
 		 0);
 	static const size_t sizes[] = { 0, 1, 100, 1464, 9000, 65507, 65535 };
 	struct fq_datagram dg;
@@ -995,11 +995,11 @@ t_record(void)
 			dg.data = pl;
 			dg.len = sizes[s];
 			dg.arrival_ms = 1700000000000LL + i * 1001;
-			CHECK_EQ(fq_record_pcap_write(r, &dg), 0);
+			CHECK_EQ(fq_pcap_recorder_write(r, &dg), 0);
 		}
 	}
-	CHECK_EQ(fq_record_pcap_count(r), (uint64_t)i);
-	CHECK_EQ(fq_record_pcap_close(r), 0);
+	CHECK_EQ(fq_pcap_recorder_count(r), (uint64_t)i);
+	CHECK_EQ(fq_pcap_recorder_close(r), 0);
 	reset_got();
 	CHECK_EQ(run_source(tpath("rec.pcap"), NULL), 0);
 	CHECK_EQ(n_got, (size_t)i);
@@ -1022,7 +1022,7 @@ t_record(void)
 	/* tshark-compatible: the frames are checksummed (IPv6 UDP). */
 	free(pl);
 	/* An unwritable path is an error with a reason. */
-	CHECK(fq_record_pcap_open("/nonexistent/dir/x.pcap", &r, why,
+	CHECK(fq_pcap_recorder_open("/nonexistent/dir/x.pcap", &r, why,
 				  sizeof why) < 0);
 	CHECK(strstr(why, "/nonexistent/dir/x.pcap") != NULL);
 }

@@ -45,7 +45,7 @@
 #include "fq_ingest.h"
 #include "fq_log.h"
 #include "fq_source.h"
-#include "pcap_frame.h"
+#include "replay_pace.h"
 
 #include <errno.h>
 #include <stdio.h>

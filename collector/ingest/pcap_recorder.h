@@ -1,5 +1,5 @@
 /*
- * record.h - `--record FILE.pcap`: every received datagram, with its
+ * pcap_recorder.h - `--record FILE.pcap`: every received datagram, with its
  * source, written to a capture that replays to identical output.
  *
  * Each datagram becomes one Ethernet frame with a synthesized IPv4 or
@@ -20,18 +20,18 @@
  *
  * Not thread-safe; call from the loop thread.
  */
-#ifndef FQ_RECORD_PCAP_H
-#define FQ_RECORD_PCAP_H
+#ifndef FQ_PCAP_RECORDER_H
+#define FQ_PCAP_RECORDER_H
 
 #include "fq_datagram.h"
 
-struct fq_record_pcap;
+struct fq_pcap_recorder;
 
 /*
  * Create (truncate) `path`.  Returns 0 and *out, or -FQ_EIO with a
  * one-line reason in `why` (at least 256 bytes).
  */
-int fq_record_pcap_open(const char *path, struct fq_record_pcap **out,
+int fq_pcap_recorder_open(const char *path, struct fq_pcap_recorder **out,
 			char *why, size_t why_len);
 
 /*
@@ -39,19 +39,19 @@ int fq_record_pcap_open(const char *path, struct fq_record_pcap **out,
  * once writing has failed (disk full, ...): the error is logged once and
  * further writes are dropped and counted, ingest goes on.
  */
-int fq_record_pcap_write(struct fq_record_pcap *r,
+int fq_pcap_recorder_write(struct fq_pcap_recorder *r,
 			 const struct fq_datagram *dg);
 
 /* Push buffered frames to the file (e.g. on a stats tick); 0 or -FQ_EIO. */
-int fq_record_pcap_flush(struct fq_record_pcap *r);
+int fq_pcap_recorder_flush(struct fq_pcap_recorder *r);
 
 /* Frames written so far. */
-uint64_t fq_record_pcap_count(const struct fq_record_pcap *r);
+uint64_t fq_pcap_recorder_count(const struct fq_pcap_recorder *r);
 
 /*
  * Flush and close; frees r (NULL is accepted).  Returns 0, or -FQ_EIO if
  * any write failed (the capture is incomplete).
  */
-int fq_record_pcap_close(struct fq_record_pcap *r);
+int fq_pcap_recorder_close(struct fq_pcap_recorder *r);
 
 #endif

@@ -24,7 +24,7 @@
 #include "fq_ingest.h"
 #include "fq_log.h"
 #include "fq_source.h"
-#include "pcap_frame.h"
+#include "fq_sockaddr.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,8 +238,8 @@ tcp_connection_cb(uv_stream_t *server, int status)
 	s->accepted++;
 	int len = sizeof c->peer;
 	if (uv_tcp_getpeername(&c->h, (struct sockaddr *)&c->peer, &len) == 0)
-		fq_pf_sockaddr_norm(&c->peer);
-	fq_pf_sockaddr_str(&c->peer, c->peer_str, sizeof c->peer_str);
+		fq_sockaddr_norm(&c->peer);
+	fq_sockaddr_str(&c->peer, c->peer_str, sizeof c->peer_str);
 	(void)uv_tcp_keepalive(&c->h, 1, 60);
 	int rc = uv_read_start((uv_stream_t *)&c->h, conn_alloc_cb,
 			       conn_read_cb);
@@ -275,7 +275,7 @@ tcp_start(struct fq_source *src)
 			       &blen) == 0)
 		s->addr = bound;
 	char a[64];
-	fq_pf_sockaddr_str(&s->addr, a, sizeof a);
+	fq_sockaddr_str(&s->addr, a, sizeof a);
 	snprintf(s->name, sizeof s->name, "tcp://%s", a);
 	fq_info("%s: listening", s->name);
 	return 0;
@@ -374,7 +374,7 @@ fq__source_tcp_new(struct fq_ingest *ing, const char *addr,
 	(void)ing;
 	struct sockaddr_storage ss;
 	char w[200];
-	if (fq_pf_parse_hostport(addr, &ss, w, sizeof w) < 0) {
+	if (fq_sockaddr_parse(addr, &ss, w, sizeof w) < 0) {
 		snprintf(why, why_len, "tcp://%s", w);
 		return -FQ_EINVAL;
 	}

@@ -1,11 +1,11 @@
 /*
  * pcap_frame.h - from a captured link-layer frame to the UDP datagram in it.
  *
- * Replay of pcap/pcapng captures (source_pcap.c) and the tests use this to
- * peel a frame down to its UDP payload: the link layer (Ethernet with any
- * number of 802.1Q/802.1ad tags, raw IP, Linux cooked SLL and SLL2, BSD
- * loopback DLT_NULL/DLT_LOOP), then IPv4 or IPv6 (with extension headers),
- * then UDP.  Fragmented datagrams (IPv4 and IPv6) are reassembled with
+ * Replay of pcap/pcapng captures (source_pcap.c), the tests and the fuzz
+ * target use this to peel a frame down to its UDP payload: the link layer
+ * (Ethernet with any number of 802.1Q/802.1ad tags, raw IP, Linux cooked
+ * SLL and SLL2, BSD loopback DLT_NULL/DLT_LOOP), then IPv4 or IPv6 (with
+ * extension headers), then UDP.  Fragmented datagrams (IPv4 and IPv6) are reassembled with
  * bounded state: at most FQ_PF_MAX_REASM datagrams in flight, each at most
  * 65535 bytes, dropped after FQ_PF_REASM_TIMEOUT_MS of capture time; what
  * cannot be reassembled is counted, never delivered in part.
@@ -24,14 +24,6 @@
 #include <sys/socket.h>
 
 #include "fq_out.h"
-
-/*
- * local_id shared by every replay source (pcap, raw:, ipfix:): a template
- * capture given before its data capture decodes the data, so files of one
- * run must map to the same exporter key.  Live sockets use their own
- * source index, which never reaches this value.
- */
-#define FQ_REPLAY_LOCAL_ID 0xffffffffu
 
 #define FQ_PF_MAX_REASM 64             /* datagrams being reassembled */
 #define FQ_PF_REASM_TIMEOUT_MS 30000   /* capture time */
@@ -108,44 +100,5 @@ const struct fq_pf_stats *fq_pf_stats(const struct fq_pf *pf);
  */
 void fq_pf_print_stats(const struct fq_pf_stats *st, struct fq_out *o,
 		       int json);
-
-/*
- * Helpers shared by the sources (udp, tcp, pcap, raw) and record.c.
- */
-
-/*
- * Parse "ADDR:PORT" as used by udp:// and tcp://: an IPv4 address, an
- * IPv6 address in brackets ("[::1]:4739"), or ":PORT" alone (IPv4 any).
- * Names are not resolved.  Returns 0 or -FQ_EINVAL with a reason in why.
- */
-int fq_pf_parse_hostport(const char *s, struct sockaddr_storage *out,
-			 char *why, size_t why_len);
-
-/* An IPv4-mapped IPv6 address (::ffff:a.b.c.d) becomes plain IPv4. */
-void fq_pf_sockaddr_norm(struct sockaddr_storage *ss);
-
-/* "1.2.3.4:2055" or "[2001:db8::1]:4739"; buf of at least 64 bytes. */
-void fq_pf_sockaddr_str(const struct sockaddr_storage *ss, char *buf,
-			size_t len);
-
-/*
- * Replay pacing (--speed X): replay sources deliver a datagram whose data
- * time (capture time, or export header time for raw:/ipfix:) lies t ms
- * after the first one's at t / X ms after they started.  Speed 0 (the
- * default) replays as fast as possible.  The first datagram of a file sets
- * the origin; data time going backwards is delivered at once.
- */
-double fq__replay_speed(void);
-
-struct fq_pace {
-	double speed;               /* 0: no pacing */
-	int started;
-	int64_t base_data_ms;       /* data time of the first datagram */
-	int64_t base_mono_ms;       /* monotonic clock then */
-};
-
-void fq_pace_init(struct fq_pace *pc);
-/* Milliseconds to wait before delivering a datagram of data time t. */
-int64_t fq_pace_wait(struct fq_pace *pc, int64_t data_ms);
 
 #endif

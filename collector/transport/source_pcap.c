@@ -25,6 +25,7 @@
 #include "fq_ingest.h"
 #include "fq_log.h"
 #include "fq_source.h"
+#include "replay_pace.h"
 #include "pcap_frame.h"
 
 #include <errno.h>

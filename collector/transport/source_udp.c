@@ -33,7 +33,7 @@
 #include "fq_ingest.h"
 #include "fq_log.h"
 #include "fq_source.h"
-#include "pcap_frame.h"
+#include "fq_sockaddr.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,7 +139,7 @@ udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
 	memset(&dg, 0, sizeof dg);
 	memcpy(&dg.src, addr, addr->sa_family == AF_INET6
 	       ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
-	fq_pf_sockaddr_norm(&dg.src);
+	fq_sockaddr_norm(&dg.src);
 	dg.data = (const uint8_t *)buf->base;
 	dg.len = (size_t)nread;
 	dg.local_id = s->base.local_id;
@@ -220,7 +220,7 @@ udp_start(struct fq_source *src)
 	if (uv_udp_getsockname(&s->h, (struct sockaddr *)&bound, &blen) == 0)
 		s->addr = bound;
 	char a[64];
-	fq_pf_sockaddr_str(&s->addr, a, sizeof a);
+	fq_sockaddr_str(&s->addr, a, sizeof a);
 	snprintf(s->name, sizeof s->name, "udp://%s", a);
 	udp_set_options(s);
 	s->mmsg = uv_udp_using_recvmmsg(&s->h);
@@ -359,7 +359,7 @@ fq__source_udp_new(struct fq_ingest *ing, const char *addr,
 	(void)ing;
 	struct sockaddr_storage ss;
 	char w[200];
-	if (fq_pf_parse_hostport(addr, &ss, w, sizeof w) < 0) {
+	if (fq_sockaddr_parse(addr, &ss, w, sizeof w) < 0) {
 		snprintf(why, why_len, "udp://%s", w);
 		return -FQ_EINVAL;
 	}

@@ -29,7 +29,7 @@ ingest_finish(struct fq_ingest *ing)
 		return;
 	ing->finished = 1;
 	if (ing->recorder)
-		fq_record_pcap_flush(ing->recorder);
+		fq_pcap_recorder_flush(ing->recorder);
 	int rc = ing->sink->finish(ing->sink);
 	if (rc < 0 && ing->status == 0)
 		ing->status = rc;
@@ -199,7 +199,7 @@ int
 fq_ingest_record_to(struct fq_ingest *ing, const char *path, char *why,
 		    size_t why_len)
 {
-	return fq_record_pcap_open(path, &ing->recorder, why, why_len);
+	return fq_pcap_recorder_open(path, &ing->recorder, why, why_len);
 }
 
 int
@@ -208,7 +208,7 @@ fq_ingest_datagram(struct fq_ingest *ing, const struct fq_datagram *dg)
 	/* Recorded before decoding: a datagram the decoder refuses is still
 	 * part of what was received, and replays to the same counters. */
 	if (ing->recorder)
-		fq_record_pcap_write(ing->recorder, dg);
+		fq_pcap_recorder_write(ing->recorder, dg);
 	if (ing->decoder == NULL) {
 		int rc = fq_decoder_new(&ing->decoder, &ing->decoder_opts);
 		if (rc < 0)
@@ -246,7 +246,8 @@ fq_ingest_print_stats(struct fq_ingest *ing, struct fq_out *o, int json)
 	fq_out_printf(o, "records: %llu\n", (unsigned long long)ing->records);
 	if (ing->recorder)
 		fq_out_printf(o, "recorded datagrams: %llu\n",
-			      (unsigned long long)fq_record_pcap_count(ing->recorder));
+			      (unsigned long long)
+			      fq_pcap_recorder_count(ing->recorder));
 	for (struct fq_source *s = ing->sources; s; s = s->next)
 		if (s->ops->print_stats)
 			s->ops->print_stats(s, o, 0);
@@ -276,7 +277,7 @@ fq_ingest_fini(struct fq_ingest *ing)
 	if (ing->decoder)
 		fq_decoder_free(ing->decoder);
 	ing->decoder = NULL;
-	if (ing->recorder && fq_record_pcap_close(ing->recorder) < 0 &&
+	if (ing->recorder && fq_pcap_recorder_close(ing->recorder) < 0 &&
 	    ing->status == 0)
 		ing->status = -FQ_EIO;
 	ing->recorder = NULL;

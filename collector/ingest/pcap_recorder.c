@@ -1,11 +1,12 @@
 /*
- * record.c - writes received datagrams to a pcap capture (--record).
+ * pcap_recorder.c - writes received datagrams to a pcap capture
+ * (--record).
  *
- * See record.h for the frame layout.  libpcap's pcap_dump() writes through
- * stdio; its errors are sticky in the FILE, so after each write the FILE
- * is checked and the first failure is reported once.
+ * See pcap_recorder.h for the frame layout.  libpcap's pcap_dump() writes
+ * through stdio; its errors are sticky in the FILE, so after each write the
+ * FILE is checked and the first failure is reported once.
  */
-#include "record.h"
+#include "pcap_recorder.h"
 #include "fq_error.h"
 #include "fq_log.h"
 
@@ -20,7 +21,7 @@
 #define REC_MAX_PAYLOAD 65535u
 #define REC_FRAME_MAX (14 + 40 + 8 + REC_MAX_PAYLOAD)
 
-struct fq_record_pcap {
+struct fq_pcap_recorder {
 	pcap_t *dead;               /* owned: pcap_open_dead() handle */
 	pcap_dumper_t *dump;        /* owned */
 	char *path;                 /* owned */
@@ -55,10 +56,10 @@ fold(uint32_t acc)
 }
 
 int
-fq_record_pcap_open(const char *path, struct fq_record_pcap **out,
+fq_pcap_recorder_open(const char *path, struct fq_pcap_recorder **out,
 		    char *why, size_t why_len)
 {
-	struct fq_record_pcap *r = calloc(1, sizeof *r);
+	struct fq_pcap_recorder *r = calloc(1, sizeof *r);
 	if (r == NULL) {
 		snprintf(why, why_len, "%s: out of memory", path);
 		return -FQ_ENOMEM;
@@ -87,7 +88,7 @@ fail:
 
 /* Build the frame for dg in r->frame; returns its length. */
 static size_t
-build_frame(struct fq_record_pcap *r, const struct fq_datagram *dg)
+build_frame(struct fq_pcap_recorder *r, const struct fq_datagram *dg)
 {
 	uint8_t *f = r->frame;
 	size_t n = dg->len;
@@ -150,7 +151,7 @@ build_frame(struct fq_record_pcap *r, const struct fq_datagram *dg)
 }
 
 int
-fq_record_pcap_write(struct fq_record_pcap *r, const struct fq_datagram *dg)
+fq_pcap_recorder_write(struct fq_pcap_recorder *r, const struct fq_datagram *dg)
 {
 	if (r->failed) {
 		r->dropped++;
@@ -181,7 +182,7 @@ fq_record_pcap_write(struct fq_record_pcap *r, const struct fq_datagram *dg)
 }
 
 int
-fq_record_pcap_flush(struct fq_record_pcap *r)
+fq_pcap_recorder_flush(struct fq_pcap_recorder *r)
 {
 	if (r->failed)
 		return -FQ_EIO;
@@ -195,17 +196,17 @@ fq_record_pcap_flush(struct fq_record_pcap *r)
 }
 
 uint64_t
-fq_record_pcap_count(const struct fq_record_pcap *r)
+fq_pcap_recorder_count(const struct fq_pcap_recorder *r)
 {
 	return r->written;
 }
 
 int
-fq_record_pcap_close(struct fq_record_pcap *r)
+fq_pcap_recorder_close(struct fq_pcap_recorder *r)
 {
 	if (r == NULL)
 		return 0;
-	int rc = fq_record_pcap_flush(r);
+	int rc = fq_pcap_recorder_flush(r);
 	pcap_dump_close(r->dump);
 	pcap_close(r->dead);
 	if (r->dropped > 0)

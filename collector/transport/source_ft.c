@@ -20,7 +20,7 @@
 #include "fq_log.h"
 #include "fq_source.h"
 #include "ft_reader.h"
-#include "pcap_frame.h"
+#include "replay_pace.h"
 
 #include <dirent.h>
 #include <stdio.h>

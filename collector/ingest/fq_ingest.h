@@ -17,7 +17,7 @@
 #include "fq_datagram.h"
 #include "fq_decoder.h"
 #include "fq_out.h"
-#include "record.h"
+#include "pcap_recorder.h"
 #include "fq_record.h"
 #include "fq_sink.h"
 #include "fq_source.h"
@@ -29,7 +29,7 @@ struct fq_ingest {
 	struct fq_source *replay;      /* the replay source now running */
 	struct fq_decoder *decoder;    /* owned, created on first use */
 	struct fq_decoder_opts decoder_opts;
-	struct fq_record_pcap *recorder; /* owned: --record capture, or NULL */
+	struct fq_pcap_recorder *recorder; /* owned: --record, or NULL */
 	uint64_t next_rec_id;          /* rec_id of the next record */
 	uint64_t records;              /* records delivered to the sink */
 	uint32_t n_sources;
