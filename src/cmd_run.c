@@ -273,7 +273,7 @@ fq_cmd_run(int argc, char **argv)
 	rctx.eng = eng;
 
 	fq_ingest_init(&ing, &loop, fq_engine_sink(eng));
-	fq_cli_allow_apply(&cm.allow, &dopts);
+	fq_cli_decoder_apply(&cm, &dopts);
 	ing.decoder_opts = dopts;
 	ing_inited = 1;
 	status = fq_cli_add_sources(&ing, specs, n_specs, &cm, from_query);

@@ -25,14 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static enum fq_ipfix_decoder ipfix_default = FQ_IPFIX_LIBFIXBUF;
-
-void
-fq_decoder_set_ipfix_default(enum fq_ipfix_decoder which)
-{
-	ipfix_default = which;
-}
-
 int
 fq_decoder_new(struct fq_decoder **out, const struct fq_decoder_opts *opts)
 {
@@ -48,7 +40,7 @@ fq_decoder_new(struct fq_decoder **out, const struct fq_decoder_opts *opts)
 		? d->opts.template_timeout_ms : FQ__DEFAULT_TEMPLATE_TIMEOUT_MS;
 	d->exporter_idle_ms = d->opts.exporter_idle_ms > 0
 		? d->opts.exporter_idle_ms : FQ__DEFAULT_EXPORTER_IDLE_MS;
-	d->ipfix_own = ipfix_default == FQ_IPFIX_NATIVE;
+	d->ipfix_own = d->opts.ipfix == FQ_IPFIX_NATIVE;
 	int rc = fq__ipfix_model_new(&d->ipfix_model);
 	if (rc < 0) {
 		free(d);

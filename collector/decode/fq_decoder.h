@@ -23,27 +23,8 @@
 
 struct fq_decoder;
 
-struct fq_decoder_opts {
-	int scale_sampled;          /* multiply packets/bytes by sampling */
-	uint32_t max_templates;     /* per exporter session; 0 = default */
-	int64_t template_timeout_ms;/* UDP template lifetime; 0 = default */
-	int64_t exporter_idle_ms;   /* session expiry; 0 = default */
-	/* Allowed exporter prefixes; n_allow == 0 allows everyone. */
-	const struct fq_ip *allow;  /* borrowed, lives as long as decoder */
-	const uint8_t *allow_len;
-	size_t n_allow;
-};
-
 /*
- * Receives decoded records.  The array is valid only during the call.
- * Returns 0 or a negative FQ_E* code, which the decoder passes back to
- * its caller after finishing the current datagram.
- */
-typedef int (*fq_emit_fn)(void *ctx, struct fq_record *recs, size_t n);
-
-/*
- * Which code reads IPFIX data records, for every decoder made afterwards
- * (process-wide; the command line sets it before sources start).
+ * Which code reads IPFIX data records.
  *
  * FQ_IPFIX_LIBFIXBUF (the default): libfixbuf in connection-less mode, fed
  * a validated copy of each message.  FQ_IPFIX_NATIVE: flowq's own template
@@ -56,7 +37,25 @@ enum fq_ipfix_decoder {
 	FQ_IPFIX_LIBFIXBUF = 0,
 	FQ_IPFIX_NATIVE,
 };
-void fq_decoder_set_ipfix_default(enum fq_ipfix_decoder which);
+
+struct fq_decoder_opts {
+	int scale_sampled;          /* multiply packets/bytes by sampling */
+	uint32_t max_templates;     /* per exporter session; 0 = default */
+	int64_t template_timeout_ms;/* UDP template lifetime; 0 = default */
+	int64_t exporter_idle_ms;   /* session expiry; 0 = default */
+	/* Allowed exporter prefixes; n_allow == 0 allows everyone. */
+	const struct fq_ip *allow;  /* borrowed, lives as long as decoder */
+	const uint8_t *allow_len;
+	size_t n_allow;
+	enum fq_ipfix_decoder ipfix;    /* --ipfix-decoder */
+};
+
+/*
+ * Receives decoded records.  The array is valid only during the call.
+ * Returns 0 or a negative FQ_E* code, which the decoder passes back to
+ * its caller after finishing the current datagram.
+ */
+typedef int (*fq_emit_fn)(void *ctx, struct fq_record *recs, size_t n);
 
 int fq_decoder_new(struct fq_decoder **out, const struct fq_decoder_opts *opts);
 void fq_decoder_free(struct fq_decoder *d);

@@ -95,11 +95,11 @@ fq_source_done(struct fq_source *src, int status)
 }
 
 int
-fq_ingest_add(struct fq_ingest *ing, const char *spec, char *why,
-	      size_t why_len)
+fq_ingest_add(struct fq_ingest *ing, const char *spec,
+	      const struct fq_source_opts *opts, char *why, size_t why_len)
 {
 	struct fq_source *src = NULL;
-	int rc = fq_source_create(ing, spec, &src, why, why_len);
+	int rc = fq_source_create(spec, opts, &src, why, why_len);
 	if (rc < 0)
 		return rc;
 	src->ingest = ing;

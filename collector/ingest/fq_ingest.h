@@ -45,8 +45,12 @@ void fq_ingest_init(struct fq_ingest *ing, uv_loop_t *loop,
 /* Release sources and decoder; runs the loop until handles are closed. */
 void fq_ingest_fini(struct fq_ingest *ing);
 
-/* Add a source by its command-line spelling; see fq_source_create(). */
-int fq_ingest_add(struct fq_ingest *ing, const char *spec, char *why,
+/*
+ * Add a source by its command-line spelling, with its settings (NULL =
+ * defaults); see fq_source_create().
+ */
+int fq_ingest_add(struct fq_ingest *ing, const char *spec,
+		  const struct fq_source_opts *opts, char *why,
 		  size_t why_len);
 
 /* Start all live sources and the first replay source. */

@@ -211,8 +211,8 @@ struct fq_decoder {
 	/*
 	 * Decode IPFIX data records with flowq's own template engine (the v9
 	 * one) instead of libfixbuf: `--ipfix-decoder native`
-	 * (fq_decoder_set_ipfix_default), and the tests that compare the two
-	 * record by record.
+	 * (fq_decoder_opts.ipfix), and the tests that compare the two record
+	 * by record.
 	 */
 	int ipfix_own;
 	struct fq__ipfix_model *ipfix_model;   /* ipfix_fixbuf.c, owned */

@@ -14,7 +14,7 @@
 
 struct source_kind {
 	const char *prefix;
-	int (*create)(struct fq_ingest *ing, const char *rest,
+	int (*create)(const char *rest, const struct fq_source_opts *opts,
 		      struct fq_source **out, char *why, size_t why_len);
 };
 
@@ -60,13 +60,16 @@ is_capture(const char *path)
 }
 
 int
-fq_source_create(struct fq_ingest *ing, const char *spec,
+fq_source_create(const char *spec, const struct fq_source_opts *opts,
 		 struct fq_source **out, char *why, size_t why_len)
 {
+	static const struct fq_source_opts defaults;
+	if (opts == NULL)
+		opts = &defaults;
 	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
 		size_t n = strlen(kinds[i].prefix);
 		if (strncmp(spec, kinds[i].prefix, n) == 0)
-			return kinds[i].create(ing, spec + n, out, why, why_len);
+			return kinds[i].create(spec + n, opts, out, why, why_len);
 	}
 	if (strstr(spec, "://") != NULL) {
 		snprintf(why, why_len, "%s: unknown source kind", spec);
@@ -76,7 +79,7 @@ fq_source_create(struct fq_ingest *ing, const char *spec,
 	    is_capture(spec)) {
 		for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
 			if (strcmp(kinds[i].prefix, "pcap:") == 0)
-				return kinds[i].create(ing, spec, out, why,
+				return kinds[i].create(spec, opts, out, why,
 						       why_len);
 		snprintf(why, why_len, "%s: pcap replay is not supported by "
 			 "this build", spec);
@@ -87,5 +90,5 @@ fq_source_create(struct fq_ingest *ing, const char *spec,
 		snprintf(why, why_len, "%s: no such file or directory", spec);
 		return -FQ_ENOENT;
 	}
-	return fq__source_ft_new(ing, spec, out, why, why_len);
+	return fq__source_ft_new(spec, opts, out, why, why_len);
 }

@@ -58,46 +58,54 @@ struct fq_source {
 };
 
 /*
+ * SO_RCVBUF asked for udp:// sockets unless the options say otherwise
+ * (the kernel caps it at net.core.rmem_max unless flowq may use
+ * SO_RCVBUFFORCE; the effective size is in the source's counters).
+ */
+#define FQ_UDP_RCVBUF_DEFAULT (32u << 20)
+
+/*
+ * Settings a source takes when it is created (command-line options); each
+ * source keeps its own copy.  All zero = the defaults.
+ */
+struct fq_source_opts {
+	size_t udp_rcvbuf;      /* --rcvbuf; 0 = FQ_UDP_RCVBUF_DEFAULT */
+	/*
+	 * --speed X: pcap, raw:, ipfix: and flow-tools replay at X times
+	 * their original pace (capture time; export header time for the
+	 * others).  0 = as fast as possible.
+	 */
+	double replay_speed;
+};
+
+/*
  * Create a source from its spelling: ft:FILE, a flow-tools file or
  * directory, udp://ADDR:PORT, tcp://ADDR:PORT, pcap:FILE or *.pcap[ng],
- * ipfix:FILE, raw:FILE.  Returns 0, -FQ_EINVAL (bad spelling) or
- * -FQ_EUNSUP (a kind this build cannot read); `why` (at least 256 bytes)
- * receives a one-line reason on failure.
+ * ipfix:FILE, raw:FILE, with `opts` (NULL = defaults).  Returns 0,
+ * -FQ_EINVAL (bad spelling) or -FQ_EUNSUP (a kind this build cannot
+ * read); `why` (at least 256 bytes) receives a one-line reason on failure.
  */
-int fq_source_create(struct fq_ingest *ing, const char *spec,
+int fq_source_create(const char *spec, const struct fq_source_opts *opts,
 		     struct fq_source **out, char *why, size_t why_len);
 
 /* Called by a source exactly once when it has produced everything. */
 void fq_source_done(struct fq_source *src, int status);
 
-/* Constructors of the individual kinds (spec without its prefix). */
-int fq__source_ft_new(struct fq_ingest *ing, const char *path,
-		      struct fq_source **out, char *why, size_t why_len);
-int fq__source_udp_new(struct fq_ingest *ing, const char *addr,
-		       struct fq_source **out, char *why, size_t why_len);
-int fq__source_tcp_new(struct fq_ingest *ing, const char *addr,
-		       struct fq_source **out, char *why, size_t why_len);
-int fq__source_pcap_new(struct fq_ingest *ing, const char *path,
-			struct fq_source **out, char *why, size_t why_len);
-int fq__source_raw_new(struct fq_ingest *ing, const char *path,
-		       struct fq_source **out, char *why, size_t why_len);
-int fq__source_ipfix_new(struct fq_ingest *ing, const char *path,
-			 struct fq_source **out, char *why, size_t why_len);
-
 /*
- * SO_RCVBUF requested for every udp:// socket created afterwards (default
- * FQ_UDP_RCVBUF_DEFAULT, 32 MiB; the kernel caps it at net.core.rmem_max
- * unless flowq may use SO_RCVBUFFORCE).  The effective size is in the
- * source's counters.  For --rcvbuf BYTES.
+ * Constructors of the individual kinds (spec without its prefix; opts is
+ * never NULL here).
  */
-#define FQ_UDP_RCVBUF_DEFAULT (32u << 20)
-void fq_source_udp_set_rcvbuf(size_t bytes);
-
-/*
- * --speed X: pcap, raw: and ipfix: replay sources created afterwards
- * deliver datagrams at X times their original pace (capture time; export
- * header time for raw:/ipfix:).  0 (the default) = as fast as possible.
- */
-void fq_source_replay_set_speed(double x);
+int fq__source_ft_new(const char *path, const struct fq_source_opts *opts,
+                      struct fq_source **out, char *why, size_t why_len);
+int fq__source_udp_new(const char *addr, const struct fq_source_opts *opts,
+                       struct fq_source **out, char *why, size_t why_len);
+int fq__source_tcp_new(const char *addr, const struct fq_source_opts *opts,
+                       struct fq_source **out, char *why, size_t why_len);
+int fq__source_pcap_new(const char *path, const struct fq_source_opts *opts,
+                        struct fq_source **out, char *why, size_t why_len);
+int fq__source_raw_new(const char *path, const struct fq_source_opts *opts,
+                       struct fq_source **out, char *why, size_t why_len);
+int fq__source_ipfix_new(const char *path, const struct fq_source_opts *opts,
+                         struct fq_source **out, char *why, size_t why_len);
 
 #endif

@@ -3,23 +3,14 @@
  */
 #include "replay_pace.h"
 #include "fq_clock.h"
-#include "fq_source.h"
 
 #include <string.h>
 
-static double replay_speed;
-
 void
-fq_source_replay_set_speed(double x)
-{
-	replay_speed = x > 0 ? x : 0;
-}
-
-void
-fq_pace_init(struct fq_pace *pc)
+fq_pace_init(struct fq_pace *pc, double speed)
 {
 	memset(pc, 0, sizeof *pc);
-	pc->speed = replay_speed;
+	pc->speed = speed > 0 ? speed : 0;
 }
 
 int64_t

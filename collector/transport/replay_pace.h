@@ -20,7 +20,8 @@ struct fq_pace {
 	int64_t base_mono_ms;       /* monotonic clock then */
 };
 
-void fq_pace_init(struct fq_pace *pc);
+/* Pacing at `speed` times the data pace (0 or less: none). */
+void fq_pace_init(struct fq_pace *pc, double speed);
 /* Milliseconds to wait before delivering a datagram of data time t. */
 int64_t fq_pace_wait(struct fq_pace *pc, int64_t data_ms);
 

@@ -38,6 +38,7 @@ struct source_ft {
 	struct fq_ft_reader *reader;  /* owned: reader of files[cur] */
 	struct fq_record *batch;      /* owned: FT_BATCH records */
 	size_t bpos, bn;              /* records batch[bpos..bn) not yet delivered */
+	double speed;                 /* --speed, 0 = as fast as possible */
 	struct fq_pace pace;          /* --speed: export header time pacing */
 	uv_timer_t timer;             /* waits for the next paced record */
 	int timer_inited;
@@ -216,7 +217,7 @@ ft_start(struct fq_source *src)
 	uv_timer_init(src->ingest->loop, &s->timer);
 	s->timer_inited = 1;
 	s->timer.data = s;
-	fq_pace_init(&s->pace);
+	fq_pace_init(&s->pace, s->speed);
 	uv_idle_start(&s->idle, ft_idle_cb);
 	s->idle_active = 1;
 	return 0;
@@ -268,10 +269,9 @@ static const struct fq_source_ops ft_ops = {
 };
 
 int
-fq__source_ft_new(struct fq_ingest *ing, const char *path,
+fq__source_ft_new(const char *path, const struct fq_source_opts *opts,
 		  struct fq_source **out, char *why, size_t why_len)
 {
-	(void)ing;
 	struct stat st;
 	if (stat(path, &st) != 0) {
 		snprintf(why, why_len, "%s: no such file or directory", path);
@@ -281,6 +281,7 @@ fq__source_ft_new(struct fq_ingest *ing, const char *path,
 	if (s == NULL)
 		goto nomem;
 	s->base.ops = &ft_ops;
+	s->speed = opts->replay_speed > 0 ? opts->replay_speed : 0;
 	s->base.spec = strdup(path);
 	s->batch = malloc(FT_BATCH * sizeof *s->batch);
 	if (s->base.spec == NULL || s->batch == NULL)

@@ -55,6 +55,7 @@ struct source_pcap {
 	/* --speed pacing: a packet read but not yet due. */
 	uv_timer_t timer;
 	int timer_active;
+	double speed;               /* --speed, 0 = as fast as possible */
 	struct fq_pace pace;
 	int have_pending;
 	struct pcap_pkthdr pend_hdr;
@@ -203,7 +204,7 @@ pcap_start(struct fq_source *src)
 		s->pc = NULL;
 		return rc;
 	}
-	fq_pace_init(&s->pace);
+	fq_pace_init(&s->pace, s->speed);
 	uv_idle_init(src->ingest->loop, &s->idle);
 	s->idle.data = s;
 	uv_timer_init(src->ingest->loop, &s->timer);
@@ -280,10 +281,9 @@ static const struct fq_source_ops pcap_ops = {
 };
 
 int
-fq__source_pcap_new(struct fq_ingest *ing, const char *path,
+fq__source_pcap_new(const char *path, const struct fq_source_opts *opts,
 		    struct fq_source **out, char *why, size_t why_len)
 {
-	(void)ing;
 	struct stat st;
 	if (path[0] == '\0') {
 		snprintf(why, why_len, "pcap: needs a file name");
@@ -299,6 +299,7 @@ fq__source_pcap_new(struct fq_ingest *ing, const char *path,
 	s->base.ops = &pcap_ops;
 	s->base.live = 0;
 	s->linktype = -1;
+	s->speed = opts->replay_speed > 0 ? opts->replay_speed : 0;
 	s->path = strdup(path);
 	size_t n = strlen(path) + 6;
 	s->base.spec = malloc(n);

@@ -78,6 +78,7 @@ struct source_raw {
 	int stopping;
 	uv_timer_t timer;           /* --speed: waits for the next datagram */
 	int timer_active;
+	double speed;               /* --speed, 0 = as fast as possible */
 	struct fq_pace pace;
 };
 
@@ -369,7 +370,7 @@ raw_start(struct fq_source *src)
 		s->f = NULL;
 		return -FQ_ENOMEM;
 	}
-	fq_pace_init(&s->pace);
+	fq_pace_init(&s->pace, s->speed);
 	uv_idle_init(src->ingest->loop, &s->idle);
 	s->idle.data = s;
 	uv_timer_init(src->ingest->loop, &s->timer);
@@ -472,7 +473,8 @@ static const struct fq_source_ops ipfix_ops = {
 
 static int
 raw_new(const char *prefix, int ipfix_only, const char *path,
-	struct fq_source **out, char *why, size_t why_len)
+	const struct fq_source_opts *opts, struct fq_source **out, char *why,
+	size_t why_len)
 {
 	struct stat st;
 	if (path[0] == '\0') {
@@ -492,6 +494,7 @@ raw_new(const char *prefix, int ipfix_only, const char *path,
 		goto nomem;
 	s->base.ops = ipfix_only ? &ipfix_ops : &raw_ops;
 	s->ipfix_only = ipfix_only;
+	s->speed = opts->replay_speed > 0 ? opts->replay_speed : 0;
 	s->path = strdup(path);
 	size_t n = strlen(prefix) + strlen(path) + 1;
 	s->base.spec = malloc(n);
@@ -511,17 +514,15 @@ nomem:
 }
 
 int
-fq__source_raw_new(struct fq_ingest *ing, const char *path,
+fq__source_raw_new(const char *path, const struct fq_source_opts *opts,
 		   struct fq_source **out, char *why, size_t why_len)
 {
-	(void)ing;
-	return raw_new("raw:", 0, path, out, why, why_len);
+	return raw_new("raw:", 0, path, opts, out, why, why_len);
 }
 
 int
-fq__source_ipfix_new(struct fq_ingest *ing, const char *path,
+fq__source_ipfix_new(const char *path, const struct fq_source_opts *opts,
 		     struct fq_source **out, char *why, size_t why_len)
 {
-	(void)ing;
-	return raw_new("ipfix:", 1, path, out, why, why_len);
+	return raw_new("ipfix:", 1, path, opts, out, why, why_len);
 }

@@ -368,10 +368,10 @@ static const struct fq_source_ops tcp_ops = {
 };
 
 int
-fq__source_tcp_new(struct fq_ingest *ing, const char *addr,
+fq__source_tcp_new(const char *addr, const struct fq_source_opts *opts,
 		   struct fq_source **out, char *why, size_t why_len)
 {
-	(void)ing;
+	(void)opts;             /* nothing to set for TCP yet */
 	struct sockaddr_storage ss;
 	char w[200];
 	if (fq_sockaddr_parse(addr, &ss, w, sizeof w) < 0) {

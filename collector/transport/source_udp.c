@@ -8,8 +8,8 @@
  * to fq_ingest_datagram() with the sender's address and port, this
  * socket's local_id, and the wall clock as arrival time.
  *
- * The socket asks for a large SO_RCVBUF (32 MiB by default, see
- * fq_source_udp_set_rcvbuf()): first SO_RCVBUFFORCE, which succeeds with
+ * The socket asks for a large SO_RCVBUF (32 MiB by default,
+ * fq_source_opts.udp_rcvbuf): first SO_RCVBUFFORCE, which succeeds with
  * CAP_NET_ADMIN, then SO_RCVBUF, which the kernel caps at
  * net.core.rmem_max.  The effective size, as getsockopt() reports it
  * (Linux doubles the request for its bookkeeping), is in the counters.
@@ -48,14 +48,6 @@
 /* libuv's recvmmsg width (20) times its per-datagram slot (64 KiB). */
 #define UDP_RECV_SLOT (64u * 1024u)
 #define UDP_RECV_SLOTS 20u
-
-static size_t udp_rcvbuf = FQ_UDP_RCVBUF_DEFAULT;
-
-void
-fq_source_udp_set_rcvbuf(size_t bytes)
-{
-	udp_rcvbuf = bytes;
-}
 
 struct source_udp {
 	struct fq_source base;
@@ -353,10 +345,9 @@ static const struct fq_source_ops udp_ops = {
 };
 
 int
-fq__source_udp_new(struct fq_ingest *ing, const char *addr,
+fq__source_udp_new(const char *addr, const struct fq_source_opts *opts,
 		   struct fq_source **out, char *why, size_t why_len)
 {
-	(void)ing;
 	struct sockaddr_storage ss;
 	char w[200];
 	if (fq_sockaddr_parse(addr, &ss, w, sizeof w) < 0) {
@@ -369,7 +360,8 @@ fq__source_udp_new(struct fq_ingest *ing, const char *addr,
 	s->base.ops = &udp_ops;
 	s->base.live = 1;
 	s->addr = ss;
-	s->rcvbuf_req = udp_rcvbuf;
+	s->rcvbuf_req = opts->udp_rcvbuf ? opts->udp_rcvbuf
+					 : FQ_UDP_RCVBUF_DEFAULT;
 	s->rl.burst = 5;
 	size_t n = strlen(addr) + 7;
 	s->base.spec = malloc(n);

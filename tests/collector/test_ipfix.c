@@ -782,8 +782,9 @@ test_huge_template(void)
 	huge_template_msgs(t, r);
 	struct fq_record got[2];
 	for (int own = 0; own < 2; own++) {
-		struct fq_decoder *d = new_dec(NULL);
-		d->ipfix_own = own;
+		struct fq_decoder_opts o = { 0 };
+		o.ipfix = own ? FQ_IPFIX_NATIVE : FQ_IPFIX_LIBFIXBUF;
+		struct fq_decoder *d = new_dec(&o);
 		struct sink s = { 0 };
 		feed(d, t, 1, 0, &s);
 		feed(d, r, 1, 0, &s);

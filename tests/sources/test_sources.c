@@ -105,6 +105,8 @@ reset_got(void)
 }
 
 static struct fq_ingest ing;
+/* Settings of the sources the tests create (t_speed sets --speed). */
+static struct fq_source_opts src_opts;
 
 /* Run one replay source to its end; returns its status. */
 static int
@@ -112,7 +114,7 @@ run_source(const char *spec, struct fq_source **keep)
 {
 	char why[256];
 	struct fq_source *src = NULL;
-	int rc = fq_source_create(&ing, spec, &src, why, sizeof why);
+	int rc = fq_source_create(spec, &src_opts, &src, why, sizeof why);
 	if (rc < 0) {
 		fprintf(stderr, "create %s: %s\n", spec, why);
 		return rc;
@@ -1056,7 +1058,7 @@ live(const char *spec)
 {
 	char why[256];
 	struct fq_source *src = NULL;
-	int rc = fq_source_create(&ing, spec, &src, why, sizeof why);
+	int rc = fq_source_create(spec, &src_opts, &src, why, sizeof why);
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s\n", spec, why);
 		failures++;
@@ -1167,7 +1169,7 @@ t_udp(void)
 				     "udp://1.2.3.4:70000", "udp://::1:5",
 				     "udp://[::1]5", "tcp://1.2.3.4:-1" };
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		CHECK_EQ(fq_source_create(&ing, bad[i], &src, why, sizeof why),
+		CHECK_EQ(fq_source_create(bad[i], NULL, &src, why, sizeof why),
 			 -FQ_EINVAL);
 	uv_close((uv_handle_t *)&guard, NULL);
 	uv_run(ing.loop, UV_RUN_DEFAULT);
@@ -1365,7 +1367,7 @@ t_speed(void)
 		pw_write(&w, f.b, f.n, 1700000000000LL + i * 1000);
 	}
 	pw_close(&w);
-	fq_source_replay_set_speed(10);
+	src_opts.replay_speed = 10;
 	reset_got();
 	int64_t t0 = mono();
 	CHECK_EQ(run_source(tpath("speed.pcap"), NULL), 0);
@@ -1410,7 +1412,7 @@ t_speed(void)
 	CHECK(mono() - t0 < 150);
 	uv_close((uv_handle_t *)&stopper, NULL);
 	uv_run(ing.loop, UV_RUN_DEFAULT);
-	fq_source_replay_set_speed(0);
+	src_opts.replay_speed = 0;
 }
 
 /* Random and mutated frames: the parser never crashes, never delivers
