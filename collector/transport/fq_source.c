@@ -1,5 +1,6 @@
 /*
- * fq_source.c - turns a source's command-line spelling into a source.
+ * fq_source.c - turns a source's command-line spelling into a source, and
+ * the part of creating one that every kind shares.
  *
  * The prefixes are SPEC section 2's.  A bare path is sniffed: a directory
  * or a file starting with the flow-tools magic (0xCF 0x10) is flow-tools;
@@ -7,8 +8,11 @@
  */
 #include "fq_source.h"
 #include "fq_error.h"
+#include "source_kind.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -91,4 +95,45 @@ fq_source_create(const char *spec, const struct fq_source_opts *opts,
 		return -FQ_ENOENT;
 	}
 	return fq__source_ft_new(spec, opts, out, why, why_len);
+}
+
+void *
+fq__source_alloc(size_t size, const struct fq_source_ops *ops, int live,
+		 const char *prefix, const char *rest, char *why,
+		 size_t why_len)
+{
+	struct fq_source *src = calloc(1, size);
+	size_t n = strlen(prefix) + strlen(rest) + 1;
+	char *spec = malloc(n);
+	if (src == NULL || spec == NULL) {
+		free(src);
+		free(spec);
+		snprintf(why, why_len, "%s%s: out of memory", prefix, rest);
+		return NULL;
+	}
+	snprintf(spec, n, "%s%s", prefix, rest);
+	src->ops = ops;
+	src->live = live;
+	src->spec = spec;
+	return src;
+}
+
+int
+fq__source_check_file(const char *prefix, const char *path, int no_dir,
+		      char *why, size_t why_len)
+{
+	struct stat st;
+	if (path[0] == '\0') {
+		snprintf(why, why_len, "%s needs a file name", prefix);
+		return -FQ_EINVAL;
+	}
+	if (stat(path, &st) != 0) {
+		snprintf(why, why_len, "%s: %s", path, strerror(errno));
+		return -FQ_ENOENT;
+	}
+	if (no_dir && S_ISDIR(st.st_mode)) {
+		snprintf(why, why_len, "%s: is a directory", path);
+		return -FQ_EINVAL;
+	}
+	return 0;
 }

@@ -91,21 +91,4 @@ int fq_source_create(const char *spec, const struct fq_source_opts *opts,
 /* Called by a source exactly once when it has produced everything. */
 void fq_source_done(struct fq_source *src, int status);
 
-/*
- * Constructors of the individual kinds (spec without its prefix; opts is
- * never NULL here).
- */
-int fq__source_ft_new(const char *path, const struct fq_source_opts *opts,
-                      struct fq_source **out, char *why, size_t why_len);
-int fq__source_udp_new(const char *addr, const struct fq_source_opts *opts,
-                       struct fq_source **out, char *why, size_t why_len);
-int fq__source_tcp_new(const char *addr, const struct fq_source_opts *opts,
-                       struct fq_source **out, char *why, size_t why_len);
-int fq__source_pcap_new(const char *path, const struct fq_source_opts *opts,
-                        struct fq_source **out, char *why, size_t why_len);
-int fq__source_raw_new(const char *path, const struct fq_source_opts *opts,
-                       struct fq_source **out, char *why, size_t why_len);
-int fq__source_ipfix_new(const char *path, const struct fq_source_opts *opts,
-                         struct fq_source **out, char *why, size_t why_len);
-
 #endif

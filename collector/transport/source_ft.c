@@ -2,14 +2,14 @@
  * source_ft.c - flow-tools replay as a source on the libuv loop.
  *
  * A flow-tools source is one file or a directory (all its ft-* files in
- * name order).  It is a replay source: it starts when the sources before
- * it are done.  The work is driven by a uv_idle_t: each loop iteration
- * decodes one bounded batch and hands it to the ingest, so signal handlers
- * and live sockets on the same loop keep being served during a long replay.
+ * name order).  It is a replay source (replay.c): it starts when the
+ * sources before it are done, and each loop iteration decodes one bounded
+ * batch and hands it to the ingest, so signal handlers and live sockets on
+ * the same loop keep being served during a long replay.
  *
  * With --speed X, records are delivered at X times the pace of their
- * export header times (a uv_timer_t waits for the next one), like the
- * other replay sources.
+ * export header times (the rest of the batch waits), like the other
+ * replay sources.
  *
  * A damaged file delivers the records before the damage, then the source
  * logs where the damage is and goes on with the next file of the
@@ -18,9 +18,9 @@
 #include "fq_error.h"
 #include "fq_ingest.h"
 #include "fq_log.h"
-#include "fq_source.h"
 #include "ft_reader.h"
-#include "replay_pace.h"
+#include "replay.h"
+#include "source_kind.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -31,21 +31,13 @@
 #define FT_BATCH 1024
 
 struct source_ft {
-	struct fq_source base;
-	uv_idle_t idle;
+	struct fq__replay r;          /* first: the replay source; r.status is
+					 the first damage's */
 	char **files;                 /* owned: paths, name order */
 	size_t n_files, cur;
 	struct fq_ft_reader *reader;  /* owned: reader of files[cur] */
 	struct fq_record *batch;      /* owned: FT_BATCH records */
-	size_t bpos, bn;              /* records batch[bpos..bn) not yet delivered */
-	double speed;                 /* --speed, 0 = as fast as possible */
-	struct fq_pace pace;          /* --speed: export header time pacing */
-	uv_timer_t timer;             /* waits for the next paced record */
-	int timer_inited;
-	int status;                   /* worst status so far */
-	int stopping;
-	int idle_active;
-	int idle_inited;              /* uv_idle_init() was called */
+	size_t bpos, bn;              /* batch[bpos..bn) not yet delivered */
 };
 
 static int
@@ -99,25 +91,20 @@ list_dir(struct source_ft *s, const char *dir, char *why, size_t why_len)
 }
 
 static void
-ft_finish(struct source_ft *s)
+ft_release(struct fq__replay *r)
 {
-	if (s->idle_active) {
-		uv_idle_stop(&s->idle);
-		s->idle_active = 0;
-	}
-	if (s->timer_inited)
-		uv_timer_stop(&s->timer);
+	struct source_ft *s = (struct source_ft *)r;
 	fq_ft_reader_free(s->reader);
 	s->reader = NULL;
-	fq_source_done(&s->base, s->status);
 }
 
 static void
 ft_damage(struct source_ft *s, int rc, const char *msg)
 {
 	fq_error("%s", msg);
-	if (s->status == 0)
-		s->status = rc == -FQ_EIO || rc == -FQ_ENOENT ? rc : -FQ_ECORRUPT;
+	if (s->r.status == 0)
+		s->r.status = rc == -FQ_EIO || rc == -FQ_ENOENT ? rc
+							       : -FQ_ECORRUPT;
 }
 
 /* Open the next file that opens; returns 0 when one is open, 1 at the end. */
@@ -136,16 +123,6 @@ ft_open_next(struct source_ft *s)
 	return 1;
 }
 
-static void ft_idle_cb(uv_idle_t *h);
-
-static void
-ft_timer_cb(uv_timer_t *t)
-{
-	struct source_ft *s = t->data;
-	uv_idle_start(&s->idle, ft_idle_cb);
-	s->idle_active = 1;
-}
-
 /*
  * Hand over the decoded records that are due.  Without --speed that is the
  * whole batch; with it, the records whose export time has come, and a timer
@@ -156,42 +133,36 @@ ft_deliver(struct source_ft *s)
 {
 	size_t end = s->bn;
 	int64_t wait = 0;
-	if (s->pace.speed > 0) {
+	if (s->r.pace.speed > 0) {
 		for (end = s->bpos; end < s->bn; end++) {
-			wait = fq_pace_wait(&s->pace, s->batch[end].arrival);
+			wait = fq_pace_wait(&s->r.pace, s->batch[end].arrival);
 			if (wait > 0)
 				break;
 		}
 	}
 	if (end > s->bpos) {
 		/* On a sink error the ingest has called our stop(). */
-		fq_ingest_records(s->base.ingest, s->batch + s->bpos,
+		fq_ingest_records(s->r.base.ingest, s->batch + s->bpos,
 				  end - s->bpos);
 		s->bpos = end;
 	}
-	if (wait > 0 && !s->stopping) {
-		uv_idle_stop(&s->idle);
-		s->idle_active = 0;
-		uv_timer_start(&s->timer, ft_timer_cb, (uint64_t)wait, 0);
+	if (wait > 0 && !s->r.stopping) {
+		fq__replay_wait(&s->r, wait);
 		return 1;
 	}
 	return 0;
 }
 
 static void
-ft_idle_cb(uv_idle_t *h)
+ft_step(struct fq__replay *r)
 {
-	struct source_ft *s = h->data;
-	if (s->stopping) {
-		ft_finish(s);
-		return;
-	}
+	struct source_ft *s = (struct source_ft *)r;
 	if (s->bpos < s->bn) {
 		ft_deliver(s);
 		return;
 	}
 	if (s->reader == NULL && ft_open_next(s) != 0) {
-		ft_finish(s);
+		fq__replay_finish(r);
 		return;
 	}
 	ssize_t n = fq_ft_reader_read(s->reader, s->batch, FT_BATCH);
@@ -210,41 +181,8 @@ ft_idle_cb(uv_idle_t *h)
 static int
 ft_start(struct fq_source *src)
 {
-	struct source_ft *s = (struct source_ft *)src;
-	uv_idle_init(src->ingest->loop, &s->idle);
-	s->idle_inited = 1;
-	s->idle.data = s;
-	uv_timer_init(src->ingest->loop, &s->timer);
-	s->timer_inited = 1;
-	s->timer.data = s;
-	fq_pace_init(&s->pace, s->speed);
-	uv_idle_start(&s->idle, ft_idle_cb);
-	s->idle_active = 1;
+	fq__replay_run((struct fq__replay *)src);
 	return 0;
-}
-
-static void
-ft_stop(struct fq_source *src)
-{
-	struct source_ft *s = (struct source_ft *)src;
-	/* Finish from the loop, not from inside a callback chain that may
-	 * still be using the reader. */
-	s->stopping = 1;
-	if (!s->idle_active) {
-		if (s->timer_inited)
-			uv_timer_stop(&s->timer);
-		ft_finish(s);
-	}
-}
-
-static void
-ft_close(struct fq_source *src)
-{
-	struct source_ft *s = (struct source_ft *)src;
-	if (s->idle_inited && !uv_is_closing((uv_handle_t *)&s->idle))
-		uv_close((uv_handle_t *)&s->idle, NULL);
-	if (s->timer_inited && !uv_is_closing((uv_handle_t *)&s->timer))
-		uv_close((uv_handle_t *)&s->timer, NULL);
 }
 
 static void
@@ -262,11 +200,40 @@ ft_free(struct fq_source *src)
 static const struct fq_source_ops ft_ops = {
 	.kind = "ft",
 	.start = ft_start,
-	.stop = ft_stop,
-	.close = ft_close,
+	.stop = fq__replay_stop,
+	.close = fq__replay_close,
 	.free = ft_free,
 	.print_stats = NULL,
 };
+
+static const struct fq__replay_ops ft_replay_ops = {
+	.step = ft_step,
+	.release = ft_release,
+};
+
+/* The file, or the directory's ft-* files, into s->files. */
+static int
+ft_list(struct source_ft *s, const char *path, const struct stat *st,
+	char *why, size_t why_len)
+{
+	if (S_ISDIR(st->st_mode)) {
+		int rc = list_dir(s, path, why, why_len);
+		if (rc == 0 && s->n_files == 0)
+			fq_warn("%s: directory holds no ft-* files", path);
+		return rc;
+	}
+	s->files = malloc(sizeof *s->files);
+	if (s->files == NULL)
+		goto nomem;
+	s->files[0] = strdup(path);
+	if (s->files[0] == NULL)
+		goto nomem;
+	s->n_files = 1;
+	return 0;
+nomem:
+	snprintf(why, why_len, "%s: out of memory", path);
+	return -FQ_ENOMEM;
+}
 
 int
 fq__source_ft_new(const char *path, const struct fq_source_opts *opts,
@@ -277,40 +244,21 @@ fq__source_ft_new(const char *path, const struct fq_source_opts *opts,
 		snprintf(why, why_len, "%s: no such file or directory", path);
 		return -FQ_ENOENT;
 	}
-	struct source_ft *s = calloc(1, sizeof *s);
+	/* A flow-tools source is spelt by its path alone (ft: is optional). */
+	struct source_ft *s = fq__source_alloc(sizeof *s, &ft_ops, 0, "",
+					       path, why, why_len);
 	if (s == NULL)
-		goto nomem;
-	s->base.ops = &ft_ops;
-	s->speed = opts->replay_speed > 0 ? opts->replay_speed : 0;
-	s->base.spec = strdup(path);
+		return -FQ_ENOMEM;
+	fq__replay_init(&s->r, &ft_replay_ops, opts);
 	s->batch = malloc(FT_BATCH * sizeof *s->batch);
-	if (s->base.spec == NULL || s->batch == NULL)
-		goto nomem;
-	if (S_ISDIR(st.st_mode)) {
-		int rc = list_dir(s, path, why, why_len);
-		if (rc < 0) {
-			free(s->base.spec);
-			ft_free(&s->base);
-			return rc;
-		}
-		if (s->n_files == 0)
-			fq_warn("%s: directory holds no ft-* files", path);
-	} else {
-		s->files = malloc(sizeof *s->files);
-		if (s->files == NULL)
-			goto nomem;
-		s->files[0] = strdup(path);
-		if (s->files[0] == NULL)
-			goto nomem;
-		s->n_files = 1;
+	int rc = s->batch ? ft_list(s, path, &st, why, why_len) : -FQ_ENOMEM;
+	if (rc < 0) {
+		if (s->batch == NULL)
+			snprintf(why, why_len, "%s: out of memory", path);
+		free(s->r.base.spec);
+		ft_free(&s->r.base);
+		return rc;
 	}
-	*out = &s->base;
+	*out = &s->r.base;
 	return 0;
-nomem:
-	if (s) {
-		free(s->base.spec);
-		ft_free(&s->base);
-	}
-	snprintf(why, why_len, "%s: out of memory", path);
-	return -FQ_ENOMEM;
 }

@@ -8,11 +8,11 @@
  * whose arrival time is the packet's capture time (SPEC section 2 and 5),
  * handed to fq_ingest_datagram() exactly like a datagram off a socket.
  *
- * Like every replay source this runs from a uv_idle_t: each loop iteration
- * handles at most PCAP_CHUNK packets, so signals and live sockets on the
- * same loop stay served.  Replay runs as fast as the decoder goes, or at
- * --speed X times the capture's pace (a uv_timer_t holds the next packet
- * until it is due).
+ * Like every replay source it runs on the loop through replay.c: each loop
+ * iteration handles at most PCAP_CHUNK packets, so signals and live
+ * sockets on the same loop stay served.  Replay runs as fast as the
+ * decoder goes, or at --speed X times the capture's pace (the packet read
+ * last waits until it is due).
  *
  * A capture that ends in the middle of a packet, or is damaged, delivers
  * everything before the damage, then logs one message naming the file,
@@ -24,9 +24,9 @@
 #include "fq_format.h"
 #include "fq_ingest.h"
 #include "fq_log.h"
-#include "fq_source.h"
-#include "replay_pace.h"
 #include "pcap_frame.h"
+#include "replay.h"
+#include "source_kind.h"
 
 #include <errno.h>
 #include <pcap/pcap.h>
@@ -39,42 +39,24 @@
 #define PCAP_CHUNK 512
 
 struct source_pcap {
-	struct fq_source base;
-	uv_idle_t idle;
-	char *path;                 /* owned: file name without prefix */
+	struct fq__replay r;        /* first: the replay source */
+	const char *path;           /* file name: base.spec after "pcap:" */
 	pcap_t *pc;                 /* owned, open while replaying */
 	struct fq_pf *pf;           /* owned: frame parser of this file */
 	struct fq_pf_stats last;    /* counters kept after pf is freed */
 	uint64_t packets;           /* records read from the file */
 	uint64_t bytes;             /* UDP payload bytes delivered */
 	int linktype;
-	int status;                 /* 0 or -FQ_E*, given to done */
-	int idle_init;              /* idle and timer initialised */
-	int idle_active;
-	int stopping;
 	/* --speed pacing: a packet read but not yet due. */
-	uv_timer_t timer;
-	int timer_active;
-	double speed;               /* --speed, 0 = as fast as possible */
-	struct fq_pace pace;
 	int have_pending;
 	struct pcap_pkthdr pend_hdr;
 	const u_char *pend_pkt;     /* libpcap's, valid until next read */
 };
 
 static void
-pcap_finish(struct source_pcap *s)
+pcap_release(struct fq__replay *r)
 {
-	if (s->base.done)
-		return;
-	if (s->idle_active) {
-		uv_idle_stop(&s->idle);
-		s->idle_active = 0;
-	}
-	if (s->timer_active) {
-		uv_timer_stop(&s->timer);
-		s->timer_active = 0;
-	}
+	struct source_pcap *s = (struct source_pcap *)r;
 	if (s->pf) {
 		fq_pf_finish(s->pf);
 		s->last = *fq_pf_stats(s->pf);
@@ -85,7 +67,6 @@ pcap_finish(struct source_pcap *s)
 		pcap_close(s->pc);
 		s->pc = NULL;
 	}
-	fq_source_done(&s->base, s->status);
 }
 
 /* The capture is damaged after s->packets good packets. */
@@ -100,62 +81,44 @@ pcap_damage(struct source_pcap *s)
 		 "(byte offset %ld): %s; %llu packets before it were "
 		 "replayed", s->path, (unsigned long long)s->packets + 1,
 		 off, pcap_geterr(s->pc), (unsigned long long)s->packets);
-	s->status = -FQ_ECORRUPT;
+	s->r.status = -FQ_ECORRUPT;
 }
 
-static void pcap_idle_cb(uv_idle_t *h);
-
-/* A paced packet is due: read on. */
-static void
-pcap_timer_cb(uv_timer_t *t)
+/* Read the next packet into pend_*; 0 at the end of the capture. */
+static int
+pcap_read(struct source_pcap *s)
 {
-	struct source_pcap *s = t->data;
-	s->timer_active = 0;
-	if (s->stopping) {
-		pcap_finish(s);
-		return;
+	struct pcap_pkthdr *ph;
+	const u_char *pkt;
+	int rc = pcap_next_ex(s->pc, &ph, &pkt);
+	if (rc == PCAP_ERROR_BREAK || rc == 0)
+		return 0;
+	if (rc != 1) {
+		pcap_damage(s);
+		return 0;
 	}
-	uv_idle_start(&s->idle, pcap_idle_cb);
-	s->idle_active = 1;
+	s->packets++;
+	s->pend_hdr = *ph;
+	s->pend_pkt = pkt;
+	s->have_pending = 1;
+	return 1;
 }
 
 static void
-pcap_idle_cb(uv_idle_t *h)
+pcap_step(struct fq__replay *r)
 {
-	struct source_pcap *s = h->data;
+	struct source_pcap *s = (struct source_pcap *)r;
 	for (int i = 0; i < PCAP_CHUNK; i++) {
-		if (s->stopping) {
-			pcap_finish(s);
+		if (r->stopping || (!s->have_pending && !pcap_read(s))) {
+			fq__replay_finish(r);
 			return;
-		}
-		if (!s->have_pending) {
-			struct pcap_pkthdr *ph;
-			const u_char *pkt;
-			int rc = pcap_next_ex(s->pc, &ph, &pkt);
-			if (rc == PCAP_ERROR_BREAK || rc == 0) {
-				pcap_finish(s);
-				return;
-			}
-			if (rc != 1) {
-				pcap_damage(s);
-				pcap_finish(s);
-				return;
-			}
-			s->packets++;
-			s->pend_hdr = *ph;
-			s->pend_pkt = pkt;
-			s->have_pending = 1;
 		}
 		const struct pcap_pkthdr *ph = &s->pend_hdr;
 		int64_t ts_ms = (int64_t)ph->ts.tv_sec * 1000 +
 				ph->ts.tv_usec / 1000;
-		int64_t wait = fq_pace_wait(&s->pace, ts_ms);
+		int64_t wait = fq_pace_wait(&r->pace, ts_ms);
 		if (wait > 0) {
-			uv_idle_stop(&s->idle);
-			s->idle_active = 0;
-			uv_timer_start(&s->timer, pcap_timer_cb,
-				       (uint64_t)wait, 0);
-			s->timer_active = 1;
+			fq__replay_wait(r, wait);
 			return;
 		}
 		s->have_pending = 0;
@@ -172,8 +135,8 @@ pcap_idle_cb(uv_idle_t *h)
 		dg.transport = FQ_TRANSPORT_UDP;
 		dg.arrival_ms = ts_ms;
 		s->bytes += u.len;
-		/* On a sink error the ingest calls our stop(): s->stopping. */
-		(void)fq_ingest_datagram(s->base.ingest, &dg);
+		/* On a sink error the ingest calls our stop(): r->stopping. */
+		(void)fq_ingest_datagram(r->base.ingest, &dg);
 	}
 }
 
@@ -204,35 +167,8 @@ pcap_start(struct fq_source *src)
 		s->pc = NULL;
 		return rc;
 	}
-	fq_pace_init(&s->pace, s->speed);
-	uv_idle_init(src->ingest->loop, &s->idle);
-	s->idle.data = s;
-	uv_timer_init(src->ingest->loop, &s->timer);
-	s->timer.data = s;
-	s->idle_init = 1;
-	uv_idle_start(&s->idle, pcap_idle_cb);
-	s->idle_active = 1;
+	fq__replay_run(&s->r);
 	return 0;
-}
-
-static void
-pcap_stop(struct fq_source *src)
-{
-	struct source_pcap *s = (struct source_pcap *)src;
-	s->stopping = 1;
-	/* Finish from the loop, not inside a callback using the reader. */
-	if (!s->idle_active)
-		pcap_finish(s);
-}
-
-static void
-pcap_close_(struct fq_source *src)
-{
-	struct source_pcap *s = (struct source_pcap *)src;
-	if (s->idle_init && !uv_is_closing((uv_handle_t *)&s->idle)) {
-		uv_close((uv_handle_t *)&s->idle, NULL);
-		uv_close((uv_handle_t *)&s->timer, NULL);
-	}
 }
 
 static void
@@ -242,7 +178,6 @@ pcap_free_(struct fq_source *src)
 	if (s->pc)
 		pcap_close(s->pc);
 	fq_pf_free(s->pf);
-	free(s->path);
 	free(s);
 }
 
@@ -253,7 +188,7 @@ pcap_print_stats(struct fq_source *src, struct fq_out *o, int json)
 	const struct fq_pf_stats *st = s->pf ? fq_pf_stats(s->pf) : &s->last;
 	if (json) {
 		fq_out_str(o, "{\"source\":");
-		fq_format_json_str(o, s->base.spec);
+		fq_format_json_str(o, s->r.base.spec);
 		fq_out_printf(o, ",\"kind\":\"pcap\",\"linktype\":\"%s\","
 			      "\"packets\":%llu,\"bytes\":%llu",
 			      fq_pf_linktype_name(s->linktype),
@@ -274,46 +209,31 @@ pcap_print_stats(struct fq_source *src, struct fq_out *o, int json)
 static const struct fq_source_ops pcap_ops = {
 	.kind = "pcap",
 	.start = pcap_start,
-	.stop = pcap_stop,
-	.close = pcap_close_,
+	.stop = fq__replay_stop,
+	.close = fq__replay_close,
 	.free = pcap_free_,
 	.print_stats = pcap_print_stats,
+};
+
+static const struct fq__replay_ops pcap_replay_ops = {
+	.step = pcap_step,
+	.release = pcap_release,
 };
 
 int
 fq__source_pcap_new(const char *path, const struct fq_source_opts *opts,
 		    struct fq_source **out, char *why, size_t why_len)
 {
-	struct stat st;
-	if (path[0] == '\0') {
-		snprintf(why, why_len, "pcap: needs a file name");
-		return -FQ_EINVAL;
-	}
-	if (stat(path, &st) != 0) {
-		snprintf(why, why_len, "%s: %s", path, strerror(errno));
-		return -FQ_ENOENT;
-	}
-	struct source_pcap *s = calloc(1, sizeof *s);
+	int rc = fq__source_check_file("pcap:", path, 0, why, why_len);
+	if (rc < 0)
+		return rc;
+	struct source_pcap *s = fq__source_alloc(sizeof *s, &pcap_ops, 0,
+						 "pcap:", path, why, why_len);
 	if (s == NULL)
-		goto nomem;
-	s->base.ops = &pcap_ops;
-	s->base.live = 0;
+		return -FQ_ENOMEM;
+	fq__replay_init(&s->r, &pcap_replay_ops, opts);
+	s->path = s->r.base.spec + strlen("pcap:");
 	s->linktype = -1;
-	s->speed = opts->replay_speed > 0 ? opts->replay_speed : 0;
-	s->path = strdup(path);
-	size_t n = strlen(path) + 6;
-	s->base.spec = malloc(n);
-	if (s->path == NULL || s->base.spec == NULL)
-		goto nomem;
-	snprintf(s->base.spec, n, "pcap:%s", path);
-	*out = &s->base;
+	*out = &s->r.base;
 	return 0;
-nomem:
-	if (s) {
-		free(s->base.spec);
-		free(s->path);
-		free(s);
-	}
-	snprintf(why, why_len, "%s: out of memory", path);
-	return -FQ_ENOMEM;
 }

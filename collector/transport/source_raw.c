@@ -35,17 +35,17 @@
  * with local_id FQ_REPLAY_LOCAL_ID, so a template file given before its
  * data file works.  Arrival time is 0: the decoder uses the export header
  * time.  Reading is buffered (2 x 64 KiB), a chunk of datagrams per loop
- * iteration from a uv_idle_t, as fast as the decoder goes, or at --speed X
- * times the pace of the export header times (a uv_timer_t waits while the
- * next datagram stays in the buffer).
+ * iteration (replay.c), as fast as the decoder goes, or at --speed X times
+ * the pace of the export header times (the next datagram stays in the
+ * buffer until it is due).
  */
 #include "fq_datagram.h"
 #include "fq_error.h"
 #include "fq_format.h"
 #include "fq_ingest.h"
 #include "fq_log.h"
-#include "fq_source.h"
-#include "replay_pace.h"
+#include "replay.h"
+#include "source_kind.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -58,10 +58,9 @@
 #define RAW_CHUNK 256
 
 struct source_raw {
-	struct fq_source base;
-	uv_idle_t idle;
+	struct fq__replay r;        /* first: the replay source */
 	int ipfix_only;             /* ipfix: file */
-	char *path;                 /* owned: file name without prefix */
+	const char *path;           /* file name: base.spec after the prefix */
 	FILE *f;                    /* owned while replaying */
 	uint8_t *buf;               /* owned, RAW_BUFSIZE */
 	size_t pos, end;            /* unread bytes are buf[pos, end) */
@@ -72,14 +71,6 @@ struct source_raw {
 	uint64_t malformed;         /* 0 or 1: it ends the file */
 	const char *malformed_why;  /* static string */
 	uint64_t malformed_off;
-	int status;
-	int idle_init;              /* idle and timer initialised */
-	int idle_active;
-	int stopping;
-	uv_timer_t timer;           /* --speed: waits for the next datagram */
-	int timer_active;
-	double speed;               /* --speed, 0 = as fast as possible */
-	struct fq_pace pace;
 };
 
 static uint16_t
@@ -203,23 +194,13 @@ split(const uint8_t *p, size_t avail, int ipfix_only, size_t *len,
 }
 
 static void
-raw_finish(struct source_raw *s)
+raw_release(struct fq__replay *r)
 {
-	if (s->base.done)
-		return;
-	if (s->idle_active) {
-		uv_idle_stop(&s->idle);
-		s->idle_active = 0;
-	}
-	if (s->timer_active) {
-		uv_timer_stop(&s->timer);
-		s->timer_active = 0;
-	}
+	struct source_raw *s = (struct source_raw *)r;
 	if (s->f) {
 		fclose(s->f);
 		s->f = NULL;
 	}
-	fq_source_done(&s->base, s->status);
 }
 
 static void
@@ -234,7 +215,7 @@ raw_malformed(struct source_raw *s, const char *why)
 			 "(%llu messages before it were replayed)", s->path,
 			 (unsigned long long)s->malformed_off, why,
 			 (unsigned long long)s->datagrams);
-		s->status = -FQ_ECORRUPT;
+		s->r.status = -FQ_ECORRUPT;
 	} else {
 		fq_warn("%s: malformed datagram at byte offset %llu: %s; "
 			"the rest of the file (%s%llu bytes) is skipped",
@@ -261,28 +242,54 @@ export_ms(const uint8_t *p, size_t len)
 	return 0;
 }
 
-static void raw_idle_cb(uv_idle_t *h);
-
+/* Zero bytes where a raw: datagram would start: padding. */
 static void
-raw_timer_cb(uv_timer_t *t)
+raw_skip_padding(struct source_raw *s)
 {
-	struct source_raw *s = t->data;
-	s->timer_active = 0;
-	if (s->stopping) {
-		raw_finish(s);
-		return;
+	for (;;) {
+		if (s->end - s->pos < 2 && raw_fill(s) < 0)
+			break;
+		if (s->pos == s->end || s->buf[s->pos] != 0 ||
+		    (s->end - s->pos >= 2 && s->buf[s->pos + 1] != 0))
+			break;
+		s->pos++;
+		s->padding++;
 	}
-	uv_idle_start(&s->idle, raw_idle_cb);
-	s->idle_active = 1;
+}
+
+/* Hand the datagram at buf[pos] (len bytes, skip of padding after it) on. */
+static void
+raw_deliver(struct source_raw *s, size_t len, size_t skip)
+{
+	struct fq_datagram dg;
+	memset(&dg, 0, sizeof dg);
+	struct sockaddr_in *sin = (struct sockaddr_in *)&dg.src;
+	sin->sin_family = AF_INET;      /* 0.0.0.0 port 0 */
+	dg.data = s->buf + s->pos;
+	dg.len = len;
+	dg.local_id = FQ_REPLAY_LOCAL_ID;
+	dg.transport = s->ipfix_only ? FQ_TRANSPORT_FILE : FQ_TRANSPORT_UDP;
+	dg.arrival_ms = 0;
+	switch (rd16(dg.data)) {
+	case 5: s->v5++; break;
+	case 9: s->v9++; break;
+	default: s->ipfix++; break;
+	}
+	s->datagrams++;
+	s->bytes += len;
+	s->pos += len + skip;
+	s->padding += skip;
+	/* On a sink error the ingest calls our stop(): r.stopping. */
+	(void)fq_ingest_datagram(s->r.base.ingest, &dg);
 }
 
 static void
-raw_idle_cb(uv_idle_t *h)
+raw_step(struct fq__replay *r)
 {
-	struct source_raw *s = h->data;
+	struct source_raw *s = (struct source_raw *)r;
 	for (int i = 0; i < RAW_CHUNK; i++) {
-		if (s->stopping) {
-			raw_finish(s);
+		if (r->stopping) {
+			fq__replay_finish(r);
 			return;
 		}
 		if (raw_fill(s) < 0) {
@@ -290,25 +297,14 @@ raw_idle_cb(uv_idle_t *h)
 				 s->path,
 				 (unsigned long long)(s->file_off + s->end),
 				 strerror(errno));
-			s->status = -FQ_EIO;
-			raw_finish(s);
+			r->status = -FQ_EIO;
+			fq__replay_finish(r);
 			return;
 		}
-		/* Zero bytes where a raw: datagram would start: padding. */
-		if (!s->ipfix_only) {
-			for (;;) {
-				if (s->end - s->pos < 2 && raw_fill(s) < 0)
-					break;
-				if (s->pos == s->end || s->buf[s->pos] != 0 ||
-				    (s->end - s->pos >= 2 &&
-				     s->buf[s->pos + 1] != 0))
-					break;
-				s->pos++;
-				s->padding++;
-			}
-		}
+		if (!s->ipfix_only)
+			raw_skip_padding(s);
 		if (s->pos == s->end) {
-			raw_finish(s);
+			fq__replay_finish(r);
 			return;
 		}
 		size_t len, skip;
@@ -316,41 +312,17 @@ raw_idle_cb(uv_idle_t *h)
 		if (!split(s->buf + s->pos, s->end - s->pos, s->ipfix_only,
 			   &len, &skip, &why)) {
 			raw_malformed(s, why);
-			raw_finish(s);
+			fq__replay_finish(r);
 			return;
 		}
-		int64_t wait = fq_pace_wait(&s->pace,
+		int64_t wait = fq_pace_wait(&r->pace,
 					    export_ms(s->buf + s->pos, len));
 		if (wait > 0) {
 			/* Not due: the datagram stays in the buffer. */
-			uv_idle_stop(&s->idle);
-			s->idle_active = 0;
-			uv_timer_start(&s->timer, raw_timer_cb, (uint64_t)wait,
-				       0);
-			s->timer_active = 1;
+			fq__replay_wait(r, wait);
 			return;
 		}
-		struct fq_datagram dg;
-		memset(&dg, 0, sizeof dg);
-		struct sockaddr_in *sin = (struct sockaddr_in *)&dg.src;
-		sin->sin_family = AF_INET;      /* 0.0.0.0 port 0 */
-		dg.data = s->buf + s->pos;
-		dg.len = len;
-		dg.local_id = FQ_REPLAY_LOCAL_ID;
-		dg.transport = s->ipfix_only ? FQ_TRANSPORT_FILE
-					     : FQ_TRANSPORT_UDP;
-		dg.arrival_ms = 0;
-		switch (rd16(dg.data)) {
-		case 5: s->v5++; break;
-		case 9: s->v9++; break;
-		default: s->ipfix++; break;
-		}
-		s->datagrams++;
-		s->bytes += len;
-		s->pos += len + skip;
-		s->padding += skip;
-		/* On a sink error the ingest calls our stop(): s->stopping. */
-		(void)fq_ingest_datagram(s->base.ingest, &dg);
+		raw_deliver(s, len, skip);
 	}
 }
 
@@ -370,34 +342,8 @@ raw_start(struct fq_source *src)
 		s->f = NULL;
 		return -FQ_ENOMEM;
 	}
-	fq_pace_init(&s->pace, s->speed);
-	uv_idle_init(src->ingest->loop, &s->idle);
-	s->idle.data = s;
-	uv_timer_init(src->ingest->loop, &s->timer);
-	s->timer.data = s;
-	s->idle_init = 1;
-	uv_idle_start(&s->idle, raw_idle_cb);
-	s->idle_active = 1;
+	fq__replay_run(&s->r);
 	return 0;
-}
-
-static void
-raw_stop(struct fq_source *src)
-{
-	struct source_raw *s = (struct source_raw *)src;
-	s->stopping = 1;
-	if (!s->idle_active)
-		raw_finish(s);
-}
-
-static void
-raw_close(struct fq_source *src)
-{
-	struct source_raw *s = (struct source_raw *)src;
-	if (s->idle_init && !uv_is_closing((uv_handle_t *)&s->idle)) {
-		uv_close((uv_handle_t *)&s->idle, NULL);
-		uv_close((uv_handle_t *)&s->timer, NULL);
-	}
 }
 
 static void
@@ -407,7 +353,6 @@ raw_free(struct fq_source *src)
 	if (s->f)
 		fclose(s->f);
 	free(s->buf);
-	free(s->path);
 	free(s);
 }
 
@@ -418,7 +363,7 @@ raw_print_stats(struct fq_source *src, struct fq_out *o, int json)
 	const char *kind = s->ipfix_only ? "ipfix" : "raw";
 	if (json) {
 		fq_out_str(o, "{\"source\":");
-		fq_format_json_str(o, s->base.spec);
+		fq_format_json_str(o, s->r.base.spec);
 		fq_out_printf(o, ",\"kind\":\"%s\",\"datagrams\":%llu,"
 			      "\"bytes\":%llu,\"v5\":%llu,\"v9\":%llu,"
 			      "\"ipfix\":%llu,\"padding_bytes\":%llu,"
@@ -441,7 +386,7 @@ raw_print_stats(struct fq_source *src, struct fq_out *o, int json)
 	}
 	fq_out_printf(o, "source %s: datagrams %llu bytes %llu v5 %llu "
 		      "v9 %llu ipfix %llu padding_bytes %llu malformed %llu",
-		      s->base.spec, (unsigned long long)s->datagrams,
+		      s->r.base.spec, (unsigned long long)s->datagrams,
 		      (unsigned long long)s->bytes, (unsigned long long)s->v5,
 		      (unsigned long long)s->v9, (unsigned long long)s->ipfix,
 		      (unsigned long long)s->padding,
@@ -456,8 +401,8 @@ raw_print_stats(struct fq_source *src, struct fq_out *o, int json)
 static const struct fq_source_ops raw_ops = {
 	.kind = "raw",
 	.start = raw_start,
-	.stop = raw_stop,
-	.close = raw_close,
+	.stop = fq__replay_stop,
+	.close = fq__replay_close,
 	.free = raw_free,
 	.print_stats = raw_print_stats,
 };
@@ -465,10 +410,15 @@ static const struct fq_source_ops raw_ops = {
 static const struct fq_source_ops ipfix_ops = {
 	.kind = "ipfix",
 	.start = raw_start,
-	.stop = raw_stop,
-	.close = raw_close,
+	.stop = fq__replay_stop,
+	.close = fq__replay_close,
 	.free = raw_free,
 	.print_stats = raw_print_stats,
+};
+
+static const struct fq__replay_ops raw_replay_ops = {
+	.step = raw_step,
+	.release = raw_release,
 };
 
 static int
@@ -476,41 +426,19 @@ raw_new(const char *prefix, int ipfix_only, const char *path,
 	const struct fq_source_opts *opts, struct fq_source **out, char *why,
 	size_t why_len)
 {
-	struct stat st;
-	if (path[0] == '\0') {
-		snprintf(why, why_len, "%s needs a file name", prefix);
-		return -FQ_EINVAL;
-	}
-	if (stat(path, &st) != 0) {
-		snprintf(why, why_len, "%s: %s", path, strerror(errno));
-		return -FQ_ENOENT;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		snprintf(why, why_len, "%s: is a directory", path);
-		return -FQ_EINVAL;
-	}
-	struct source_raw *s = calloc(1, sizeof *s);
+	int rc = fq__source_check_file(prefix, path, 1, why, why_len);
+	if (rc < 0)
+		return rc;
+	struct source_raw *s = fq__source_alloc(sizeof *s,
+		ipfix_only ? &ipfix_ops : &raw_ops, 0, prefix, path, why,
+		why_len);
 	if (s == NULL)
-		goto nomem;
-	s->base.ops = ipfix_only ? &ipfix_ops : &raw_ops;
+		return -FQ_ENOMEM;
+	fq__replay_init(&s->r, &raw_replay_ops, opts);
 	s->ipfix_only = ipfix_only;
-	s->speed = opts->replay_speed > 0 ? opts->replay_speed : 0;
-	s->path = strdup(path);
-	size_t n = strlen(prefix) + strlen(path) + 1;
-	s->base.spec = malloc(n);
-	if (s->path == NULL || s->base.spec == NULL)
-		goto nomem;
-	snprintf(s->base.spec, n, "%s%s", prefix, path);
-	*out = &s->base;
+	s->path = s->r.base.spec + strlen(prefix);
+	*out = &s->r.base;
 	return 0;
-nomem:
-	if (s) {
-		free(s->base.spec);
-		free(s->path);
-		free(s);
-	}
-	snprintf(why, why_len, "%s: out of memory", path);
-	return -FQ_ENOMEM;
 }
 
 int

@@ -24,6 +24,7 @@
 #include "fq_ingest.h"
 #include "fq_log.h"
 #include "fq_source.h"
+#include "source_kind.h"
 #include "fq_sockaddr.h"
 
 #include <stdio.h>
@@ -378,22 +379,12 @@ fq__source_tcp_new(const char *addr, const struct fq_source_opts *opts,
 		snprintf(why, why_len, "tcp://%s", w);
 		return -FQ_EINVAL;
 	}
-	struct source_tcp *s = calloc(1, sizeof *s);
+	struct source_tcp *s = fq__source_alloc(sizeof *s, &tcp_ops, 1, "tcp://",
+					       addr, why, why_len);
 	if (s == NULL)
-		goto nomem;
-	s->base.ops = &tcp_ops;
-	s->base.live = 1;
+		return -FQ_ENOMEM;
 	s->addr = ss;
 	s->rl.burst = 5;
-	size_t n = strlen(addr) + 7;
-	s->base.spec = malloc(n);
-	if (s->base.spec == NULL)
-		goto nomem;
-	snprintf(s->base.spec, n, "tcp://%s", addr);
 	*out = &s->base;
 	return 0;
-nomem:
-	free(s);
-	snprintf(why, why_len, "tcp://%s: out of memory", addr);
-	return -FQ_ENOMEM;
 }

@@ -33,6 +33,7 @@
 #include "fq_ingest.h"
 #include "fq_log.h"
 #include "fq_source.h"
+#include "source_kind.h"
 #include "fq_sockaddr.h"
 
 #include <stdio.h>
@@ -354,24 +355,14 @@ fq__source_udp_new(const char *addr, const struct fq_source_opts *opts,
 		snprintf(why, why_len, "udp://%s", w);
 		return -FQ_EINVAL;
 	}
-	struct source_udp *s = calloc(1, sizeof *s);
+	struct source_udp *s = fq__source_alloc(sizeof *s, &udp_ops, 1,
+						"udp://", addr, why, why_len);
 	if (s == NULL)
-		goto nomem;
-	s->base.ops = &udp_ops;
-	s->base.live = 1;
+		return -FQ_ENOMEM;
 	s->addr = ss;
 	s->rcvbuf_req = opts->udp_rcvbuf ? opts->udp_rcvbuf
 					 : FQ_UDP_RCVBUF_DEFAULT;
 	s->rl.burst = 5;
-	size_t n = strlen(addr) + 7;
-	s->base.spec = malloc(n);
-	if (s->base.spec == NULL)
-		goto nomem;
-	snprintf(s->base.spec, n, "udp://%s", addr);
 	*out = &s->base;
 	return 0;
-nomem:
-	free(s);
-	snprintf(why, why_len, "udp://%s: out of memory", addr);
-	return -FQ_ENOMEM;
 }
