@@ -57,15 +57,6 @@ out_be16(struct out *o, unsigned v)
 	o->b[o->n++] = (uint8_t)v;
 }
 
-static int
-all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return 0;
-	return 1;
-}
-
 static void
 note_withdrawn(struct fq__ctx *c, size_t *nw, uint16_t tid)
 {
@@ -197,7 +188,7 @@ templates(struct fq__ctx *c, struct fq__domain *dom, unsigned set_id,
 	long n = 0;
 	for (;;) {
 		size_t rem = len - off;
-		if (rem < 4 || all_zero(p + off, rem))
+		if (rem < 4 || fq__all_zero(p + off, rem))
 			break;          /* padding */
 		const uint8_t *rec = p + off;
 		unsigned tid = fq__be16(rec);
@@ -273,7 +264,7 @@ count_records(const struct fq__tpl *t, const uint8_t *p, size_t len,
 	while (len - off >= t->min_len) {
 		size_t rl = fq__tpl_reclen(t, p + off, len - off);
 		if (rl == 0) {
-			if (all_zero(p + off, len - off))
+			if (fq__all_zero(p + off, len - off))
 				break;
 			return -1;
 		}

@@ -655,15 +655,6 @@ fq__data_set(struct fq__ctx *c, struct fq__domain *dom, struct fq__tpl *t,
 	return n;
 }
 
-static int
-all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return 0;
-	return 1;
-}
-
 /*
  * A v9 template (id 0) or options template (id 1) flowset body.  With
  * dom == NULL only the structure is checked.  Returns the number of
@@ -677,7 +668,7 @@ v9_templates(struct fq__ctx *c, struct fq__domain *dom, int options,
 	long n = 0;
 	for (;;) {
 		size_t rem = len - off;
-		if (rem < (options ? 6u : 4u) || all_zero(p + off, rem))
+		if (rem < (options ? 6u : 4u) || fq__all_zero(p + off, rem))
 			break;          /* padding */
 		unsigned tid = fq__be16(p + off);
 		unsigned nf, scope = 0;
@@ -748,7 +739,7 @@ fq__nf9_decode(struct fq__ctx *c, const uint8_t *p, size_t len)
 		unsigned id = fq__be16(p + off);
 		size_t slen = fq__be16(p + off + 2);
 		if (slen < 4 || slen > len - off) {
-			if (all_zero(p + off, len - off))
+			if (fq__all_zero(p + off, len - off))
 				break;
 			fq__malformed(c, FQ__MAL_SET_LENGTH,
 				      "v9 flowset %u at offset %zu: length %zu "

@@ -16,6 +16,7 @@
  */
 #include "pcap_frame.h"
 #include "fq_error.h"
+#include "wire.h"
 #include "fq_format.h"
 
 #include <arpa/inet.h>
@@ -84,19 +85,6 @@ const char *
 fq_pf_reason_name(enum fq_pf_reason r)
 {
 	return (unsigned)r < FQ_PF_NREASONS ? reason_names[r] : "?";
-}
-
-static uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
 }
 
 const char *
@@ -198,7 +186,7 @@ parse_udp(struct fq_pf *pf, int is6, const uint8_t *src, const uint8_t *dst,
 {
 	if (n < 8)
 		return reject(pf, FQ_PF_BAD_UDP);
-	size_t ulen = rd16(p + 4);
+	size_t ulen = fq__be16(p + 4);
 	/*
 	 * UDP length 0: IPv6 jumbogram convention, also what a captured
 	 * oversized datagram (flowq --record of a 65535-byte TCP message)
@@ -210,8 +198,8 @@ parse_udp(struct fq_pf *pf, int is6, const uint8_t *src, const uint8_t *dst,
 		return reject(pf, FQ_PF_BAD_UDP);
 	out->data = p + 8;
 	out->len = ulen - 8;
-	set_addr(&out->src, is6, src, rd16(p));
-	set_addr(&out->dst, is6, dst, rd16(p + 2));
+	set_addr(&out->src, is6, src, fq__be16(p));
+	set_addr(&out->dst, is6, dst, fq__be16(p + 2));
 	pf->st.datagrams++;
 	return 1;
 }
@@ -361,7 +349,7 @@ parse_ipv4(struct fq_pf *pf, const uint8_t *p, size_t n, size_t missing,
 	if (p[0] >> 4 != 4)
 		return reject(pf, FQ_PF_BAD_IP);
 	size_t ihl = (size_t)(p[0] & 0x0f) * 4;
-	size_t tot = rd16(p + 2);
+	size_t tot = fq__be16(p + 2);
 	if (tot == 0)           /* TSO / oversized: the frame decides */
 		tot = n + missing;
 	if (ihl < 20 || tot < ihl)
@@ -371,7 +359,7 @@ parse_ipv4(struct fq_pf *pf, const uint8_t *p, size_t n, size_t missing,
 				  : FQ_PF_SHORT);
 	/* n > tot: Ethernet padding, ignore it. */
 	uint8_t proto = p[9];
-	uint16_t frag = rd16(p + 6);
+	uint16_t frag = fq__be16(p + 6);
 	const uint8_t *src = p + 12, *dst = p + 16;
 	const uint8_t *pl = p + ihl;
 	size_t pln = tot - ihl;
@@ -379,7 +367,7 @@ parse_ipv4(struct fq_pf *pf, const uint8_t *p, size_t n, size_t missing,
 		if (proto != IPPROTO_UDP)
 			return reject(pf, FQ_PF_NOT_UDP);
 		uint32_t off = (uint32_t)(frag & 0x1fff) * 8;
-		struct reasm *r = add_fragment(pf, 0, src, dst, rd16(p + 4),
+		struct reasm *r = add_fragment(pf, 0, src, dst, fq__be16(p + 4),
 					       proto, off, pl, pln,
 					       (frag & 0x2000) != 0, ts_ms);
 		if (r == NULL)
@@ -406,7 +394,7 @@ parse_ipv6(struct fq_pf *pf, const uint8_t *p, size_t n, size_t missing,
 		return reject(pf, missing ? FQ_PF_SNAPLEN : FQ_PF_SHORT);
 	if (p[0] >> 4 != 6)
 		return reject(pf, FQ_PF_BAD_IP);
-	size_t plen = rd16(p + 4);
+	size_t plen = fq__be16(p + 4);
 	if (plen == 0)          /* jumbogram / oversized: frame decides */
 		plen = n + missing - 40;
 	if (40 + plen > n)
@@ -438,7 +426,7 @@ parse_ipv6(struct fq_pf *pf, const uint8_t *p, size_t n, size_t missing,
 		case IPPROTO_FRAGMENT: {
 			if (left < 8 || reassembled)
 				return reject(pf, FQ_PF_BAD_IP);
-			uint16_t fo = rd16(q + 2);
+			uint16_t fo = fq__be16(q + 2);
 			uint8_t inner = q[0];
 			uint32_t off = (uint32_t)(fo & 0xfff8);
 			int more = fo & 1;
@@ -450,7 +438,7 @@ parse_ipv6(struct fq_pf *pf, const uint8_t *p, size_t n, size_t missing,
 				continue;
 			}
 			struct reasm *r = add_fragment(pf, 1, src, dst,
-						       rd32(q + 4), inner, off,
+						       fq__be32(q + 4), inner, off,
 						       q + 8, left - 8, more,
 						       ts_ms);
 			if (r == NULL)
@@ -493,7 +481,7 @@ parse_ethertype(struct fq_pf *pf, uint16_t type, const uint8_t *p, size_t n,
 		if (n < 4)
 			return reject(pf, missing ? FQ_PF_SNAPLEN
 				      : FQ_PF_SHORT);
-		type = rd16(p + 2);
+		type = fq__be16(p + 2);
 		p += 4;
 		n -= 4;
 	}
@@ -541,19 +529,19 @@ fq_pf_parse(struct fq_pf *pf, const uint8_t *frame, size_t caplen,
 	case LINK_ETHER:
 		if (n < 14)
 			return short_frame(pf, caplen, wirelen);
-		return parse_ethertype(pf, rd16(p + 12), p + 14, n - 14,
+		return parse_ethertype(pf, fq__be16(p + 12), p + 14, n - 14,
 				       missing, ts_ms, out);
 	case LINK_RAW:
 		return parse_ip_any(pf, p, n, missing, ts_ms, out);
 	case LINK_SLL:
 		if (n < 16)
 			return short_frame(pf, caplen, wirelen);
-		return parse_ethertype(pf, rd16(p + 14), p + 16, n - 16,
+		return parse_ethertype(pf, fq__be16(p + 14), p + 16, n - 16,
 				       missing, ts_ms, out);
 	case LINK_SLL2:
 		if (n < 20)
 			return short_frame(pf, caplen, wirelen);
-		return parse_ethertype(pf, rd16(p), p + 20, n - 20,
+		return parse_ethertype(pf, fq__be16(p), p + 20, n - 20,
 				       missing, ts_ms, out);
 	case LINK_NULL: {
 		if (n < 4)
@@ -567,7 +555,7 @@ fq_pf_parse(struct fq_pf *pf, const uint8_t *frame, size_t caplen,
 	case LINK_LOOP:
 		if (n < 4)
 			return short_frame(pf, caplen, wirelen);
-		return parse_af(pf, rd32(p), p + 4, n - 4, missing, ts_ms,
+		return parse_af(pf, fq__be32(p), p + 4, n - 4, missing, ts_ms,
 				out);
 	}
 	return reject(pf, FQ_PF_NOT_IP);

@@ -23,6 +23,7 @@
 #include "fq_decoder.h"
 #include "fq_log.h"
 #include "fq_record.h"
+#include "wire.h"
 
 /* Records handed to emit per call; the batch lives in struct fq_decoder. */
 #define FQ__BATCH 256
@@ -301,37 +302,6 @@ fq__commit(struct fq__ctx *c, struct fq_record *r)
  */
 void fq__malformed(struct fq__ctx *c, enum fq__mal why, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-
-/* Big-endian readers; the caller has checked the bounds. */
-static inline uint16_t fq__be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t fq__be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline uint64_t fq__be64(const uint8_t *p)
-{
-	return (uint64_t)fq__be32(p) << 32 | fq__be32(p + 4);
-}
-
-/* Unsigned big-endian integer of 1..8 bytes (reduced-size encoding). */
-static inline uint64_t
-fq__beN(const uint8_t *p, unsigned len)
-{
-	uint64_t v = 0;
-	if (len > 8) {
-		p += len - 8;
-		len = 8;
-	}
-	for (unsigned i = 0; i < len; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 /*
  * Values of one data or options record, gathered before they are turned

@@ -4,24 +4,7 @@
  * A raw: file is export datagrams written back to back with no framing
  * (the Logstash fixtures in ../shared/data/exports/raw are such files); an
  * ipfix: file is an RFC 5655 sequence of IPFIX messages.  Both are split
- * by the protocols' own headers:
- *
- *   NetFlow v5   24 + 48 * count bytes;
- *   IPFIX        the message length in its header (at least 16);
- *   NetFlow v9   no length in the header: walk the FlowSets (16-bit id,
- *                16-bit length >= 4).  At a FlowSet boundary a value in
- *                2-255 (9 for the next v9 header, also 5 or 10) can only
- *                start the next datagram, because FlowSet ids 2-255 are
- *                reserved; fewer than 4 bytes left cannot be a FlowSet
- *                either, and the next split reports them; a zero id with
- *                zero length starts
- *                padding, which runs to the next non-zero byte (the next
- *                header starts one byte before it, versions being < 256)
- *                or to the end of the file.  Padding is not part of either
- *                datagram.
- *
- * Zero bytes where a raw: datagram would start are padding as well.  A
- * datagram is at most 65535 bytes.
+ * by the protocols' own headers (framing/raw_split.c).
  *
  * raw: files: a datagram whose length cannot be determined (unknown
  * version, impossible length, truncated header) or that runs past the end
@@ -41,9 +24,11 @@
  */
 #include "fq_datagram.h"
 #include "fq_error.h"
+#include "wire.h"
 #include "fq_format.h"
 #include "fq_ingest.h"
 #include "fq_log.h"
+#include "raw_split.h"
 #include "replay.h"
 #include "source_kind.h"
 
@@ -53,7 +38,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define RAW_MAX_DGRAM 65535u
 #define RAW_BUFSIZE (2u * 65536u)
 #define RAW_CHUNK 256
 
@@ -73,17 +57,11 @@ struct source_raw {
 	uint64_t malformed_off;
 };
 
-static uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-/* Keep at least RAW_MAX_DGRAM + 4 bytes buffered unless at end of file. */
+/* Keep at least FQ_RAW_MAX_DGRAM + 4 bytes buffered unless at end of file. */
 static int
 raw_fill(struct source_raw *s)
 {
-	if (s->eof || s->end - s->pos >= RAW_MAX_DGRAM + 4)
+	if (s->eof || s->end - s->pos >= FQ_RAW_MAX_DGRAM + 4)
 		return 0;
 	memmove(s->buf, s->buf + s->pos, s->end - s->pos);
 	s->file_off += s->pos;
@@ -101,96 +79,6 @@ raw_fill(struct source_raw *s)
 		}
 	}
 	return 0;
-}
-
-/*
- * Length of the datagram at p (avail bytes, the rest of the file when
- * that is less than RAW_MAX_DGRAM + 4).  Returns 1 with *len and *skip
- * (padding after it), or 0 with *why when it cannot be determined.
- */
-static int
-split(const uint8_t *p, size_t avail, int ipfix_only, size_t *len,
-      size_t *skip, const char **why)
-{
-	*skip = 0;
-	if (avail < 4) {
-		*why = "truncated header";
-		return 0;
-	}
-	uint16_t ver = rd16(p);
-	if (ipfix_only && ver != 10) {
-		*why = "not an IPFIX message (version is not 10)";
-		return 0;
-	}
-	if (ver == 5) {
-		size_t n = 24 + 48 * (size_t)rd16(p + 2);
-		if (n > RAW_MAX_DGRAM) {
-			*why = "NetFlow v5 count too large";
-			return 0;
-		}
-		if (n > avail) {
-			*why = "NetFlow v5 datagram runs past the end of the file";
-			return 0;
-		}
-		*len = n;
-		return 1;
-	}
-	if (ver == 10) {
-		size_t n = rd16(p + 2);
-		if (n < 16) {
-			*why = "IPFIX message length below 16";
-			return 0;
-		}
-		if (n > avail) {
-			*why = "IPFIX message runs past the end of the file";
-			return 0;
-		}
-		*len = n;
-		return 1;
-	}
-	if (ver != 9) {
-		*why = "unknown version (cannot determine the length)";
-		return 0;
-	}
-	if (avail < 20) {
-		*why = "truncated NetFlow v9 header";
-		return 0;
-	}
-	size_t pos = 20;
-	for (;;) {
-		if (pos == avail)
-			break;                  /* end of file */
-		size_t left = avail - pos;
-		uint16_t id = left >= 2 ? rd16(p + pos) : p[pos];
-		uint16_t flen = left >= 4 ? rd16(p + pos + 2) : 0;
-		if (left >= 2 && id >= 2 && id <= 255)
-			break;  /* reserved as a FlowSet id: the next header */
-		if (id == 0 && flen == 0) {
-			/* Padding up to the next header or the end. */
-			size_t z = pos;
-			while (z < avail && p[z] == 0)
-				z++;
-			*skip = z == avail ? z - pos : z - 1 - pos;
-			break;
-		}
-		if (left < 4)
-			break;  /* not a FlowSet: the next split says why */
-		if (flen < 4) {
-			*why = "NetFlow v9 FlowSet length below 4";
-			return 0;
-		}
-		if (pos + flen > RAW_MAX_DGRAM) {
-			*why = "NetFlow v9 datagram longer than 65535 bytes";
-			return 0;
-		}
-		if (pos + flen > avail) {
-			*why = "NetFlow v9 FlowSet runs past the end of the file";
-			return 0;
-		}
-		pos += flen;
-	}
-	*len = pos;
-	return 1;
 }
 
 static void
@@ -224,24 +112,6 @@ raw_malformed(struct source_raw *s, const char *why)
 	}
 }
 
-/* Export time of a datagram, ms: the pace of raw:/ipfix: replay. */
-static int64_t
-export_ms(const uint8_t *p, size_t len)
-{
-	uint16_t ver = rd16(p);
-	if (ver == 5 && len >= 16)
-		return (int64_t)((uint32_t)rd16(p + 8) << 16 | rd16(p + 10)) *
-		       1000 + ((uint32_t)rd16(p + 12) << 16 | rd16(p + 14)) /
-		       1000000;
-	if (ver == 9 && len >= 12)
-		return (int64_t)((uint32_t)rd16(p + 8) << 16 | rd16(p + 10)) *
-		       1000;
-	if (ver == 10 && len >= 8)
-		return (int64_t)((uint32_t)rd16(p + 4) << 16 | rd16(p + 6)) *
-		       1000;
-	return 0;
-}
-
 /* Zero bytes where a raw: datagram would start: padding. */
 static void
 raw_skip_padding(struct source_raw *s)
@@ -270,7 +140,7 @@ raw_deliver(struct source_raw *s, size_t len, size_t skip)
 	dg.local_id = FQ_REPLAY_LOCAL_ID;
 	dg.transport = s->ipfix_only ? FQ_TRANSPORT_FILE : FQ_TRANSPORT_UDP;
 	dg.arrival_ms = 0;
-	switch (rd16(dg.data)) {
+	switch (fq__be16(dg.data)) {
 	case 5: s->v5++; break;
 	case 9: s->v9++; break;
 	default: s->ipfix++; break;
@@ -309,14 +179,14 @@ raw_step(struct fq__replay *r)
 		}
 		size_t len, skip;
 		const char *why;
-		if (!split(s->buf + s->pos, s->end - s->pos, s->ipfix_only,
-			   &len, &skip, &why)) {
+		if (!fq__raw_split(s->buf + s->pos, s->end - s->pos,
+				   s->ipfix_only, &len, &skip, &why)) {
 			raw_malformed(s, why);
 			fq__replay_finish(r);
 			return;
 		}
-		int64_t wait = fq_pace_wait(&r->pace,
-					    export_ms(s->buf + s->pos, len));
+		int64_t t = fq__raw_export_ms(s->buf + s->pos, len);
+		int64_t wait = fq_pace_wait(&r->pace, t);
 		if (wait > 0) {
 			/* Not due: the datagram stays in the buffer. */
 			fq__replay_wait(r, wait);

@@ -20,6 +20,7 @@
 #include "fq_clock.h"
 #include "fq_datagram.h"
 #include "fq_error.h"
+#include "wire.h"
 #include "fq_format.h"
 #include "fq_ingest.h"
 #include "fq_log.h"
@@ -61,12 +62,6 @@ struct source_tcp {
 	uint64_t framing_errors, read_errors, closed;
 	struct fq_ratelimit rl;
 };
-
-static uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 /* The handle is gone: unlink and free the connection. */
 static void
@@ -113,7 +108,7 @@ conn_frame(struct tcp_conn *c)
 	size_t off = 0;
 	while (c->fill - off >= 4) {
 		const uint8_t *m = c->buf + off;
-		uint16_t ver = rd16(m), len = rd16(m + 2);
+		uint16_t ver = fq__be16(m), len = fq__be16(m + 2);
 		if (ver != 10 || len < 16) {
 			s->framing_errors++;
 			fq_log_rl(&s->rl, FQ_LOG_WARN, "%s: peer %s: not an "
