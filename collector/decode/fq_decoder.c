@@ -3,10 +3,11 @@
  * records out in batches.
  *
  * A datagram is first attributed to its exporter session (which applies
- * --allow and the session cap), then dispatched on its 16-bit version field
- * to the NetFlow v5 (nf5.c), v9 (nf9.c) or IPFIX (ipfix_fixbuf.c) decoder.
- * Decoders fill the batch in struct fq_decoder in place and hand it to emit
- * every FQ__BATCH records, so nothing is allocated per record.
+ * --allow and the session cap, session/exporter.c), then handed to the
+ * first format of the registry whose match() accepts its header
+ * (formats.c: NetFlow v5, v9, IPFIX).  Decoders fill the batch in struct
+ * fq_decoder in place and hand it to emit every FQ__BATCH records, so
+ * nothing is allocated per record.
  *
  * Time-based housekeeping runs on arrival time: the wall clock live, the
  * capture time on pcap replay.  Idle sessions are found on the largest
@@ -18,12 +19,33 @@
  * because a template file and its data file may have been captured days
  * apart and must still work together.
  */
-#include "exporter.h"
+#include "decode.h"
 #include "fq_error.h"
 #include "ipfix_fixbuf.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The limits of the options, or their defaults, into the session table. */
+static void
+sessions_init(struct fq__sessions *s, const struct fq_decoder_opts *o,
+	      struct fq_ratelimit *rl)
+{
+	s->max_templates = o->max_templates ? o->max_templates
+					    : FQ__DEFAULT_MAX_TEMPLATES;
+	s->template_timeout_ms = o->template_timeout_ms > 0
+		? o->template_timeout_ms : FQ__DEFAULT_TEMPLATE_TIMEOUT_MS;
+	s->exporter_idle_ms = o->exporter_idle_ms > 0
+		? o->exporter_idle_ms : FQ__DEFAULT_EXPORTER_IDLE_MS;
+	s->allow = o->allow;
+	s->allow_len = o->allow_len;
+	s->n_allow = o->n_allow;
+	s->rl = rl;
+	s->ipfix_free = fq__ipfix_session_free;
+	s->ipfix_forget = fq__ipfix_forget;
+}
 
 int
 fq_decoder_new(struct fq_decoder **out, const struct fq_decoder_opts *opts)
@@ -34,12 +56,9 @@ fq_decoder_new(struct fq_decoder **out, const struct fq_decoder_opts *opts)
 		return -FQ_ENOMEM;
 	if (opts)
 		d->opts = *opts;
-	d->max_templates = d->opts.max_templates ? d->opts.max_templates
-						 : FQ__DEFAULT_MAX_TEMPLATES;
-	d->template_timeout_ms = d->opts.template_timeout_ms > 0
-		? d->opts.template_timeout_ms : FQ__DEFAULT_TEMPLATE_TIMEOUT_MS;
-	d->exporter_idle_ms = d->opts.exporter_idle_ms > 0
-		? d->opts.exporter_idle_ms : FQ__DEFAULT_EXPORTER_IDLE_MS;
+	sessions_init(&d->sessions, &d->opts, &d->rl);
+	d->formats = fq__formats;
+	d->n_formats = fq__n_formats;
 	d->ipfix_own = d->opts.ipfix == FQ_IPFIX_NATIVE;
 	int rc = fq__ipfix_model_new(&d->ipfix_model);
 	if (rc < 0) {
@@ -55,13 +74,21 @@ fq_decoder_free(struct fq_decoder *d)
 {
 	if (d == NULL)
 		return;
-	fq__sessions_free_all(d);
+	fq__sessions_free_all(&d->sessions);
 	fq__ipfix_model_free(d->ipfix_model);
 	free(d);
 }
 
 void
-fq__flush(struct fq__ctx *c)
+fq__decoder_set_formats(struct fq_decoder *d,
+			const struct fq__format *formats, size_t n)
+{
+	d->formats = formats;
+	d->n_formats = n;
+}
+
+void
+fq__flush(struct fq__dctx *c)
 {
 	if (c->n == 0)
 		return;
@@ -73,6 +100,57 @@ fq__flush(struct fq__ctx *c)
 	c->n = 0;
 }
 
+void
+fq__malformed(struct fq__dctx *c, enum fq__mal why, const char *fmt, ...)
+{
+	/*
+	 * One reason per datagram: an IPFIX message whose record overran its
+	 * set still hands its templates to libfixbuf, which may then fail on
+	 * it as well; counting both would break datagrams = decoded +
+	 * malformed.
+	 */
+	if (c->malformed)
+		return;
+	c->malformed = 1;
+	c->ex->malformed[why]++;
+	char msg[200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	char ip[FQ_IP_STRLEN];
+	fq_ip_format(&c->ex->ip, ip);
+	fq_log_rl(&c->d->rl, FQ_LOG_WARN,
+		  "exporter %s port %u: malformed datagram dropped (%s): %s",
+		  ip, c->ex->port, fq__mal_names[why], msg);
+}
+
+struct fq__domain *
+fq__dctx_domain(struct fq__dctx *c, uint8_t version, uint32_t id)
+{
+	enum fq__mal why;
+	struct fq__domain *dom = fq__domain_get(c->ex, version, id, &why);
+	if (dom != NULL)
+		return dom;
+	if (why == FQ__MAL_DOMAIN_LIMIT)
+		fq__malformed(c, why, "more than %d observation domains",
+			      FQ__MAX_DOMAINS);
+	else
+		fq__malformed(c, why, "no memory for observation domain %u",
+			      id);
+	return NULL;
+}
+
+/* The registry row that decodes this datagram, or NULL. */
+static const struct fq__format *
+format_of(const struct fq_decoder *d, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < d->n_formats; i++)
+		if (d->formats[i].match(p, len))
+			return &d->formats[i];
+	return NULL;
+}
+
 int
 fq_decoder_datagram(struct fq_decoder *d, const struct fq_datagram *dg,
 		    fq_emit_fn emit, void *ctx)
@@ -82,11 +160,10 @@ fq_decoder_datagram(struct fq_decoder *d, const struct fq_datagram *dg,
 		d->clock_ms = now;
 	if (now > 0 && d->clock_ms - d->expire_ms >= 1000) {
 		d->expire_ms = d->clock_ms;
-		fq__sessions_expire(d, d->clock_ms);
+		fq__sessions_expire(&d->sessions, d->clock_ms);
 	}
 
-	d->datagrams++;
-	struct fq_exporter *ex = fq__session_get(d, dg);
+	struct fq_exporter *ex = fq__session_get(&d->sessions, dg);
 	if (ex == NULL)
 		return 0;       /* counted as refused, session_limit or no_memory */
 	ex->datagrams++;
@@ -94,9 +171,9 @@ fq_decoder_datagram(struct fq_decoder *d, const struct fq_datagram *dg,
 		ex->last_ms = now;
 	if (ex->transport == FQ_TRANSPORT_UDP && now > 0 &&
 	    ex->last_ms - ex->tpl_check_ms >= 1000)
-		fq__templates_expire(d, ex, ex->last_ms);
+		fq__templates_expire(&d->sessions, ex, ex->last_ms);
 
-	struct fq__ctx c = {
+	struct fq__dctx c = {
 		.d = d, .ex = ex, .dg = dg, .emit = emit, .emit_ctx = ctx,
 		.rc = 0, .n = 0, .now_ms = now,
 	};
@@ -104,21 +181,12 @@ fq_decoder_datagram(struct fq_decoder *d, const struct fq_datagram *dg,
 		fq__malformed(&c, FQ__MAL_SHORT, "%zu bytes", dg->len);
 		return 0;
 	}
-	switch (fq__be16(dg->data)) {
-	case 5:
-		fq__nf5_decode(&c, dg->data, dg->len);
-		break;
-	case 9:
-		fq__nf9_decode(&c, dg->data, dg->len);
-		break;
-	case 10:
-		fq__ipfix_decode(&c, dg->data, dg->len);
-		break;
-	default:
+	const struct fq__format *f = format_of(d, dg->data, dg->len);
+	if (f != NULL)
+		f->decode(&c, dg->data, dg->len);
+	else
 		fq__malformed(&c, FQ__MAL_VERSION, "version %u",
 			      fq__be16(dg->data));
-		break;
-	}
 	fq__flush(&c);
 	if (!c.malformed)
 		ex->decoded++;
@@ -131,17 +199,17 @@ fq_decoder_expire(struct fq_decoder *d, int64_t now_ms)
 	if (now_ms > d->clock_ms)
 		d->clock_ms = now_ms;
 	d->expire_ms = d->clock_ms;
-	fq__sessions_expire(d, d->clock_ms);
+	fq__sessions_expire(&d->sessions, d->clock_ms);
 }
 
 void
 fq_decoder_print_stats(struct fq_decoder *d, struct fq_out *o, int json)
 {
-	fq__print_stats(d, o, json);
+	fq__print_stats(&d->sessions, o, json);
 }
 
 void
 fq_decoder_print_totals(struct fq_decoder *d, struct fq_out *o)
 {
-	fq__print_totals(d, o);
+	fq__print_totals(d ? &d->sessions : NULL, o);
 }

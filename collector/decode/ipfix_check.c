@@ -1,6 +1,6 @@
 /*
  * ipfix_check.c - every IPFIX message is checked here before libfixbuf
- * sees it, and libfixbuf gets a cleaned copy.
+ * (or the native reader) sees it, and libfixbuf gets a cleaned copy.
  *
  * libfixbuf 2.4 trusts its input in places (it can abort inside GLib on
  * some malformed messages) and keeps no template lifetime, no template cap
@@ -28,37 +28,21 @@
  *
  * Withdrawals and expiry reach libfixbuf through fbSessionRemoveTemplate()
  * (ipfix_fixbuf.c), so libfixbuf never holds a template the mirror does not.
+ * The message walk that uses these steps is ipfix.c.
  */
-#include "exporter.h"
+#include "decode.h"
 #include "fq_error.h"
+#include "ipfix_check.h"
 #include "ipfix_fixbuf.h"
+#include "template_engine.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define IE_PADDING 210
 
-struct out {
-	uint8_t *b;     /* borrowed: the decoder's ipfix_out */
-	size_t n;
-};
-
 static void
-out_put(struct out *o, const void *p, size_t n)
-{
-	memcpy(o->b + o->n, p, n);
-	o->n += n;
-}
-
-static void
-out_be16(struct out *o, unsigned v)
-{
-	o->b[o->n++] = (uint8_t)(v >> 8);
-	o->b[o->n++] = (uint8_t)v;
-}
-
-static void
-note_withdrawn(struct fq__ctx *c, size_t *nw, uint16_t tid)
+note_withdrawn(struct fq__dctx *c, size_t *nw, uint16_t tid)
 {
 	if (*nw < sizeof c->d->withdrawn / sizeof c->d->withdrawn[0])
 		c->d->withdrawn[(*nw)++] = tid;
@@ -66,7 +50,7 @@ note_withdrawn(struct fq__ctx *c, size_t *nw, uint16_t tid)
 
 /* Withdraw every template of one kind (data or options) of a domain. */
 static void
-withdraw_all(struct fq__ctx *c, struct fq__domain *dom, int options,
+withdraw_all(struct fq__dctx *c, struct fq__domain *dom, int options,
 	     size_t *nw)
 {
 	for (int i = 0; i < FQ__TPL_BUCKETS; i++) {
@@ -75,7 +59,7 @@ withdraw_all(struct fq__ctx *c, struct fq__domain *dom, int options,
 			struct fq__tpl *n = t->next;
 			if (t->is_options == options) {
 				note_withdrawn(c, nw, t->id);
-				fq__tpl_remove(c, dom, t->id);
+				fq__tpl_remove(c->ex, dom, t->id);
 			}
 			t = n;
 		}
@@ -83,12 +67,13 @@ withdraw_all(struct fq__ctx *c, struct fq__domain *dom, int options,
 }
 
 static void
-flush_padding(struct out *o, int *run, unsigned *run_len, unsigned *nout)
+flush_padding(struct fq__ipfix_copy *o, int *run, unsigned *run_len,
+	      unsigned *nout)
 {
 	if (!*run)
 		return;
-	out_be16(o, IE_PADDING);
-	out_be16(o, *run_len);
+	fq__copy_be16(o, IE_PADDING);
+	fq__copy_be16(o, *run_len);
 	(*nout)++;
 	*run = 0;
 }
@@ -112,11 +97,11 @@ flush_padding(struct out *o, int *run, unsigned *run_len, unsigned *nout)
  * remain (only variable-length fields cannot be merged).
  */
 static int
-copy_template(struct out *o, const uint8_t *rec, size_t hdr, size_t used,
-	      unsigned scope, int options)
+copy_template(struct fq__ipfix_copy *o, const uint8_t *rec, size_t hdr,
+	      size_t used, unsigned scope, int options)
 {
 	size_t start = o->n;
-	out_put(o, rec, hdr);
+	fq__copy_put(o, rec, hdr);
 	const uint8_t *f = rec + hdr, *end = rec + hdr + used;
 	unsigned nout = 0, nscope = 0, run_len = 0;
 	int run = 0;
@@ -145,12 +130,12 @@ copy_template(struct out *o, const uint8_t *rec, size_t hdr, size_t used,
 		    fq__ipfix_field_ok(0, ie, flen)) {
 			seen |= UINT64_C(1) << idx;
 			flush_padding(o, &run, &run_len, &nout);
-			out_put(o, f, fl);
+			fq__copy_put(o, f, fl);
 			nout++;
 		} else if (flen == 65535) {
 			flush_padding(o, &run, &run_len, &nout);
-			out_be16(o, IE_PADDING);
-			out_be16(o, 65535);
+			fq__copy_be16(o, IE_PADDING);
+			fq__copy_be16(o, 65535);
 			nout++;
 		} else if (run && run_len + flen < 65535) {
 			run_len += flen;
@@ -173,15 +158,10 @@ copy_template(struct out *o, const uint8_t *rec, size_t hdr, size_t used,
 	return nout > FQ__MAX_FIXBUF_FIELDS ? -1 : 0;
 }
 
-/*
- * Walk a template (2) or options template (3) set body.  With dom == NULL
- * only the structure is checked.  Otherwise templates go into the mirror
- * and the kept records are written to `o`.  Returns the number of
- * template records, or -1 when the structure is invalid.
- */
-static long
-templates(struct fq__ctx *c, struct fq__domain *dom, unsigned set_id,
-	  const uint8_t *p, size_t len, struct out *o, size_t *nw)
+long
+fq__ipfix_templates(struct fq__dctx *c, struct fq__domain *dom,
+		    unsigned set_id, const uint8_t *p, size_t len,
+		    struct fq__ipfix_copy *o, size_t *nw)
 {
 	int options = set_id == 3;
 	size_t off = 0;
@@ -206,7 +186,7 @@ templates(struct fq__ctx *c, struct fq__domain *dom, unsigned set_id,
 				return -1;
 			if (dom) {
 				note_withdrawn(c, nw, (uint16_t)tid);
-				fq__tpl_remove(c, dom, (uint16_t)tid);
+				fq__tpl_remove(c->ex, dom, (uint16_t)tid);
 			}
 			continue;
 		}
@@ -248,16 +228,15 @@ templates(struct fq__ctx *c, struct fq__domain *dom, unsigned set_id,
 			free(t);
 			continue;
 		}
-		if (fq__tpl_put(c, dom, t) < 0)
+		if (fq__tpl_put(&c->d->sessions, c->ex, dom, t) < 0)
 			o->n = at;      /* refused by the cap: not copied */
 	}
 	return n;
 }
 
-/* Records in a data set body, or -1 when one runs past the set. */
-static long
-count_records(const struct fq__tpl *t, const uint8_t *p, size_t len,
-	      size_t *used)
+long
+fq__ipfix_count_records(const struct fq__tpl *t, const uint8_t *p,
+			size_t len, size_t *used)
 {
 	size_t off = 0;
 	long n = 0;
@@ -275,34 +254,15 @@ count_records(const struct fq__tpl *t, const uint8_t *p, size_t len,
 	return n;
 }
 
-void
-fq__ipfix_decode(struct fq__ctx *c, const uint8_t *p, size_t len)
+int
+fq__ipfix_check_sets(struct fq__dctx *c, const uint8_t *p, size_t len)
 {
-	if (len < 16) {
-		fq__malformed(c, FQ__MAL_SHORT, "IPFIX header needs 16 bytes, "
-			      "got %zu", len);
-		return;
-	}
-	size_t mlen = fq__be16(p + 2);
-	if (mlen != len) {
-		fq__malformed(c, FQ__MAL_LENGTH, "IPFIX message length %zu, "
-			      "datagram %zu", mlen, len);
-		return;
-	}
-	struct fq__hdr h = {
-		.version = 10,
-		.export_secs = fq__be32(p + 4),
-		.domain = fq__be32(p + 12),
-	};
-	uint32_t seq = fq__be32(p + 8);
-
-	/* 1. Structure. */
 	size_t off = 16;
 	while (off < len) {
 		if (len - off < 4) {
 			fq__malformed(c, FQ__MAL_SET_LENGTH, "%zu stray bytes "
 				      "after the last set", len - off);
-			return;
+			return -1;
 		}
 		unsigned id = fq__be16(p + off);
 		size_t slen = fq__be16(p + off + 2);
@@ -310,137 +270,23 @@ fq__ipfix_decode(struct fq__ctx *c, const uint8_t *p, size_t len)
 			fq__malformed(c, FQ__MAL_SET_LENGTH,
 				      "set %u at offset %zu: length %zu (%zu "
 				      "bytes left)", id, off, slen, len - off);
-			return;
+			return -1;
 		}
 		if (id == 2 || id == 3) {
-			if (templates(c, NULL, id, p + off + 4, slen - 4, NULL,
-				      NULL) < 0) {
+			if (fq__ipfix_templates(c, NULL, id, p + off + 4,
+						slen - 4, NULL, NULL) < 0) {
 				fq__malformed(c, FQ__MAL_TEMPLATE,
 					      "%stemplate set at offset %zu",
 					      id == 3 ? "options " : "", off);
-				return;
+				return -1;
 			}
 		} else if (id < 256) {
 			fq__malformed(c, FQ__MAL_SET_ID,
 				      "reserved set id %u at offset %zu", id,
 				      off);
-			return;
+			return -1;
 		}
 		off += slen;
 	}
-
-	struct fq__domain *dom = fq__domain_get(c, 10, h.domain);
-	if (dom == NULL)
-		return;
-
-	/*
-	 * 2 and 3. Mirror, record walk, and the copy for libfixbuf.  When a
-	 * record overruns its set, the message is malformed and no record of
-	 * it may be emitted; but its templates are already in the mirror, so
-	 * libfixbuf still gets them (data sets cut out) and both stay in step.
-	 */
-	struct out o = { c->d->ipfix_out, 16 };
-	size_t nw = 0, nds = 0;
-	long nrec = 0;
-	int unknown = 0, any = 0, bad = 0;
-	for (off = 16; off < len;) {
-		unsigned id = fq__be16(p + off);
-		size_t slen = fq__be16(p + off + 2);
-		const uint8_t *body = p + off + 4;
-		if (id == 2 || id == 3) {
-			size_t at = o.n;
-			out_be16(&o, id);
-			out_be16(&o, 0);
-			templates(c, dom, id, body, slen - 4, &o, &nw);
-			if (o.n == at + 4) {
-				o.n = at;       /* nothing kept */
-			} else {
-				o.b[at + 2] = (uint8_t)((o.n - at) >> 8);
-				o.b[at + 3] = (uint8_t)(o.n - at);
-				any = 1;
-			}
-		} else if (!bad) {
-			struct fq__tpl *t = fq__tpl_find(dom, (uint16_t)id);
-			if (t == NULL) {
-				c->ex->unknown_tpl_sets++;
-				unknown = 1;
-			} else {
-				size_t used;
-				long n = count_records(t, body, slen - 4,
-						       &used);
-				if (n < 0) {
-					fq__malformed(c, FQ__MAL_RECORD,
-						"record of template %u overruns "
-						"its set at offset %zu", id,
-						off);
-					bad = 1;
-				} else if (n > 0 && c->d->ipfix_own) {
-					/* Diagnostics: own engine, in order. */
-					fq__data_set(c, dom, t, &h, body, used);
-					nrec += n;
-				} else if (n > 0) {
-					c->d->data_sets[nds++] =
-						(uint16_t)o.n;
-					out_be16(&o, id);
-					out_be16(&o, (unsigned)(used + 4));
-					out_put(&o, body, used);
-					nrec += n;
-					any = 1;
-				}
-			}
-		}
-		off += slen;
-	}
-	if (bad) {
-		/* Cut the data sets out of the copy, back to front. */
-		while (nds > 0) {
-			size_t at = c->d->data_sets[--nds];
-			size_t sl = fq__be16(o.b + at + 2);
-			memmove(o.b + at, o.b + at + sl, o.n - at - sl);
-			o.n -= sl;
-		}
-		any = o.n > 16;
-	}
-
-	if (any && !c->d->ipfix_own) {
-		memcpy(o.b, p, 16);
-		o.b[2] = (uint8_t)(o.n >> 8);
-		o.b[3] = (uint8_t)o.n;
-		/*
-		 * The copy carries the sequence number libfixbuf expects, not
-		 * the exporter's: flowq counts gaps itself (fq__seq below),
-		 * and after a loss libfixbuf would otherwise format an
-		 * "out of sequence" warning through GLib for every message
-		 * of the domain (about as much CPU as decoding the message),
-		 * which made a receiver that had started to drop datagrams
-		 * slower still.
-		 */
-		o.b[8] = (uint8_t)(dom->fixbuf_seq >> 24);
-		o.b[9] = (uint8_t)(dom->fixbuf_seq >> 16);
-		o.b[10] = (uint8_t)(dom->fixbuf_seq >> 8);
-		o.b[11] = (uint8_t)dom->fixbuf_seq;
-		long got = fq__ipfix_fixbuf_run(c, dom, &h, o.b, o.n);
-		if (got > 0)
-			dom->fixbuf_seq += (uint32_t)got;
-		if (got < 0) {
-			fq__malformed(c, FQ__MAL_LIBFIXBUF,
-				      "libfixbuf rejected the message");
-		} else if (!bad && got < nrec) {
-			/*
-			 * libfixbuf skipped records the mirror can read (a
-			 * template it refused): count them as records of an
-			 * unknown template rather than lose them silently.
-			 */
-			c->ex->unknown_tpl_records += (uint64_t)(nrec - got);
-			fq_log_rl(&c->d->rl, FQ_LOG_WARN, "ipfix: libfixbuf "
-				  "decoded %ld of %ld records", got, nrec);
-		}
-	}
-	/* Withdrawn and not redefined later in the message: tell libfixbuf. */
-	for (size_t i = 0; i < nw; i++)
-		if (c->ex->ipfix && !fq__tpl_find(dom, c->d->withdrawn[i]))
-			fq__ipfix_forget(c->ex->ipfix, dom->id,
-					 c->d->withdrawn[i]);
-	if (!bad)
-		fq__seq(c, dom, seq, unknown ? -1 : nrec);
+	return 0;
 }

@@ -19,10 +19,12 @@
  * enterprise elements compiled into libfixbuf 2.x).  When libfixbuf-tools'
  * cert_ipfix.xml is installed it is loaded on top (newer CERT elements).
  */
-#include "exporter.h"
+#include "decode.h"
 #include "fq_error.h"
 #include "fq_log.h"
 #include "ipfix_fixbuf.h"
+#include "record_values.h"
+#include "template_engine.h"
 
 #include <fixbuf/public.h>
 #include <stddef.h>
@@ -469,7 +471,7 @@ set_internal(struct fq__ipfix_session *s, uint16_t tid)
 }
 
 long
-fq__ipfix_fixbuf_run(struct fq__ctx *c, struct fq__domain *dom,
+fq__ipfix_fixbuf_run(struct fq__dctx *c, struct fq__domain *dom,
 		     const struct fq__hdr *h, const uint8_t *msg, size_t len)
 {
 	struct fq_exporter *ex = c->ex;

@@ -10,7 +10,7 @@
 
 struct fq__ipfix_session;
 struct fq__ipfix_model;
-struct fq__ctx;
+struct fq__dctx;
 struct fq__domain;
 struct fq__hdr;
 
@@ -64,7 +64,7 @@ int fq__ipfix_template_fields(struct fq__ipfix_session *s, uint32_t domain,
  * record or options state.  Returns the number of records libfixbuf
  * yielded, or -1 when it reported an error (counted by the caller).
  */
-long fq__ipfix_fixbuf_run(struct fq__ctx *c, struct fq__domain *dom,
+long fq__ipfix_fixbuf_run(struct fq__dctx *c, struct fq__domain *dom,
 			  const struct fq__hdr *h, const uint8_t *msg,
 			  size_t len);
 

@@ -10,14 +10,20 @@
  * sampling_interval: the top 2 bits are the mode, the low 14 bits the
  * interval; 0 means unsampled (1).
  */
-#include "exporter.h"
+#include "decode.h"
 
 #define NF5_HDR 24
 #define NF5_REC 48
 #define NF5_MAX 30
 
+int
+fq__nf5_match(const uint8_t *p, size_t len)
+{
+	return len >= 2 && fq__be16(p) == 5;
+}
+
 void
-fq__nf5_decode(struct fq__ctx *c, const uint8_t *p, size_t len)
+fq__nf5_decode(struct fq__dctx *c, const uint8_t *p, size_t len)
 {
 	if (len < NF5_HDR) {
 		fq__malformed(c, FQ__MAL_SHORT, "v5 header needs 24 bytes, "
@@ -45,17 +51,17 @@ fq__nf5_decode(struct fq__ctx *c, const uint8_t *p, size_t len)
 		sampling = 1;
 
 	struct fq__domain *dom =
-		fq__domain_get(c, 5, (uint32_t)etype << 8 | eid);
+		fq__dctx_domain(c, 5, (uint32_t)etype << 8 | eid);
 	if (dom == NULL)
 		return;
-	fq__seq(c, dom, seq, count);
+	fq__seq(c->ex, dom, seq, count);
 
 	const uint8_t *q = p + NF5_HDR;
 	for (unsigned i = 0; i < count; i++, q += NF5_REC) {
 		struct fq_record *r = fq__slot(c);
-		fq__ip_set4(&r->srcip, fq__be32(q));
-		fq__ip_set4(&r->dstip, fq__be32(q + 4));
-		fq__ip_set4(&r->nexthop, fq__be32(q + 8));
+		fq_ip_set4(&r->srcip, fq__be32(q));
+		fq_ip_set4(&r->dstip, fq__be32(q + 4));
+		fq_ip_set4(&r->nexthop, fq__be32(q + 8));
 		r->input = fq__be16(q + 12);
 		r->output = fq__be16(q + 14);
 		r->packets = fq__be32(q + 16);

@@ -38,13 +38,13 @@ struct fq__replay {
 	struct fq_source base;          /* first: a replay source is a source */
 	const struct fq__replay_ops *rops;
 	uv_idle_t idle;
-	uv_timer_t timer;               /* --speed: waits for the next datagram */
+	uv_timer_t timer;               /* --speed: the next one is not due */
 	struct fq_pace pace;
 	double speed;                   /* --speed, 0 = as fast as possible */
 	int handles;                    /* idle and timer initialised */
 	int idle_active;
 	int timer_active;
-	int stopping;                   /* stop requested: finish from the loop */
+	int stopping;                   /* stop asked: finish from the loop */
 	int status;                     /* 0 or -FQ_E*, given to done */
 };
 

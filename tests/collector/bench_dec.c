@@ -141,7 +141,7 @@ run(const char *name, struct buf *tpl, struct buf *data, unsigned per,
 		n += 1000;
 		t1 = now_s();
 	} while (t1 - t0 < secs);
-	struct fq_exporter *ex = d->head;
+	struct fq_exporter *ex = d->sessions.head;
 	printf("%-9s %12.0f records/s (%llu records, %llu malformed)\n", name,
 	       (double)(n * per) / (t1 - t0),
 	       (unsigned long long)(ex ? ex->records : 0),

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exporter.h"
+#include "decode.h"
 #include "fq_decoder.h"
 #include "fq_log.h"
 
@@ -89,8 +89,8 @@ decode(const uint8_t *data, size_t size, int own, struct recs *rs)
 	}
 	fq_decoder_expire(d, now + 3600000);
 	/* Expired sessions leave their counts in gone_malformed. */
-	uint64_t mal = d->gone_malformed;
-	for (struct fq_exporter *ex = d->head; ex; ex = ex->next)
+	uint64_t mal = d->sessions.gone_malformed;
+	for (struct fq_exporter *ex = d->sessions.head; ex; ex = ex->next)
 		for (int i = 0; i < FQ__MAL_COUNT; i++)
 			mal += ex->malformed[i];
 	fq_decoder_free(d);

@@ -184,7 +184,7 @@ main(int argc, char **argv)
 		struct run r = { d, &s };
 		feed_group(dir, gr, &r);
 		uint64_t mal = 0, opts = 0, unk = 0;
-		for (struct fq_exporter *ex = d->head; ex; ex = ex->next) {
+		for (struct fq_exporter *ex = d->sessions.head; ex; ex = ex->next) {
 			mal += mal_total(ex);
 			opts += ex->options_records;
 			unk += ex->unknown_tpl_sets;
