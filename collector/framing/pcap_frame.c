@@ -7,17 +7,14 @@
  * before it is used, and each rejected frame is counted under exactly one
  * reason.
  *
- * Reassembly keeps a fixed table of FQ_PF_MAX_REASM slots.  A slot holds a
- * 65536-byte buffer (allocated on first use, kept for reuse) and a bitmap of
- * the 8-byte blocks received; a datagram is complete when its last fragment
- * (MF clear) has fixed the total length and every block below it is in.
- * Overlapping fragments simply overwrite (the capture is what the receiver
- * saw; we do not try to reproduce a particular OS's overlap policy).
+ * Fragments go to the reassembly table of ip_reasm.c; a completed datagram
+ * is parsed from its buffer like an unfragmented one.
  */
 #include "pcap_frame.h"
 #include "fq_error.h"
-#include "wire.h"
 #include "fq_format.h"
+#include "ip_reasm.h"
+#include "wire.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,9 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define REASM_MAX 65535u
-#define REASM_BLOCKS ((REASM_MAX + 8) / 8)
 
 #ifndef DLT_LINUX_SLL2
 #define DLT_LINUX_SLL2 276
@@ -49,23 +43,10 @@ enum link {
 	LINK_LOOP,      /* 4-byte AF, network order */
 };
 
-struct reasm {
-	int used;
-	int is6;
-	uint8_t src[16], dst[16];
-	uint32_t id;
-	uint8_t proto;          /* IPv4 protocol / IPv6 next header after frag */
-	int64_t first_ms;       /* capture time of the first fragment */
-	uint32_t total;         /* payload length, 0 until the last fragment */
-	uint32_t blocks_have;   /* 8-byte blocks received */
-	uint8_t *buf;           /* owned, REASM_MAX + 1 bytes, kept for reuse */
-	uint8_t have[(REASM_BLOCKS + 7) / 8];
-};
-
 struct fq_pf {
 	enum link link;
 	struct fq_pf_stats st;
-	struct reasm slot[FQ_PF_MAX_REASM];
+	struct fq__reasm_table reasm;   /* counts into st */
 };
 
 static const char *const reason_names[FQ_PF_NREASONS] = {
@@ -124,6 +105,7 @@ fq_pf_new(int linktype, struct fq_pf **out)
 	if (pf == NULL)
 		return -FQ_ENOMEM;
 	pf->link = link;
+	pf->reasm.st = &pf->st;
 	*out = pf;
 	return 0;
 }
@@ -133,9 +115,14 @@ fq_pf_free(struct fq_pf *pf)
 {
 	if (pf == NULL)
 		return;
-	for (int i = 0; i < FQ_PF_MAX_REASM; i++)
-		free(pf->slot[i].buf);
+	fq__reasm_free(&pf->reasm);
 	free(pf);
+}
+
+void
+fq_pf_finish(struct fq_pf *pf)
+{
+	fq__reasm_finish(&pf->reasm);
 }
 
 const struct fq_pf_stats *
@@ -204,142 +191,6 @@ parse_udp(struct fq_pf *pf, int is6, const uint8_t *src, const uint8_t *dst,
 	return 1;
 }
 
-static void
-slot_release(struct reasm *r)
-{
-	r->used = 0;
-	r->total = 0;
-	r->blocks_have = 0;
-	memset(r->have, 0, sizeof r->have);
-}
-
-static void
-expire(struct fq_pf *pf, int64_t now_ms)
-{
-	for (int i = 0; i < FQ_PF_MAX_REASM; i++) {
-		struct reasm *r = &pf->slot[i];
-		if (r->used && (now_ms - r->first_ms > FQ_PF_REASM_TIMEOUT_MS ||
-				now_ms < r->first_ms - FQ_PF_REASM_TIMEOUT_MS)) {
-			pf->st.reason[FQ_PF_FRAG_TIMEOUT]++;
-			slot_release(r);
-		}
-	}
-}
-
-void
-fq_pf_finish(struct fq_pf *pf)
-{
-	for (int i = 0; i < FQ_PF_MAX_REASM; i++) {
-		struct reasm *r = &pf->slot[i];
-		if (r->used) {
-			pf->st.reason[FQ_PF_FRAG_TIMEOUT]++;
-			slot_release(r);
-		}
-	}
-}
-
-static struct reasm *
-slot_find(struct fq_pf *pf, int is6, const uint8_t *src, const uint8_t *dst,
-	  uint32_t id, uint8_t proto, int64_t ts_ms)
-{
-	size_t alen = is6 ? 16 : 4;
-	struct reasm *free_slot = NULL, *oldest = NULL;
-	for (int i = 0; i < FQ_PF_MAX_REASM; i++) {
-		struct reasm *r = &pf->slot[i];
-		if (!r->used) {
-			if (free_slot == NULL)
-				free_slot = r;
-			continue;
-		}
-		/* IPv6: only the offset-0 fragment's next header counts. */
-		if (r->is6 == is6 && r->id == id &&
-		    (is6 || r->proto == proto) &&
-		    memcmp(r->src, src, alen) == 0 &&
-		    memcmp(r->dst, dst, alen) == 0)
-			return r;
-		if (oldest == NULL || r->first_ms < oldest->first_ms)
-			oldest = r;
-	}
-	struct reasm *r = free_slot;
-	if (r == NULL) {
-		pf->st.reason[FQ_PF_FRAG_EVICTED]++;
-		slot_release(oldest);
-		r = oldest;
-	}
-	if (r->buf == NULL) {
-		r->buf = malloc(REASM_MAX + 1);
-		if (r->buf == NULL)
-			return NULL;
-	}
-	r->used = 1;
-	r->is6 = is6;
-	memset(r->src, 0, sizeof r->src);
-	memset(r->dst, 0, sizeof r->dst);
-	memcpy(r->src, src, alen);
-	memcpy(r->dst, dst, alen);
-	r->id = id;
-	r->proto = proto;
-	r->first_ms = ts_ms;
-	return r;
-}
-
-/*
- * Add a fragment: payload `p`/`n` at byte offset `off`; `more` = MF flag.
- * Returns the slot when the datagram is complete (caller parses it and
- * releases the slot), NULL otherwise (counted).
- */
-static struct reasm *
-add_fragment(struct fq_pf *pf, int is6, const uint8_t *src,
-	     const uint8_t *dst, uint32_t id, uint8_t proto, uint32_t off,
-	     const uint8_t *p, size_t n, int more, int64_t ts_ms)
-{
-	pf->st.fragments++;
-	expire(pf, ts_ms);
-	if (off + n > REASM_MAX || (more && (n == 0 || n % 8 != 0))) {
-		pf->st.reason[FQ_PF_FRAG_BAD]++;
-		return NULL;
-	}
-	struct reasm *r = slot_find(pf, is6, src, dst, id, proto, ts_ms);
-	if (r == NULL) {
-		pf->st.reason[FQ_PF_FRAG_BAD]++;
-		return NULL;
-	}
-	if (!more) {
-		uint32_t total = off + (uint32_t)n;
-		if (r->total != 0 && r->total != total) {
-			/* Two different ends: give up on this datagram. */
-			pf->st.reason[FQ_PF_FRAG_BAD]++;
-			slot_release(r);
-			return NULL;
-		}
-		r->total = total;
-	}
-	if (off == 0)
-		r->proto = proto;
-	memcpy(r->buf + off, p, n);
-	for (uint32_t b = off / 8; b < (off + n + 7) / 8; b++) {
-		if (!(r->have[b / 8] & (1u << (b % 8)))) {
-			r->have[b / 8] |= (uint8_t)(1u << (b % 8));
-			r->blocks_have++;
-		}
-	}
-	if (r->total != 0 && r->blocks_have == (r->total + 7) / 8) {
-		/* Blocks beyond total would mean inconsistent fragments. */
-		int over = 0;
-		for (uint32_t b = (r->total + 7) / 8; b < REASM_BLOCKS; b++)
-			if (r->have[b / 8] & (1u << (b % 8))) {
-				over = 1;
-				break;
-			}
-		if (!over) {
-			pf->st.reassembled++;
-			return r;
-		}
-	}
-	pf->st.reason[FQ_PF_FRAG_HELD]++;
-	return NULL;
-}
-
 static int
 parse_ipv4(struct fq_pf *pf, const uint8_t *p, size_t n, size_t missing,
 	   int64_t ts_ms, struct fq_pf_udp *out)
@@ -367,16 +218,16 @@ parse_ipv4(struct fq_pf *pf, const uint8_t *p, size_t n, size_t missing,
 		if (proto != IPPROTO_UDP)
 			return reject(pf, FQ_PF_NOT_UDP);
 		uint32_t off = (uint32_t)(frag & 0x1fff) * 8;
-		struct reasm *r = add_fragment(pf, 0, src, dst, fq__be16(p + 4),
-					       proto, off, pl, pln,
-					       (frag & 0x2000) != 0, ts_ms);
+		struct fq__reasm *r = fq__reasm_add(&pf->reasm, 0, src, dst,
+			fq__be16(p + 4), proto, off, pl, pln,
+			(frag & 0x2000) != 0, ts_ms);
 		if (r == NULL)
 			return 0;
 		uint8_t s4[4], d4[4];
 		memcpy(s4, r->src, 4);
 		memcpy(d4, r->dst, 4);
 		uint32_t total = r->total;
-		slot_release(r);
+		fq__reasm_release(r);
 		/* The buffer stays valid: the slot is free but not reused
 		 * before the next fq_pf_parse(). */
 		return parse_udp(pf, 0, s4, d4, r->buf, total, out);
@@ -437,10 +288,9 @@ parse_ipv6(struct fq_pf *pf, const uint8_t *p, size_t n, size_t missing,
 				left -= 8;
 				continue;
 			}
-			struct reasm *r = add_fragment(pf, 1, src, dst,
-						       fq__be32(q + 4), inner, off,
-						       q + 8, left - 8, more,
-						       ts_ms);
+			struct fq__reasm *r = fq__reasm_add(&pf->reasm, 1,
+				src, dst, fq__be32(q + 4), inner, off, q + 8,
+				left - 8, more, ts_ms);
 			if (r == NULL)
 				return 0;
 			memcpy(a6, r->src, 16);
@@ -451,7 +301,7 @@ parse_ipv6(struct fq_pf *pf, const uint8_t *p, size_t n, size_t missing,
 			q = r->buf;
 			left = r->total;
 			/* The buffer stays valid until the next fq_pf_parse(). */
-			slot_release(r);
+			fq__reasm_release(r);
 			reassembled = 1;
 			continue;
 		}

@@ -5,10 +5,11 @@
  * target use this to peel a frame down to its UDP payload: the link layer
  * (Ethernet with any number of 802.1Q/802.1ad tags, raw IP, Linux cooked
  * SLL and SLL2, BSD loopback DLT_NULL/DLT_LOOP), then IPv4 or IPv6 (with
- * extension headers), then UDP.  Fragmented datagrams (IPv4 and IPv6) are reassembled with
- * bounded state: at most FQ_PF_MAX_REASM datagrams in flight, each at most
- * 65535 bytes, dropped after FQ_PF_REASM_TIMEOUT_MS of capture time; what
- * cannot be reassembled is counted, never delivered in part.
+ * extension headers), then UDP.  Fragmented datagrams (IPv4 and IPv6) are
+ * reassembled with bounded state (ip_reasm.h): at most FQ_PF_MAX_REASM
+ * datagrams in flight, each at most 65535 bytes, dropped after
+ * FQ_PF_REASM_TIMEOUT_MS of capture time; what cannot be reassembled is
+ * counted, never delivered in part.
  *
  * Every frame that does not yield a datagram is counted under one reason
  * (enum fq_pf_reason); nothing here asserts on input.
