@@ -3,9 +3,9 @@
  *
  * The decoder owns the exporter sessions (keyed by transport address,
  * local socket and observation domain, SPEC section 2), their templates and
- * counters.  It is chosen per datagram by the version field.  Decoded
- * records are handed to `emit` in batches; rec_id is assigned later by the
- * ingest layer.
+ * counters.  The format of each datagram is recognised from its own
+ * header (the registry in formats.c).  Decoded records are handed to
+ * `emit` in batches; rec_id is assigned later by the ingest layer.
  *
  * Network input never reaches assert(): a malformed datagram is counted
  * under its exporter with a reason and dropped.

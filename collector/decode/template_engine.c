@@ -199,10 +199,10 @@ fq__tpl_compile(uint8_t version, uint16_t tid, const uint8_t *p,
 	t->has &= ~FQ__HAS(FQ__OP_SKIP);
 	/*
 	 * Give back the room of merged fields.  The per-exporter byte cap
-	 * counts n_ops (tpl_size in exporter.c), so the allocation must be
-	 * that size: a template of 16,000 fields flowq does not read compiles
-	 * to one op, and keeping its 64 KiB let an exporter's 512 templates
-	 * hold 32 MiB while the 4 MiB cap saw a few KiB.
+	 * counts n_ops (fq__tpl_size, session/exporter.h), so the allocation
+	 * must be that size: a template of 16,000 fields flowq does not read
+	 * compiles to one op, and keeping its 64 KiB let an exporter's 512
+	 * templates hold 32 MiB while the 4 MiB cap saw a few KiB.
 	 */
 	if (n < n_fields) {
 		struct fq__tpl *small = realloc(t, sizeof *t +

@@ -1,6 +1,6 @@
 /*
- * pcap_frame.c - link layer, IPv4/IPv6 and UDP parsing with bounded
- * fragment reassembly for capture replay.  See pcap_frame.h.
+ * pcap_frame.c - link layer, IPv4/IPv6 and UDP parsing for capture
+ * replay.  See pcap_frame.h.
  *
  * All multi-byte header fields are read byte by byte (no unaligned loads,
  * no struct overlays), every length is checked against what was captured

@@ -21,6 +21,7 @@
 #ifndef FQ_SOURCE_H
 #define FQ_SOURCE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
 
