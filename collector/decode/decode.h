@@ -120,12 +120,22 @@ void fq__flush(struct fq__dctx *c);
 void fq__malformed(struct fq__dctx *c, enum fq__mal why, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Counts the datagram as malformed for `why` (fq__domain_get); NULL. */
+struct fq__domain *fq__dctx_no_domain(struct fq__dctx *c, enum fq__mal why,
+				      uint32_t id);
+
 /*
  * The datagram's observation domain (fq__domain_get), or NULL when the
  * session cannot have one: then the datagram is counted as malformed.
+ * Inline: it runs once per datagram.
  */
-struct fq__domain *fq__dctx_domain(struct fq__dctx *c, uint8_t version,
-				   uint32_t id);
+static inline struct fq__domain *
+fq__dctx_domain(struct fq__dctx *c, uint8_t version, uint32_t id)
+{
+	enum fq__mal why;
+	struct fq__domain *dom = fq__domain_get(c->ex, version, id, &why);
+	return dom ? dom : fq__dctx_no_domain(c, why, id);
+}
 
 /* Next free record slot of the batch, cleared; commit with fq__commit(). */
 static inline struct fq_record *

@@ -126,12 +126,8 @@ fq__malformed(struct fq__dctx *c, enum fq__mal why, const char *fmt, ...)
 }
 
 struct fq__domain *
-fq__dctx_domain(struct fq__dctx *c, uint8_t version, uint32_t id)
+fq__dctx_no_domain(struct fq__dctx *c, enum fq__mal why, uint32_t id)
 {
-	enum fq__mal why;
-	struct fq__domain *dom = fq__domain_get(c->ex, version, id, &why);
-	if (dom != NULL)
-		return dom;
 	if (why == FQ__MAL_DOMAIN_LIMIT)
 		fq__malformed(c, why, "more than %d observation domains",
 			      FQ__MAX_DOMAINS);

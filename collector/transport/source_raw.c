@@ -185,8 +185,11 @@ raw_step(struct fq__replay *r)
 			fq__replay_finish(r);
 			return;
 		}
-		int64_t t = fq__raw_export_ms(s->buf + s->pos, len);
-		int64_t wait = fq_pace_wait(&r->pace, t);
+		/* Export times are read only when --speed paces the replay. */
+		const uint8_t *dgram = s->buf + s->pos;
+		int64_t wait = r->pace.speed > 0
+			? fq_pace_wait(&r->pace, fq__raw_export_ms(dgram, len))
+			: 0;
 		if (wait > 0) {
 			/* Not due: the datagram stays in the buffer. */
 			fq__replay_wait(r, wait);
