@@ -28,12 +28,10 @@
 #include "replay.h"
 #include "source_kind.h"
 
-#include <errno.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define PCAP_CHUNK 512

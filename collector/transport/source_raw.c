@@ -36,7 +36,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define RAW_BUFSIZE (2u * 65536u)
 #define RAW_CHUNK 256
