@@ -3,7 +3,7 @@
  * port, for flowq's live loss curve (bench/live-loss).
  *
  * Loads datagrams from raw:/ipfix:-style files (split by their own NetFlow
- * v5/v9/IPFIX headers, like collector/source_raw.c) or from pcap/pcapng
+ * v5/v9/IPFIX headers, like collector/framing/raw_split.c) or from pcap/pcapng
  * captures (UDP payloads of Ethernet/raw-IP frames, no reassembly), then
  * sends them round robin at a fixed rate with sendmmsg() in batches, paced
  * against CLOCK_MONOTONIC so that the average rate is exact even when one

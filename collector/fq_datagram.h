@@ -19,6 +19,14 @@ enum fq_transport {
 	FQ_TRANSPORT_FILE = 2,  /* ipfix: files (RFC 5655) */
 };
 
+/*
+ * local_id shared by every replay source (pcap, raw:, ipfix:): a template
+ * capture given before its data capture decodes the data, so files of one
+ * run must map to the same exporter key.  Live sockets use their own
+ * source index, which never reaches this value.
+ */
+#define FQ_REPLAY_LOCAL_ID 0xffffffffu
+
 struct fq_datagram {
 	const uint8_t *data;           /* borrowed, valid during the call */
 	size_t len;

@@ -213,6 +213,31 @@ fq_format_json_line(struct fq_out *o, const struct fq_record *r)
 }
 
 void
+fq_format_json_str(struct fq_out *o, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	fq_out_write(o, "\"", 1);
+	const char *run = s;            /* bytes written as they are */
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c != '"' && c != '\\' && c >= 0x20)
+			continue;
+		fq_out_write(o, run, (size_t)(s - run));
+		run = s + 1;
+		if (c >= 0x20) {
+			char e[2] = { '\\', (char)c };
+			fq_out_write(o, e, 2);
+		} else {
+			char e[6] = { '\\', 'u', '0', '0', hex[c >> 4],
+				      hex[c & 15] };
+			fq_out_write(o, e, 6);
+		}
+	}
+	fq_out_write(o, run, (size_t)(s - run));
+	fq_out_write(o, "\"", 1);
+}
+
+void
 fq_format_text_header(struct fq_out *o)
 {
 	fq_out_printf(o, "%-24s %9s %-15s %5s    %-15s %5s %4s %10s %12s %5s\n",

@@ -35,6 +35,14 @@ size_t fq_format_json_members(const struct fq_record *r, char *buf,
 /* Append the JSON object and a newline to o. */
 void fq_format_json_line(struct fq_out *o, const struct fq_record *r);
 
+/*
+ * `s` as a JSON string, quotes included: `"` and `\` are escaped with a
+ * backslash, every control character (below 0x20) as \u00XX (lower-case
+ * hex); other bytes, UTF-8 included, are written as they are.  For names
+ * in counters and match output (source spellings, query names).
+ */
+void fq_format_json_str(struct fq_out *o, const char *s);
+
 /* Column header line for the text form (with newline). */
 void fq_format_text_header(struct fq_out *o);
 /* One record in the text form, with `prefix` (may be "") and newline. */

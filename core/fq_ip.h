@@ -64,6 +64,35 @@ fq_ip_cmp(const struct fq_ip *a, const struct fq_ip *b)
 	return 0;
 }
 
+/*
+ * Store an address member by member, for records: assigning a struct fq_ip
+ * value may copy its padding bytes from an uninitialised temporary, and
+ * records must be byte-for-byte deterministic (anyone may hash or compare
+ * them as bytes; their padding is zeroed by fq_record_clear).
+ */
+static inline void
+fq_ip_set(struct fq_ip *d, const struct fq_ip *s)
+{
+	d->hi = s->hi;
+	d->lo = s->lo;
+	d->is6 = s->is6;
+}
+
+static inline void
+fq_ip_set4(struct fq_ip *d, uint32_t v4)
+{
+	d->hi = 0;
+	d->lo = v4;
+	d->is6 = 0;
+}
+
+static inline void
+fq_ip_set6(struct fq_ip *d, const uint8_t b[16])
+{
+	struct fq_ip t = fq_ip_v6(b);
+	fq_ip_set(d, &t);
+}
+
 /* 1 if a lies in prefix p/len (same family required). */
 int fq_ip_in_prefix(const struct fq_ip *a, const struct fq_ip *p, unsigned len);
 

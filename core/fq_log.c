@@ -5,10 +5,10 @@
  * that lines from different parts of the program never interleave.
  */
 #include "fq_log.h"
+#include "fq_clock.h"
 
 #include <stdarg.h>
 #include <stdio.h>
-#include <time.h>
 
 static enum fq_log_level log_level = FQ_LOG_WARN;
 static const char *log_progname = "flowq";
@@ -57,14 +57,6 @@ fq_log(enum fq_log_level level, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void
 fq_log_rl(struct fq_ratelimit *rl, enum fq_log_level level, const char *fmt, ...)
 {
@@ -72,7 +64,7 @@ fq_log_rl(struct fq_ratelimit *rl, enum fq_log_level level, const char *fmt, ...
 		return;
 	uint32_t burst = rl->burst ? rl->burst : 10;
 	uint32_t interval = rl->interval_ms ? rl->interval_ms : 5000;
-	int64_t now = mono_ms();
+	int64_t now = fq_clock_ms(FQ_CLOCK_MONO);
 	if (now - rl->window_start_ms >= interval) {
 		if (rl->suppressed)
 			fq_log(level, "%llu similar messages suppressed",

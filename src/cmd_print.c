@@ -162,7 +162,7 @@ fq_cmd_print(int argc, char **argv)
 	uv_loop_init(&loop);
 	loop_inited = 1;
 	fq_ingest_init(&ing, &loop, &ps.base);
-	fq_cli_allow_apply(&cm.allow, &dopts);
+	fq_cli_decoder_apply(&cm, &dopts);
 	ing.decoder_opts = dopts;
 	ing_inited = 1;
 	status = fq_cli_add_sources(&ing, specs, n_specs, &cm, 0);

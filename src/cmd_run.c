@@ -417,7 +417,7 @@ fq_cmd_run(int argc, char **argv)
 		goto out;
 
 	fq_ingest_init(&ing, &loop, fq_engine_sink(rctx.eng));
-	fq_cli_allow_apply(&a.cm.allow, &a.dopts);
+	fq_cli_decoder_apply(&a.cm, &a.dopts);
 	ing.decoder_opts = a.dopts;
 	ing_inited = 1;
 	status = fq_cli_add_sources(&ing, a.specs, a.n_specs, &a.cm,

@@ -46,11 +46,13 @@ fq_cli_allow_add(struct fq_cli_allow *a, const char *arg)
 }
 
 void
-fq_cli_allow_apply(const struct fq_cli_allow *a, struct fq_decoder_opts *o)
+fq_cli_decoder_apply(const struct fq_cli_common *cm,
+		     struct fq_decoder_opts *o)
 {
-	o->allow = a->ips;
-	o->allow_len = a->lens;
-	o->n_allow = a->n;
+	o->allow = cm->allow.ips;
+	o->allow_len = cm->allow.lens;
+	o->n_allow = cm->allow.n;
+	o->ipfix = cm->ipfix;
 }
 
 void
@@ -123,7 +125,7 @@ fq_cli_common_option(int c, const char *arg, struct fq_cli_common *cm,
 				 "in bytes (1 to 2147483648)", arg);
 			return -1;
 		}
-		fq_source_udp_set_rcvbuf((size_t)v);
+		cm->source.udp_rcvbuf = (size_t)v;
 		return 1;
 	}
 	case FQ_CLI_OPT_SPEED: {
@@ -133,14 +135,14 @@ fq_cli_common_option(int c, const char *arg, struct fq_cli_common *cm,
 				 "(e.g. 1, 10, 0.5; 0 = as fast as possible)", arg);
 			return -1;
 		}
-		fq_source_replay_set_speed(x);
+		cm->source.replay_speed = x;
 		return 1;
 	}
 	case FQ_CLI_OPT_IPFIX_DECODER:
 		if (strcmp(arg, "libfixbuf") == 0) {
-			fq_decoder_set_ipfix_default(FQ_IPFIX_LIBFIXBUF);
+			cm->ipfix = FQ_IPFIX_LIBFIXBUF;
 		} else if (strcmp(arg, "native") == 0) {
-			fq_decoder_set_ipfix_default(FQ_IPFIX_NATIVE);
+			cm->ipfix = FQ_IPFIX_NATIVE;
 		} else {
 			snprintf(reason, reason_len, "--ipfix-decoder: '%s' is "
 				 "not libfixbuf or native", arg);
@@ -157,7 +159,8 @@ fq_cli_add_sources(struct fq_ingest *ing, const char *const *specs, size_t n,
 {
 	char reason[512];
 	for (size_t i = 0; i < n; i++) {
-		int rc = fq_ingest_add(ing, specs[i], reason, sizeof reason);
+		int rc = fq_ingest_add(ing, specs[i], &cm->source, reason,
+				       sizeof reason);
 		if (rc < 0 && from_query) {
 			/* The Flowy files name HDF5 files as their input. */
 			fprintf(stderr, "flowq: the query's input \"%s\" cannot be "

@@ -8,6 +8,7 @@
 
 #include "fq_decoder.h"
 #include "fq_ip.h"
+#include "fq_source.h"
 #include "loop.h"
 
 /* Owned storage behind fq_decoder_opts.allow/allow_len. */
@@ -19,7 +20,6 @@ struct fq_cli_allow {
 
 /* Parse "ADDR" or "ADDR/LEN" and append it; 0 or -FQ_EINVAL/-FQ_ENOMEM. */
 int fq_cli_allow_add(struct fq_cli_allow *a, const char *arg);
-void fq_cli_allow_apply(const struct fq_cli_allow *a, struct fq_decoder_opts *o);
 void fq_cli_allow_fini(struct fq_cli_allow *a);
 
 /*
@@ -61,19 +61,25 @@ enum {
 struct fq_cli_common {
 	struct fq_cli_allow allow;     /* --allow */
 	const char *record_path;       /* --record, borrowed from argv */
+	struct fq_source_opts source;  /* --rcvbuf, --speed */
+	enum fq_ipfix_decoder ipfix;   /* --ipfix-decoder */
 };
 
 /*
- * Returns 1 if `c` was a common option and is applied (to *cm, *lo or the
- * source settings), 0 if it is not one, -1 on a bad value with a one-line
- * reason in `reason`.
+ * Returns 1 if `c` was a common option and is applied (to *cm or *lo), 0
+ * if it is not one, -1 on a bad value with a one-line reason in `reason`.
  */
 int fq_cli_common_option(int c, const char *arg, struct fq_cli_common *cm,
 			 struct fq_cli_loop_opts *lo, char *reason,
 			 size_t reason_len);
 
+/* The decoder options of *cm (--allow, --ipfix-decoder) into *o. */
+void fq_cli_decoder_apply(const struct fq_cli_common *cm,
+			  struct fq_decoder_opts *o);
+
 /*
- * Add the sources to `ing` and open the --record capture.  Returns 0, or
+ * Add the sources to `ing`, with the source options of *cm, and open the
+ * --record capture.  Returns 0, or
  * the exit status after reporting why: 2 for a bad spelling (or, with
  * `from_query`, a query endpoint flowq cannot read: the user must give -s),
  * 1 for a source or capture that cannot be opened.

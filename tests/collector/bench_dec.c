@@ -119,11 +119,13 @@ static void
 run(const char *name, struct buf *tpl, struct buf *data, unsigned per,
     double secs)
 {
+	/* "ipfix-own": IPFIX data through flowq's own engine. */
+	struct fq_decoder_opts o = { 0 };
+	if (strcmp(name, "ipfix-own") == 0)
+		o.ipfix = FQ_IPFIX_NATIVE;
 	struct fq_decoder *d;
-	if (fq_decoder_new(&d, NULL) < 0)
+	if (fq_decoder_new(&d, &o) < 0)
 		return;
-	/* "ipfix-own": IPFIX data through flowq's own engine (diagnostic). */
-	d->ipfix_own = strcmp(name, "ipfix-own") == 0;
 	uint64_t sum = 0;
 	struct fq_datagram dg;
 	if (tpl) {
@@ -139,7 +141,7 @@ run(const char *name, struct buf *tpl, struct buf *data, unsigned per,
 		n += 1000;
 		t1 = now_s();
 	} while (t1 - t0 < secs);
-	struct fq_exporter *ex = d->head;
+	struct fq_exporter *ex = d->sessions.head;
 	printf("%-9s %12.0f records/s (%llu records, %llu malformed)\n", name,
 	       (double)(n * per) / (t1 - t0),
 	       (unsigned long long)(ex ? ex->records : 0),

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "exporter.h"
+#include "decode.h"
 #include "fq_error.h"
 #include "fq_decoder.h"
 #include "fq_record.h"
@@ -183,7 +183,7 @@ feed(struct fq_decoder *d, const struct buf *b, uint16_t port, int64_t ms,
 static inline struct fq_exporter *
 exporter_of(struct fq_decoder *d, uint16_t port)
 {
-	for (struct fq_exporter *ex = d->head; ex; ex = ex->next)
+	for (struct fq_exporter *ex = d->sessions.head; ex; ex = ex->next)
 		if (ex->port == port)
 			return ex;
 	return NULL;

@@ -12,14 +12,14 @@
  *
  * Differential check: the sequence is decoded twice, IPFIX data records
  * once through libfixbuf and once through flowq's own template engine
- * (fq_decoder.ipfix_own); when no datagram was malformed, both must give
+ * (fq_decoder_opts.ipfix); when no datagram was malformed, both must give
  * byte-identical records, or the target aborts.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "exporter.h"
+#include "decode.h"
 #include "fq_decoder.h"
 #include "fq_log.h"
 
@@ -57,10 +57,10 @@ decode(const uint8_t *data, size_t size, int own, struct recs *rs)
 	o.max_templates = 8;
 	o.template_timeout_ms = 60000;
 	o.exporter_idle_ms = 600000;
+	o.ipfix = own ? FQ_IPFIX_NATIVE : FQ_IPFIX_LIBFIXBUF;
 	struct fq_decoder *d;
 	if (fq_decoder_new(&d, &o) < 0)
 		return 1;
-	d->ipfix_own = own;
 	unsigned step = (data[0] >> 1) * 1000u;
 	enum fq_transport tr = (data[0] & 1) ? FQ_TRANSPORT_TCP
 					     : FQ_TRANSPORT_UDP;
@@ -89,8 +89,8 @@ decode(const uint8_t *data, size_t size, int own, struct recs *rs)
 	}
 	fq_decoder_expire(d, now + 3600000);
 	/* Expired sessions leave their counts in gone_malformed. */
-	uint64_t mal = d->gone_malformed;
-	for (struct fq_exporter *ex = d->head; ex; ex = ex->next)
+	uint64_t mal = d->sessions.gone_malformed;
+	for (struct fq_exporter *ex = d->sessions.head; ex; ex = ex->next)
 		for (int i = 0; i < FQ__MAL_COUNT; i++)
 			mal += ex->malformed[i];
 	fq_decoder_free(d);

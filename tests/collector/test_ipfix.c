@@ -665,7 +665,7 @@ test_tcp_no_expiry(void)
 	fq_decoder_expire(d, 1000000 + 3600000);
 	fq_decoder_datagram(d, &dg, sink_emit, &s);
 	CHECK_EQ(s.n, 1);
-	CHECK_EQ(d->n_sessions, 1);
+	CHECK_EQ(d->sessions.n_sessions, 1);
 	free(s.r);
 	fq_decoder_free(d);
 }
@@ -782,8 +782,9 @@ test_huge_template(void)
 	huge_template_msgs(t, r);
 	struct fq_record got[2];
 	for (int own = 0; own < 2; own++) {
-		struct fq_decoder *d = new_dec(NULL);
-		d->ipfix_own = own;
+		struct fq_decoder_opts o = { 0 };
+		o.ipfix = own ? FQ_IPFIX_NATIVE : FQ_IPFIX_LIBFIXBUF;
+		struct fq_decoder *d = new_dec(&o);
 		struct sink s = { 0 };
 		feed(d, t, 1, 0, &s);
 		feed(d, r, 1, 0, &s);
@@ -944,7 +945,7 @@ test_accounting(void)
 	CHECK(ex != NULL);
 	if (ex) {
 		/* Two reasons for one datagram: only the first counts. */
-		struct fq__ctx c = { .d = d, .ex = ex };
+		struct fq__dctx c = { .d = d, .ex = ex };
 		fq__malformed(&c, FQ__MAL_RECORD, "first");
 		fq__malformed(&c, FQ__MAL_LIBFIXBUF, "second");
 		CHECK_EQ(ex->malformed[FQ__MAL_RECORD], 1);
@@ -955,10 +956,10 @@ test_accounting(void)
 		CHECK_EQ(mal_total(ex), 2);
 		CHECK_EQ(ex->datagrams, ex->decoded + mal_total(ex));
 	}
-	CHECK_EQ(d->datagrams, 4);
-	CHECK_EQ(d->refused, 1);
-	CHECK_EQ(d->datagrams, (ex ? ex->decoded + mal_total(ex) : 0) +
-		 d->refused + d->session_limit + d->no_memory);
+	CHECK_EQ(d->sessions.datagrams, 4);
+	CHECK_EQ(d->sessions.refused, 1);
+	CHECK_EQ(d->sessions.datagrams, (ex ? ex->decoded + mal_total(ex) : 0) +
+		 d->sessions.refused + d->sessions.session_limit + d->sessions.no_memory);
 	free(s.r);
 	fq_decoder_free(d);
 }

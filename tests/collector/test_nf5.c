@@ -232,8 +232,8 @@ test_allow_and_scale(void)
 	v5_rec(&b, &r);
 	feed(d, &b, 1, 0, &s);		/* 192.0.2.1: refused */
 	CHECK_EQ(s.n, 0);
-	CHECK_EQ(d->refused, 1);
-	CHECK(d->head == NULL);
+	CHECK_EQ(d->sessions.refused, 1);
+	CHECK(d->sessions.head == NULL);
 	struct fq_datagram dg;
 	dg_init(&dg, &b, 1, 0);
 	((struct sockaddr_in *)&dg.src)->sin_addr.s_addr = htonl(0xc6336407);
@@ -274,12 +274,12 @@ test_expiry_and_emit_error(void)
 	CHECK_EQ(got, 1);
 	dg_init(&dg, &b, 2, 1000000 + 30000);
 	fq_decoder_datagram(d, &dg, stop_emit, &got);
-	CHECK_EQ(d->n_sessions, 2);
+	CHECK_EQ(d->sessions.n_sessions, 2);
 	fq_decoder_expire(d, 1000000 + 70000);
-	CHECK_EQ(d->n_sessions, 1);
-	CHECK_EQ(d->expired_sessions, 1);
+	CHECK_EQ(d->sessions.n_sessions, 1);
+	CHECK_EQ(d->sessions.expired_sessions, 1);
 	fq_decoder_expire(d, 1000000 + 100000);
-	CHECK_EQ(d->n_sessions, 0);
+	CHECK_EQ(d->sessions.n_sessions, 0);
 	fq_decoder_free(d);
 }
 

@@ -184,7 +184,7 @@ main(int argc, char **argv)
 		struct run r = { d, &s };
 		feed_group(dir, gr, &r);
 		uint64_t mal = 0, opts = 0, unk = 0;
-		for (struct fq_exporter *ex = d->head; ex; ex = ex->next) {
+		for (struct fq_exporter *ex = d->sessions.head; ex; ex = ex->next) {
 			mal += mal_total(ex);
 			opts += ex->options_records;
 			unk += ex->unknown_tpl_sets;
@@ -213,9 +213,10 @@ main(int argc, char **argv)
 		 * template engine instead of libfixbuf: every field of every
 		 * record must be identical.
 		 */
+		struct fq_decoder_opts o2 = { 0 };
+		o2.ipfix = FQ_IPFIX_NATIVE;
 		struct fq_decoder *d2 = NULL;
-		CHECK_EQ(fq_decoder_new(&d2, NULL), 0);
-		d2->ipfix_own = 1;
+		CHECK_EQ(fq_decoder_new(&d2, &o2), 0);
 		struct sink s2 = { 0 };
 		struct run r2 = { d2, &s2 };
 		feed_group(dir, gr, &r2);

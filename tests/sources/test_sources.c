@@ -17,7 +17,7 @@
 #include "fq_log.h"
 #include "fq_source.h"
 #include "pcap_frame.h"
-#include "record.h"
+#include "pcap_recorder.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -105,6 +105,8 @@ reset_got(void)
 }
 
 static struct fq_ingest ing;
+/* Settings of the sources the tests create (t_speed sets --speed). */
+static struct fq_source_opts src_opts;
 
 /* Run one replay source to its end; returns its status. */
 static int
@@ -112,7 +114,7 @@ run_source(const char *spec, struct fq_source **keep)
 {
 	char why[256];
 	struct fq_source *src = NULL;
-	int rc = fq_source_create(&ing, spec, &src, why, sizeof why);
+	int rc = fq_source_create(spec, &src_opts, &src, why, sizeof why);
 	if (rc < 0) {
 		fprintf(stderr, "create %s: %s\n", spec, why);
 		return rc;
@@ -962,13 +964,13 @@ t_ipfix_file(void)
 	CHECK_EQ(n_got, 2);
 }
 
-/* record.c writes; the pcap source reads back the same datagrams. */
+/* pcap_recorder.c writes; the pcap source reads back the same datagrams. */
 static void
 t_record(void)
 {
 	char why[256];
-	struct fq_record_pcap *r;
-	CHECK_EQ(fq_record_pcap_open(tpath("rec.pcap"), &r, why, sizeof why),
+	struct fq_pcap_recorder *r;
+	CHECK_EQ(fq_pcap_recorder_open(tpath("rec.pcap"), &r, why, sizeof why),
 		 0);
 	static const size_t sizes[] = { 0, 1, 100, 1464, 9000, 65507, 65535 };
 	struct fq_datagram dg;
@@ -995,11 +997,11 @@ t_record(void)
 			dg.data = pl;
 			dg.len = sizes[s];
 			dg.arrival_ms = 1700000000000LL + i * 1001;
-			CHECK_EQ(fq_record_pcap_write(r, &dg), 0);
+			CHECK_EQ(fq_pcap_recorder_write(r, &dg), 0);
 		}
 	}
-	CHECK_EQ(fq_record_pcap_count(r), (uint64_t)i);
-	CHECK_EQ(fq_record_pcap_close(r), 0);
+	CHECK_EQ(fq_pcap_recorder_count(r), (uint64_t)i);
+	CHECK_EQ(fq_pcap_recorder_close(r), 0);
 	reset_got();
 	CHECK_EQ(run_source(tpath("rec.pcap"), NULL), 0);
 	CHECK_EQ(n_got, (size_t)i);
@@ -1022,7 +1024,7 @@ t_record(void)
 	/* tshark-compatible: the frames are checksummed (IPv6 UDP). */
 	free(pl);
 	/* An unwritable path is an error with a reason. */
-	CHECK(fq_record_pcap_open("/nonexistent/dir/x.pcap", &r, why,
+	CHECK(fq_pcap_recorder_open("/nonexistent/dir/x.pcap", &r, why,
 				  sizeof why) < 0);
 	CHECK(strstr(why, "/nonexistent/dir/x.pcap") != NULL);
 }
@@ -1056,7 +1058,7 @@ live(const char *spec)
 {
 	char why[256];
 	struct fq_source *src = NULL;
-	int rc = fq_source_create(&ing, spec, &src, why, sizeof why);
+	int rc = fq_source_create(spec, &src_opts, &src, why, sizeof why);
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s\n", spec, why);
 		failures++;
@@ -1167,7 +1169,7 @@ t_udp(void)
 				     "udp://1.2.3.4:70000", "udp://::1:5",
 				     "udp://[::1]5", "tcp://1.2.3.4:-1" };
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		CHECK_EQ(fq_source_create(&ing, bad[i], &src, why, sizeof why),
+		CHECK_EQ(fq_source_create(bad[i], NULL, &src, why, sizeof why),
 			 -FQ_EINVAL);
 	uv_close((uv_handle_t *)&guard, NULL);
 	uv_run(ing.loop, UV_RUN_DEFAULT);
@@ -1365,7 +1367,7 @@ t_speed(void)
 		pw_write(&w, f.b, f.n, 1700000000000LL + i * 1000);
 	}
 	pw_close(&w);
-	fq_source_replay_set_speed(10);
+	src_opts.replay_speed = 10;
 	reset_got();
 	int64_t t0 = mono();
 	CHECK_EQ(run_source(tpath("speed.pcap"), NULL), 0);
@@ -1410,7 +1412,7 @@ t_speed(void)
 	CHECK(mono() - t0 < 150);
 	uv_close((uv_handle_t *)&stopper, NULL);
 	uv_run(ing.loop, UV_RUN_DEFAULT);
-	fq_source_replay_set_speed(0);
+	src_opts.replay_speed = 0;
 }
 
 /* Random and mutated frames: the parser never crashes, never delivers

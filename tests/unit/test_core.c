@@ -151,6 +151,53 @@ test_arena(void)
 	fq_arena_fini(&a);
 }
 
+/* What fq_out hands to its callback, kept as a C string. */
+struct capture {
+	char s[256];
+	size_t n;
+};
+
+static void
+capture_cb(void *ctx, const char *p, size_t n)
+{
+	struct capture *c = ctx;
+	if (c->n + n < sizeof c->s) {
+		memcpy(c->s + c->n, p, n);
+		c->n += n;
+		c->s[c->n] = '\0';
+	}
+}
+
+/*
+ * JSON strings: quote and backslash escaped, every control character as
+ * \u00XX in lower-case hex (the pipeline's match output escapes the same
+ * way), DEL and UTF-8 as they are.
+ */
+static void
+test_json_str(void)
+{
+	static const struct { const char *in, *want; } cases[] = {
+		{ "", "\"\"" },
+		{ "udp://[::1]:2055", "\"udp://[::1]:2055\"" },
+		{ "a\"b\\c", "\"a\\\"b\\\\c\"" },
+		{ "\x01\x1f\n\t", "\"\\u0001\\u001f\\u000a\\u0009\"" },
+		{ "\x7f \xc3\xa9", "\"\x7f \xc3\xa9\"" },
+		{ "x\x1b", "\"x\\u001b\"" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct capture c = { "", 0 };
+		struct fq_out *o = malloc(sizeof *o);
+		if (o == NULL)
+			return;
+		fq_out_init_cb(o, capture_cb, &c);
+		fq_format_json_str(o, cases[i].in);
+		fq_out_flush(o);
+		free(o);
+		CHECK(strcmp(c.s, cases[i].want) == 0, "json_str %zu: got %s "
+		      "want %s", i, c.s, cases[i].want);
+	}
+}
+
 static void
 test_json(void)
 {
@@ -188,6 +235,7 @@ test_json(void)
 	r.stime = r.etime = -9223372036854775807LL;
 	n = fq_format_json(&r, buf);
 	CHECK(n < FQ_JSON_RECORD_MAX, "worst case %zu", n);
+	test_json_str();
 }
 
 /* fq_fmt_u64/i64 against printf: 0, every power of ten and its

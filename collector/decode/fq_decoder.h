@@ -1,0 +1,82 @@
+/*
+ * fq_decoder.h - export datagram decoding: NetFlow v5, v9 and IPFIX.
+ *
+ * The decoder owns the exporter sessions (keyed by transport address,
+ * local socket and observation domain, SPEC section 2), their templates and
+ * counters.  The format of each datagram is recognised from its own
+ * header (the registry in formats.c).  Decoded records are handed to
+ * `emit` in batches; rec_id is assigned later by the ingest layer.
+ *
+ * Network input never reaches assert(): a malformed datagram is counted
+ * under its exporter with a reason and dropped.
+ */
+#ifndef FQ_DECODER_H
+#define FQ_DECODER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fq_datagram.h"
+#include "fq_ip.h"
+#include "fq_out.h"
+#include "fq_record.h"
+
+struct fq_decoder;
+
+/*
+ * Which code reads IPFIX data records.
+ *
+ * FQ_IPFIX_LIBFIXBUF (the default): libfixbuf in connection-less mode, fed
+ * a validated copy of each message.  FQ_IPFIX_NATIVE: flowq's own template
+ * engine (the one that decodes NetFlow v9), about five times faster per
+ * record; libfixbuf then only stands by.  Both give identical records:
+ * the collector:shared test and the collector-v9-ipfix fuzz target check
+ * it.  See docs/decoders.md, "Two IPFIX decoders".
+ */
+enum fq_ipfix_decoder {
+	FQ_IPFIX_LIBFIXBUF = 0,
+	FQ_IPFIX_NATIVE,
+};
+
+struct fq_decoder_opts {
+	int scale_sampled;          /* multiply packets/bytes by sampling */
+	uint32_t max_templates;     /* per exporter session; 0 = default */
+	int64_t template_timeout_ms;/* UDP template lifetime; 0 = default */
+	int64_t exporter_idle_ms;   /* session expiry; 0 = default */
+	/* Allowed exporter prefixes; n_allow == 0 allows everyone. */
+	const struct fq_ip *allow;  /* borrowed, lives as long as decoder */
+	const uint8_t *allow_len;
+	size_t n_allow;
+	enum fq_ipfix_decoder ipfix;    /* --ipfix-decoder */
+};
+
+/*
+ * Receives decoded records.  The array is valid only during the call.
+ * Returns 0 or a negative FQ_E* code, which the decoder passes back to
+ * its caller after finishing the current datagram.
+ */
+typedef int (*fq_emit_fn)(void *ctx, struct fq_record *recs, size_t n);
+
+int fq_decoder_new(struct fq_decoder **out, const struct fq_decoder_opts *opts);
+void fq_decoder_free(struct fq_decoder *d);
+
+/*
+ * Decode one datagram.  Returns 0 when the datagram was consumed (decoded,
+ * or counted as malformed/refused), or the first error `emit` returned.
+ */
+int fq_decoder_datagram(struct fq_decoder *d, const struct fq_datagram *dg,
+			fq_emit_fn emit, void *ctx);
+
+/* Expire idle exporter sessions and old UDP templates as of now_ms. */
+void fq_decoder_expire(struct fq_decoder *d, int64_t now_ms);
+
+/* Per-exporter counters, as text lines or as a JSON array. */
+void fq_decoder_print_stats(struct fq_decoder *d, struct fq_out *o, int json);
+/*
+ * Decoder-wide totals as one JSON object: datagrams = decoded + malformed
+ * + refused + session_limit + no_memory (docs/decoders.md, "Accounting").
+ * d may be NULL (no datagram yet): all zero.
+ */
+void fq_decoder_print_totals(struct fq_decoder *d, struct fq_out *o);
+
+#endif

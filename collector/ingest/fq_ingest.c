@@ -1,0 +1,284 @@
+/*
+ * fq_ingest.c - runs the sources of one flowq invocation on a libuv loop.
+ *
+ * Replay sources form a queue: when one reports done, the next starts.
+ * Live sources start together and run until stopped.  When the last source
+ * has reported done, the sink is finished exactly once and nothing else is
+ * left on the loop, so uv_run() returns and flowq exits.
+ */
+#include "fq_ingest.h"
+#include "fq_error.h"
+#include "fq_log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void
+fq_ingest_init(struct fq_ingest *ing, uv_loop_t *loop, struct fq_sink *sink)
+{
+	memset(ing, 0, sizeof *ing);
+	ing->loop = loop;
+	ing->sink = sink;
+	ing->next_rec_id = 1;
+}
+
+static void
+ingest_finish(struct fq_ingest *ing)
+{
+	if (ing->finished)
+		return;
+	ing->finished = 1;
+	if (ing->recorder)
+		fq_pcap_recorder_flush(ing->recorder);
+	int rc = ing->sink->finish(ing->sink);
+	if (rc < 0 && ing->status == 0)
+		ing->status = rc;
+	for (struct fq_source *s = ing->sources; s; s = s->next)
+		if (s->ops->close)
+			s->ops->close(s);
+}
+
+static int
+all_done(const struct fq_ingest *ing)
+{
+	for (const struct fq_source *s = ing->sources; s; s = s->next)
+		if (!s->done)
+			return 0;
+	return 1;
+}
+
+static struct fq_source *
+next_replay(struct fq_source *from)
+{
+	for (struct fq_source *s = from; s; s = s->next)
+		if (!s->live && !s->done)
+			return s;
+	return NULL;
+}
+
+/* Start replay sources until one is running or none is left. */
+static void
+start_next_replay(struct fq_ingest *ing)
+{
+	while (!ing->stopping) {
+		struct fq_source *s = next_replay(ing->sources);
+		ing->replay = s;
+		if (s == NULL)
+			return;
+		int rc = s->ops->start(s);
+		if (rc == 0)
+			return;
+		/* A source that fails to start has reported why already. */
+		if (!s->done)
+			fq_source_done(s, rc);
+		/* fq_source_done() has moved on to the next one. */
+		return;
+	}
+}
+
+void
+fq_source_done(struct fq_source *src, int status)
+{
+	struct fq_ingest *ing = src->ingest;
+	if (src->done)
+		return;
+	src->done = 1;
+	src->status = status;
+	if (status < 0 && ing->status == 0)
+		ing->status = status;
+	if (!src->live && ing->replay == src) {
+		ing->replay = NULL;
+		start_next_replay(ing);
+	}
+	if (all_done(ing))
+		ingest_finish(ing);
+}
+
+int
+fq_ingest_add(struct fq_ingest *ing, const char *spec,
+	      const struct fq_source_opts *opts, char *why, size_t why_len)
+{
+	struct fq_source *src = NULL;
+	int rc = fq_source_create(spec, opts, &src, why, why_len);
+	if (rc < 0)
+		return rc;
+	src->ingest = ing;
+	src->local_id = ing->n_sources++;
+	struct fq_source **pp = &ing->sources;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = src;
+	return 0;
+}
+
+int
+fq_ingest_start(struct fq_ingest *ing)
+{
+	ing->started = 1;
+	if (ing->sources == NULL) {
+		ingest_finish(ing);
+		return 0;
+	}
+	for (struct fq_source *s = ing->sources; s; s = s->next) {
+		if (!s->live)
+			continue;
+		int rc = s->ops->start(s);
+		if (rc < 0)
+			return rc;
+	}
+	start_next_replay(ing);
+	if (all_done(ing))
+		ingest_finish(ing);
+	return 0;
+}
+
+void
+fq_ingest_stop(struct fq_ingest *ing)
+{
+	if (ing->stopping)
+		return;
+	ing->stopping = 1;
+	/* Sources not yet started are simply done, with nothing produced. */
+	for (struct fq_source *s = ing->sources; s; s = s->next) {
+		if (s->done)
+			continue;
+		if (s->live || s == ing->replay)
+			s->ops->stop(s);
+		else
+			fq_source_done(s, 0);
+	}
+	if (all_done(ing))
+		ingest_finish(ing);
+}
+
+int
+fq_ingest_records(struct fq_ingest *ing, struct fq_record *recs, size_t n)
+{
+	if (ing->finished || ing->sink_status < 0)
+		return ing->sink_status < 0 ? ing->sink_status : -FQ_ESTOP;
+	for (size_t i = 0; i < n; i++)
+		recs[i].rec_id = ing->next_rec_id++;
+	ing->records += n;
+	int rc = ing->sink->records(ing->sink, recs, n);
+	if (rc < 0) {
+		ing->sink_status = rc;
+		if (rc != -FQ_ESTOP && ing->status == 0)
+			ing->status = rc;
+		fq_ingest_stop(ing);
+	}
+	return rc;
+}
+
+struct emit_ctx {
+	struct fq_ingest *ing;
+	int64_t arrival_ms;       /* of the datagram being decoded, 0 unknown */
+};
+
+/* Records of one datagram: give them the datagram's arrival time unless
+ * the decoder set one (SPEC section 5 measures idleness and skew by it). */
+static int
+ingest_emit(void *ctx, struct fq_record *recs, size_t n)
+{
+	struct emit_ctx *ec = ctx;
+	for (size_t i = 0; i < n; i++) {
+		struct fq_record *r = &recs[i];
+		if (r->arrival != 0)
+			continue;
+		if (ec->arrival_ms != 0)
+			r->arrival = ec->arrival_ms;
+		else if (r->unix_secs != 0)
+			r->arrival = (int64_t)r->unix_secs * 1000 +
+				     r->unix_nsecs / 1000000;
+		else
+			r->arrival = r->etime;
+	}
+	return fq_ingest_records(ec->ing, recs, n);
+}
+
+int
+fq_ingest_record_to(struct fq_ingest *ing, const char *path, char *why,
+		    size_t why_len)
+{
+	return fq_pcap_recorder_open(path, &ing->recorder, why, why_len);
+}
+
+int
+fq_ingest_datagram(struct fq_ingest *ing, const struct fq_datagram *dg)
+{
+	/* Recorded before decoding: a datagram the decoder refuses is still
+	 * part of what was received, and replays to the same counters. */
+	if (ing->recorder)
+		fq_pcap_recorder_write(ing->recorder, dg);
+	if (ing->decoder == NULL) {
+		int rc = fq_decoder_new(&ing->decoder, &ing->decoder_opts);
+		if (rc < 0)
+			return rc;
+	}
+	struct emit_ctx ec = { ing, dg->arrival_ms };
+	return fq_decoder_datagram(ing->decoder, dg, ingest_emit, &ec);
+}
+
+void
+fq_ingest_print_stats(struct fq_ingest *ing, struct fq_out *o, int json)
+{
+	if (json) {
+		fq_out_printf(o, "{\"records\":%llu,\"sources\":[",
+			      (unsigned long long)ing->records);
+		int first = 1;
+		for (struct fq_source *s = ing->sources; s; s = s->next) {
+			if (!s->ops->print_stats)
+				continue;
+			if (!first)
+				fq_out_str(o, ",");
+			first = 0;
+			s->ops->print_stats(s, o, 1);
+		}
+		fq_out_str(o, "],\"exporters\":");
+		if (ing->decoder)
+			fq_decoder_print_stats(ing->decoder, o, 1);
+		else
+			fq_out_str(o, "[]");
+		fq_out_str(o, ",\"decoder\":");
+		fq_decoder_print_totals(ing->decoder, o);
+		fq_out_str(o, "}\n");
+		return;
+	}
+	fq_out_printf(o, "records: %llu\n", (unsigned long long)ing->records);
+	if (ing->recorder)
+		fq_out_printf(o, "recorded datagrams: %llu\n",
+			      (unsigned long long)
+			      fq_pcap_recorder_count(ing->recorder));
+	for (struct fq_source *s = ing->sources; s; s = s->next)
+		if (s->ops->print_stats)
+			s->ops->print_stats(s, o, 0);
+	if (ing->decoder)
+		fq_decoder_print_stats(ing->decoder, o, 0);
+}
+
+void
+fq_ingest_fini(struct fq_ingest *ing)
+{
+	/* After an early error the sources may still hold open handles. */
+	if (!ing->finished) {
+		for (struct fq_source *s = ing->sources; s; s = s->next)
+			if (s->ops->close)
+				s->ops->close(s);
+	}
+	/* Let the close callbacks run before memory goes away. */
+	uv_run(ing->loop, UV_RUN_NOWAIT);
+	struct fq_source *s = ing->sources;
+	while (s) {
+		struct fq_source *next = s->next;
+		free(s->spec);
+		s->ops->free(s);
+		s = next;
+	}
+	ing->sources = NULL;
+	if (ing->decoder)
+		fq_decoder_free(ing->decoder);
+	ing->decoder = NULL;
+	if (ing->recorder && fq_pcap_recorder_close(ing->recorder) < 0 &&
+	    ing->status == 0)
+		ing->status = -FQ_EIO;
+	ing->recorder = NULL;
+}

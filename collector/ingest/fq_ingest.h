@@ -1,0 +1,82 @@
+/*
+ * fq_ingest.h - the one ingest path: sources -> decoders -> sink.
+ *
+ * The ingest owns the sources of a run, the rec_id counter and (when a
+ * datagram source exists) the decoder with its exporter sessions.  It runs
+ * replay sources one after another and live sources side by side on one
+ * libuv loop, and calls the sink's finish() exactly once when input ends:
+ * after the last replay source when no live source exists, or after
+ * fq_ingest_stop() (SIGINT/SIGTERM).
+ */
+#ifndef FQ_INGEST_H
+#define FQ_INGEST_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "fq_datagram.h"
+#include "fq_decoder.h"
+#include "fq_out.h"
+#include "pcap_recorder.h"
+#include "fq_record.h"
+#include "fq_sink.h"
+#include "fq_source.h"
+
+struct fq_ingest {
+	uv_loop_t *loop;               /* borrowed */
+	struct fq_sink *sink;          /* borrowed */
+	struct fq_source *sources;     /* owned list, command-line order */
+	struct fq_source *replay;      /* the replay source now running */
+	struct fq_decoder *decoder;    /* owned, created on first use */
+	struct fq_decoder_opts decoder_opts;
+	struct fq_pcap_recorder *recorder; /* owned: --record, or NULL */
+	uint64_t next_rec_id;          /* rec_id of the next record */
+	uint64_t records;              /* records delivered to the sink */
+	uint32_t n_sources;
+	int started;
+	int stopping;                  /* stop requested */
+	int finished;                  /* sink->finish() has been called */
+	int status;                    /* first error of a source or sink */
+	int sink_status;               /* error the sink returned, if any */
+};
+
+void fq_ingest_init(struct fq_ingest *ing, uv_loop_t *loop,
+		    struct fq_sink *sink);
+/* Release sources and decoder; runs the loop until handles are closed. */
+void fq_ingest_fini(struct fq_ingest *ing);
+
+/*
+ * Add a source by its command-line spelling, with its settings (NULL =
+ * defaults); see fq_source_create().
+ */
+int fq_ingest_add(struct fq_ingest *ing, const char *spec,
+		  const struct fq_source_opts *opts, char *why,
+		  size_t why_len);
+
+/* Start all live sources and the first replay source. */
+int fq_ingest_start(struct fq_ingest *ing);
+/* Stop every source; input ends once they have all reported done. */
+void fq_ingest_stop(struct fq_ingest *ing);
+
+/*
+ * For sources: deliver decoded records.  Assigns rec_ids in place and
+ * passes the batch to the sink.  Returns the sink's status; on an error
+ * the ingest stops all sources.
+ */
+int fq_ingest_records(struct fq_ingest *ing, struct fq_record *recs,
+		      size_t n);
+
+/* For sources: decode one datagram and deliver its records. */
+int fq_ingest_datagram(struct fq_ingest *ing, const struct fq_datagram *dg);
+
+/*
+ * Write every datagram received from now on to a pcap capture (--record).
+ * Returns 0 or -FQ_EIO with a reason in `why`.
+ */
+int fq_ingest_record_to(struct fq_ingest *ing, const char *path, char *why,
+			size_t why_len);
+
+/* Counters of sources and exporters (text or one JSON object). */
+void fq_ingest_print_stats(struct fq_ingest *ing, struct fq_out *o, int json);
+
+#endif

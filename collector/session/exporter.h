@@ -1,0 +1,248 @@
+/*
+ * exporter.h - exporter sessions, their observation domains, templates and
+ * counters: the state the NetFlow v5, v9 and IPFIX decoders keep between
+ * datagrams.
+ *
+ * An exporter session is keyed by the transport address it sends from
+ * (address and port) plus the local socket/source that received it (SPEC
+ * section 2).  Inside a session, templates and sequence numbers belong to
+ * an observation domain (IPFIX observation domain id, v9 source id, v5
+ * engine pair), RFC 7011 section 8.4.  Everything here is bounded: the
+ * number of sessions, domains per session and templates per session are
+ * capped, idle sessions expire, UDP templates expire.
+ *
+ * The session room knows what a compiled template occupies, not what its
+ * ops mean (decode/template_engine.h), and nothing of libfixbuf: the
+ * decoder hands it the two functions that release libfixbuf's side of an
+ * exporter (struct fq__sessions).  Private to the collector; the rest of
+ * flowq sees only fq_decoder.h.
+ */
+#ifndef FQ_EXPORTER_H
+#define FQ_EXPORTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fq_datagram.h"
+#include "fq_ip.h"
+#include "fq_log.h"
+#include "fq_out.h"
+
+#define FQ__DEFAULT_MAX_TEMPLATES 512
+#define FQ__DEFAULT_TEMPLATE_TIMEOUT_MS (30 * 60 * 1000LL)
+#define FQ__DEFAULT_EXPORTER_IDLE_MS (60 * 60 * 1000LL)
+#define FQ__MAX_SESSIONS 65536
+#define FQ__MAX_DOMAINS 256
+/* Compiled template bytes per exporter (a template may have 16k fields). */
+#define FQ__MAX_TEMPLATE_BYTES (4u << 20)
+#define FQ__TPL_BUCKETS 64
+#define FQ__SAMPLERS 16
+
+/*
+ * Why a datagram was dropped.  Every drop is counted under exactly one
+ * reason, under its exporter (refused datagrams have no exporter and are
+ * counted on the session table).  Every datagram the decoder sees ends up
+ * in exactly one of: an exporter's `decoded` or one `malformed` reason, or
+ * the table's `refused`, `session_limit` or `no_memory`; fq__malformed()
+ * keeps only the first reason of a datagram (see docs/decoders.md,
+ * "Accounting").
+ */
+enum fq__mal {
+	FQ__MAL_SHORT,          /* shorter than the protocol header */
+	FQ__MAL_VERSION,        /* no decoder for its version */
+	FQ__MAL_V5_COUNT,       /* v5 count 0 or above 30 */
+	FQ__MAL_V5_LENGTH,      /* v5 length != 24 + 48 * count */
+	FQ__MAL_V9_COUNT,       /* v9 count below the number of flowsets */
+	FQ__MAL_LENGTH,         /* IPFIX message length != datagram */
+	FQ__MAL_SET_LENGTH,     /* (flow)set length < 4 or past the end */
+	FQ__MAL_SET_ID,         /* reserved set id */
+	FQ__MAL_TEMPLATE,       /* template record structure invalid */
+	FQ__MAL_RECORD,         /* data record runs past its set */
+	FQ__MAL_DOMAIN_LIMIT,   /* too many observation domains */
+	FQ__MAL_LIBFIXBUF,      /* libfixbuf rejected the message */
+	FQ__MAL_NO_MEMORY,      /* no memory for the datagram's domain */
+	FQ__MAL_COUNT
+};
+
+extern const char *const fq__mal_names[FQ__MAL_COUNT];
+
+/*
+ * A compiled v9/IPFIX template as a domain keeps it: one op per wire field
+ * (or run of merged fields), made by fq__tpl_compile().
+ */
+struct fq__op {
+	uint16_t len;           /* field length; 65535 = variable (IPFIX) */
+	uint8_t code;           /* enum fq__op_code (template_engine.h) */
+	uint8_t pad;            /* the op's kind, set by the compiler */
+};
+
+struct fq__tpl {
+	struct fq__tpl *next;   /* owned by the domain's bucket chain */
+	uint16_t id;
+	uint8_t is_options;
+	uint8_t version;        /* 9 or 10 */
+	uint16_t n_ops;
+	uint16_t scope_count;
+	uint32_t min_len;       /* smallest possible record, > 0 */
+	uint32_t fixed_len;     /* record length when !has_varlen */
+	int has_varlen;
+	uint64_t has;           /* FQ__HAS() bits of the ops present */
+	int64_t refreshed_ms;   /* arrival time of the last (re)definition */
+	uint64_t records;       /* data records decoded with it */
+	struct fq__op ops[];    /* n_ops entries */
+};
+
+/* What a template occupies: what the per-exporter byte cap counts. */
+static inline size_t
+fq__tpl_size(const struct fq__tpl *t)
+{
+	return sizeof *t + t->n_ops * sizeof t->ops[0];
+}
+
+struct fq__sampler {
+	uint32_t id;
+	uint32_t interval;
+};
+
+struct fq__domain {
+	struct fq__domain *next;        /* owned by the session's list */
+	uint32_t id;
+	uint8_t version;                /* 5, 9 or 10 */
+	int seq_valid;
+	uint32_t seq_next;              /* expected next sequence number */
+	uint32_t fixbuf_seq;            /* what libfixbuf expects next */
+	uint32_t last_uptime;           /* v9: detects exporter restarts */
+	uint32_t sampling;              /* from options records, 0 = none */
+	struct fq__sampler samplers[FQ__SAMPLERS];
+	unsigned n_samplers;
+	int have_sysinit;
+	int64_t sysinit_ms;             /* systemInitTimeMilliseconds */
+	unsigned n_tpl;
+	struct fq__tpl *tpl[FQ__TPL_BUCKETS];  /* owned */
+};
+
+struct fq__ipfix_session;               /* decode/ipfix_fixbuf.c, opaque */
+
+struct fq_exporter {
+	struct fq_exporter *hnext;      /* hash chain (not owning) */
+	struct fq_exporter *next;       /* creation-order list (owning) */
+	struct fq_exporter *prev;
+	uint8_t addr[16];
+	uint8_t is6;
+	uint16_t port;
+	uint32_t local_id;
+	enum fq_transport transport;
+	struct fq_ip ip;                /* exporter address as a record field */
+	int64_t first_ms, last_ms;      /* arrival times */
+	int64_t tpl_check_ms;           /* last UDP template expiry scan */
+
+	uint64_t datagrams;
+	uint64_t decoded;               /* datagrams not dropped as malformed */
+	uint64_t records;
+	uint64_t options_records;
+	uint64_t malformed[FQ__MAL_COUNT];
+	uint64_t unknown_tpl_records;   /* records (or sets) of unknown templates */
+	uint64_t unknown_tpl_sets;
+	uint64_t seq_lost;              /* v5/IPFIX records, v9 packets */
+	uint64_t seq_resets;
+	uint64_t templates_refused;     /* over the per-exporter cap */
+	uint64_t templates_expired;
+	uint64_t templates_withdrawn;
+	unsigned n_templates;           /* active, all domains */
+	size_t tpl_bytes;               /* their compiled size */
+	unsigned n_domains;
+	struct fq__domain *domains;     /* owned */
+	struct fq__ipfix_session *ipfix;/* owned, NULL until first IPFIX */
+};
+
+/*
+ * The session table of one decoder.  The decoder fills the limits and
+ * hooks when it is created (fq_decoder_new) and zero-initialises the rest.
+ */
+struct fq__sessions {
+	uint32_t max_templates;         /* per exporter */
+	int64_t template_timeout_ms;    /* UDP template lifetime */
+	int64_t exporter_idle_ms;       /* UDP session expiry */
+	/* Allowed exporter prefixes (--allow); n_allow == 0 allows all. */
+	const struct fq_ip *allow;      /* borrowed */
+	const uint8_t *allow_len;
+	size_t n_allow;
+	struct fq_ratelimit *rl;        /* borrowed: the decoder's log limit */
+	/* libfixbuf's side of an exporter: freed with it, told of expiry. */
+	void (*ipfix_free)(struct fq__ipfix_session *s);
+	void (*ipfix_forget)(struct fq__ipfix_session *s, uint32_t domain,
+			     uint16_t tid);
+
+	struct fq_exporter **buckets;   /* owned array, chains not owning */
+	size_t n_buckets;
+	size_t n_sessions;
+	struct fq_exporter *head, *tail;/* owned list, creation order */
+	struct fq_exporter *last;       /* cache of the last lookup */
+
+	uint64_t datagrams;             /* every datagram looked up */
+	uint64_t refused;               /* --allow drops */
+	uint64_t session_limit;         /* dropped: session table full */
+	uint64_t no_memory;             /* dropped: no memory for a session */
+	uint64_t expired_sessions;
+	/* Counters of expired sessions, so totals survive expiry. */
+	uint64_t gone_datagrams, gone_decoded, gone_records, gone_malformed;
+};
+
+/* Sessions (exporter.c). */
+/*
+ * The session of a datagram's sender, created on first use.  NULL when the
+ * datagram is dropped before it has one (counted as refused,
+ * session_limit or no_memory).
+ */
+struct fq_exporter *fq__session_get(struct fq__sessions *s,
+				    const struct fq_datagram *dg);
+void fq__sessions_free_all(struct fq__sessions *s);
+/* Free UDP sessions idle since before now_ms, age the others' templates. */
+void fq__sessions_expire(struct fq__sessions *s, int64_t now_ms);
+
+/* Domains and templates (domain.c). */
+/*
+ * Domain of a session, created on first use.  NULL when the session has
+ * FQ__MAX_DOMAINS already or no memory is left, with the reason in *why
+ * (FQ__MAL_DOMAIN_LIMIT or FQ__MAL_NO_MEMORY) for the caller to count.
+ */
+struct fq__domain *fq__domain_get(struct fq_exporter *ex, uint8_t version,
+				  uint32_t id, enum fq__mal *why);
+/* A domain's templates, then the domain itself. */
+void fq__domain_free(struct fq__domain *dom);
+struct fq__tpl *fq__tpl_find(const struct fq__domain *dom, uint16_t id);
+/*
+ * Installs tpl (ownership passes in) replacing any template with its id.
+ * Returns 0, or -FQ_ELIMIT when the exporter's cap is reached (tpl freed).
+ */
+int fq__tpl_put(struct fq__sessions *s, struct fq_exporter *ex,
+		struct fq__domain *dom, struct fq__tpl *tpl);
+/* Removes one template (withdrawal); returns 1 if it existed. */
+int fq__tpl_remove(struct fq_exporter *ex, struct fq__domain *dom,
+		   uint16_t id);
+/* Drop a UDP exporter's templates not refreshed since now_ms - timeout. */
+void fq__templates_expire(struct fq__sessions *s, struct fq_exporter *ex,
+			  int64_t now_ms);
+/*
+ * Sequence accounting: `seq` is the header's number, `advance` what this
+ * datagram adds to it (records for v5/IPFIX, 1 for v9), or -1 when it
+ * cannot be known (unknown templates): the next datagram resynchronises.
+ */
+void fq__seq(struct fq_exporter *ex, struct fq__domain *dom, uint32_t seq,
+	     int64_t advance);
+/* Sampling interval of a domain for a sampler id (0 = domain default). */
+uint32_t fq__domain_sampling(const struct fq__domain *dom, int have_id,
+			     uint32_t sampler_id);
+void fq__domain_set_sampler(struct fq__domain *dom, int have_id,
+			    uint32_t sampler_id, uint32_t interval);
+
+/* Counters (counters.c): per exporter, text lines or a JSON array. */
+void fq__print_stats(const struct fq__sessions *s, struct fq_out *o,
+		     int json);
+/*
+ * Totals as one JSON object, expired sessions included; s may be NULL
+ * (no decoder yet): all zero.
+ */
+void fq__print_totals(const struct fq__sessions *s, struct fq_out *o);
+
+#endif

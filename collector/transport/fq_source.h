@@ -1,0 +1,95 @@
+/*
+ * fq_source.h - the source abstraction: everything that produces records.
+ *
+ * A source is created from its command-line spelling (SPEC section 2) and
+ * runs on the ingest's libuv loop.  Two kinds exist:
+ *
+ *   replay sources (flow-tools, pcap, ipfix:, raw: files) run one after
+ *   another in command-line order, so that a template capture given before
+ *   its data capture decodes the data;
+ *
+ *   live sources (udp://, tcp://) all run from the start, side by side.
+ *
+ * Record-level sources (flow-tools) call fq_ingest_records(); datagram-level
+ * sources (sockets, pcap, raw:, ipfix:) call fq_ingest_datagram().  Both end
+ * in the same sink through the same rec_id counter.
+ *
+ * Lifetime: create -> start -> (produce ...) -> fq_source_done() exactly
+ * once -> close (handles closing on the loop) -> free once the loop has run
+ * the close callbacks.
+ */
+#ifndef FQ_SOURCE_H
+#define FQ_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "fq_out.h"
+
+struct fq_ingest;
+struct fq_source;
+
+struct fq_source_ops {
+	const char *kind;                       /* "ft", "udp", "pcap", ... */
+	/* Begin producing.  Returns 0 or -FQ_E*. */
+	int (*start)(struct fq_source *src);
+	/*
+	 * Stop producing soon (SIGINT/SIGTERM, output closed).  The source
+	 * must still call fq_source_done(), possibly from inside stop().
+	 */
+	void (*stop)(struct fq_source *src);
+	/* Close libuv handles (asynchronously); called after done. */
+	void (*close)(struct fq_source *src);
+	/* Free the source; its handles' close callbacks have all run. */
+	void (*free)(struct fq_source *src);
+	/* Optional: per-source counters (sockets: kernel drops). */
+	void (*print_stats)(struct fq_source *src, struct fq_out *o, int json);
+};
+
+struct fq_source {
+	const struct fq_source_ops *ops;
+	struct fq_ingest *ingest;      /* borrowed: the ingest that owns us */
+	char *spec;                    /* owned: as given on the command line */
+	int live;                      /* 1: socket, runs from the start */
+	int done;                      /* fq_source_done() was called */
+	int status;                    /* final status, 0 or -FQ_E* */
+	uint32_t local_id;             /* index, for exporter keys */
+	struct fq_source *next;        /* ingest's list, command-line order */
+};
+
+/*
+ * SO_RCVBUF asked for udp:// sockets unless the options say otherwise
+ * (the kernel caps it at net.core.rmem_max unless flowq may use
+ * SO_RCVBUFFORCE; the effective size is in the source's counters).
+ */
+#define FQ_UDP_RCVBUF_DEFAULT (32u << 20)
+
+/*
+ * Settings a source takes when it is created (command-line options); each
+ * source keeps its own copy.  All zero = the defaults.
+ */
+struct fq_source_opts {
+	size_t udp_rcvbuf;      /* --rcvbuf; 0 = FQ_UDP_RCVBUF_DEFAULT */
+	/*
+	 * --speed X: pcap, raw:, ipfix: and flow-tools replay at X times
+	 * their original pace (capture time; export header time for the
+	 * others).  0 = as fast as possible.
+	 */
+	double replay_speed;
+};
+
+/*
+ * Create a source from its spelling: ft:FILE, a flow-tools file or
+ * directory, udp://ADDR:PORT, tcp://ADDR:PORT, pcap:FILE or *.pcap[ng],
+ * ipfix:FILE, raw:FILE, with `opts` (NULL = defaults).  Returns 0,
+ * -FQ_EINVAL (bad spelling) or -FQ_EUNSUP (a kind this build cannot
+ * read); `why` (at least 256 bytes) receives a one-line reason on failure.
+ */
+int fq_source_create(const char *spec, const struct fq_source_opts *opts,
+		     struct fq_source **out, char *why, size_t why_len);
+
+/* Called by a source exactly once when it has produced everything. */
+void fq_source_done(struct fq_source *src, int status);
+
+#endif
