@@ -20,26 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void
-fq_match_json_string(struct fq_out *o, const char *s)
-{
-	fq_out_write(o, "\"", 1);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\') {
-			char e[2] = { '\\', (char)c };
-			fq_out_write(o, e, 2);
-		} else if (c < 0x20) {
-			char e[8];
-			snprintf(e, sizeof e, "\\u%04x", c);
-			fq_out_str(o, e);
-		} else {
-			fq_out_write(o, s, 1);
-		}
-	}
-	fq_out_write(o, "\"", 1);
-}
-
 /* Shortest text that reads back as the same double. */
 static void
 out_real(struct fq_out *o, double d)

@@ -56,7 +56,4 @@ void fq_match_write_json(const struct fq_match *m, struct fq_out *o);
  * then its records as flow-print-like lines. */
 void fq_match_write_text(const struct fq_match *m, struct fq_out *o);
 
-/* `s` as a JSON string, quoted and escaped. */
-void fq_match_json_string(struct fq_out *o, const char *s);
-
 #endif

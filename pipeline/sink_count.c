@@ -4,6 +4,7 @@
  * query with --json).  It reads nothing of a match, so a run with it
  * keeps no records (match_sink.h, wants_records).
  */
+#include "fq_format.h"
 #include "match_sink.h"
 #include "fq_error.h"
 
@@ -42,7 +43,7 @@ count_finish(struct fq_match_sink *s, const struct fq_query_total *t,
 	for (size_t i = 0; i < nq; i++) {
 		if (c->json) {
 			fq_out_str(o, "{\"query\":");
-			fq_match_json_string(o, t[i].name);
+			fq_format_json_str(o, t[i].name);
 			fq_out_printf(o, ",\"matches\":%llu}\n",
 				      (unsigned long long)t[i].matches);
 		} else {

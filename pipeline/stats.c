@@ -6,6 +6,7 @@
  * the state cap; per query, what its merger and ungrouper counted; per
  * branch, what each stage of its chain let through.
  */
+#include "fq_format.h"
 #include "engine_int.h"
 
 /* What the query's merger counted (all zero without a merger). */
@@ -55,7 +56,7 @@ query_stats(const struct pl_query *q, struct fq_out *o, int json)
 	const struct pl_merger_counters *c = mg_counters(q);
 	if (json) {
 		fq_out_str(o, "{\"query\":");
-		fq_match_json_string(o, q->name);
+		fq_format_json_str(o, q->name);
 		fq_out_printf(o, ",\"matches\":%llu,\"tuples\":%llu,"
 			      "\"rejected\":%llu,\"merger_dropped\":%llu,"
 			      "\"pending\":%zu,\"evicted\":%llu,"
@@ -86,7 +87,7 @@ branch_stats(const struct pl_query *q, size_t b, struct fq_out *o, int json)
 	if (json) {
 		if (b)
 			fq_out_str(o, ",");
-		fq_match_json_string(o, bn);
+		fq_format_json_str(o, bn);
 		fq_out_printf(o, ":{\"filter_in\":%llu,\"filter_out\":%llu,"
 			      "\"grouper_dropped\":%llu,\"groups\":%llu,"
 			      "\"groups_closed\":%llu,\"groupfilter_out\":%llu,"
