@@ -71,6 +71,16 @@ print_finish(struct fq_sink *sink)
 	return out_status(ps);
 }
 
+/* Delivery (SPEC section 6): the loop hands printed records to the
+ * operating system when it goes idle and every FQ_CLI_FLUSH_MS. */
+static void
+print_flush(void *ctx)
+{
+	struct print_sink *ps = ctx;
+	if (ps->out && ps->out->len)
+		fq_out_flush(ps->out);
+}
+
 enum { OPT_JSON = 256, OPT_COUNT };
 
 int
@@ -88,7 +98,7 @@ fq_cmd_print(int argc, char **argv)
 		.base = { print_records, print_finish },
 		.mode = MODE_TEXT,
 	};
-	struct fq_cli_loop_opts lopts = { 0 };
+	struct fq_cli_loop_opts lopts = { .flush = print_flush, .out_ctx = &ps };
 	const char **specs = calloc((size_t)argc, sizeof *specs);
 	size_t n_specs = 0;
 	struct fq_cli_common cm;

@@ -78,8 +78,19 @@ on_hup(uv_signal_t *h, int signum)
 {
 	(void)signum;
 	struct loop_state *st = h->data;
+	fq_ingest_reopen(st->ing);
 	if (st->opts->reopen)
 		st->opts->reopen(st->opts->out_ctx);
+}
+
+/* Every output to the operating system: the run's or print's, and the
+ * --record capture. */
+static void
+flush_all(struct loop_state *st)
+{
+	fq_ingest_flush(st->ing);
+	if (st->opts->flush)
+		st->opts->flush(st->opts->out_ctx);
 }
 
 /* Before the poll: if it is going to wait, nothing is coming soon. */
@@ -88,14 +99,13 @@ on_prepare(uv_prepare_t *p)
 {
 	struct loop_state *st = p->data;
 	if (uv_backend_timeout(p->loop) != 0)
-		st->opts->flush(st->opts->out_ctx);
+		flush_all(st);
 }
 
 static void
 on_flush_timer(uv_timer_t *t)
 {
-	struct loop_state *st = t->data;
-	st->opts->flush(st->opts->out_ctx);
+	flush_all(t->data);
 }
 
 static void
@@ -154,11 +164,9 @@ fq_cli_loop_run(uv_loop_t *loop, struct fq_ingest *ing,
 	uv_prepare_init(loop, &st.idle);
 	uv_timer_init(loop, &st.flush);
 	st.idle.data = st.flush.data = &st;
-	if (opts->flush) {
-		uv_prepare_start(&st.idle, on_prepare);
-		uv_timer_start(&st.flush, on_flush_timer, FQ_CLI_FLUSH_MS,
-			       FQ_CLI_FLUSH_MS);
-	}
+	uv_prepare_start(&st.idle, on_prepare);
+	uv_timer_start(&st.flush, on_flush_timer, FQ_CLI_FLUSH_MS,
+		       FQ_CLI_FLUSH_MS);
 	/* Neither keeps flowq running by itself. */
 	uv_unref((uv_handle_t *)&st.idle);
 	uv_unref((uv_handle_t *)&st.flush);

@@ -219,6 +219,20 @@ fq_ingest_datagram(struct fq_ingest *ing, const struct fq_datagram *dg)
 }
 
 void
+fq_ingest_flush(struct fq_ingest *ing)
+{
+	if (ing->recorder)
+		fq_pcap_recorder_flush(ing->recorder);
+}
+
+void
+fq_ingest_reopen(struct fq_ingest *ing)
+{
+	if (ing->recorder)
+		fq_pcap_recorder_reopen(ing->recorder);
+}
+
+void
 fq_ingest_print_stats(struct fq_ingest *ing, struct fq_out *o, int json)
 {
 	if (json) {

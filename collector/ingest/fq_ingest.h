@@ -76,6 +76,12 @@ int fq_ingest_datagram(struct fq_ingest *ing, const struct fq_datagram *dg);
 int fq_ingest_record_to(struct fq_ingest *ing, const char *path, char *why,
 			size_t why_len);
 
+/* Hand what --record holds to the file (the loop calls it with the
+ * outputs' flush: SPEC section 6, within 100 ms). */
+void fq_ingest_flush(struct fq_ingest *ing);
+/* SIGHUP: reopen the --record capture. */
+void fq_ingest_reopen(struct fq_ingest *ing);
+
 /* Counters of sources and exporters (text or one JSON object). */
 void fq_ingest_print_stats(struct fq_ingest *ing, struct fq_out *o, int json);
 

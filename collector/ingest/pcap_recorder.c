@@ -195,6 +195,25 @@ fq_pcap_recorder_flush(struct fq_pcap_recorder *r)
 	return 0;
 }
 
+int
+fq_pcap_recorder_reopen(struct fq_pcap_recorder *r)
+{
+	fq_pcap_recorder_flush(r);
+	/* Appends when the file is still there (its header must agree),
+	 * creates it with a header when a rotation moved it away. */
+	pcap_dumper_t *d = pcap_dump_open_append(r->dead, r->path);
+	if (d == NULL) {
+		fq_error("%s: cannot reopen the capture (%s); recording on to "
+			 "the file that was open", r->path, pcap_geterr(r->dead));
+		return -FQ_EIO;
+	}
+	pcap_dump_close(r->dump);
+	r->dump = d;
+	r->failed = 0;
+	fq_info("%s: reopened", r->path);
+	return 0;
+}
+
 uint64_t
 fq_pcap_recorder_count(const struct fq_pcap_recorder *r)
 {

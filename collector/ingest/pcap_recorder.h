@@ -45,6 +45,14 @@ int fq_pcap_recorder_write(struct fq_pcap_recorder *r,
 /* Push buffered frames to the file (e.g. on a stats tick); 0 or -FQ_EIO. */
 int fq_pcap_recorder_flush(struct fq_pcap_recorder *r);
 
+/*
+ * SIGHUP (logrotate's convention): everything buffered goes to the file
+ * that was open, then the path is opened anew -- appended to if it is
+ * still there, created if a rotation moved it.  If it cannot be, the old
+ * file is kept.  0 or -FQ_EIO.
+ */
+int fq_pcap_recorder_reopen(struct fq_pcap_recorder *r);
+
 /* Frames written so far. */
 uint64_t fq_pcap_recorder_count(const struct fq_pcap_recorder *r);
 

@@ -13,8 +13,9 @@ appears after, or never, the test fails.
 Cases:
   output        a match written to -o FILE can be read from the file while
                 flowq still runs (SPEC section 6, Delivery);
-  sighup        the -o file renamed away, SIGHUP: later matches go to a new
-                file of the old name, none is lost, flowq keeps running;
+  sighup        the -o file and the --record capture renamed away, SIGHUP:
+                later matches and datagrams go to new files of the old
+                names, none is lost or written twice, flowq keeps running;
   syslog        --syslog local3@SOCKET: each match arrives at a syslog
                 socket (a stand-in for /dev/log) as an RFC 5424 message
                 whose structured data names the query and whose message is
@@ -149,7 +150,8 @@ def case_output():
 
 def case_sighup():
     with tempfile.TemporaryDirectory(dir=TMP) as t:
-        f, sock, dest = start(t, FILTER)
+        rec = os.path.join(t, "rec.pcap")
+        f, sock, dest = start(t, FILTER, ["--record", rec])
         now = int(time.time() * 1000)
 
         def dg(port):
@@ -161,6 +163,7 @@ def case_sighup():
         # in the old file or in the new one.
         old = f.out + ".1"
         os.rename(f.out, old)
+        os.rename(rec, rec + ".1")
         sock.sendto(dg(2), dest)
         f.p.send_signal(signal.SIGHUP)
         f.wait_for(lambda: os.path.exists(f.out), "a new file after SIGHUP")
@@ -179,6 +182,14 @@ def case_sighup():
         if not any(json.loads(l)["groups"]["A"]["srcport"] >= 3
                    for l in f.lines()):
             fail("nothing went to the reopened file")
+        # The two captures replay to the datagrams' records, each once.
+        p = subprocess.run([FLOWQ, "print", "--json", rec + ".1", rec],
+                           capture_output=True)
+        ports = sorted(json.loads(l)["srcport"] for l in p.stdout.splitlines())
+        if p.returncode != 0 or sorted(set(ports)) != sorted(want) or \
+                len(ports) != len(got):
+            fail("--record across SIGHUP replays to %r (exit %d)" %
+                 (ports, p.returncode))
 
 
 def case_past_skew():
