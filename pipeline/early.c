@@ -114,9 +114,7 @@ ents_del(struct pl_early *ea, struct pl_early_ent *x)
 		if (ea->ents[j] == NULL)
 			break;
 		size_t home = ea->ents[j]->key & mask;
-		int stays = i <= j ? (home > i && home <= j)
-				   : (home > i || home <= j);
-		if (!stays) {
+		if (!pl_oa_stays(home, i, j)) {
 			ea->ents[i] = ea->ents[j];
 			i = j;
 		}
@@ -216,9 +214,7 @@ grps_del(struct pl_early *ea, struct pl_early_grp *slot)
 		if (ea->grps[j].id == 0)
 			break;
 		size_t home = grp_hash(ea->grps[j].branch, ea->grps[j].id) & mask;
-		int stays = i <= j ? (home > i && home <= j)
-				   : (home > i || home <= j);
-		if (!stays) {
+		if (!pl_oa_stays(home, i, j)) {
 			ea->grps[i] = ea->grps[j];
 			i = j;
 		}

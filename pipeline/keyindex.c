@@ -77,9 +77,7 @@ pl_kindex_del(struct pl_gindex *ix, const struct pl_group *G, uint64_t hash)
 		/* The entry at j may fill the hole at i unless its home lies
 		 * cyclically in (i, j]. */
 		size_t home = ix->v[j].hash & mask;
-		int stays = i <= j ? (home > i && home <= j)
-				   : (home > i || home <= j);
-		if (!stays) {
+		if (!pl_oa_stays(home, i, j)) {
 			ix->v[i] = ix->v[j];
 			i = j;
 		}

@@ -85,9 +85,7 @@ map_del(struct pl_omap *m, struct pl_og **slot)
 		if (m->v[j] == NULL)
 			break;
 		size_t home = ptr_hash(m->v[j]->g) & mask;
-		int stays = i <= j ? (home > i && home <= j)
-				   : (home > i || home <= j);
-		if (!stays) {
+		if (!pl_oa_stays(home, i, j)) {
 			m->v[i] = m->v[j];
 			i = j;
 		}

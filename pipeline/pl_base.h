@@ -122,6 +122,19 @@ pl_array_grow(void *v, uint32_t *cap, size_t elem, uint32_t first,
  */
 #define PL_AHEAD 16
 
+/*
+ * Open addressing with linear probing, deletion by backward shift (the
+ * key index, the early layer's tables, merger_open.c's map): after the
+ * hole at i, the entry at j (whose home slot is `home`) may move into
+ * the hole unless its home lies cyclically in (i, j] -- then it must
+ * stay, or a probe from its home would stop at the hole.
+ */
+static inline int
+pl_oa_stays(size_t home, size_t i, size_t j)
+{
+	return i <= j ? (home > i && home <= j) : (home > i || home <= j);
+}
+
 /* ---- time ----------------------------------------------------------- */
 
 /* The second a time in ms falls in (floor, also below zero). */
