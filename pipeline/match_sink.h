@@ -71,6 +71,9 @@ struct fq_match_sink {
 	uint8_t wants_records;            /* 0: the matches' records are never
 					     read (--count), so queries keep
 					     none */
+	uint8_t counts_only;              /* 1: write() reads nothing of a
+					     match (--count); when every sink
+					     says so, none is built */
 	/* Delivery latency per query (match_sink.c): from the moment the
 	 * completing record entered the engine to the match leaving this
 	 * sink for the operating system. */

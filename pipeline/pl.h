@@ -110,6 +110,7 @@ struct pl_ungrouper {
 	struct pl_cap *cap;        /* borrowed: --max-state (statecap.c) */
 	struct fq_match_sink *const *sinks;  /* borrowed: the run's list */
 	uint8_t keep_recs;         /* matches carry their records */
+	uint8_t counts_only;       /* every sink only counts (--count) */
 	uint64_t matches;          /* emitted */
 	/* --early: the number of the early match a final one settles */
 	uint64_t (*confirm)(void *ctx, struct pl_group *const *g);

@@ -85,7 +85,7 @@ count_create(const struct fq_sink_env *env, const char *arg,
 		free(c);
 		return rc;
 	}
-	c->sink = (struct fq_match_sink){ .ops = &count_ops };
+	c->sink = (struct fq_match_sink){ .ops = &count_ops, .counts_only = 1 };
 	c->json = env->json;
 	*out = &c->sink;
 	return 0;
