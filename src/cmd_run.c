@@ -293,7 +293,8 @@ default_sources(struct run_args *a, struct fq_query **queries)
 static int
 make_sinks(const struct run_args *a, uv_loop_t *loop, struct run_ctx *rc)
 {
-	struct fq_sink_env env = { loop, a->json, a->out_path };
+	struct fq_sink_env env = { loop, a->json, a->out_path,
+				   fq_cli_grace_ms(&a->lopts) };
 	struct fq_match_sink **tail = &rc->sinks;
 	char why[512];
 	int replaced = 0;
@@ -366,7 +367,7 @@ report_sink_errors(const struct run_ctx *rc)
 	int status = 0;
 	for (const struct fq_match_sink *s = rc->sinks; s; s = s->next)
 		if (s->err) {
-			fq_error("cannot write output: %s", strerror(s->err));
+			fq_error("cannot write output: %s", fq_out_strerror(s->err));
 			status = 1;
 		}
 	return status;

@@ -30,7 +30,17 @@ struct fq_cli_loop_opts {
 	void (*flush)(void *ctx);
 	void (*reopen)(void *ctx);
 	void *out_ctx;
+	/* --grace: after SIGINT/SIGTERM, how long flushing may take before
+	 * blocked output and the --exec hook are given up (INT64_MAX: no
+	 * limit); read it with fq_cli_grace_ms(), which knows the default */
+	int64_t grace_ms;
+	int grace_set;
 };
+
+/* --grace, or FQ_CLI_GRACE_MS when not given. */
+int64_t fq_cli_grace_ms(const struct fq_cli_loop_opts *opts);
+
+#define FQ_CLI_GRACE_MS 5000
 
 /* Most time output may wait in a buffer while the loop is busy. */
 #define FQ_CLI_FLUSH_MS 50

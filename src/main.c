@@ -24,13 +24,13 @@ static const char usage_text[] =
 "        [--allow PREFIX]... [--scale-sampled] [--max-state MB] [--exec CMD]\n"
 "        [--syslog [FACILITY][@SOCKET]]\n"
 "        [--stats] [--stats-json] [--stats-interval N]\n"
-"        [--rcvbuf BYTES]\n"
+"        [--rcvbuf BYTES] [--grace D]\n"
 "        run flow queries on the sources and print their matches\n"
 "  check [--window D] [--max-duration D] [--lateness D] [--batch] QUERY...\n"
 "        parse and validate query files, print their plans and how late\n"
 "        their final matches can come\n"
 "  print [-s] SOURCE... [--json] [--count] [--stats] [--record FILE.pcap]\n"
-"        [--allow PREFIX]... [--rcvbuf BYTES] [--ipfix-decoder D]\n"
+"        [--allow PREFIX]... [--rcvbuf BYTES] [--ipfix-decoder D] [--grace D]\n"
 "        decode SOURCEs and print their records (like flow-print)\n"
 "\n"
 "Sources (files replay one after another; sockets run side by side):\n"
@@ -56,6 +56,8 @@ static const char usage_text[] =
 "                        (default: as fast as possible)\n"
 "  --ipfix-decoder D     what reads IPFIX data records: libfixbuf (default)\n"
 "                        or native (flowq's own, ~5x faster, same records)\n"
+"  --grace D             after SIGINT/SIGTERM, how long the final flush may\n"
+"                        take before blocked output is given up (default 5s)\n"
 "\n";
 
 /* In two parts: C compilers need not take a literal over 4095 bytes. */
@@ -80,20 +82,23 @@ static const char usage_run[] =
 "                        stand), each settled later by its final match or a\n"
 "                        retraction (docs/alerting.md)\n"
 "  --exec CMD            also write each match's JSON line to CMD's stdin\n"
-"                        (restarted if it dies; dropped, never blocking, if slow)\n"
+"                        (restarted if it dies; dropped, never blocking, if slow;\n"
+"                        its process group is killed at the end of --grace)\n"
 "  --syslog [FACILITY][@SOCKET]\n"
 "                        also send each match to the system logger (RFC 5424,\n"
 "                        /dev/log, facility user unless given)\n"
 "  --stats, --stats-json, --stats-interval, --record, --allow, --rcvbuf,\n"
-"  --speed, --ipfix-decoder: as for print\n"
+"  --speed, --ipfix-decoder, --grace: as for print\n"
 "\n"
 "Global options:\n"
 "  -h, --help            this text\n"
 "  -V, --version         print the version\n"
 "  -v, --verbose         more log output on stderr (repeatable)\n"
 "\n"
-"Exit status: 0 success; 1 query error or unreadable/corrupt input;\n"
-"2 bad usage.  See flowq(1) and README.md.\n";
+"Exit status: 0 success (also after SIGINT/SIGTERM); 1 query error,\n"
+"unreadable/corrupt input, or output that could not be written (given up\n"
+"at the end of --grace); 2 bad usage; 128+N ended by a second signal N.\n"
+"See flowq(1) and README.md.\n";
 
 void
 fq_cli_usage(FILE *f)
