@@ -19,38 +19,13 @@
 #include "match_sink.h"
 #include "opts.h"
 #include "query.h"
+#include "run_args.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-enum {
-	OPT_JSON = 256, OPT_NO_RECORDS, OPT_BATCH, OPT_WINDOW, OPT_LATENESS,
-	OPT_MAX_DURATION, OPT_MAX_SKEW, OPT_EXPORTER_IDLE, OPT_SCALE_SAMPLED,
-	OPT_MAX_STATE, OPT_EARLY,
-	OPT_SINK = 512,            /* + the registry row's index */
-};
-
-#define MAX_SINK_DEFS 32
-
-/* What the command line says; pointers borrowed from argv. */
-struct run_args {
-	struct fq_engine_opts eo;
-	struct fq_decoder_opts dopts;
-	struct fq_cli_common cm;
-	struct fq_cli_loop_opts lopts;
-	int json;
-	const char *out_path;
-	const char *sink_arg[MAX_SINK_DEFS];   /* per registry row */
-	uint8_t sink_on[MAX_SINK_DEFS];
-	const char **specs;        /* owned array */
-	size_t n_specs;
-	const char **qfiles;       /* owned array */
-	size_t n_q;
-	int from_query;            /* sources are the queries' endpoints */
-};
 
 /* Everything a run holds, for the counters and the end. */
 struct run_ctx {
@@ -129,128 +104,9 @@ query_name(const char *path)
 	return s;
 }
 
-/* The getopt table: the command's options and the registry's sinks. */
-static void
-build_longopts(struct option *lo)
-{
-	static const struct option fixed[] = {
-		{ "source", required_argument, NULL, 's' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "no-records", no_argument, NULL, OPT_NO_RECORDS },
-		{ "batch", no_argument, NULL, OPT_BATCH },
-		{ "early", no_argument, NULL, OPT_EARLY },
-		{ "window", required_argument, NULL, OPT_WINDOW },
-		{ "lateness", required_argument, NULL, OPT_LATENESS },
-		{ "max-duration", required_argument, NULL, OPT_MAX_DURATION },
-		{ "max-skew", required_argument, NULL, OPT_MAX_SKEW },
-		{ "exporter-idle", required_argument, NULL, OPT_EXPORTER_IDLE },
-		{ "scale-sampled", no_argument, NULL, OPT_SCALE_SAMPLED },
-		{ "max-state", required_argument, NULL, OPT_MAX_STATE },
-		FQ_CLI_COMMON_LONGOPTS,
-		{ "help", no_argument, NULL, 'h' },
-	};
-	size_t n = sizeof fixed / sizeof fixed[0];
-	memcpy(lo, fixed, sizeof fixed);
-	for (size_t i = 0; fq_sink_defs[i] && i < MAX_SINK_DEFS; i++) {
-		const struct fq_sink_def *d = fq_sink_defs[i];
-		lo[n++] = (struct option){ d->option,
-			!d->arg ? no_argument : d->arg_ok ? optional_argument
-			: required_argument, NULL, OPT_SINK + (int)i };
-	}
-	lo[n] = (struct option){ NULL, 0, NULL, 0 };
-}
-
-/* One of the run's own options; 0, or the exit status (2, or 0 for
- * --help) with the reason reported. */
-static int
-run_option(struct run_args *a, int c, int argc, char **argv)
-{
-	char reason[512];
-	int64_t *dur = NULL;
-	switch (c) {
-	case 's': a->specs[a->n_specs++] = optarg; return 0;
-	case 'o': a->out_path = optarg; return 0;
-	case OPT_JSON: a->json = 1; return 0;
-	case OPT_NO_RECORDS: a->eo.no_records = 1; return 0;
-	case OPT_BATCH: a->eo.batch = 1; return 0;
-	case OPT_EARLY: a->eo.early = 1; return 0;
-	case OPT_WINDOW: dur = &a->eo.window; break;
-	case OPT_LATENESS: dur = &a->eo.lateness; break;
-	case OPT_MAX_DURATION: dur = &a->eo.max_duration; break;
-	case OPT_MAX_SKEW: dur = &a->eo.max_skew; break;
-	case OPT_EXPORTER_IDLE: dur = &a->eo.exporter_idle; break;
-	case OPT_SCALE_SAMPLED: a->dopts.scale_sampled = 1; return 0;
-	case OPT_MAX_STATE:
-		if (fq_cli_parse_mib(optarg, &a->eo.max_state_bytes) == 0)
-			return 0;
-		snprintf(reason, sizeof reason,
-			 "run: --max-state: '%s' is not a number of MiB "
-			 "(1 to %llu, e.g. 512)", optarg, FQ_CLI_MIB_MAX);
-		return fq_cli_bad_usage(reason);
-	case 'h':
-		fq_cli_usage(stdout);
-		return -1;
-	case ':':
-		snprintf(reason, sizeof reason,
-			 "run: option '%s' needs an argument", argv[optind - 1]);
-		return fq_cli_bad_usage(reason);
-	default:
-		if (c >= OPT_SINK && c < OPT_SINK + MAX_SINK_DEFS) {
-			const struct fq_sink_def *d = fq_sink_defs[c - OPT_SINK];
-			const char *arg = optarg;
-			/* `--syslog local0` as well as `--syslog=local0` */
-			if (arg == NULL && d->arg_ok && optind < argc &&
-			    d->arg_ok(argv[optind]))
-				arg = argv[optind++];
-			a->sink_on[c - OPT_SINK] = 1;
-			a->sink_arg[c - OPT_SINK] = arg;
-			return 0;
-		}
-		snprintf(reason, sizeof reason, "run: unknown option '%s'",
-			 argv[optind - 1]);
-		return fq_cli_bad_usage(reason);
-	}
-	if (fq_cli_parse_duration(optarg, dur) < 0) {
-		snprintf(reason, sizeof reason,
-			 "run: '%s' is not a duration (use ms, s, min, h or inf, e.g. 90s)",
-			 optarg);
-		return fq_cli_bad_usage(reason);
-	}
-	return 0;
-}
-
-/* Parse argv into *a; 0, or the exit status (-1: --help, exit 0). */
-static int
-parse_args(struct run_args *a, int argc, char **argv)
-{
-	struct option longopts[64];
-	build_longopts(longopts);
-	optind = 1;
-	opterr = 0;
-	int c;
-	while ((c = getopt_long(argc, argv, ":s:o:h", longopts, NULL)) != -1) {
-		char reason[512];
-		int k = fq_cli_common_option(c, optarg, &a->cm, &a->lopts, reason,
-					     sizeof reason);
-		if (k < 0)
-			return fq_cli_bad_usage(reason);
-		if (k > 0)
-			continue;
-		int st = run_option(a, c, argc, argv);
-		if (st != 0)
-			return st;
-	}
-	for (int i = optind; i < argc; i++)
-		a->qfiles[a->n_q++] = argv[i];
-	if (a->n_q == 0)
-		return fq_cli_bad_usage("run: no query file given");
-	return 0;
-}
-
 /* Compile every query; report all their diagnostics.  1 on an error. */
 static int
-compile_queries(const struct run_args *a, struct fq_query **queries)
+compile_queries(const struct fq_run_args *a, struct fq_query **queries)
 {
 	int errors = 0;
 	for (size_t i = 0; i < a->n_q; i++) {
@@ -267,7 +123,7 @@ compile_queries(const struct run_args *a, struct fq_query **queries)
 
 /* Without -s, the queries' input endpoints; 0 or the exit status. */
 static int
-default_sources(struct run_args *a, struct fq_query **queries)
+default_sources(struct fq_run_args *a, struct fq_query **queries)
 {
 	if (a->n_specs)
 		return 0;
@@ -275,11 +131,16 @@ default_sources(struct run_args *a, struct fq_query **queries)
 	for (size_t i = 0; i < a->n_q; i++) {
 		const struct fq_plan *p = fq_query_plan(queries[i]);
 		for (size_t k = 0; k < p->ninputs; k++) {
-			const char **v = realloc(a->specs,
-						 (a->n_specs + 2) * sizeof *v);
-			if (v == NULL)
+			size_t n = a->n_specs + 2;
+			const char **v = realloc(a->specs, n * sizeof *v);
+			if (v)
+				a->specs = v;
+			const char **o = realloc(a->spec_origin, n * sizeof *o);
+			if (o)
+				a->spec_origin = o;
+			if (v == NULL || o == NULL)
 				return 1;
-			a->specs = v;
+			a->spec_origin[a->n_specs] = NULL;
 			a->specs[a->n_specs++] = p->inputs[k].text;
 		}
 	}
@@ -291,16 +152,16 @@ default_sources(struct run_args *a, struct fq_query **queries)
 /* Make the sinks the options ask for and give them to the engine; 0 or
  * the exit status. */
 static int
-make_sinks(const struct run_args *a, uv_loop_t *loop, struct run_ctx *rc)
+make_sinks(const struct fq_run_args *a, uv_loop_t *loop, struct run_ctx *rc)
 {
 	struct fq_sink_env env = { loop, a->json, a->out_path,
 				   fq_cli_grace_ms(&a->lopts) };
 	struct fq_match_sink **tail = &rc->sinks;
 	char why[512];
 	int replaced = 0;
-	for (size_t i = 0; fq_sink_defs[i] && i < MAX_SINK_DEFS; i++)
+	for (size_t i = 0; fq_sink_defs[i] && i < FQ_RUN_MAX_SINKS; i++)
 		replaced |= a->sink_on[i] && fq_sink_defs[i]->replaces_output;
-	for (size_t i = 0; i <= MAX_SINK_DEFS; i++) {
+	for (size_t i = 0; i <= FQ_RUN_MAX_SINKS; i++) {
 		struct fq_match_sink *s = NULL;
 		int rc2;
 		if (i == 0) {
@@ -331,7 +192,7 @@ make_sinks(const struct run_args *a, uv_loop_t *loop, struct run_ctx *rc)
 }
 
 static int
-add_queries(const struct run_args *a, struct fq_engine *eng,
+add_queries(const struct fq_run_args *a, struct fq_engine *eng,
 	    struct fq_query **queries, char **names)
 {
 	for (size_t i = 0; i < a->n_q; i++) {
@@ -376,29 +237,23 @@ report_sink_errors(const struct run_ctx *rc)
 int
 fq_cmd_run(int argc, char **argv)
 {
-	struct run_args a;
-	memset(&a, 0, sizeof a);
-	fq_engine_opts_default(&a.eo);
+	struct fq_run_args a;
 	struct run_ctx rctx = { NULL, NULL };
-	a.lopts = (struct fq_cli_loop_opts){
-		.extra_stats = run_stats, .extra_ctx = &rctx,
-		.at_end = run_at_end, .at_end_ctx = &rctx,
-		.flush = run_flush, .reopen = run_reopen, .out_ctx = &rctx,
-	};
-	a.specs = calloc((size_t)argc + 1, sizeof *a.specs);
-	a.qfiles = calloc((size_t)argc + 1, sizeof *a.qfiles);
-	struct fq_query **queries = calloc((size_t)argc + 1, sizeof *queries);
-	char **names = calloc((size_t)argc + 1, sizeof *names);
+	struct fq_query **queries = NULL;
+	char **names = NULL;
 	struct fq_ingest ing;
 	int ing_inited = 0, loop_inited = 0;
 	uv_loop_t loop;
-	int status = 1;
 
-	if (!a.specs || !a.qfiles || !queries || !names) {
-		fq_error("out of memory");
-		goto out;
+	int status = fq_run_args_parse(&a, argc, argv);
+	if (status == 0) {
+		queries = calloc(a.n_q + 1, sizeof *queries);
+		names = calloc(a.n_q + 1, sizeof *names);
+		if (!queries || !names) {
+			fq_error("out of memory");
+			status = 1;
+		}
 	}
-	status = parse_args(&a, argc, argv);
 	if (status == 0)
 		status = compile_queries(&a, queries);
 	if (status == 0)
@@ -408,6 +263,13 @@ fq_cmd_run(int argc, char **argv)
 			status = 0;   /* --help */
 		goto out;
 	}
+	a.lopts.extra_stats = run_stats;
+	a.lopts.extra_ctx = &rctx;
+	a.lopts.at_end = run_at_end;
+	a.lopts.at_end_ctx = &rctx;
+	a.lopts.flush = run_flush;
+	a.lopts.reopen = run_reopen;
+	a.lopts.out_ctx = &rctx;
 	status = 1;
 	uv_loop_init(&loop);
 	loop_inited = 1;
@@ -443,8 +305,6 @@ out:
 		free(names[i]);
 	free(names);
 	free(queries);
-	free(a.qfiles);
-	free(a.specs);
-	fq_cli_allow_fini(&a.cm.allow);
+	fq_run_args_fini(&a);
 	return status;
 }
