@@ -17,6 +17,18 @@ mg_counters(const struct pl_query *q)
 	return q->mg ? &q->mg->c : &none;
 }
 
+/* How far stream time trails the latest arrival (it includes L), or
+ * null while there is no stream time (start, --batch, end of input). */
+static void
+stream_lag(const struct pl_clock *c, struct fq_out *o)
+{
+	if (c->T == INT64_MIN || c->T == FQ_TIME_INF || c->now == 0)
+		fq_out_str(o, "\"stream_lag_ms\":null,");
+	else
+		fq_out_printf(o, "\"stream_lag_ms\":%lld,",
+			      (long long)(c->now > c->T ? c->now - c->T : 0));
+}
+
 static void
 engine_stats(struct fq_engine *e, struct fq_out *o, int json)
 {
@@ -35,9 +47,11 @@ engine_stats(struct fq_engine *e, struct fq_out *o, int json)
 			      "\"state_cap\":%zu,\"state_sheds\":%llu,"
 			      "\"state_closed_early\":%llu,\"state_evicted\":%llu,"
 			      "\"state_tuples_dropped\":%llu,"
-			      "\"state_batch_flushed\":%llu,\"queries\":[",
+			      "\"state_batch_flushed\":%llu,",
 			      e->mem.bytes, e->mem.peak, e->cap.bytes, sheds,
 			      early, evic, drop, flushed);
+		stream_lag(&e->clock, o);
+		fq_out_str(o, "\"queries\":[");
 	} else {
 		fq_out_printf(o, "engine: records %llu late %llu long %llu "
 			      "future %llu past %llu untracked %llu\n",

@@ -26,6 +26,7 @@
 #include "fq_log.h"
 #include "fq_out.h"
 #include "fq_stop.h"
+#include "metrics.h"
 
 #include <signal.h>
 #include <string.h>
@@ -36,6 +37,7 @@
 static uv_async_t *volatile stop_async;
 static int64_t stop_grace_ms = FQ_CLI_GRACE_MS;
 static volatile sig_atomic_t stop_signum;
+static struct fq_metrics *volatile stop_metrics;   /* /readyz: 503 */
 
 struct loop_state {
 	struct fq_ingest *ing;
@@ -53,25 +55,31 @@ void
 fq_cli_print_stats(struct fq_ingest *ing, const struct fq_cli_loop_opts *opts)
 {
 	static struct fq_out err_out;
-	int json = opts->stats_json;
 	fq_out_init(&err_out, STDERR_FILENO);
+	fq_cli_write_stats(ing, opts, &err_out, opts->stats_json);
+}
+
+void
+fq_cli_write_stats(struct fq_ingest *ing, const struct fq_cli_loop_opts *opts,
+		   struct fq_out *o, int json)
+{
 	if (opts->extra_stats && json) {
-		fq_out_str(&err_out, "{\"ingest\":");
+		fq_out_str(o, "{\"ingest\":");
 		/* fq_ingest_print_stats ends its object with a newline */
-		fq_ingest_print_stats(ing, &err_out, 1);
-		if (err_out.len && err_out.buf[err_out.len - 1] == '\n')
-			err_out.len--;
-		fq_out_str(&err_out, ",\"engine\":");
-		opts->extra_stats(opts->extra_ctx, &err_out, 1);
-		if (err_out.len && err_out.buf[err_out.len - 1] == '\n')
-			err_out.len--;
-		fq_out_str(&err_out, "}\n");
+		fq_ingest_print_stats(ing, o, 1);
+		if (o->len && o->buf[o->len - 1] == '\n')
+			o->len--;
+		fq_out_str(o, ",\"engine\":");
+		opts->extra_stats(opts->extra_ctx, o, 1);
+		if (o->len && o->buf[o->len - 1] == '\n')
+			o->len--;
+		fq_out_str(o, "}\n");
 	} else {
-		fq_ingest_print_stats(ing, &err_out, json);
+		fq_ingest_print_stats(ing, o, json);
 		if (opts->extra_stats)
-			opts->extra_stats(opts->extra_ctx, &err_out, json);
+			opts->extra_stats(opts->extra_ctx, o, json);
 	}
-	fq_out_flush(&err_out);
+	fq_out_flush(o);
 }
 
 int64_t
@@ -98,6 +106,8 @@ stop_handler(int signum)
 		fq_stop_now(128 + signum);   /* the second one: not a word
 					      * (stderr may be stuck too) */
 	stop_signum = signum;
+	fq_metrics_ready(stop_metrics, 0);   /* an atomic store: safe here,
+					      * and the loop may be blocked */
 	if (stop_grace_ms != INT64_MAX) {
 		/* Interrupt a write still blocked at the deadline, and every
 		 * 100 ms after: each finds the grace over and gives up. */
@@ -189,15 +199,25 @@ on_tick(uv_timer_t *t)
 	fq_cli_print_stats(st->ing, st->opts);
 }
 
+/* The --metrics endpoint's rendering, on the loop thread (metrics.h). */
+static void
+metrics_stats(void *ctx, struct fq_out *o)
+{
+	struct loop_state *st = ctx;
+	fq_cli_write_stats(st->ing, st->opts, o, 1);
+}
+
 static void
 close_handles(struct loop_state *st)
 {
 	if (st->closed)
 		return;
 	st->closed = 1;
+	fq_metrics_detach(st->opts->metrics);
 	if (st->opts->at_end)
 		st->opts->at_end(st->opts->at_end_ctx);
 	stop_async = NULL;
+	stop_metrics = NULL;
 	uv_close((uv_handle_t *)&st->stop, NULL);
 	uv_close((uv_handle_t *)&st->sig_usr1, NULL);
 	uv_close((uv_handle_t *)&st->sig_hup, NULL);
@@ -259,9 +279,14 @@ fq_cli_loop_run(uv_loop_t *loop, struct fq_ingest *ing,
 	uv_unref((uv_handle_t *)&st.sig_usr1);
 	uv_unref((uv_handle_t *)&st.sig_hup);
 
+	if (opts->metrics)
+		fq_metrics_attach(opts->metrics, loop, metrics_stats, &st);
+	stop_metrics = opts->metrics;
 	int rc = fq_ingest_start(ing);
 	if (rc < 0)
 		fq_ingest_stop(ing);
+	fq_metrics_ready(opts->metrics, rc == 0 && !ing->finished &&
+			 !fq_stop_requested());
 	if (ing->finished)
 		close_handles(&st);
 	uv_run(loop, UV_RUN_DEFAULT);

@@ -35,6 +35,8 @@ struct fq_cli_loop_opts {
 	 * limit); read it with fq_cli_grace_ms(), which knows the default */
 	int64_t grace_ms;
 	int grace_set;
+	/* Optional: the --metrics endpoint (metrics.h), rendered on the loop */
+	struct fq_metrics *metrics;
 };
 
 /* --grace, or FQ_CLI_GRACE_MS when not given. */
@@ -55,5 +57,9 @@ int fq_cli_loop_run(uv_loop_t *loop, struct fq_ingest *ing,
 /* Print the counters to stderr. */
 void fq_cli_print_stats(struct fq_ingest *ing,
 			const struct fq_cli_loop_opts *opts);
+/* ... to o, as text or as the --stats-json object. */
+void fq_cli_write_stats(struct fq_ingest *ing,
+			const struct fq_cli_loop_opts *opts, struct fq_out *o,
+			int json);
 
 #endif

@@ -58,7 +58,8 @@ print_one(const struct fq_exporter *ex, struct fq_out *o, int json)
 			"\"sequence_lost\":%llu,\"sequence_resets\":%llu,"
 			"\"templates_active\":%u,\"templates_refused\":%llu,"
 			"\"templates_expired\":%llu,"
-			"\"templates_withdrawn\":%llu,\"domains\":%u}",
+			"\"templates_withdrawn\":%llu,\"domains\":%u,"
+			"\"by_domain\":[",
 			(unsigned long long)ex->unknown_tpl_records,
 			(unsigned long long)ex->unknown_tpl_sets,
 			(unsigned long long)ex->seq_lost,
@@ -68,6 +69,11 @@ print_one(const struct fq_exporter *ex, struct fq_out *o, int json)
 			(unsigned long long)ex->templates_expired,
 			(unsigned long long)ex->templates_withdrawn,
 			ex->n_domains);
+		for (const struct fq__domain *d = ex->domains; d; d = d->next)
+			fq_out_printf(o, "{\"domain\":\"%u\",\"records\":%llu}%s",
+				      d->id, (unsigned long long)d->records,
+				      d->next ? "," : "");
+		fq_out_str(o, "]}");
 		return;
 	}
 	fq_out_printf(o,

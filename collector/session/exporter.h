@@ -108,6 +108,7 @@ struct fq__domain {
 	struct fq__domain *next;        /* owned by the session's list */
 	uint32_t id;
 	uint8_t version;                /* 5, 9 or 10 */
+	uint64_t records;               /* decoded from this domain */
 	int seq_valid;
 	uint32_t seq_next;              /* expected next sequence number */
 	uint32_t fixbuf_seq;            /* what libfixbuf expects next */
