@@ -327,6 +327,16 @@ sample_num(struct mr *m, struct mr_family *f, const char *suffix,
 
 static void walk(struct mr *m, const struct fq_mj *v, const struct mr_at *at);
 
+/* HELP: the table's words, then always the JSON path the family comes
+ * from, so that a reader (and tests/service/metrics.py) can tell which
+ * --stats-json counter a family is. */
+static void
+help_of(char *help, size_t cap, const struct mr_rule *r, const char *path)
+{
+	snprintf(help, cap, "%s%s(--stats-json %s)", r && r->help ? r->help : "",
+		 r && r->help ? " " : "", path);
+}
+
 /* A number (or bool) at a leaf: its family by rule or generic name. */
 static void
 leaf(struct mr *m, const struct fq_mj *v, const struct mr_at *at,
@@ -335,7 +345,7 @@ leaf(struct mr *m, const struct fq_mj *v, const struct mr_at *at,
 	const struct mr_rule *r = find_rule(at->path);
 	if ((r && r->kind == MR_SKIP) || v->type == FQ_MJ_NULL)
 		return;
-	char name[2 * MR_PATH + 16], k[MR_PATH], help[MR_PATH + 32];
+	char name[2 * MR_PATH + 16], k[MR_PATH], help[2 * MR_PATH];
 	sanitize(k, sizeof k, key);
 	snprintf(name, sizeof name, "flowq_%s%s", at->name, k);
 	double scale = 1;
@@ -353,9 +363,9 @@ leaf(struct mr *m, const struct fq_mj *v, const struct mr_at *at,
 		cat(name, sizeof name, "_total", "");
 	if (r && r->name)
 		snprintf(name, sizeof name, "%s", r->name);
-	snprintf(help, sizeof help, "flowq --stats-json: %s", at->path);
+	help_of(help, sizeof help, r, at->path);
 	struct mr_family *f = family(m, name, kind == MR_COUNTER ? "counter"
-				     : "gauge", r && r->help ? r->help : help);
+				     : "gauge", help);
 	if (f)
 		sample_num(m, f, "", at->labels, v, scale);
 }
@@ -373,7 +383,9 @@ histogram(struct mr *m, const struct fq_mj *v, const struct mr_at *at,
 			   *bk = fq_mj_get(v, "buckets");
 	if (!cnt || cnt->type != FQ_MJ_NUM || !bk || bk->type != FQ_MJ_ARR)
 		return;
-	struct mr_family *f = family(m, r->name, "histogram", r->help);
+	char help[2 * MR_PATH];
+	help_of(help, sizeof help, r, at->path);
+	struct mr_family *f = family(m, r->name, "histogram", help);
 	if (f == NULL)
 		return;
 	for (int e = MR_HIST_LO; e <= MR_HIST_HI; e++) {
@@ -399,8 +411,11 @@ histogram(struct mr *m, const struct fq_mj *v, const struct mr_at *at,
 	if (sum && sum->type == FQ_MJ_NUM)
 		sample_num(m, f, "_sum", at->labels, sum, 0.001);
 	sample_num(m, f, "_count", at->labels, cnt, 1);
+	char path[MR_PATH + 8];
+	snprintf(path, sizeof path, "%s.max_ms", at->path);
+	help_of(help, sizeof help, NULL, path);
 	struct mr_family *g = family(m, "flowq_alert_latency_max_seconds",
-				     "gauge", "The largest delivery latency");
+				     "gauge", help);
 	if (g && max && max->type == FQ_MJ_NUM)
 		sample_num(m, g, "", at->labels, max, 0.001);
 }
