@@ -67,11 +67,12 @@ build_longopts(struct option *lo)
 static int
 metrics_option(struct fq_run_args *a, int c)
 {
-	char reason[512], *end;
+	char reason[512], why[400], *end;
 	if (c == OPT_METRICS) {
 		a->metrics_addr = optarg;
-		if (fq_metrics_check_addr(optarg, reason, sizeof reason) == 0)
+		if (fq_metrics_check_addr(optarg, why, sizeof why) == 0)
 			return 0;
+		snprintf(reason, sizeof reason, "run: %s", why);
 		return fq_cli_bad_usage(reason);
 	}
 	unsigned long long n = strtoull(optarg, &end, 10);
