@@ -74,6 +74,14 @@ mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static long long
+mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* Split "HOST:PORT", "[V6]:PORT" or ":PORT" (HOST empty: every address). */
 static int
 split_addr(const char *addr, char *host, size_t hlen, char *port, size_t plen)
@@ -317,7 +325,11 @@ render(struct fq_metrics *m, char **text, size_t *len)
 	fq_out_flush(m->json);
 	if (m->jerr)
 		return -FQ_ENOMEM;
-	return fq_metrics_render(m->jbuf, m->jlen, m->max_exporters, text, len);
+	long long t = mono_us();
+	int rc = fq_metrics_render(m->jbuf, m->jlen, m->max_exporters, text, len);
+	fq_debug("metrics: %zu bytes of JSON turned into text in %lld us",
+		 m->jlen, mono_us() - t);
+	return rc;
 }
 
 /* Under mu: hand r its answer and resume it. */
@@ -346,9 +358,13 @@ on_wake(uv_async_t *h)
 		return;
 	char *text = NULL;
 	size_t len = 0;
+	long long t0 = mono_us();
 	int rc = render(m, &text, &len);
 	if (rc < 0)
 		fq_warn("metrics: cannot render the counters (%d)", rc);
+	else
+		fq_debug("metrics: %zu bytes rendered in %lld us", len,
+			 mono_us() - t0);
 	pthread_mutex_lock(&m->mu);
 	for (struct mreq *r = list, *next; r; r = next) {
 		next = r->next;

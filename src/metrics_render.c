@@ -137,13 +137,35 @@ struct mr {
 	int oom;
 };
 
-/* Where the walk is: the path pattern, the name so far, the labels. */
+/* Where the walk is: the path pattern, the name so far, the labels.
+ * One for the whole walk: each step appends and, on its way back, cuts
+ * the strings to where they were (a mark), so that nothing is copied per
+ * number (1,000 exporters are some 25,000 numbers). */
 struct mr_at {
 	char path[MR_PATH];
 	char name[MR_PATH];
 	char labels[MR_LABELS];
 	int folded;                /* under an exporter beyond the cap */
 };
+
+struct mr_mark {
+	size_t path, name, labels;
+	int folded;
+};
+
+static struct mr_mark
+mark(const struct mr_at *at)
+{
+	return (struct mr_mark){ strlen(at->path), strlen(at->name),
+				 strlen(at->labels), at->folded };
+}
+
+static void
+back(struct mr_at *at, struct mr_mark k)
+{
+	at->path[k.path] = at->name[k.name] = at->labels[k.labels] = '\0';
+	at->folded = k.folded;
+}
 
 static void
 buf_add(struct mr_buf *b, const char *s, size_t n)
@@ -195,8 +217,11 @@ hash(const char *s)
 static void
 cat(char *dst, size_t cap, const char *a, const char *b)
 {
-	size_t n = strlen(dst);
-	snprintf(dst + n, cap - n, "%s%s", a, b);
+	size_t n = strlen(dst), na = strlen(a), nb = strlen(b);
+	if (n + na + nb >= cap)
+		return;   /* never with flowq's keys: a name stays whole */
+	memcpy(dst + n, a, na);
+	memcpy(dst + n + na, b, nb + 1);
 }
 
 /* A JSON key as part of a metric or label name: [a-zA-Z0-9_]. */
@@ -220,7 +245,7 @@ add_label(struct mr_at *at, const char *name, const char *value)
 {
 	char esc[512], key[64];
 	size_t k = 0;
-	for (const char *s = value; *s && k + 3 < sizeof esc; s++) {
+	for (const char *s = value; *s && k + 4 < sizeof esc; s++) {
 		if (*s == '\\' || *s == '"' || *s == '\n') {
 			esc[k++] = '\\';
 			esc[k++] = *s == '\n' ? 'n' : *s;
@@ -228,18 +253,29 @@ add_label(struct mr_at *at, const char *name, const char *value)
 			esc[k++] = *s;
 		}
 	}
+	esc[k++] = '"';
 	esc[k] = '\0';
 	sanitize(key, sizeof key, name);
-	size_t n = strlen(at->labels);
-	snprintf(at->labels + n, sizeof at->labels - n, "%s%s=\"%s\"",
-		 n ? "," : "", key, esc);
+	cat(key, sizeof key, "=\"", "");
+	cat(at->labels, sizeof at->labels, *at->labels ? "," : "", key);
+	cat(at->labels, sizeof at->labels, esc, "");
 }
 
+#define MR_NRULES (sizeof rules / sizeof rules[0])
+
+/* Rules are looked up for every number: the length and the last
+ * character tell most of them apart before strcmp() does. */
 static const struct mr_rule *
 find_rule(const char *path)
 {
-	for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
-		if (strcmp(rules[i].path, path) == 0)
+	static size_t len[MR_NRULES];
+	if (len[0] == 0)
+		for (size_t i = 0; i < MR_NRULES; i++)
+			len[i] = strlen(rules[i].path);
+	size_t n = strlen(path);
+	for (size_t i = 0; n && i < MR_NRULES; i++)
+		if (len[i] == n && rules[i].path[n - 1] == path[n - 1] &&
+		    strcmp(rules[i].path, path) == 0)
 			return &rules[i];
 	return NULL;
 }
@@ -253,13 +289,28 @@ find_map(const char *path)
 	return NULL;
 }
 
+/* HELP: the table's words, then always the JSON path the family comes
+ * from, so that a reader (and tests/service/metrics.py) can tell which
+ * --stats-json counter a family is. */
+static void
+help_of(char *help, size_t cap, const struct mr_rule *r, const char *path)
+{
+	snprintf(help, cap, "%s%s(--stats-json %s)", r && r->help ? r->help : "",
+		 r && r->help ? " " : "", path);
+}
+
+/* The family `name`, made (with its HELP from rule r and the JSON path)
+ * the first time. */
 static struct mr_family *
-family(struct mr *m, const char *name, const char *type, const char *help)
+family(struct mr *m, const char *name, const char *type,
+       const struct mr_rule *r, const char *path)
 {
 	unsigned h = hash(name) % 256;
 	for (struct mr_family *f = m->fhash[h]; f; f = f->hnext)
 		if (strcmp(f->name, name) == 0)
 			return f;
+	char help[3 * MR_PATH];
+	help_of(help, sizeof help, r, path);
 	struct mr_family *f = calloc(1, sizeof *f);
 	if (f == NULL || (f->name = strdup(name)) == NULL ||
 	    (f->help = strdup(help)) == NULL) {
@@ -286,9 +337,12 @@ static void
 sample(struct mr *m, struct mr_family *f, const char *suffix,
        const char *labels, int is_int, uint64_t u, double d)
 {
-	char key[3 * MR_PATH + MR_LABELS + 16];
-	snprintf(key, sizeof key, "%s%s%s%s%s", f->name, suffix,
-		 *labels ? "{" : "", labels, *labels ? "}" : "");
+	char key[3 * MR_PATH + MR_LABELS + 16] = "";
+	cat(key, sizeof key, f->name, suffix);
+	if (*labels) {
+		cat(key, sizeof key, "{", labels);
+		cat(key, sizeof key, "}", "");
+	}
 	unsigned h = hash(key) % MR_HASH;
 	for (struct mr_sample *s = m->shash[h]; s; s = s->hnext) {
 		if (strcmp(s->key, key) != 0)
@@ -325,29 +379,22 @@ sample_num(struct mr *m, struct mr_family *f, const char *suffix,
 	sample(m, f, suffix, labels, is_int, u, v->num * scale);
 }
 
-static void walk(struct mr *m, const struct fq_mj *v, const struct mr_at *at);
+static void walk(struct mr *m, const struct fq_mj *v, struct mr_at *at);
 
-/* HELP: the table's words, then always the JSON path the family comes
- * from, so that a reader (and tests/service/metrics.py) can tell which
- * --stats-json counter a family is. */
-static void
-help_of(char *help, size_t cap, const struct mr_rule *r, const char *path)
-{
-	snprintf(help, cap, "%s%s(--stats-json %s)", r && r->help ? r->help : "",
-		 r && r->help ? " " : "", path);
-}
 
 /* A number (or bool) at a leaf: its family by rule or generic name. */
 static void
-leaf(struct mr *m, const struct fq_mj *v, const struct mr_at *at,
+leaf(struct mr *m, const struct fq_mj *v, struct mr_at *at,
      const char *key)
 {
 	const struct mr_rule *r = find_rule(at->path);
 	if ((r && r->kind == MR_SKIP) || v->type == FQ_MJ_NULL)
 		return;
-	char name[2 * MR_PATH + 16], k[MR_PATH], help[2 * MR_PATH];
+	char name[2 * MR_PATH + 16], k[MR_PATH];
 	sanitize(k, sizeof k, key);
-	snprintf(name, sizeof name, "flowq_%s%s", at->name, k);
+	name[0] = '\0';
+	cat(name, sizeof name, "flowq_", at->name);
+	cat(name, sizeof name, k, "");
 	double scale = 1;
 	enum mr_kind kind = r ? r->kind : MR_DEFAULT;
 	size_t n = strlen(name);
@@ -363,9 +410,8 @@ leaf(struct mr *m, const struct fq_mj *v, const struct mr_at *at,
 		cat(name, sizeof name, "_total", "");
 	if (r && r->name)
 		snprintf(name, sizeof name, "%s", r->name);
-	help_of(help, sizeof help, r, at->path);
 	struct mr_family *f = family(m, name, kind == MR_COUNTER ? "counter"
-				     : "gauge", help);
+				     : "gauge", r, at->path);
 	if (f)
 		sample_num(m, f, "", at->labels, v, scale);
 }
@@ -374,7 +420,7 @@ leaf(struct mr *m, const struct fq_mj *v, const struct mr_at *at,
  * as _bucket (cumulative, at the MR_HIST bounds), _sum, _count, and its
  * largest value as a gauge; the quantiles are Prometheus's to compute. */
 static void
-histogram(struct mr *m, const struct fq_mj *v, const struct mr_at *at,
+histogram(struct mr *m, const struct fq_mj *v, struct mr_at *at,
 	  const struct mr_rule *r)
 {
 	const struct fq_mj *cnt = fq_mj_get(v, "count"),
@@ -383,9 +429,7 @@ histogram(struct mr *m, const struct fq_mj *v, const struct mr_at *at,
 			   *bk = fq_mj_get(v, "buckets");
 	if (!cnt || cnt->type != FQ_MJ_NUM || !bk || bk->type != FQ_MJ_ARR)
 		return;
-	char help[2 * MR_PATH];
-	help_of(help, sizeof help, r, at->path);
-	struct mr_family *f = family(m, r->name, "histogram", help);
+	struct mr_family *f = family(m, r->name, "histogram", r, at->path);
 	if (f == NULL)
 		return;
 	for (int e = MR_HIST_LO; e <= MR_HIST_HI; e++) {
@@ -397,25 +441,26 @@ histogram(struct mr *m, const struct fq_mj *v, const struct mr_at *at,
 			    llround(b->kids[0].num * 1000) <= (long long)bound)
 				c += (uint64_t)b->kids[1].num;
 		}
-		struct mr_at le = *at;
+		struct mr_mark k = mark(at);
 		char s[32];
 		snprintf(s, sizeof s, "%llu.%06llu",
 			 (unsigned long long)(bound / 1000000),
 			 (unsigned long long)(bound % 1000000));
-		add_label(&le, "le", s);
-		sample(m, f, "_bucket", le.labels, 1, c, (double)c);
+		add_label(at, "le", s);
+		sample(m, f, "_bucket", at->labels, 1, c, (double)c);
+		back(at, k);
 	}
-	struct mr_at inf = *at;
-	add_label(&inf, "le", "+Inf");
-	sample_num(m, f, "_bucket", inf.labels, cnt, 1);
+	struct mr_mark k = mark(at);
+	add_label(at, "le", "+Inf");
+	sample_num(m, f, "_bucket", at->labels, cnt, 1);
+	back(at, k);
 	if (sum && sum->type == FQ_MJ_NUM)
 		sample_num(m, f, "_sum", at->labels, sum, 0.001);
 	sample_num(m, f, "_count", at->labels, cnt, 1);
 	char path[MR_PATH + 8];
 	snprintf(path, sizeof path, "%s.max_ms", at->path);
-	help_of(help, sizeof help, NULL, path);
 	struct mr_family *g = family(m, "flowq_alert_latency_max_seconds",
-				     "gauge", help);
+				     "gauge", NULL, path);
 	if (g && max && max->type == FQ_MJ_NUM)
 		sample_num(m, g, "", at->labels, max, 0.001);
 }
@@ -424,12 +469,12 @@ histogram(struct mr *m, const struct fq_mj *v, const struct mr_at *at,
  * address:port, or "other" past the cap), its numbers samples. */
 static void
 element(struct mr *m, const struct fq_mj *arr, size_t i,
-	const struct mr_at *at)
+	struct mr_at *at)
 {
 	const struct fq_mj *e = &arr->kids[i];
-	struct mr_at el = *at;
+	struct mr_mark k0 = mark(at);
 	if (arr == m->exporters)
-		el.folded = m->keep && !m->keep[i];
+		at->folded = m->keep && !m->keep[i];
 	for (size_t k = 0; e->type == FQ_MJ_OBJ && k < e->n; k++) {
 		const struct fq_mj *kid = &e->kids[k];
 		if (kid->type != FQ_MJ_STR)
@@ -442,9 +487,10 @@ element(struct mr *m, const struct fq_mj *arr, size_t i,
 				 : "%s:%s", val, port && port->str ? port->str : "0");
 			val = ep;
 		}
-		add_label(&el, kid->key, el.folded ? "other" : val);
+		add_label(at, kid->key, at->folded ? "other" : val);
 	}
-	walk(m, e, &el);
+	walk(m, e, at);
+	back(at, k0);
 }
 
 static int
@@ -479,81 +525,106 @@ cap_exporters(struct mr *m, const struct fq_mj *arr)
 	free(rank);
 }
 
-/* A member of an object (or a map's entry) one level down. */
+/* Replace the name so far (a map's or an array's own); the old one is
+ * kept in `saved` for restore_name(). */
 static void
-member(struct mr *m, const struct fq_mj *v, const struct mr_at *at,
-       const char *key, const struct mr_map *map)
+reset_name(struct mr_at *at, const char *name, char *saved)
 {
-	struct mr_at in = *at;
-	if (map) {
-		cat(in.path, sizeof in.path, ".*", "");
-		add_label(&in, map->label, in.folded ? "other" : key);
-		if (map->name) {
-			sanitize(in.name, sizeof in.name, map->name);
-			cat(in.name, sizeof in.name, "_", "");
-		}
-	} else {
-		cat(in.path, sizeof in.path, ".", key);
-	}
-	const struct mr_rule *r = find_rule(in.path);
-	if (v->type == FQ_MJ_OBJ && r && r->kind == MR_HIST) {
-		histogram(m, v, &in, r);
-		return;
-	}
-	if (v->type == FQ_MJ_NUM || v->type == FQ_MJ_BOOL ||
-	    v->type == FQ_MJ_NULL) {
-		leaf(m, v, &in, map ? "" : key);
-		return;
-	}
+	memcpy(saved, at->name, sizeof at->name);
+	sanitize(at->name, sizeof at->name, name);
+	cat(at->name, sizeof at->name, "_", "");
+}
+
+static void
+restore_name(struct mr_at *at, const char *saved)
+{
+	memcpy(at->name, saved, sizeof at->name);
+}
+
+/* An object or array member (or a map's entry) below a number. */
+static void
+descend(struct mr *m, const struct fq_mj *v, struct mr_at *at,
+	const char *key, const struct mr_map *map)
+{
 	/* With sinks keeping counters, the engine's object is one level
 	 * down ({"exec": ..., "queries": {...}}): the same names either way. */
-	int hoist = strcmp(in.path, "engine.queries") == 0 &&
-		    v->type == FQ_MJ_OBJ;
-	if (hoist) {
+	if (strcmp(at->path, "engine.queries") == 0 && v->type == FQ_MJ_OBJ) {
+		at->path[strlen("engine")] = '\0';
 		walk(m, v, at);
 		return;
 	}
 	if (!map && v->type == FQ_MJ_OBJ) {
 		char k[MR_PATH];
 		sanitize(k, sizeof k, key);
-		cat(in.name, sizeof in.name, k, "_");
+		cat(at->name, sizeof at->name, k, "_");
 	}
-	walk(m, v, &in);
+	walk(m, v, at);
+}
+
+/* A member of an object (or a map's entry) one level down. */
+static void
+member(struct mr *m, const struct fq_mj *v, struct mr_at *at,
+       const char *key, const struct mr_map *map)
+{
+	struct mr_mark k0 = mark(at);
+	char saved[MR_PATH];
+	int renamed = map && map->name;
+	if (map) {
+		cat(at->path, sizeof at->path, ".*", "");
+		add_label(at, map->label, at->folded ? "other" : key);
+		if (renamed)
+			reset_name(at, map->name, saved);
+	} else {
+		cat(at->path, sizeof at->path, ".", key);
+	}
+	const struct mr_rule *r = find_rule(at->path);
+	if (v->type == FQ_MJ_OBJ && r && r->kind == MR_HIST)
+		histogram(m, v, at, r);
+	else if (v->type == FQ_MJ_NUM || v->type == FQ_MJ_BOOL ||
+		 v->type == FQ_MJ_NULL)
+		leaf(m, v, at, map ? "" : key);
+	else
+		descend(m, v, at, key, map);
+	if (renamed)
+		restore_name(at, saved);
+	back(at, k0);
 }
 
 /* The singular naming an array's elements: the table's, else the key
  * less its plural ending. */
-static void
+static const char *
 array_name(const struct mr_at *at, const char *key, char *name, size_t cap)
 {
 	for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
-		if (strcmp(arrays[i].path, at->path) == 0) {
-			snprintf(name, cap, "%s_", arrays[i].name);
-			return;
-		}
+		if (strcmp(arrays[i].path, at->path) == 0)
+			return arrays[i].name;
 	sanitize(name, cap, key);
 	size_t n = strlen(name);
 	if (n > 1 && name[n - 1] == 's')
-		name[--n] = '\0';
-	cat(name, cap, "_", "");
+		name[n - 1] = '\0';
+	return name;
 }
 
 static void
-walk_array(struct mr *m, const struct fq_mj *v, const struct mr_at *at)
+walk_array(struct mr *m, const struct fq_mj *v, struct mr_at *at)
 {
 	const char *key = strrchr(at->path, '.');
-	struct mr_at in = *at;
-	array_name(at, key ? key + 1 : at->path, in.name, sizeof in.name);
-	cat(in.path, sizeof in.path, "[]", "");
+	char one[MR_PATH], saved[MR_PATH];
+	struct mr_mark k0 = mark(at);
+	reset_name(at, array_name(at, key ? key + 1 : at->path, one, sizeof one),
+		   saved);
 	if (strcmp(at->path, "ingest.exporters") == 0)
 		cap_exporters(m, v);
+	cat(at->path, sizeof at->path, "[]", "");
 	for (size_t i = 0; i < v->n && !m->oom; i++)
 		if (v->kids[i].type == FQ_MJ_OBJ)
-			element(m, v, i, &in);
+			element(m, v, i, at);
+	restore_name(at, saved);
+	back(at, k0);
 }
 
 static void
-walk(struct mr *m, const struct fq_mj *v, const struct mr_at *at)
+walk(struct mr *m, const struct fq_mj *v, struct mr_at *at)
 {
 	if (v->type == FQ_MJ_ARR) {
 		walk_array(m, v, at);
@@ -580,6 +651,21 @@ print_help(struct mr_buf *b, const char *help)
 	}
 }
 
+/* " N\n" without printf: most of a scrape is integers. */
+static void
+put_u64(struct mr_buf *b, uint64_t u)
+{
+	char d[24];
+	size_t k = sizeof d;
+	d[--k] = '\n';
+	do {
+		d[--k] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	d[--k] = ' ';
+	buf_add(b, d + k, sizeof d - k);
+}
+
 static void
 print_all(struct mr *m, struct mr_buf *b)
 {
@@ -590,7 +676,7 @@ print_all(struct mr *m, struct mr_buf *b)
 		for (struct mr_sample *s = f->first; s; s = s->next) {
 			buf_add(b, s->key, strlen(s->key));
 			if (s->is_int)
-				buf_printf(b, " %llu\n", (unsigned long long)s->u);
+				put_u64(b, s->u);
 			else
 				buf_printf(b, " %.9g\n", s->d);
 		}
@@ -631,14 +717,17 @@ fq_metrics_render(const char *json, size_t len, size_t max_exporters,
 		return -FQ_ENOMEM;
 	}
 	m->max_exporters = max_exporters;
-	static const struct mr_at top;   /* empty path, name, labels */
-	for (size_t i = 0; root.type == FQ_MJ_OBJ && i < root.n; i++) {
-		struct mr_at at = top;
-		snprintf(at.path, sizeof at.path, "%s", root.kids[i].key);
-		sanitize(at.name, sizeof at.name, root.kids[i].key);
-		cat(at.name, sizeof at.name, "_", "");
-		walk(m, &root.kids[i], &at);
+	struct mr_at *at = calloc(1, sizeof *at);
+	for (size_t i = 0; at && root.type == FQ_MJ_OBJ && i < root.n; i++) {
+		memset(at, 0, sizeof *at);
+		snprintf(at->path, sizeof at->path, "%s", root.kids[i].key);
+		sanitize(at->name, sizeof at->name, root.kids[i].key);
+		cat(at->name, sizeof at->name, "_", "");
+		walk(m, &root.kids[i], at);
 	}
+	if (at == NULL)
+		m->oom = 1;
+	free(at);
 	struct mr_buf b = { NULL, 0, 0, 0 };
 	print_all(m, &b);
 	rc = m->oom || b.oom ? -FQ_ENOMEM : 0;
