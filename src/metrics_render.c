@@ -571,7 +571,7 @@ member(struct mr *m, const struct fq_mj *v, struct mr_at *at,
 	int renamed = map && map->name;
 	if (map) {
 		cat(at->path, sizeof at->path, ".*", "");
-		add_label(at, map->label, at->folded ? "other" : key);
+		add_label(at, map->label, key);
 		if (renamed)
 			reset_name(at, map->name, saved);
 	} else {
