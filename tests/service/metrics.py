@@ -79,9 +79,9 @@ def parse(text):
             m = re.match(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$', line)
             if not m:
                 fail("not a sample line: %r" % line)
-            labels = {k: v.replace('\\"', '"').replace("\\n", "\n")
-                      .replace("\\\\", "\\") for k, v in
-                      LABEL.findall(m.group(3) or "")}
+            labels = {k: re.sub(r"\\(.)", lambda e: "\n" if e.group(1) ==
+                                "n" else e.group(1), v)
+                      for k, v in LABEL.findall(m.group(3) or "")}
             key = (m.group(1), frozenset(labels.items()))
             if key in samples:
                 fail("sample twice: %r" % line)
@@ -102,7 +102,9 @@ class Run:
 
     def __init__(self, t, extra=(), stdout=subprocess.DEVNULL):
         self.port, self.mport = free_port(), free_tcp_port()
-        q = os.path.join(t, "q.flw")
+        # A query name with a quote and a backslash: label values are
+        # escaped as the text format wants.
+        q = os.path.join(t, 'we"ird\\q.flw')
         open(q, "w").write(QUERY)
         out = os.path.join(t, "out")
         args = ["run", "--json", q, "-s", "udp://127.0.0.1:%d" % self.port,
