@@ -2,7 +2,8 @@
 docs/operations.md "Metrics"):
     metrics.py CASE FLOWQ SRCROOT TMPDIR
 
-scrape    NetFlow v5 sent from a thread while /metrics is scraped with
+scrape    (with --exec, a sink that keeps counters)
+          NetFlow v5 sent from a thread while /metrics is scraped with
           urllib; every scrape is Prometheus text whose counters never go
           back; /healthz and /readyz 200.  Once traffic stops, every
           number of --stats-json (SIGUSR1) is in the scrape with the same
@@ -179,8 +180,11 @@ def leaves(j, path="", ctx=()):
             yield path, ctx, j
             return
         for k, v in j.items():
+            sub = (path + "." if path else "") + k
+            if sub == "engine.queries" and isinstance(v, dict):
+                sub = "engine"   # with --exec: {"exec":..,"queries":{..}}
             if not isinstance(v, str):
-                yield from leaves(v, (path + "." if path else "") + k, ctx)
+                yield from leaves(v, sub, ctx)
     elif isinstance(j, list):
         for e in j:
             if isinstance(e, dict):
@@ -283,7 +287,8 @@ def check_equal(text, st):
 
 def case_scrape():
     with tempfile.TemporaryDirectory(dir=TMP) as t:
-        r = Run(t)
+        # --exec: a sink with counters of its own, and a second latency sink
+        r = Run(t, ["--exec", "cat > /dev/null"])
         socks = senders(2)
         socks[0].sendto(b"\x00\x05short", ("127.0.0.1", r.port))  # malformed
         r.start_sending(socks)
