@@ -381,7 +381,6 @@ sample_num(struct mr *m, struct mr_family *f, const char *suffix,
 
 static void walk(struct mr *m, const struct fq_mj *v, struct mr_at *at);
 
-
 /* A number (or bool) at a leaf: its family by rule or generic name. */
 static void
 leaf(struct mr *m, const struct fq_mj *v, struct mr_at *at,
@@ -675,10 +674,12 @@ print_all(struct mr *m, struct mr_buf *b)
 		buf_printf(b, "\n# TYPE %s %s\n", f->name, f->type);
 		for (struct mr_sample *s = f->first; s; s = s->next) {
 			buf_add(b, s->key, strlen(s->key));
+			/* %.15g: what a double holds, without its noise
+			 * (0.831 ms is 0.000831, not 0.00083099999...) */
 			if (s->is_int)
 				put_u64(b, s->u);
 			else
-				buf_printf(b, " %.9g\n", s->d);
+				buf_printf(b, " %.15g\n", s->d);
 		}
 	}
 }
