@@ -14,8 +14,9 @@ scrape    (with --exec, a sink that keeps counters)
 cap       --metrics-exporters 3 with 6 exporters: the 3 with most records
           keep their label, the others are exporter="other", the sums
           equal the JSON's
-shutdown  /readyz says 503 once SIGTERM came, while flowq is still
-          shutting down (blocked writing to a pipe nobody reads)
+shutdown  flowq blocked writing to a pipe nobody reads: /healthz turns
+          503 (no heartbeat from the loop for 10 s), /readyz says 503
+          once SIGTERM came, while flowq is still shutting down
 conflict  a --metrics port already in use stops flowq at start (exit 1,
           said); a wrong spelling is bad usage (exit 2)
 promtool  `promtool check metrics` accepts a scrape (skipped when
@@ -372,7 +373,13 @@ def case_shutdown():
             s.sendto(v5(recs, now), ("127.0.0.1", r.port))
             with open("/proc/%d/wchan" % r.f.p.pid) as wc:
                 return wc.read().strip().endswith("pipe_write")
+        if get(r.mport, "/healthz")[0] != 200:
+            fail("/healthz not 200 while the loop runs")
         wait_until(blocked, "flowq blocked writing to the pipe", r.f.p)
+        # The loop's heartbeat stops: /healthz says so (after 10 s), while
+        # the HTTP thread still answers.
+        wait_until(lambda: get(r.mport, "/healthz")[0] == 503,
+                   "/healthz 503 while the loop is blocked", r.f.p)
         if r.readyz() != 200:
             fail("/readyz not 200 before the stop")
         r.f.p.send_signal(signal.SIGTERM)
