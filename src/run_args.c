@@ -12,6 +12,7 @@
 #include "fq_log.h"
 #include "fq_source.h"
 #include "match_sink.h"
+#include "service.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -21,7 +22,7 @@
 enum {
 	OPT_JSON = 256, OPT_NO_RECORDS, OPT_BATCH, OPT_WINDOW, OPT_LATENESS,
 	OPT_MAX_DURATION, OPT_MAX_SKEW, OPT_EXPORTER_IDLE, OPT_SCALE_SAMPLED,
-	OPT_MAX_STATE, OPT_EARLY,
+	OPT_MAX_STATE, OPT_EARLY, OPT_USER,
 	OPT_SINK = 512,            /* + the registry row's index */
 };
 
@@ -45,6 +46,7 @@ build_longopts(struct option *lo)
 		{ "exporter-idle", required_argument, NULL, OPT_EXPORTER_IDLE },
 		{ "scale-sampled", no_argument, NULL, OPT_SCALE_SAMPLED },
 		{ "max-state", required_argument, NULL, OPT_MAX_STATE },
+		{ "user", required_argument, NULL, OPT_USER },
 		FQ_CLI_COMMON_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 	};
@@ -79,6 +81,13 @@ run_option(struct fq_run_args *a, int c, int argc, char **argv)
 	case OPT_MAX_SKEW: dur = &a->eo.max_skew; break;
 	case OPT_EXPORTER_IDLE: dur = &a->eo.exporter_idle; break;
 	case OPT_SCALE_SAMPLED: a->dopts.scale_sampled = 1; return 0;
+	case OPT_USER:
+		a->lopts.user = optarg;
+		if (fq_service_user_check(optarg) == 0)
+			return 0;
+		snprintf(reason, sizeof reason, "run: --user: no user '%s'",
+			 optarg);
+		return fq_cli_bad_usage(reason);
 	case OPT_MAX_STATE:
 		if (fq_cli_parse_mib(optarg, &a->eo.max_state_bytes) == 0)
 			return 0;
