@@ -35,9 +35,17 @@ engine_stats(struct fq_engine *e, struct fq_out *o, int json)
 			      "\"state_cap\":%zu,\"state_sheds\":%llu,"
 			      "\"state_closed_early\":%llu,\"state_evicted\":%llu,"
 			      "\"state_tuples_dropped\":%llu,"
-			      "\"state_batch_flushed\":%llu,\"queries\":[",
+			      "\"state_batch_flushed\":%llu,",
 			      e->mem.bytes, e->mem.peak, e->cap.bytes, sheds,
 			      early, evic, drop, flushed);
+		fq_out_printf(o, "\"reloads\":%llu,\"reloads_refused\":%llu,"
+			      "\"queries_retired\":%llu,\"queries_added\":%llu,"
+			      "\"reload_flushed\":%llu,\"queries\":[",
+			      (unsigned long long)e->reloads,
+			      (unsigned long long)e->reloads_refused,
+			      (unsigned long long)e->queries_retired,
+			      (unsigned long long)e->queries_added,
+			      (unsigned long long)e->reload_flushed);
 	} else {
 		fq_out_printf(o, "engine: records %llu late %llu long %llu "
 			      "future %llu past %llu untracked %llu\n",
@@ -47,6 +55,15 @@ engine_stats(struct fq_engine *e, struct fq_out *o, int json)
 			      "batch_flushed %llu\n",
 			      e->mem.bytes, e->mem.peak, e->cap.bytes, sheds,
 			      early, evic, drop, flushed);
+		if (e->reloads || e->reloads_refused)
+			fq_out_printf(o, "reload: reloads %llu refused %llu "
+				      "queries_retired %llu queries_added %llu "
+				      "flushed %llu\n",
+				      (unsigned long long)e->reloads,
+				      (unsigned long long)e->reloads_refused,
+				      (unsigned long long)e->queries_retired,
+				      (unsigned long long)e->queries_added,
+				      (unsigned long long)e->reload_flushed);
 	}
 }
 
@@ -167,7 +184,7 @@ fq_engine_print_stats(struct fq_engine *e, struct fq_out *o, int json)
 			branch_stats(q, b, o, json);
 		if (json)
 			fq_out_str(o, "}");
-		latency_stats(e, (uint32_t)i, o, json);
+		latency_stats(e, e->q[i]->ug.qi, o, json);
 		if (json)
 			fq_out_str(o, "}");
 	}

@@ -240,6 +240,7 @@ become_service(uv_loop_t *loop, struct loop_state *st)
 	}
 	st->watchdog_on = fq_service_watchdog_start(loop, &st->watchdog);
 	fq_service_ready("collecting");
+	fq_info("ready: every source is open");
 	return 0;
 }
 

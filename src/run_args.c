@@ -234,3 +234,33 @@ fq_run_args_check_sources(const struct fq_run_args *a)
 	}
 	return bad;
 }
+
+int
+fq_run_args_sources_from(struct fq_run_args *a,
+			 const struct fq_run_queries *qs)
+{
+	if (a->n_specs)
+		return 0;
+	a->from_query = 1;
+	for (size_t i = 0; i < qs->n; i++) {
+		const struct fq_plan *p = fq_query_plan(qs->v[i].q);
+		for (size_t k = 0; k < p->ninputs; k++) {
+			size_t n = a->n_specs + 2;
+			const char **v = realloc(a->specs, n * sizeof *v);
+			if (v)
+				a->specs = v;
+			const char **o = realloc(a->spec_origin, n * sizeof *o);
+			if (o)
+				a->spec_origin = o;
+			if (v == NULL || o == NULL) {
+				fq_error("out of memory");
+				return 1;
+			}
+			a->spec_origin[a->n_specs] = NULL;
+			a->specs[a->n_specs++] = p->inputs[k].text;
+		}
+	}
+	if (a->n_specs == 0)
+		return fq_cli_bad_usage("run: no source: give one with -s");
+	return 0;
+}
