@@ -17,6 +17,29 @@ mg_counters(const struct pl_query *q)
 	return q->mg ? &q->mg->c : &none;
 }
 
+/* The reload counters: "name":N, each followed by a comma (JSON), or
+ * one "reload:" line. */
+static void
+reload_stats(const struct fq_engine *e, struct fq_out *o, int json)
+{
+	const struct {
+		const char *name;
+		uint64_t v;
+	} c[] = {
+		{ "reloads", e->reloads }, { "reloads_refused", e->reloads_refused },
+		{ "queries_retired", e->queries_retired },
+		{ "queries_added", e->queries_added },
+		{ "reload_flushed", e->reload_flushed },
+	};
+	if (!json)
+		fq_out_str(o, "reload:");
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+		fq_out_printf(o, json ? "\"%s\":%llu," : " %s %llu", c[i].name,
+			      (unsigned long long)c[i].v);
+	if (!json)
+		fq_out_str(o, "\n");
+}
+
 static void
 engine_stats(struct fq_engine *e, struct fq_out *o, int json)
 {
@@ -38,14 +61,8 @@ engine_stats(struct fq_engine *e, struct fq_out *o, int json)
 			      "\"state_batch_flushed\":%llu,",
 			      e->mem.bytes, e->mem.peak, e->cap.bytes, sheds,
 			      early, evic, drop, flushed);
-		fq_out_printf(o, "\"reloads\":%llu,\"reloads_refused\":%llu,"
-			      "\"queries_retired\":%llu,\"queries_added\":%llu,"
-			      "\"reload_flushed\":%llu,\"queries\":[",
-			      (unsigned long long)e->reloads,
-			      (unsigned long long)e->reloads_refused,
-			      (unsigned long long)e->queries_retired,
-			      (unsigned long long)e->queries_added,
-			      (unsigned long long)e->reload_flushed);
+		reload_stats(e, o, 1);
+		fq_out_str(o, "\"queries\":[");
 	} else {
 		fq_out_printf(o, "engine: records %llu late %llu long %llu "
 			      "future %llu past %llu untracked %llu\n",
@@ -56,14 +73,7 @@ engine_stats(struct fq_engine *e, struct fq_out *o, int json)
 			      e->mem.bytes, e->mem.peak, e->cap.bytes, sheds,
 			      early, evic, drop, flushed);
 		if (e->reloads || e->reloads_refused)
-			fq_out_printf(o, "reload: reloads %llu refused %llu "
-				      "queries_retired %llu queries_added %llu "
-				      "flushed %llu\n",
-				      (unsigned long long)e->reloads,
-				      (unsigned long long)e->reloads_refused,
-				      (unsigned long long)e->queries_retired,
-				      (unsigned long long)e->queries_added,
-				      (unsigned long long)e->reload_flushed);
+			reload_stats(e, o, 0);
 	}
 }
 

@@ -130,13 +130,19 @@ class Run:
         return json.loads(last), err
 
 
-def case_keep():
+def two_records(threshold):
+    """flowq running query q (n >= threshold) with a group of two."""
     port = free_port()
-    q = write("q.flw", QUERY % 3)
+    q = write("q.flw", QUERY % threshold)
     config([port], [q])
     r = Run(port)
     r.send(port, 0x0a000001, 2)
     r.wait_records(port, 2)
+    return port, q, r
+
+
+def case_keep():
+    port, q, r = two_records(3)
     r.reload()
     if "1 kept" not in r.f.stderr():
         fail("the unchanged query was not kept: " + r.f.stderr())
@@ -186,12 +192,7 @@ def case_changed():
 
 
 def case_refused():
-    port = free_port()
-    q = write("q.flw", QUERY % 3)
-    config([port], [q])
-    r = Run(port)
-    r.send(port, 0x0a000001, 2)
-    r.wait_records(port, 2)
+    port, q, r = two_records(3)
     write("q.flw", (QUERY % 3).replace("n >= 3", "n >= "))
     r.reload("reload refused")
     if "q.flw:12:10: error:" not in r.f.stderr():
