@@ -42,6 +42,7 @@ struct fq_store {
 	int finished;                   /* input ended: no new file */
 	/* Counters. */
 	uint64_t records, dropped, files, bytes, write_errors;
+	uint64_t unsure;                /* records since the last flush */
 	uint64_t expired_files, expired_bytes, recovered;
 };
 
@@ -123,6 +124,11 @@ write_out(struct fq_store *s)
 			if (ftruncate(s->fd, s->good_off) == 0)
 				(void)lseek(s->fd, s->good_off, SEEK_SET);
 			s->broken = 1;
+			/* What the cut took is not known to the record: all
+			 * since the last flush count as dropped (at most). */
+			s->records -= s->unsure;
+			s->dropped += s->unsure;
+			s->unsure = 0;
 			count_error(s, "cannot write", err);
 			break;
 		}
@@ -210,6 +216,7 @@ finish_current(struct fq_store *s, int sync_here)
 		return;
 	if (!s->broken && fq__store_enc_emit(s->enc) == 0)
 		write_out(s);
+	s->unsure = 0;
 	fq__store_enc_free(s->enc);
 	s->enc = NULL;
 	s->len = 0;
@@ -291,6 +298,7 @@ fq_store_records(struct fq_store *s, const struct fq_record *recs, size_t n)
 			return;
 		}
 		s->records++;
+		s->unsure++;
 	}
 }
 
@@ -304,6 +312,8 @@ fq_store_flush(struct fq_store *s)
 	}
 	if (s->fd >= 0 && !s->broken && fq__store_enc_emit(s->enc) == 0)
 		write_out(s);
+	if (!s->broken)
+		s->unsure = 0;
 }
 
 /* Oldest first: past --store-max-age, or while the store is over
