@@ -20,6 +20,7 @@
 #include "metrics.h"
 #include "opts.h"
 #include "query.h"
+#include "reload.h"
 #include "run_args.h"
 
 #include <getopt.h>
@@ -28,10 +29,12 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Everything a run holds, for the counters and the end. */
+/* Everything a run holds, for the counters, a reload and the end. */
 struct run_ctx {
 	struct fq_engine *eng;
 	struct fq_match_sink *sinks;   /* owned list, in the engine's order */
+	struct fq_run_live live;       /* the queries and sockets running */
+	int live_inited;
 };
 
 static void
@@ -71,10 +74,13 @@ run_flush(void *ctx)
 		fq_engine_flush(rc->eng);
 }
 
+/* SIGHUP: the configuration again (reload.h), then the files reopened. */
 static void
 run_reopen(void *ctx)
 {
 	struct run_ctx *rc = ctx;
+	if (rc->live_inited && !rc->live.ing->stopping)
+		fq_run_reload(&rc->live);
 	if (rc->eng)
 		fq_engine_reopen(rc->eng);
 }
@@ -87,67 +93,6 @@ run_at_end(void *ctx)
 	for (struct fq_match_sink *s = rc->sinks; s; s = s->next)
 		if (s->ops->close)
 			s->ops->close(s);
-}
-
-/* "dir/http-download.flw" -> "http-download" */
-static char *
-query_name(const char *path)
-{
-	const char *b = strrchr(path, '/');
-	b = b ? b + 1 : path;
-	const char *dot = strrchr(b, '.');
-	size_t n = dot && dot != b ? (size_t)(dot - b) : strlen(b);
-	char *s = malloc(n + 1);
-	if (s) {
-		memcpy(s, b, n);
-		s[n] = '\0';
-	}
-	return s;
-}
-
-/* Compile every query; report all their diagnostics.  1 on an error. */
-static int
-compile_queries(const struct fq_run_args *a, struct fq_query **queries)
-{
-	int errors = 0;
-	for (size_t i = 0; i < a->n_q; i++) {
-		struct fq_diag d;
-		fq_diag_init(&d);
-		int rc = fq_query_compile_file(&queries[i], a->qfiles[i], &d);
-		fq_diag_print(&d, stderr);
-		fq_diag_fini(&d);
-		if (rc < 0)
-			errors++;
-	}
-	return errors ? 1 : 0;
-}
-
-/* Without -s, the queries' input endpoints; 0 or the exit status. */
-static int
-default_sources(struct fq_run_args *a, struct fq_query **queries)
-{
-	if (a->n_specs)
-		return 0;
-	a->from_query = 1;
-	for (size_t i = 0; i < a->n_q; i++) {
-		const struct fq_plan *p = fq_query_plan(queries[i]);
-		for (size_t k = 0; k < p->ninputs; k++) {
-			size_t n = a->n_specs + 2;
-			const char **v = realloc(a->specs, n * sizeof *v);
-			if (v)
-				a->specs = v;
-			const char **o = realloc(a->spec_origin, n * sizeof *o);
-			if (o)
-				a->spec_origin = o;
-			if (v == NULL || o == NULL)
-				return 1;
-			a->spec_origin[a->n_specs] = NULL;
-			a->specs[a->n_specs++] = p->inputs[k].text;
-		}
-	}
-	if (a->n_specs == 0)
-		return fq_cli_bad_usage("run: no source: give one with -s");
-	return 0;
 }
 
 /* Make the sinks the options ask for and give them to the engine; 0 or
@@ -193,17 +138,14 @@ make_sinks(const struct fq_run_args *a, uv_loop_t *loop, struct run_ctx *rc)
 }
 
 static int
-add_queries(const struct fq_run_args *a, struct fq_engine *eng,
-	    struct fq_query **queries, char **names)
+add_queries(const struct fq_run_queries *qs, struct fq_engine *eng)
 {
-	for (size_t i = 0; i < a->n_q; i++) {
-		names[i] = query_name(a->qfiles[i]);
-		if (names[i] == NULL ||
-		    fq_engine_add_query(eng, names[i], fq_query_plan(queries[i])) < 0) {
+	for (size_t i = 0; i < qs->n; i++)
+		if (fq_engine_add_query(eng, qs->v[i].name,
+					fq_query_plan(qs->v[i].q)) < 0) {
 			fq_error("out of memory");
 			return 1;
 		}
-	}
 	return 0;
 }
 
@@ -253,27 +195,19 @@ int
 fq_cmd_run(int argc, char **argv)
 {
 	struct fq_run_args a;
-	struct run_ctx rctx = { NULL, NULL };
-	struct fq_query **queries = NULL;
-	char **names = NULL;
+	struct run_ctx rctx;
 	struct fq_ingest ing;
 	struct fq_metrics *metrics = NULL;
 	int ing_inited = 0, loop_inited = 0;
 	uv_loop_t loop;
 
+	memset(&rctx, 0, sizeof rctx);
+	struct fq_run_live *live = &rctx.live;
 	int status = fq_run_args_parse(&a, argc, argv);
-	if (status == 0) {
-		queries = calloc(a.n_q + 1, sizeof *queries);
-		names = calloc(a.n_q + 1, sizeof *names);
-		if (!queries || !names) {
-			fq_error("out of memory");
-			status = 1;
-		}
-	}
 	if (status == 0)
-		status = compile_queries(&a, queries);
+		status = fq_run_queries_load(&live->qs, a.qfiles, a.n_q);
 	if (status == 0)
-		status = default_sources(&a, queries);
+		status = fq_run_args_sources_from(&a, &live->qs);
 	if (status != 0) {
 		if (status == -1)
 			status = 0;   /* --help */
@@ -292,7 +226,7 @@ fq_cmd_run(int argc, char **argv)
 	if (fq_engine_new(&rctx.eng, &a.eo) < 0)
 		goto out;
 	if (make_sinks(&a, &loop, &rctx) != 0 ||
-	    add_queries(&a, rctx.eng, queries, names) != 0)
+	    add_queries(&live->qs, rctx.eng) != 0)
 		goto out;
 
 	fq_ingest_init(&ing, &loop, fq_engine_sink(rctx.eng));
@@ -305,6 +239,14 @@ fq_cmd_run(int argc, char **argv)
 		status = start_metrics(&a, &metrics);
 	if (status != 0)
 		goto out;
+	*live = (struct fq_run_live){ &a, argc, argv, rctx.eng, &ing,
+				      live->qs, NULL, 0 };
+	if (fq_run_live_init(live) < 0) {
+		fq_error("out of memory");
+		status = 1;
+		goto out;
+	}
+	rctx.live_inited = 1;
 	status = fq_cli_loop_run(&loop, &ing, &a.lopts);
 	if (report_sink_errors(&rctx))
 		status = 1;
@@ -318,12 +260,7 @@ out:
 		uv_loop_close(&loop);
 	}
 	fq_engine_free(rctx.eng);
-	for (size_t i = 0; queries && i < a.n_q; i++)
-		fq_query_free(queries[i]);
-	for (size_t i = 0; names && i < a.n_q; i++)
-		free(names[i]);
-	free(names);
-	free(queries);
+	fq_run_live_fini(live);
 	fq_run_args_fini(&a);
 	return status;
 }

@@ -26,6 +26,7 @@
 #include "fq_log.h"
 #include "fq_out.h"
 #include "fq_stop.h"
+#include "service.h"
 #include "metrics.h"
 
 #include <signal.h>
@@ -48,6 +49,8 @@ struct loop_state {
 	uv_timer_t tick;       /* --stats-interval */
 	uv_prepare_t idle;     /* flush before the loop waits */
 	uv_timer_t flush;      /* flush while the loop is busy */
+	uv_timer_t watchdog;   /* systemd's WatchdogSec= */
+	int watchdog_on;
 	int closed;
 };
 
@@ -95,6 +98,7 @@ on_stop(uv_async_t *h)
 	struct loop_state *st = h->data;
 	fq_info("signal %d: stopping, flushing (grace %lld ms)", (int)stop_signum,
 		(long long)stop_grace_ms);
+	fq_service_stopping();
 	fq_ingest_stop(st->ing);
 }
 
@@ -162,9 +166,11 @@ on_hup(uv_signal_t *h, int signum)
 {
 	(void)signum;
 	struct loop_state *st = h->data;
+	fq_service_reloading();
 	fq_ingest_reopen(st->ing);
 	if (st->opts->reopen)
 		st->opts->reopen(st->opts->out_ctx);
+	fq_service_ready(NULL);
 }
 
 /* Every output to the operating system: the run's or print's, and the
@@ -225,6 +231,8 @@ close_handles(struct loop_state *st)
 	uv_close((uv_handle_t *)&st->tick, NULL);
 	uv_close((uv_handle_t *)&st->idle, NULL);
 	uv_close((uv_handle_t *)&st->flush, NULL);
+	if (st->watchdog_on)
+		uv_close((uv_handle_t *)&st->watchdog, NULL);
 }
 
 /* After every loop iteration: once input has ended, release our handles
@@ -235,6 +243,25 @@ on_check(uv_check_t *h)
 	struct loop_state *st = h->data;
 	if (st->ing->finished)
 		close_handles(st);
+}
+
+/*
+ * Sources are bound: drop root (--user), then tell a service manager we
+ * are ready and start its watchdog.  0, or -FQ_EINVAL (said).
+ */
+static int
+become_service(uv_loop_t *loop, struct loop_state *st)
+{
+	char why[256];
+	if (st->opts->user &&
+	    fq_service_drop_privileges(st->opts->user, why, sizeof why) < 0) {
+		fq_error("%s", why);
+		return -FQ_EINVAL;
+	}
+	st->watchdog_on = fq_service_watchdog_start(loop, &st->watchdog);
+	fq_service_ready("collecting");
+	fq_info("ready: every source is open");
+	return 0;
 }
 
 int
@@ -283,6 +310,8 @@ fq_cli_loop_run(uv_loop_t *loop, struct fq_ingest *ing,
 		fq_metrics_attach(opts->metrics, loop, metrics_stats, &st);
 	stop_metrics = opts->metrics;
 	int rc = fq_ingest_start(ing);
+	if (rc == 0)
+		rc = become_service(loop, &st);
 	if (rc < 0)
 		fq_ingest_stop(ing);
 	fq_metrics_ready(opts->metrics, rc == 0 && !ing->finished &&

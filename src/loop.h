@@ -35,6 +35,8 @@ struct fq_cli_loop_opts {
 	 * limit); read it with fq_cli_grace_ms(), which knows the default */
 	int64_t grace_ms;
 	int grace_set;
+	/* --user: who to become once the sources are bound (NULL: stay) */
+	const char *user;
 	/* Optional: the --metrics endpoint (metrics.h), rendered on the loop */
 	struct fq_metrics *metrics;
 };
@@ -49,7 +51,9 @@ int64_t fq_cli_grace_ms(const struct fq_cli_loop_opts *opts);
 
 /*
  * Start `ing` (already holding its sources) on `loop` and run until input
- * ends.  Returns the exit status of SPEC section 7 (0 or 1).
+ * ends.  Once the sources are bound: opts->user is become, and a service
+ * manager is told we are ready (service.h).  Returns the exit status of
+ * SPEC section 7 (0 or 1).
  */
 int fq_cli_loop_run(uv_loop_t *loop, struct fq_ingest *ing,
 		    const struct fq_cli_loop_opts *opts);

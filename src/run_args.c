@@ -13,6 +13,7 @@
 #include "fq_source.h"
 #include "match_sink.h"
 #include "metrics.h"
+#include "service.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -22,11 +23,13 @@
 enum {
 	OPT_JSON = 256, OPT_NO_RECORDS, OPT_BATCH, OPT_WINDOW, OPT_LATENESS,
 	OPT_MAX_DURATION, OPT_MAX_SKEW, OPT_EXPORTER_IDLE, OPT_SCALE_SAMPLED,
-	OPT_MAX_STATE, OPT_EARLY, OPT_METRICS, OPT_METRICS_EXPORTERS,
+	OPT_MAX_STATE, OPT_EARLY, OPT_USER, OPT_METRICS, OPT_METRICS_EXPORTERS,
 	OPT_SINK = 512,            /* + the registry row's index */
 };
 
 #define RUN_SHORTOPTS ":s:o:h"
+/* Room in the getopt table: the fixed options and the registry's sinks. */
+#define RUN_MAX_OPTS 128
 
 /* The getopt table: the command's options and the registry's sinks. */
 static void
@@ -49,10 +52,13 @@ build_longopts(struct option *lo)
 		{ "metrics", required_argument, NULL, OPT_METRICS },
 		{ "metrics-exporters", required_argument, NULL,
 		  OPT_METRICS_EXPORTERS },
+		{ "user", required_argument, NULL, OPT_USER },
 		FQ_CLI_COMMON_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 	};
 	size_t n = sizeof fixed / sizeof fixed[0];
+	_Static_assert(sizeof fixed / sizeof fixed[0] + FQ_RUN_MAX_SINKS <
+		       RUN_MAX_OPTS, "the getopt table has room for every option");
 	memcpy(lo, fixed, sizeof fixed);
 	for (size_t i = 0; fq_sink_defs[i] && i < FQ_RUN_MAX_SINKS; i++) {
 		const struct fq_sink_def *d = fq_sink_defs[i];
@@ -105,6 +111,13 @@ run_option(struct fq_run_args *a, int c, int argc, char **argv)
 	case OPT_MAX_SKEW: dur = &a->eo.max_skew; break;
 	case OPT_EXPORTER_IDLE: dur = &a->eo.exporter_idle; break;
 	case OPT_SCALE_SAMPLED: a->dopts.scale_sampled = 1; return 0;
+	case OPT_USER:
+		a->lopts.user = optarg;
+		if (fq_service_user_check(optarg) == 0)
+			return 0;
+		snprintf(reason, sizeof reason, "run: --user: no user '%s'",
+			 optarg);
+		return fq_cli_bad_usage(reason);
 	case OPT_MAX_STATE:
 		if (fq_cli_parse_mib(optarg, &a->eo.max_state_bytes) == 0)
 			return 0;
@@ -153,7 +166,7 @@ run_option(struct fq_run_args *a, int c, int argc, char **argv)
 static int
 parse_args(struct fq_run_args *a, int argc, char **argv)
 {
-	struct option longopts[64];
+	struct option longopts[RUN_MAX_OPTS];
 	build_longopts(longopts);
 	optind = 0;
 	opterr = 0;
@@ -199,7 +212,7 @@ load_conf(struct fq_run_args *a, int argc, char **argv)
 		free(rest);
 		return fq_cli_bad_usage("run: --config needs a file name");
 	}
-	struct option longopts[64];
+	struct option longopts[RUN_MAX_OPTS];
 	build_longopts(longopts);
 	static const char *const lists[] = { "source", "allow", NULL };
 	int rc = fq_cli_conf_load(&a->conf, path, longopts, lists,
@@ -254,4 +267,34 @@ fq_run_args_check_sources(const struct fq_run_args *a)
 		bad = 1;
 	}
 	return bad;
+}
+
+int
+fq_run_args_sources_from(struct fq_run_args *a,
+			 const struct fq_run_queries *qs)
+{
+	if (a->n_specs)
+		return 0;
+	a->from_query = 1;
+	for (size_t i = 0; i < qs->n; i++) {
+		const struct fq_plan *p = fq_query_plan(qs->v[i].q);
+		for (size_t k = 0; k < p->ninputs; k++) {
+			size_t n = a->n_specs + 2;
+			const char **v = realloc(a->specs, n * sizeof *v);
+			if (v)
+				a->specs = v;
+			const char **o = realloc(a->spec_origin, n * sizeof *o);
+			if (o)
+				a->spec_origin = o;
+			if (v == NULL || o == NULL) {
+				fq_error("out of memory");
+				return 1;
+			}
+			a->spec_origin[a->n_specs] = NULL;
+			a->specs[a->n_specs++] = p->inputs[k].text;
+		}
+	}
+	if (a->n_specs == 0)
+		return fq_cli_bad_usage("run: no source: give one with -s");
+	return 0;
 }

@@ -14,6 +14,7 @@
 #include "fq_decoder.h"
 #include "loop.h"
 #include "opts.h"
+#include "run_queries.h"
 
 #include <stdint.h>
 
@@ -53,6 +54,14 @@ struct fq_run_args {
 int fq_run_args_parse(struct fq_run_args *a, int argc, char **argv);
 
 void fq_run_args_fini(struct fq_run_args *a);
+
+/*
+ * Without -s, the sources are the queries' input endpoints (SPEC
+ * section 3; borrowed from the plans: qs must outlive a->specs).  0, or
+ * the exit status (said).
+ */
+int fq_run_args_sources_from(struct fq_run_args *a,
+			     const struct fq_run_queries *qs);
 
 /*
  * The configuration's sources checked without opening anything: socket
