@@ -138,6 +138,14 @@ fq_cli_common_option(int c, const char *arg, struct fq_cli_common *cm,
 		cm->source.replay_speed = x;
 		return 1;
 	}
+	case FQ_CLI_OPT_GRACE:
+		if (fq_time_parse_duration(arg, &lo->grace_ms) < 0) {
+			snprintf(reason, reason_len, "--grace: '%s' is not a "
+				 "duration (use ms, s, min, h or inf, e.g. 5s)", arg);
+			return -1;
+		}
+		lo->grace_set = 1;
+		return 1;
 	case FQ_CLI_OPT_IPFIX_DECODER:
 		if (strcmp(arg, "libfixbuf") == 0) {
 			cm->ipfix = FQ_IPFIX_LIBFIXBUF;

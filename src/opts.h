@@ -46,6 +46,7 @@ enum {
 	FQ_CLI_OPT_STATS = 0x1000, FQ_CLI_OPT_STATS_JSON,
 	FQ_CLI_OPT_STATS_INTERVAL, FQ_CLI_OPT_ALLOW, FQ_CLI_OPT_RECORD,
 	FQ_CLI_OPT_RCVBUF, FQ_CLI_OPT_SPEED, FQ_CLI_OPT_IPFIX_DECODER,
+	FQ_CLI_OPT_GRACE,
 };
 
 #define FQ_CLI_COMMON_LONGOPTS \
@@ -56,7 +57,8 @@ enum {
 	{ "record", required_argument, NULL, FQ_CLI_OPT_RECORD }, \
 	{ "rcvbuf", required_argument, NULL, FQ_CLI_OPT_RCVBUF }, \
 	{ "speed", required_argument, NULL, FQ_CLI_OPT_SPEED }, \
-	{ "ipfix-decoder", required_argument, NULL, FQ_CLI_OPT_IPFIX_DECODER }
+	{ "ipfix-decoder", required_argument, NULL, FQ_CLI_OPT_IPFIX_DECODER }, \
+	{ "grace", required_argument, NULL, FQ_CLI_OPT_GRACE }
 
 struct fq_cli_common {
 	struct fq_cli_allow allow;     /* --allow */

@@ -10,6 +10,7 @@
 #include "fq_error.h"
 #include "fq_log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,6 +109,76 @@ fq_ingest_add(struct fq_ingest *ing, const char *spec,
 	while (*pp)
 		pp = &(*pp)->next;
 	*pp = src;
+	return 0;
+}
+
+/* The live source spelled `spec` now running, or NULL; *pp its link. */
+static struct fq_source *
+find_live(struct fq_ingest *ing, const char *spec, struct fq_source ***pp)
+{
+	for (*pp = &ing->sources; **pp; *pp = &(**pp)->next) {
+		struct fq_source *s = **pp;
+		if (s->live && !s->done && strcmp(s->spec, spec) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+int
+fq_ingest_add_live(struct fq_ingest *ing, const char *spec,
+		   const struct fq_source_opts *opts, char *why,
+		   size_t why_len)
+{
+	if (ing->stopping || ing->finished) {
+		snprintf(why, why_len, "%s: the input is ending", spec);
+		return -FQ_ESTOP;
+	}
+	int rc = fq_ingest_add(ing, spec, opts, why, why_len);
+	if (rc < 0)
+		return rc;
+	struct fq_source **pp, *s;
+	for (pp = &ing->sources; (*pp)->next; pp = &(*pp)->next)
+		;
+	s = *pp;
+	if (!s->live) {
+		snprintf(why, why_len, "%s: only a socket can be added to a "
+			 "running collector", spec);
+		rc = -FQ_EINVAL;
+	} else if (ing->started) {
+		rc = s->ops->start(s);
+		if (rc < 0)
+			snprintf(why, why_len, "%s: cannot start (said above)",
+				 spec);
+	}
+	if (rc < 0) {
+		/* Not started, or failed to: closed and kept for the end,
+		 * like a removed one. */
+		*pp = NULL;
+		s->done = 1;
+		if (s->ops->close)
+			s->ops->close(s);
+		s->next = ing->retired;
+		ing->retired = s;
+	}
+	return rc;
+}
+
+int
+fq_ingest_remove(struct fq_ingest *ing, const char *spec)
+{
+	struct fq_source **pp;
+	struct fq_source *s = find_live(ing, spec, &pp);
+	if (s == NULL)
+		return -FQ_ENOENT;
+	/* Out of the list first: its done is not the input's end. */
+	*pp = s->next;
+	s->next = ing->retired;
+	ing->retired = s;
+	s->ops->stop(s);
+	if (!s->done)
+		fq_source_done(s, 0);
+	if (s->ops->close)
+		s->ops->close(s);
 	return 0;
 }
 
@@ -280,14 +351,16 @@ fq_ingest_fini(struct fq_ingest *ing)
 	}
 	/* Let the close callbacks run before memory goes away. */
 	uv_run(ing->loop, UV_RUN_NOWAIT);
-	struct fq_source *s = ing->sources;
-	while (s) {
-		struct fq_source *next = s->next;
-		free(s->spec);
-		s->ops->free(s);
-		s = next;
+	for (int list = 0; list < 2; list++) {
+		struct fq_source *s = list ? ing->retired : ing->sources;
+		while (s) {
+			struct fq_source *next = s->next;
+			free(s->spec);
+			s->ops->free(s);
+			s = next;
+		}
 	}
-	ing->sources = NULL;
+	ing->sources = ing->retired = NULL;
 	if (ing->decoder)
 		fq_decoder_free(ing->decoder);
 	ing->decoder = NULL;

@@ -26,6 +26,8 @@ struct fq_ingest {
 	uv_loop_t *loop;               /* borrowed */
 	struct fq_sink *sink;          /* borrowed */
 	struct fq_source *sources;     /* owned list, command-line order */
+	struct fq_source *retired;     /* owned list: taken out by a reload,
+					  closed, freed at the end */
 	struct fq_source *replay;      /* the replay source now running */
 	struct fq_decoder *decoder;    /* owned, created on first use */
 	struct fq_decoder_opts decoder_opts;
@@ -52,6 +54,17 @@ void fq_ingest_fini(struct fq_ingest *ing);
 int fq_ingest_add(struct fq_ingest *ing, const char *spec,
 		  const struct fq_source_opts *opts, char *why,
 		  size_t why_len);
+
+/*
+ * A reload: add a live source (a socket) to a running ingest, started at
+ * once (bound), or take one out (stopped and closed; its counters go).
+ * add: 0, or -FQ_E* with the reason in why (nothing added); remove: 0
+ * or -FQ_ENOENT when no live source is spelled `spec`.
+ */
+int fq_ingest_add_live(struct fq_ingest *ing, const char *spec,
+		       const struct fq_source_opts *opts, char *why,
+		       size_t why_len);
+int fq_ingest_remove(struct fq_ingest *ing, const char *spec);
 
 /* Start all live sources and the first replay source. */
 int fq_ingest_start(struct fq_ingest *ing);

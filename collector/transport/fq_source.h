@@ -89,6 +89,13 @@ struct fq_source_opts {
 int fq_source_create(const char *spec, const struct fq_source_opts *opts,
 		     struct fq_source **out, char *why, size_t why_len);
 
+/*
+ * Check a spelling without opening anything: a known kind, a socket
+ * address that parses, a file that can be read.  0, or -FQ_EINVAL /
+ * -FQ_ENOENT with a one-line reason in why.
+ */
+int fq_source_check(const char *spec, char *why, size_t why_len);
+
 /* Called by a source exactly once when it has produced everything. */
 void fq_source_done(struct fq_source *src, int status);
 
