@@ -248,7 +248,8 @@ fq__domain_header(struct fq__sessions *s, struct fq_exporter *ex,
 	int restart = 0;
 	/* Back: a wrap-around distance of less than 2^31 behind. */
 	uint32_t behind = dom->last_seq - seq;
-	if (dom->have_last && behind != 0 && behind < (1u << 31)) {
+	int back = dom->have_last && behind != 0 && behind < (1u << 31);
+	if (back) {
 		if (version == 9) {
 			int64_t boot = (int64_t)export_secs * 1000 - uptime;
 			int64_t was = (int64_t)dom->last_export_secs * 1000 -
@@ -263,6 +264,8 @@ fq__domain_header(struct fq__sessions *s, struct fq_exporter *ex,
 	}
 	if (restart)
 		fq__domain_restart(s, ex, dom);
+	else if (back)
+		return 0;       /* a late datagram: the last one stays */
 	dom->have_last = 1;
 	dom->last_seq = seq;
 	dom->last_uptime = uptime;

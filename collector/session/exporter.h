@@ -264,7 +264,9 @@ void fq__domain_restart(struct fq__sessions *s, struct fq_exporter *ex,
  * back and the boot time (export time - uptime) moved forward by more
  * than 2 s.  IPFIX: the sequence number went back to less than half of
  * the last one while the export time did not go back (a reordered
- * datagram is only a little behind).  Returns 1 on a restart.
+ * datagram is only a little behind).  A datagram behind the last one that
+ * is no restart (late, reordered) leaves the remembered header as it is.
+ * Returns 1 on a restart.
  */
 int fq__domain_header(struct fq__sessions *s, struct fq_exporter *ex,
 		      struct fq__domain *dom, uint8_t version, uint32_t seq,

@@ -454,15 +454,30 @@ def softflowd(cap, args, tag):
     time.sleep(0.3)
 
 
-def exporter_ok(err, tag):
-    """flowq's exporter counters after a softflowd run: nothing dropped."""
-    ex = stats_json(err)["exporters"]
-    for e in ex:
-        for k in ("malformed", "time_range", "unknown_template_records",
-                  "restarts"):
+def exporter_bad(err):
+    """flowq's exporter counters after a softflowd run: what dropped or
+    changed records (malformed datagrams, unknown templates, restarts,
+    time anomalies), as a message; "" when nothing did.  A header count
+    that disagrees with the flowsets (v9_count_mismatch) is what
+    softflowd sends: counted, not a failure."""
+    bad = []
+    for e in stats_json(err)["exporters"]:
+        for k in ("malformed", "unknown_template_records",
+                  "exporter_restarts"):
             if e.get(k):
-                fail("%s: exporter counter %s = %s: %s" % (tag, k, e[k], e))
-    return ex
+                bad.append("%s=%s" % (k, e[k]))
+        for k, v in e.get("anomalies_by_reason", {}).items():
+            if k.startswith("time_") or k == "negative_duration":
+                bad.append("%s=%s" % (k, v))
+    return " ".join(bad)
+
+
+def anomalies(err):
+    anom = {}
+    for e in stats_json(err)["exporters"]:
+        for k, v in e.get("anomalies_by_reason", {}).items():
+            anom[k] = anom.get(k, 0) + v
+    return anom
 
 
 def via_nfcapd(cap, ver):
@@ -497,7 +512,9 @@ def via_nfcapd(cap, ver):
 
 
 def over_tcp(cap):
-    """softflowd -P tcp -v 10 to flowq's tcp:// source."""
+    """softflowd -P tcp -v 10 to flowq's tcp:// source (nfcapd 1.7.1 has
+    no TCP listener, and NetFlow v5/v9 have no length to frame a stream
+    by: IPFIX is the only version over TCP)."""
     port = free_port(socket.SOCK_STREAM)
     fq, o, e = start_flowq(["print", "--json", "--stats-json", "-s",
                             "tcp://127.0.0.1:%d" % port], [port], "tcp")
@@ -505,10 +522,10 @@ def over_tcp(cap):
               "tcp")
     out, err = stop_flowq(fq, o, e)
     src = stats_json(err)["sources"][0]
+    bad = exporter_bad(err)
     if src.get("connections") != 1 or src.get("framing_errors") != 0:
-        fail("tcp: source counters %s" % src)
-    exporter_ok(err, "tcp")
-    return flowq_records(out)
+        bad += " source counters %s" % src
+    return flowq_records(out), bad
 
 
 def differ(got, want):
@@ -521,37 +538,50 @@ def differ(got, want):
 def case_softflowd(cap):
     """softflowd -r CAPTURE exporting NetFlow v5, v9 and IPFIX over UDP
     through nfcapd to flowq: flowq's records equal nfdump's, field by field
-    (times to the ms); IPFIX over TCP straight to flowq: the records flowq
-    has from UDP.  A capture without IPv4 flows gives no v5 record (v5
-    cannot carry IPv6): then both sides must have none."""
+    (times to the ms); IPFIX over TCP straight to flowq: nfdump's records
+    of the IPFIX-over-UDP run.  A capture without IPv4 flows gives no v5
+    record (v5 cannot carry IPv6): then both sides must have none.  Prints
+    one table row per version and transport, then fails on any that
+    differs."""
     need_softflowd()
     need(cap)
-    rows, udp10, v9 = [], None, None
+    name = os.path.basename(cap)
+    rows, errs, want10, v9 = [], [], None, None
     for ver in ("9", "5", "10"):
         got, want, err = via_nfcapd(cap, ver)
         if ver == "9":
             v9 = want
             if not want:
-                fail("v9: nfdump shows no records")
+                errs.append("v9: nfdump shows no records")
         if ver == "5" and not want and any(":" not in r[2] for r in v9):
-            fail("v5: nfdump shows no records, but there are IPv4 flows")
-        if got != want:
-            fail("v%s: %s" % (ver, differ(got, want)))
-        ex = exporter_ok(err, "v" + ver)
+            errs.append("v5: nfdump shows no records, but there are IPv4 "
+                        "flows")
         if ver == "10":
-            udp10 = got
-        anom = {}
-        for e in ex:
-            for k, v in e.get("anomalies_by_reason", {}).items():
-                anom[k] = anom.get(k, 0) + v
-        rows.append("v%s udp %d = nfdump %d%s" %
-                    (ver, len(got), len(want),
-                     " (anomalies %s)" % anom if anom else ""))
-    tcp = over_tcp(cap)
-    if tcp != udp10:
-        fail("IPFIX over TCP: %s" % differ(tcp, udp10))
-    rows.append("IPFIX tcp %d = flowq's IPFIX over udp" % len(tcp))
-    print("ok: %s: %s" % (os.path.basename(cap), "; ".join(rows)))
+            want10 = want
+        bad = exporter_bad(err)
+        if got != want:
+            errs.append("v%s: %s" % (ver, differ(got, want)))
+        if bad:
+            errs.append("v%s: exporter counters %s" % (ver, bad))
+        anom = anomalies(err)
+        rows.append((ver, "udp", len(got), len(want),
+                     got == want and not bad,
+                     " anomalies %s" % anom if anom else ""))
+    tcp, bad = over_tcp(cap)
+    if tcp != want10:
+        errs.append("IPFIX over TCP: %s" % differ(tcp, want10))
+    if bad:
+        errs.append("IPFIX over TCP: %s" % bad)
+    rows.append(("10", "tcp", len(tcp), len(want10),
+                 tcp == want10 and not bad, " (nfcapd: UDP, no TCP)"))
+    print("%-26s %-5s %-4s %12s %13s %s" % ("capture", "ver", "trsp",
+          "records flowq", "records nfcapd", "equal"))
+    for ver, tr, a, b, eq, note in rows:
+        print("%-26s v%-4s %-4s %12d %13d  %s%s" % (name, ver, tr, a, b,
+              "yes" if eq else "NO", note))
+    if errs:
+        fail("; ".join(errs))
+    print("ok: %s" % name)
 
 
 def case_pcapng():
