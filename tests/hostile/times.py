@@ -17,11 +17,15 @@ Records (flowStartMilliseconds, flowEndMilliseconds; now = export time):
 docs/decoders.md ("Times") says what becomes of each: kept, a time that
 is no time replaced by the record's other time or the export time, a
 negative duration's etime set to stime, and every one counted by reason.
+A capture taken on 2013-01-01 with a record of 2020, replayed: the window
+is the capture's own (arrival = capture time), so it is time_future.
 flowq before: r1, r2, r6 carried negative times (text: 1969 and
 "-6029-..." years), r4 a negative duration, and nothing was counted.
 """
+import json
 import os
 import re
+import struct
 import subprocess
 import sys
 import time
@@ -51,6 +55,46 @@ WANT_ANOM = {"time_invalid": 4, "time_before_1990": 1,
              "negative_duration": 1, "time_future": 1}
 
 
+def pcap_of(ts, payload):
+    """A one-packet Ethernet/IPv4/UDP capture taken at Unix time ts."""
+    udp = struct.pack(">HHHH", 40000, 4739, 8 + len(payload), 0) + payload
+    iph = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17,
+                      0, ip4("127.0.0.1"), ip4("127.0.0.1"))
+    csum = sum(struct.unpack(">10H", iph))
+    csum = (csum & 0xffff) + (csum >> 16)
+    iph = iph[:10] + struct.pack(">H", ~csum & 0xffff) + iph[12:]
+    frame = b"\0" * 12 + b"\x08\x00" + iph + udp
+    return (struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1) +
+            struct.pack("<IIII", ts, 0, len(frame), len(frame)) + frame)
+
+
+def old_capture(errs):
+    """Replayed, "now" is the capture's time: in a capture of 2013-01-01
+    a record of 2013 is fine and one of 2020 is in the future (by the wall
+    clock neither would be)."""
+    t13 = 1356998400
+    recs = b"".join(record(L, [ip4("10.7.0.%d" % i), ip4("10.8.0.1"),
+                               3000 + i, 80, 6, 1, 100, s, s + 1000])
+                    for i, s in enumerate([t13 * 1000 - 5000,
+                                           1577836800000]))
+    path = os.path.join(TMP, "old.pcap")
+    with open(path, "wb") as f:
+        f.write(pcap_of(t13, ipfix(0, t13, [set_(2, template(400, L)),
+                                              set_(400, recs)])))
+    p = subprocess.run([FLOWQ, "print", "--json", "--stats-json", path],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    st = [json.loads(x) for x in p.stderr.decode().splitlines()
+          if x.startswith("{")]
+    n = len(p.stdout.splitlines())
+    anom = st[-1]["exporters"][0].get("anomalies_by_reason") if st else None
+    print("capture of 2013: exit %d, %d records, anomalies %s" %
+          (p.returncode, n, anom))
+    if p.returncode != 0 or n != 2 or anom != {"time_future": 2}:
+        errs.append("capture of 2013: exit %d, %d records, anomalies %s, "
+                    "want 2 records, time_future 2 (stime and etime of "
+                    "the 2020 record)" % (p.returncode, n, anom))
+
+
 def main():
     cap = os.path.join(TMP, "times.pcap")
     fq = Flowq(FLOWQ, TMP, "times", ["--record", cap])
@@ -72,10 +116,19 @@ def main():
     print("live: %d records; anomalies %s" % (len(got), anom))
     if anom != WANT_ANOM:
         errs.append("anomalies %s, want %s" % (anom, WANT_ANOM))
-    # The text printer: no negative or five-digit year, ever.
-    p = subprocess.run([FLOWQ, "print", cap], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE)
+    # The text printer: no negative or five-digit year, ever.  Replayed,
+    # the window is the capture's: arrival is the packet's capture time,
+    # so the same times are out of it.
+    p = subprocess.run([FLOWQ, "print", "--stats-json", cap],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     text = p.stdout.decode(errors="replace")
+    rst = [json.loads(x) for x in p.stderr.decode().splitlines()
+           if x.startswith("{")]
+    ranom = rst[-1]["exporters"][0].get("anomalies_by_reason") if rst \
+        else None
+    print("replay: anomalies %s" % ranom)
+    if ranom != WANT_ANOM:
+        errs.append("replay: anomalies %s, want %s" % (ranom, WANT_ANOM))
     years = [int(y) for y in re.findall(r"(-?\d+)-\d\d-\d\dT", text)]
     print("replay: exit %d, years printed %s" % (p.returncode,
                                                   sorted(set(years))))
@@ -86,6 +139,7 @@ def main():
                                                           text):
         errs.append("a year outside 0000-9999 printed: %s" %
                     sorted(set(years)))
+    old_capture(errs)
     if errs:
         fail("; ".join(errs))
     print("ok: 7 crafted records, times settled and counted")
