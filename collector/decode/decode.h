@@ -114,6 +114,7 @@ struct fq__dctx {
 	size_t n;                       /* records pending in d->batch */
 	int64_t now_ms;                 /* arrival time (0 = unknown) */
 	int malformed;                  /* counted as malformed already */
+	int anomaly_logged;             /* one anomaly message per datagram */
 };
 
 /* Sends the pending batch to emit (once emit failed, records are dropped). */

@@ -19,6 +19,14 @@ void
 fq__anomaly(struct fq__dctx *c, enum fq__anom why, const char *fmt, ...)
 {
 	c->ex->anomalies[why]++;
+	/*
+	 * One message per datagram: an exporter whose clock is off makes
+	 * every record anomalous, and formatting a message per record would
+	 * cost more than decoding it (the counters have the numbers).
+	 */
+	if (c->anomaly_logged)
+		return;
+	c->anomaly_logged = 1;
 	char msg[160];
 	va_list ap;
 	va_start(ap, fmt);
