@@ -27,6 +27,8 @@ enum {
 };
 
 #define RUN_SHORTOPTS ":s:o:h"
+/* Room in the getopt table: the fixed options and the registry's sinks. */
+#define RUN_MAX_OPTS 128
 
 /* The getopt table: the command's options and the registry's sinks. */
 static void
@@ -51,6 +53,8 @@ build_longopts(struct option *lo)
 		{ "help", no_argument, NULL, 'h' },
 	};
 	size_t n = sizeof fixed / sizeof fixed[0];
+	_Static_assert(sizeof fixed / sizeof fixed[0] + FQ_RUN_MAX_SINKS <
+		       RUN_MAX_OPTS, "the getopt table has room for every option");
 	memcpy(lo, fixed, sizeof fixed);
 	for (size_t i = 0; fq_sink_defs[i] && i < FQ_RUN_MAX_SINKS; i++) {
 		const struct fq_sink_def *d = fq_sink_defs[i];
@@ -133,7 +137,7 @@ run_option(struct fq_run_args *a, int c, int argc, char **argv)
 static int
 parse_args(struct fq_run_args *a, int argc, char **argv)
 {
-	struct option longopts[64];
+	struct option longopts[RUN_MAX_OPTS];
 	build_longopts(longopts);
 	optind = 0;
 	opterr = 0;
@@ -179,7 +183,7 @@ load_conf(struct fq_run_args *a, int argc, char **argv)
 		free(rest);
 		return fq_cli_bad_usage("run: --config needs a file name");
 	}
-	struct option longopts[64];
+	struct option longopts[RUN_MAX_OPTS];
 	build_longopts(longopts);
 	static const char *const lists[] = { "source", "allow", NULL };
 	int rc = fq_cli_conf_load(&a->conf, path, longopts, lists,

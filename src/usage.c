@@ -40,6 +40,7 @@ static const char usage_text[] =
 "  pcap:FILE, *.pcap, *.pcapng\n"
 "                        capture of export datagrams\n"
 "  ipfix:FILE            IPFIX file (RFC 5655)\n"
+"  store:DIR             the files a --store run wrote, in time order\n"
 "  raw:FILE              concatenated export datagrams\n"
 "  ft:FILE, FILE, DIR    flow-tools file, or every ft-* file of DIR in name order\n"
 "\n"
@@ -59,6 +60,13 @@ static const char usage_text[] =
 "                        or native (flowq's own, ~5x faster, same records)\n"
 "  --grace D             after SIGINT/SIGTERM, how long the final flush may\n"
 "                        take before blocked output is given up (default 5s)\n"
+"  --store DIR           also write every record to IPFIX files in DIR,\n"
+"                        DIR/YYYY/MM/DD/flowq.YYYYMMDDhhmm.ipfix\n"
+"  --store-rotate D      a new file every D, on wall-clock multiples (5min)\n"
+"  --store-max-age D     delete files that began more than D ago\n"
+"  --store-max-size MB   delete the oldest files while DIR is over MB MiB\n"
+"  --since T, --until T  store:DIR reads records that arrived in [T, T2)\n"
+"                        (RFC 3339 or seconds since the epoch)\n"
 "\n";
 
 /* In two parts: C compilers need not take a literal over 4095 bytes. */
@@ -94,7 +102,8 @@ static const char usage_run[] =
 "                        also send each match to the system logger (RFC 5424,\n"
 "                        /dev/log, facility user unless given)\n"
 "  --stats, --stats-json, --stats-interval, --record, --allow, --rcvbuf,\n"
-"  --speed, --ipfix-decoder, --grace: as for print\n"
+"  --speed, --ipfix-decoder, --grace, --store, --store-*, --since, --until:\n"
+"                        as for print\n"
 "\n"
 "Global options:\n"
 "  -h, --help            this text\n"

@@ -31,6 +31,8 @@ ingest_finish(struct fq_ingest *ing)
 	ing->finished = 1;
 	if (ing->recorder)
 		fq_pcap_recorder_flush(ing->recorder);
+	if (ing->store)
+		fq_store_finish(ing->store);
 	int rc = ing->sink->finish(ing->sink);
 	if (rc < 0 && ing->status == 0)
 		ing->status = rc;
@@ -230,6 +232,8 @@ fq_ingest_records(struct fq_ingest *ing, struct fq_record *recs, size_t n)
 	for (size_t i = 0; i < n; i++)
 		recs[i].rec_id = ing->next_rec_id++;
 	ing->records += n;
+	if (ing->store)
+		fq_store_records(ing->store, recs, n);
 	int rc = ing->sink->records(ing->sink, recs, n);
 	if (rc < 0) {
 		ing->sink_status = rc;
@@ -274,6 +278,13 @@ fq_ingest_record_to(struct fq_ingest *ing, const char *path, char *why,
 }
 
 int
+fq_ingest_store_to(struct fq_ingest *ing, const struct fq_store_opts *o,
+		   char *why, size_t why_len)
+{
+	return fq_store_open(ing->loop, o, &ing->store, why, why_len);
+}
+
+int
 fq_ingest_datagram(struct fq_ingest *ing, const struct fq_datagram *dg)
 {
 	/* Recorded before decoding: a datagram the decoder refuses is still
@@ -294,6 +305,8 @@ fq_ingest_flush(struct fq_ingest *ing)
 {
 	if (ing->recorder)
 		fq_pcap_recorder_flush(ing->recorder);
+	if (ing->store)
+		fq_store_flush(ing->store);
 }
 
 void
@@ -325,6 +338,10 @@ fq_ingest_print_stats(struct fq_ingest *ing, struct fq_out *o, int json)
 			fq_out_str(o, "[]");
 		fq_out_str(o, ",\"decoder\":");
 		fq_decoder_print_totals(ing->decoder, o);
+		if (ing->store) {
+			fq_out_str(o, ",\"store\":");
+			fq_store_print_stats(ing->store, o, 1);
+		}
 		fq_out_str(o, "}\n");
 		return;
 	}
@@ -333,6 +350,8 @@ fq_ingest_print_stats(struct fq_ingest *ing, struct fq_out *o, int json)
 		fq_out_printf(o, "recorded datagrams: %llu\n",
 			      (unsigned long long)
 			      fq_pcap_recorder_count(ing->recorder));
+	if (ing->store)
+		fq_store_print_stats(ing->store, o, 0);
 	for (struct fq_source *s = ing->sources; s; s = s->next)
 		if (s->ops->print_stats)
 			s->ops->print_stats(s, o, 0);
@@ -368,4 +387,8 @@ fq_ingest_fini(struct fq_ingest *ing)
 	    ing->status == 0)
 		ing->status = -FQ_EIO;
 	ing->recorder = NULL;
+	/* A store that could not write has counted it; flowq's exit status
+	 * is not the store's (collecting went on). */
+	fq_store_close(ing->store);
+	ing->store = NULL;
 }

@@ -21,6 +21,7 @@
 #include "fq_record.h"
 #include "fq_sink.h"
 #include "fq_source.h"
+#include "fq_store.h"
 
 struct fq_ingest {
 	uv_loop_t *loop;               /* borrowed */
@@ -32,6 +33,7 @@ struct fq_ingest {
 	struct fq_decoder *decoder;    /* owned, created on first use */
 	struct fq_decoder_opts decoder_opts;
 	struct fq_pcap_recorder *recorder; /* owned: --record, or NULL */
+	struct fq_store *store;        /* owned: --store, or NULL */
 	uint64_t next_rec_id;          /* rec_id of the next record */
 	uint64_t records;              /* records delivered to the sink */
 	uint32_t n_sources;
@@ -89,7 +91,14 @@ int fq_ingest_datagram(struct fq_ingest *ing, const struct fq_datagram *dg);
 int fq_ingest_record_to(struct fq_ingest *ing, const char *path, char *why,
 			size_t why_len);
 
-/* Hand what --record holds to the file (the loop calls it with the
+/*
+ * Write every record handed on from now on to a store directory
+ * (--store, fq_store.h).  0 or -FQ_E* with a reason in `why`.
+ */
+int fq_ingest_store_to(struct fq_ingest *ing, const struct fq_store_opts *o,
+		       char *why, size_t why_len);
+
+/* Hand what --record and --store hold to the files (the loop calls it with the
  * outputs' flush: SPEC section 6, within 100 ms). */
 void fq_ingest_flush(struct fq_ingest *ing);
 /* SIGHUP: reopen the --record capture. */

@@ -32,6 +32,7 @@ static const struct source_kind kinds[] = {
 	{ "pcap:", fq__source_pcap_new },
 	{ "raw:", fq__source_raw_new },
 	{ "ipfix:", fq__source_ipfix_new },
+	{ "store:", fq__source_store_new },
 };
 
 static int

@@ -77,12 +77,18 @@ struct fq_source_opts {
 	 * others).  0 = as fast as possible.
 	 */
 	double replay_speed;
+	/*
+	 * --since T / --until T: a store:DIR source reads the files and
+	 * records whose arrival is in [since, until).  Unset = no bound.
+	 */
+	int has_since, has_until;
+	int64_t since_ms, until_ms;
 };
 
 /*
  * Create a source from its spelling: ft:FILE, a flow-tools file or
  * directory, udp://ADDR:PORT, tcp://ADDR:PORT, pcap:FILE or *.pcap[ng],
- * ipfix:FILE, raw:FILE, with `opts` (NULL = defaults).  Returns 0,
+ * ipfix:FILE, raw:FILE, store:DIR, with `opts` (NULL = defaults).  Returns 0,
  * -FQ_EINVAL (bad spelling) or -FQ_EUNSUP (a kind this build cannot
  * read); `why` (at least 256 bytes) receives a one-line reason on failure.
  */
