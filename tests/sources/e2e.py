@@ -22,7 +22,10 @@ Only loopback addresses are ever used.  Cases:
                 UDP to nfcapd, which repeats every datagram to flowq: flowq's
                 records equal nfdump's, every field both show, times to the
                 ms; then IPFIX over TCP (softflowd -P tcp) to flowq's tcp://
-                source gives the records flowq had over UDP; CAPTURE is the
+                source gives nfdump's records of the IPFIX-over-UDP run
+                (nfcapd has no TCP listener); prints the table capture x
+                version x transport: records flowq, records nfcapd,
+                equal; CAPTURE is the
                 project's own pcaps/traffic.pcap (skipped, saying so, when
                 softflowd/nfcapd/nfdump are absent);
   softflowd-afs, softflowd-mptcp-v0, softflowd-edns-opts,
