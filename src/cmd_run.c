@@ -231,6 +231,7 @@ fq_cmd_run(int argc, char **argv)
 
 	fq_ingest_init(&ing, &loop, fq_engine_sink(rctx.eng));
 	fq_cli_decoder_apply(&a.cm, &a.dopts);
+	a.dopts.max_skew_ms = a.eo.max_skew;
 	ing.decoder_opts = a.dopts;
 	ing_inited = 1;
 	status = fq_cli_add_sources(&ing, a.specs, a.n_specs, &a.cm,

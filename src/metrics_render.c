@@ -53,6 +53,9 @@ static const struct mr_rule {
 	{ "ingest.exporters[].malformed_by_reason.*", "flowq_malformed_total",
 	  MR_COUNTER, "Malformed datagrams per exporter, by reason "
 	  "(docs/decoders.md)" },
+	{ "ingest.exporters[].anomalies_by_reason.*", "flowq_anomalies_total",
+	  MR_COUNTER, "Anomalies per exporter (decoded all the same), by "
+	  "reason (docs/decoders.md)" },
 	{ "ingest.exporters[].by_domain[].records",
 	  "flowq_exporter_records_total", MR_COUNTER,
 	  "Records decoded per exporter session (address:port) and "
@@ -81,6 +84,7 @@ static const struct mr_map {
 	const char *path, *label, *name;
 } maps[] = {
 	{ "ingest.exporters[].malformed_by_reason", "reason", NULL },
+	{ "ingest.exporters[].anomalies_by_reason", "reason", NULL },
 	{ "engine.queries[].branches", "branch", "branch" },
 	{ "engine.queries[].latency", "sink", "alert_latency" },
 	{ "engine.queries[].latency.*", "kind", NULL },
