@@ -29,8 +29,11 @@
 #include "service.h"
 #include "metrics.h"
 
+#include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -50,6 +53,8 @@ struct loop_state {
 	uv_prepare_t idle;     /* flush before the loop waits */
 	uv_timer_t flush;      /* flush while the loop is busy */
 	uv_timer_t watchdog;   /* systemd's WatchdogSec= */
+	uv_timer_t tpl_save;   /* --state-dir: save templates if changed */
+	char tpl_path[4096];   /* --state-dir's DIR/templates, or "" */
 	int watchdog_on;
 	int closed;
 };
@@ -233,6 +238,8 @@ close_handles(struct loop_state *st)
 	uv_close((uv_handle_t *)&st->flush, NULL);
 	if (st->watchdog_on)
 		uv_close((uv_handle_t *)&st->watchdog, NULL);
+	if (st->tpl_path[0])
+		uv_close((uv_handle_t *)&st->tpl_save, NULL);
 }
 
 /* After every loop iteration: once input has ended, release our handles
@@ -243,6 +250,56 @@ on_check(uv_check_t *h)
 	struct loop_state *st = h->data;
 	if (st->ing->finished)
 		close_handles(st);
+}
+
+static int64_t
+wall_ms(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/* Save the templates if they changed (force: in any case). */
+static void
+templates_save(struct loop_state *st, int force)
+{
+	char why[512];
+	if (fq_ingest_templates_save(st->ing, st->tpl_path, force, wall_ms(),
+				     why, sizeof why) < 0)
+		fq_warn("--state-dir: %s", why);
+}
+
+static void
+on_tpl_save(uv_timer_t *t)
+{
+	templates_save(t->data, 0);
+}
+
+/*
+ * --state-dir: the directory made if missing, templates kept by the
+ * decoder, restored from the last run (a file that cannot be used is
+ * said and ignored: collecting matters more), then saved every
+ * FQ_CLI_TPL_SAVE_MS when they changed, and at the end.
+ */
+static void
+templates_start(uv_loop_t *loop, struct loop_state *st)
+{
+	const char *dir = st->opts->state_dir;
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+		fq_warn("--state-dir %s: %s", dir, strerror(errno));
+	snprintf(st->tpl_path, sizeof st->tpl_path, "%s/templates", dir);
+	st->ing->decoder_opts.keep_templates = 1;
+	char why[512];
+	if (fq_ingest_templates_restore(st->ing, st->tpl_path, wall_ms(), why,
+					sizeof why) < 0)
+		fq_warn("--state-dir: %s: ignored, templates are learnt "
+			"afresh", why);
+	uv_timer_init(loop, &st->tpl_save);
+	st->tpl_save.data = st;
+	uv_timer_start(&st->tpl_save, on_tpl_save, FQ_CLI_TPL_SAVE_MS,
+		       FQ_CLI_TPL_SAVE_MS);
+	uv_unref((uv_handle_t *)&st->tpl_save);
 }
 
 /*
@@ -309,6 +366,8 @@ fq_cli_loop_run(uv_loop_t *loop, struct fq_ingest *ing,
 	if (opts->metrics)
 		fq_metrics_attach(opts->metrics, loop, metrics_stats, &st);
 	stop_metrics = opts->metrics;
+	if (opts->state_dir)
+		templates_start(loop, &st);
 	int rc = fq_ingest_start(ing);
 	if (rc == 0)
 		rc = become_service(loop, &st);
@@ -321,6 +380,8 @@ fq_cli_loop_run(uv_loop_t *loop, struct fq_ingest *ing,
 	uv_run(loop, UV_RUN_DEFAULT);
 	close_handles(&st);
 	uv_run(loop, UV_RUN_NOWAIT);
+	if (st.tpl_path[0])
+		templates_save(&st, 1);
 
 	if (opts->stats)
 		fq_cli_print_stats(ing, opts);

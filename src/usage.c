@@ -68,6 +68,8 @@ static const char usage_text[] =
 "  --store-max-size MB   delete the oldest files while DIR is over MB MiB\n"
 "  --since T, --until T  store:DIR reads records that arrived in [T, T2)\n"
 "                        (RFC 3339 or seconds since the epoch)\n"
+"  --state-dir DIR       keep the exporters' v9/IPFIX templates in\n"
+"                        DIR/templates: data after a restart decodes at once\n"
 "\n";
 
 /* In two parts: C compilers need not take a literal over 4095 bytes. */
