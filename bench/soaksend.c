@@ -22,6 +22,10 @@
  *   whose template datagram was overtaken: a collector must not decode it
  *   with the old template (issue 18 item 4); it may count it as
  *   `unknown_template`.  The next datagram carries the template.
+ *   Sequence numbers start at a random 32-bit number per exporter, as
+ *   for an exporter up for long: about half of the first restarts fall
+ *   from 2^31 or more to 0, i.e. across the wrap, which a collector that
+ *   only compares wrap-around distances takes for a step forward.
  *   Hostile datagrams (-H per mille of datagrams, default 10) from ten
  *   exporters of their own, 127.3.0.1-10, so that their templates and
  *   sequence numbers cannot disturb a valid session: truncated datagrams,

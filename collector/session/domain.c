@@ -13,6 +13,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * IPFIX: the furthest an exporter's record counter is taken to move
+ * forward between two datagrams of a domain that flowq receives (records
+ * sent in between, lost ones included).  A sequence that falls across the
+ * 2^32 wrap by more than this is a restart (back to 0 from a last number
+ * of 2^31 or more); by less, it is the counter wrapping.  2^24 records is
+ * minutes of loss at a busy exporter's rate, and a restarted exporter's
+ * counter is missed only when it was that close below 2^32 (1 in 256).
+ */
+#define FQ__SEQ_WRAP_SLACK (1u << 24)
+
 void
 fq__domain_free(struct fq__domain *dom)
 {
@@ -229,6 +240,12 @@ fq__domain_restart(struct fq__sessions *s, struct fq_exporter *ex,
 			t = n;
 		}
 	}
+	/*
+	 * Its sequence starts over: one reset, and fq__seq resynchronises on
+	 * this datagram instead of reading the fall across the wrap as loss.
+	 */
+	ex->seq_resets++;
+	dom->seq_valid = 0;
 	/* The restarted exporter's options start over too. */
 	dom->sampling = 0;
 	dom->n_samplers = 0;
@@ -240,31 +257,58 @@ fq__domain_restart(struct fq__sessions *s, struct fq_exporter *ex,
 		  "withdrawn", ip, ex->port, dom->id);
 }
 
+/*
+ * Whether seq is a candidate restart after last: it went back, either by
+ * the wrap-around distance (less than 2^31 behind) or numerically (a
+ * reset to a small number from a last one of 2^31 or more, which the
+ * wrap-around distance alone takes for a step forward across the wrap).
+ * *wrapped is set in the second case: it may be the counter's own wrap.
+ */
+static int
+seq_back(uint32_t last, uint32_t seq, int *wrapped)
+{
+	uint32_t behind = last - seq;
+	*wrapped = behind >= (1u << 31) && seq < last;
+	return (behind != 0 && behind < (1u << 31)) || *wrapped;
+}
+
+/*
+ * Whether a datagram that went back (seq_back) is a restart.  v9: its
+ * clock started again: sysUptime went back and the boot time moved
+ * forward; a late datagram has the same boot time, and the counter's own
+ * wrap leaves sysUptime going on.  IPFIX has only the export time: the
+ * sequence fell to less than half the last one, and a fall across the wrap
+ * must be further than the counter can go forward between two datagrams
+ * (FQ__SEQ_WRAP_SLACK), or it is the counter wrapping.
+ */
+static int
+restarted(const struct fq__domain *dom, uint8_t version, uint32_t seq,
+	  uint32_t export_secs, uint32_t uptime, int wrapped)
+{
+	if (version == 9) {
+		int64_t boot = (int64_t)export_secs * 1000 - uptime;
+		int64_t was = (int64_t)dom->last_export_secs * 1000 -
+			      dom->last_uptime;
+		/* export_secs has 1 s steps: 2 s is past jitter. */
+		return uptime < dom->last_uptime && boot > was + 2000;
+	}
+	if (wrapped && seq - dom->last_seq < FQ__SEQ_WRAP_SLACK)
+		return 0;
+	return export_secs >= dom->last_export_secs && seq < dom->last_seq / 2;
+}
+
 int
 fq__domain_header(struct fq__sessions *s, struct fq_exporter *ex,
 		  struct fq__domain *dom, uint8_t version, uint32_t seq,
 		  uint32_t export_secs, uint32_t uptime)
 {
-	int restart = 0;
-	/* Back: a wrap-around distance of less than 2^31 behind. */
-	uint32_t behind = dom->last_seq - seq;
-	int back = dom->have_last && behind != 0 && behind < (1u << 31);
-	if (back) {
-		if (version == 9) {
-			int64_t boot = (int64_t)export_secs * 1000 - uptime;
-			int64_t was = (int64_t)dom->last_export_secs * 1000 -
-				      dom->last_uptime;
-			/* export_secs has 1 s steps: 2 s is past jitter. */
-			restart = uptime < dom->last_uptime &&
-				  boot > was + 2000;
-		} else {
-			restart = export_secs >= dom->last_export_secs &&
-				  seq < dom->last_seq / 2;
-		}
-	}
+	int wrapped = 0;
+	int back = dom->have_last && seq_back(dom->last_seq, seq, &wrapped);
+	int restart = back && restarted(dom, version, seq, export_secs, uptime,
+					wrapped);
 	if (restart)
 		fq__domain_restart(s, ex, dom);
-	else if (back)
+	else if (back && !wrapped)
 		return 0;       /* a late datagram: the last one stays */
 	dom->have_last = 1;
 	dom->last_seq = seq;
