@@ -9,6 +9,7 @@
 #include "fq_decoder.h"
 #include "fq_ip.h"
 #include "fq_source.h"
+#include "fq_store.h"
 #include "loop.h"
 
 /* Owned storage behind fq_decoder_opts.allow/allow_len. */
@@ -48,6 +49,9 @@ enum {
 	FQ_CLI_OPT_RCVBUF, FQ_CLI_OPT_SPEED, FQ_CLI_OPT_IPFIX_DECODER,
 	FQ_CLI_OPT_SESSION_IDLE, FQ_CLI_OPT_MAX_SESSIONS,
 	FQ_CLI_OPT_MAX_SESSION_MEM,
+	FQ_CLI_OPT_GRACE, FQ_CLI_OPT_STORE, FQ_CLI_OPT_STORE_ROTATE,
+	FQ_CLI_OPT_STORE_MAX_AGE, FQ_CLI_OPT_STORE_MAX_SIZE, FQ_CLI_OPT_SINCE,
+	FQ_CLI_OPT_UNTIL,
 };
 
 /* --max-sessions at most: far more exporters than any network has. */
@@ -65,12 +69,20 @@ enum {
 	{ "session-idle", required_argument, NULL, FQ_CLI_OPT_SESSION_IDLE }, \
 	{ "max-sessions", required_argument, NULL, FQ_CLI_OPT_MAX_SESSIONS }, \
 	{ "max-session-mem", required_argument, NULL, \
-	  FQ_CLI_OPT_MAX_SESSION_MEM }
+	  FQ_CLI_OPT_MAX_SESSION_MEM }, \
+	{ "grace", required_argument, NULL, FQ_CLI_OPT_GRACE }, \
+	{ "store", required_argument, NULL, FQ_CLI_OPT_STORE }, \
+	{ "store-rotate", required_argument, NULL, FQ_CLI_OPT_STORE_ROTATE }, \
+	{ "store-max-age", required_argument, NULL, FQ_CLI_OPT_STORE_MAX_AGE }, \
+	{ "store-max-size", required_argument, NULL, FQ_CLI_OPT_STORE_MAX_SIZE }, \
+	{ "since", required_argument, NULL, FQ_CLI_OPT_SINCE }, \
+	{ "until", required_argument, NULL, FQ_CLI_OPT_UNTIL }
 
 struct fq_cli_common {
 	struct fq_cli_allow allow;     /* --allow */
 	const char *record_path;       /* --record, borrowed from argv */
-	struct fq_source_opts source;  /* --rcvbuf, --speed */
+	struct fq_source_opts source;  /* --rcvbuf, --speed, --since, --until */
+	struct fq_store_opts store;    /* --store, --store-* */
 	enum fq_ipfix_decoder ipfix;   /* --ipfix-decoder */
 	/* Exporter sessions; 0 = the decoder's default. */
 	int64_t session_idle_ms;       /* --session-idle */
@@ -95,7 +107,7 @@ void fq_cli_decoder_apply(const struct fq_cli_common *cm,
 
 /*
  * Add the sources to `ing`, with the source options of *cm, and open the
- * --record capture.  Returns 0, or
+ * --record capture and the --store directory.  Returns 0, or
  * the exit status after reporting why: 2 for a bad spelling (or, with
  * `from_query`, a query endpoint flowq cannot read: the user must give -s),
  * 1 for a source or capture that cannot be opened.
