@@ -320,6 +320,15 @@ session_free(struct fq__sessions *s, struct fq_exporter *ex)
 }
 
 void
+fq__exporter_release(struct fq__sessions *s, struct fq_exporter *ex)
+{
+	if (ex == NULL)
+		return;
+	s->released_sessions++;
+	session_free(s, ex);
+}
+
+void
 fq__sessions_free_all(struct fq__sessions *s)
 {
 	while (s->head)

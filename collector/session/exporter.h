@@ -242,6 +242,7 @@ struct fq__sessions {
 	uint64_t no_memory;             /* dropped: no memory for a session */
 	uint64_t expired_sessions;
 	uint64_t evicted_sessions;      /* to make room at a cap */
+	uint64_t released_sessions;     /* fq__exporter_release */
 	/* Counters of expired sessions, so totals survive expiry. */
 	uint64_t gone_datagrams, gone_decoded, gone_records, gone_malformed;
 };
@@ -255,6 +256,12 @@ struct fq__sessions {
 struct fq_exporter *fq__session_get(struct fq__sessions *s,
 				    const struct fq_datagram *dg);
 void fq__sessions_free_all(struct fq__sessions *s);
+/*
+ * Frees one session now (its templates, libfixbuf state and memory count;
+ * its counters go to the totals): for a transport that knows the exporter
+ * is gone, e.g. a closed TCP connection.  ex must not be used after.
+ */
+void fq__exporter_release(struct fq__sessions *s, struct fq_exporter *ex);
 /* Free UDP sessions idle since before now_ms, age the others' templates. */
 void fq__sessions_expire(struct fq__sessions *s, int64_t now_ms);
 /*
