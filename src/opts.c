@@ -53,6 +53,9 @@ fq_cli_decoder_apply(const struct fq_cli_common *cm,
 	o->allow_len = cm->allow.lens;
 	o->n_allow = cm->allow.n;
 	o->ipfix = cm->ipfix;
+	o->exporter_idle_ms = cm->session_idle_ms;
+	o->max_sessions = cm->max_sessions;
+	o->max_session_bytes = cm->max_session_bytes;
 }
 
 void
@@ -81,6 +84,45 @@ fq_cli_parse_mib(const char *s, size_t *bytes)
 	    v > (unsigned long long)(SIZE_MAX >> 20))
 		return -FQ_EINVAL;
 	*bytes = (size_t)v << 20;
+	return 0;
+}
+
+/* The exporter session options (part of fq_cli_common_option). */
+static int
+session_option(int c, const char *arg, struct fq_cli_common *cm,
+	       char *reason, size_t reason_len)
+{
+	char *end;
+	switch (c) {
+	case FQ_CLI_OPT_SESSION_IDLE:
+		if (fq_cli_parse_duration(arg, &cm->session_idle_ms) < 0 ||
+		    cm->session_idle_ms <= 0) {
+			snprintf(reason, reason_len, "--session-idle: '%s' is not "
+				 "a duration above 0 (e.g. 30min, 90s, inf)", arg);
+			return -1;
+		}
+		return 1;
+	case FQ_CLI_OPT_MAX_SESSIONS: {
+		unsigned long long v = strtoull(arg, &end, 10);
+		if (*arg < '0' || *arg > '9' || *end != '\0' || v == 0 ||
+		    v > FQ_CLI_MAX_SESSIONS_MAX) {
+			snprintf(reason, reason_len, "--max-sessions: '%s' is not "
+				 "a number of sessions (1 to %u)", arg,
+				 FQ_CLI_MAX_SESSIONS_MAX);
+			return -1;
+		}
+		cm->max_sessions = (size_t)v;
+		return 1;
+	}
+	case FQ_CLI_OPT_MAX_SESSION_MEM:
+		if (fq_cli_parse_mib(arg, &cm->max_session_bytes) < 0) {
+			snprintf(reason, reason_len, "--max-session-mem: '%s' is "
+				 "not a size in MiB (1 to %llu)", arg,
+				 (unsigned long long)FQ_CLI_MIB_MAX);
+			return -1;
+		}
+		return 1;
+	}
 	return 0;
 }
 
@@ -223,7 +265,7 @@ fq_cli_common_option(int c, const char *arg, struct fq_cli_common *cm,
 		}
 		return 1;
 	}
-	return 0;
+	return session_option(c, arg, cm, reason, reason_len);
 }
 
 int

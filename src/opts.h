@@ -47,10 +47,15 @@ enum {
 	FQ_CLI_OPT_STATS = 0x1000, FQ_CLI_OPT_STATS_JSON,
 	FQ_CLI_OPT_STATS_INTERVAL, FQ_CLI_OPT_ALLOW, FQ_CLI_OPT_RECORD,
 	FQ_CLI_OPT_RCVBUF, FQ_CLI_OPT_SPEED, FQ_CLI_OPT_IPFIX_DECODER,
+	FQ_CLI_OPT_SESSION_IDLE, FQ_CLI_OPT_MAX_SESSIONS,
+	FQ_CLI_OPT_MAX_SESSION_MEM,
 	FQ_CLI_OPT_GRACE, FQ_CLI_OPT_STORE, FQ_CLI_OPT_STORE_ROTATE,
 	FQ_CLI_OPT_STORE_MAX_AGE, FQ_CLI_OPT_STORE_MAX_SIZE, FQ_CLI_OPT_SINCE,
 	FQ_CLI_OPT_UNTIL, FQ_CLI_OPT_STATE_DIR,
 };
+
+/* --max-sessions at most: far more exporters than any network has. */
+#define FQ_CLI_MAX_SESSIONS_MAX (1u << 24)
 
 #define FQ_CLI_COMMON_LONGOPTS \
 	{ "stats", no_argument, NULL, FQ_CLI_OPT_STATS }, \
@@ -61,6 +66,10 @@ enum {
 	{ "rcvbuf", required_argument, NULL, FQ_CLI_OPT_RCVBUF }, \
 	{ "speed", required_argument, NULL, FQ_CLI_OPT_SPEED }, \
 	{ "ipfix-decoder", required_argument, NULL, FQ_CLI_OPT_IPFIX_DECODER }, \
+	{ "session-idle", required_argument, NULL, FQ_CLI_OPT_SESSION_IDLE }, \
+	{ "max-sessions", required_argument, NULL, FQ_CLI_OPT_MAX_SESSIONS }, \
+	{ "max-session-mem", required_argument, NULL, \
+	  FQ_CLI_OPT_MAX_SESSION_MEM }, \
 	{ "grace", required_argument, NULL, FQ_CLI_OPT_GRACE }, \
 	{ "store", required_argument, NULL, FQ_CLI_OPT_STORE }, \
 	{ "state-dir", required_argument, NULL, FQ_CLI_OPT_STATE_DIR }, \
@@ -76,6 +85,10 @@ struct fq_cli_common {
 	struct fq_source_opts source;  /* --rcvbuf, --speed, --since, --until */
 	struct fq_store_opts store;    /* --store, --store-* */
 	enum fq_ipfix_decoder ipfix;   /* --ipfix-decoder */
+	/* Exporter sessions; 0 = the decoder's default. */
+	int64_t session_idle_ms;       /* --session-idle */
+	size_t max_sessions;           /* --max-sessions */
+	size_t max_session_bytes;      /* --max-session-mem */
 };
 
 /*
@@ -86,7 +99,10 @@ int fq_cli_common_option(int c, const char *arg, struct fq_cli_common *cm,
 			 struct fq_cli_loop_opts *lo, char *reason,
 			 size_t reason_len);
 
-/* The decoder options of *cm (--allow, --ipfix-decoder) into *o. */
+/*
+ * The decoder options of *cm (--allow, --ipfix-decoder, --session-idle,
+ * --max-sessions, --max-session-mem) into *o.
+ */
 void fq_cli_decoder_apply(const struct fq_cli_common *cm,
 			  struct fq_decoder_opts *o);
 

@@ -39,6 +39,10 @@ sessions_init(struct fq__sessions *s, const struct fq_decoder_opts *o,
 		? o->template_timeout_ms : FQ__DEFAULT_TEMPLATE_TIMEOUT_MS;
 	s->exporter_idle_ms = o->exporter_idle_ms > 0
 		? o->exporter_idle_ms : FQ__DEFAULT_EXPORTER_IDLE_MS;
+	s->max_sessions = o->max_sessions ? o->max_sessions
+					  : FQ__DEFAULT_MAX_SESSIONS;
+	s->max_bytes = o->max_session_bytes ? o->max_session_bytes
+					    : FQ__DEFAULT_MAX_SESSION_BYTES;
 	s->allow = o->allow;
 	s->allow_len = o->allow_len;
 	s->n_allow = o->n_allow;
@@ -190,6 +194,9 @@ fq_decoder_datagram(struct fq_decoder *d, const struct fq_datagram *dg,
 	fq__flush(&c);
 	if (!c.malformed)
 		ex->decoded++;
+	/* Over the byte cap (templates, a new session): evict the oldest. */
+	if (d->sessions.bytes > d->sessions.max_bytes)
+		fq__sessions_trim(&d->sessions, ex);
 	return c.rc;
 }
 

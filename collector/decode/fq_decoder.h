@@ -42,7 +42,10 @@ struct fq_decoder_opts {
 	int scale_sampled;          /* multiply packets/bytes by sampling */
 	uint32_t max_templates;     /* per exporter session; 0 = default */
 	int64_t template_timeout_ms;/* UDP template lifetime; 0 = default */
-	int64_t exporter_idle_ms;   /* session expiry; 0 = default */
+	int64_t exporter_idle_ms;   /* UDP session idle timeout (--session-idle);
+				       0 = default (30 min) */
+	size_t max_sessions;        /* --max-sessions; 0 = default (65536) */
+	size_t max_session_bytes;   /* --max-session-mem; 0 = default */
 	/* Allowed exporter prefixes; n_allow == 0 allows everyone. */
 	const struct fq_ip *allow;  /* borrowed, lives as long as decoder */
 	const uint8_t *allow_len;

@@ -155,13 +155,15 @@ fq__print_stats(const struct fq__sessions *s, struct fq_out *o, int json)
 	for (const struct fq_exporter *ex = s->head; ex; ex = ex->next)
 		print_one(ex, o, 0);
 	fq_out_printf(o,
-		"exporters: %zu active, %llu expired (datagrams %llu records "
-		"%llu malformed %llu), refused datagrams %llu, dropped by "
-		"session limit %llu, dropped for lack of memory %llu\n",
+		"exporters: %zu active, %llu expired, %llu evicted (datagrams "
+		"%llu records %llu malformed %llu), session memory %zu bytes, "
+		"refused datagrams %llu, dropped by session limit %llu, "
+		"dropped for lack of memory %llu\n",
 		s->n_sessions, (unsigned long long)s->expired_sessions,
+		(unsigned long long)s->evicted_sessions,
 		(unsigned long long)s->gone_datagrams,
 		(unsigned long long)s->gone_records,
-		(unsigned long long)s->gone_malformed,
+		(unsigned long long)s->gone_malformed, s->bytes,
 		(unsigned long long)s->refused,
 		(unsigned long long)s->session_limit,
 		(unsigned long long)s->no_memory);
@@ -181,7 +183,8 @@ fq__print_totals(const struct fq__sessions *s, struct fq_out *o)
 		fq_out_str(o, "{\"datagrams\":0,\"decoded\":0,\"malformed\":0,"
 			   "\"refused\":0,\"session_limit\":0,"
 			   "\"no_memory\":0,\"records\":0,"
-			   "\"exporters_active\":0,\"exporters_expired\":0}");
+			   "\"exporters_active\":0,\"exporters_expired\":0,"
+			   "\"sessions_evicted\":0,\"sessions_bytes\":0}");
 		return;
 	}
 	uint64_t decoded = s->gone_decoded, malformed = s->gone_malformed;
@@ -196,7 +199,8 @@ fq__print_totals(const struct fq__sessions *s, struct fq_out *o)
 		"{\"datagrams\":%llu,\"decoded\":%llu,\"malformed\":%llu,"
 		"\"refused\":%llu,\"session_limit\":%llu,"
 		"\"no_memory\":%llu,\"records\":%llu,"
-		"\"exporters_active\":%zu,\"exporters_expired\":%llu}",
+		"\"exporters_active\":%zu,\"exporters_expired\":%llu,"
+		"\"sessions_evicted\":%llu,\"sessions_bytes\":%zu}",
 		(unsigned long long)s->datagrams,
 		(unsigned long long)decoded,
 		(unsigned long long)malformed,
@@ -205,5 +209,6 @@ fq__print_totals(const struct fq__sessions *s, struct fq_out *o)
 		(unsigned long long)s->no_memory,
 		(unsigned long long)records,
 		s->n_sessions,
-		(unsigned long long)s->expired_sessions);
+		(unsigned long long)s->expired_sessions,
+		(unsigned long long)s->evicted_sessions, s->bytes);
 }

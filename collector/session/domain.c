@@ -6,6 +6,8 @@
  * Templates are found once per set, never per record, so a small hash of
  * chains by template id is enough.  The per-exporter caps count templates
  * and their compiled bytes (fq__tpl_size) over all domains together.
+ * Domains and templates are also counted in their session's memory
+ * (fq__mem_add); the session gives it all back when it is freed.
  */
 #include "exporter.h"
 #include "fq_error.h"
@@ -35,6 +37,7 @@ fq__domain_free(struct fq__domain *dom)
 			t = n;
 		}
 	}
+	free(dom->samplers);
 	free(dom);
 }
 
@@ -63,6 +66,8 @@ fq__domain_get(struct fq_exporter *ex, uint8_t version, uint32_t id,
 		*why = FQ__MAL_NO_MEMORY;
 		return NULL;
 	}
+	fq__mem_add(ex, fq__alloc_size(sizeof *dom));
+	dom->ex = ex;
 	dom->id = id;
 	dom->version = version;
 	dom->next = ex->domains;
@@ -101,6 +106,9 @@ fq__tpl_put(struct fq__sessions *s, struct fq_exporter *ex,
 		return -FQ_ELIMIT;
 	}
 	ex->tpl_bytes = after;
+	fq__mem_add(ex, fq__alloc_size(fq__tpl_size(tpl)));
+	if (old)
+		fq__mem_sub(ex, fq__alloc_size(fq__tpl_size(old)));
 	if (old) {
 		/* Redefinition (or refresh): replace in place. */
 		tpl->next = old->next;
@@ -124,6 +132,7 @@ fq__tpl_remove(struct fq_exporter *ex, struct fq__domain *dom, uint16_t id)
 			struct fq__tpl *t = *pp;
 			*pp = t->next;
 			ex->tpl_bytes -= fq__tpl_size(t);
+			fq__mem_sub(ex, fq__alloc_size(fq__tpl_size(t)));
 			free(t);
 			dom->n_tpl--;
 			ex->n_templates--;
@@ -184,6 +193,14 @@ fq__domain_set_sampler(struct fq__domain *dom, int have_id,
 	dom->sampling = interval;
 	if (!have_id)
 		return;
+	if (dom->samplers == NULL) {
+		/* Most domains never announce one: made on first use. */
+		dom->samplers = calloc(FQ__SAMPLERS, sizeof *dom->samplers);
+		if (dom->samplers == NULL)
+			return;         /* the domain default still applies */
+		fq__mem_add(dom->ex, fq__alloc_size(FQ__SAMPLERS *
+							 sizeof *dom->samplers));
+	}
 	for (unsigned i = 0; i < dom->n_samplers; i++) {
 		if (dom->samplers[i].id == sampler_id) {
 			dom->samplers[i].interval = interval;
@@ -216,6 +233,8 @@ fq__templates_expire(struct fq__sessions *s, struct fq_exporter *ex,
 					s->ipfix_forget(ex->ipfix, dom->id,
 							t->id);
 				ex->tpl_bytes -= fq__tpl_size(t);
+				fq__mem_sub(ex,
+					    fq__alloc_size(fq__tpl_size(t)));
 				free(t);
 				dom->n_tpl--;
 				ex->n_templates--;

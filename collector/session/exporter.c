@@ -1,14 +1,21 @@
 /*
  * exporter.c - the exporter session table: sessions keyed by (source
  * address, source port, local socket), created on a sender's first
- * datagram (after --allow and the session cap), freed when a UDP exporter
- * has been idle too long.
+ * datagram (after --allow), freed when a UDP exporter has been idle too
+ * long, or evicted when the table is at one of its caps.
  *
  * Lookups happen once per datagram, so a plain chained hash table is
  * enough, with the last session looked up cached in front of it.  The
- * table grows by doubling; its size is capped at FQ__MAX_SESSIONS, beyond
- * which a datagram from a new exporter is dropped and counted: a
- * spoofed-source flood must not grow memory without bound.
+ * table grows by doubling.  It holds at most max_sessions sessions and
+ * max_bytes bytes of session memory (fq__mem_add): a spoofed-source flood
+ * must not grow memory without bound, nor hold the table against the real
+ * exporters.  So UDP sessions also sit in a recency list, the one touched
+ * by a datagram moved to its newest end (nothing to do when the datagram
+ * is from the same exporter as the one before, the cached one, which is
+ * always the newest); at a cap the oldest is evicted, and idle sessions
+ * are found from the oldest end, so neither walks the table.  TCP and
+ * file sessions are not in the list: they end with their connection or
+ * file, and a TCP exporter sends its templates only once.
  */
 #include "exporter.h"
 #include "fq_error.h"
@@ -119,38 +126,76 @@ grow(struct fq__sessions *s)
 		b[h] = ex;
 	}
 	free(s->buckets);
+	/* The bucket array is session memory too, held by no session. */
+	s->bytes += fq__alloc_size(nb * sizeof *b) -
+		    (s->n_buckets ? fq__alloc_size(s->n_buckets * sizeof *b) : 0);
 	s->buckets = b;
 	s->n_buckets = nb;
 	return 0;
 }
 
-struct fq_exporter *
-fq__session_get(struct fq__sessions *s, const struct fq_datagram *dg)
+/* Recency list: unlink, and append at the newest end. */
+static void
+lru_unlink(struct fq__sessions *s, struct fq_exporter *ex)
 {
-	s->datagrams++;
-	struct key k;
-	key_of(dg, &k);
-	struct fq_exporter *ex = s->last;
-	if (ex && key_eq(ex, &k))
-		return ex;
-	if (s->n_buckets) {
-		for (ex = s->buckets[key_hash(&k) & (s->n_buckets - 1)]; ex;
-		     ex = ex->hnext)
-			if (key_eq(ex, &k))
-				return s->last = ex;
+	if (ex->older)
+		ex->older->newer = ex->newer;
+	else
+		s->oldest = ex->newer;
+	if (ex->newer)
+		ex->newer->older = ex->older;
+	else
+		s->newest = ex->older;
+	ex->older = ex->newer = NULL;
+}
+
+static void
+lru_append(struct fq__sessions *s, struct fq_exporter *ex)
+{
+	ex->older = s->newest;
+	ex->newer = NULL;
+	if (s->newest)
+		s->newest->newer = ex;
+	else
+		s->oldest = ex;
+	s->newest = ex;
+}
+
+/* A datagram came from ex: it becomes the most recently active. */
+static void
+touch(struct fq__sessions *s, struct fq_exporter *ex)
+{
+	if (ex->in_lru && ex != s->newest) {
+		lru_unlink(s, ex);
+		lru_append(s, ex);
 	}
-	struct fq_ip ip = key_ip(&k);
-	if (!allowed(s, &ip)) {
-		s->refused++;
-		return NULL;
-	}
-	if (s->n_sessions >= FQ__MAX_SESSIONS) {
-		s->session_limit++;
-		fq_log_rl(s->rl, FQ_LOG_WARN,
-			  "exporter session table full (%d), datagram dropped",
-			  FQ__MAX_SESSIONS);
-		return NULL;
-	}
+}
+
+static void session_free(struct fq__sessions *s, struct fq_exporter *ex);
+
+/* Frees the oldest UDP session to make room; 0, or -1 when there is none. */
+static int
+evict_oldest(struct fq__sessions *s, const char *cap)
+{
+	struct fq_exporter *ex = s->oldest;
+	if (ex == NULL)
+		return -1;
+	char ip[FQ_IP_STRLEN];
+	fq_ip_format(&ex->ip, ip);
+	fq_log_rl(s->rl, FQ_LOG_WARN, "exporter sessions at their %s cap "
+		  "(%zu sessions, %zu bytes): evicted the least recently "
+		  "active, %s port %u", cap, s->n_sessions, s->bytes, ip,
+		  ex->port);
+	s->evicted_sessions++;
+	session_free(s, ex);
+	return 0;
+}
+
+/* A new session for key k (the table has room). */
+static struct fq_exporter *
+session_new(struct fq__sessions *s, const struct fq_datagram *dg,
+	    const struct key *k, const struct fq_ip *ip)
+{
 	/*
 	 * Out of memory: the datagram is dropped, and counted, so that the
 	 * decoder's counters still account for every datagram it was given.
@@ -159,19 +204,21 @@ fq__session_get(struct fq__sessions *s, const struct fq_datagram *dg)
 		s->no_memory++;
 		return NULL;
 	}
-	ex = calloc(1, sizeof *ex);
+	struct fq_exporter *ex = calloc(1, sizeof *ex);
 	if (ex == NULL) {
 		s->no_memory++;
 		return NULL;
 	}
-	memcpy(ex->addr, k.addr, 16);
-	ex->is6 = k.is6;
-	ex->port = k.port;
-	ex->local_id = k.local_id;
+	memcpy(ex->addr, k->addr, 16);
+	ex->is6 = k->is6;
+	ex->port = k->port;
+	ex->local_id = k->local_id;
 	ex->transport = dg->transport;
-	fq_ip_set(&ex->ip, &ip);
+	ex->tab = s;
+	fq__mem_add(ex, fq__alloc_size(sizeof *ex));
+	fq_ip_set(&ex->ip, ip);
 	ex->first_ms = ex->last_ms = ex->tpl_check_ms = dg->arrival_ms;
-	size_t h = key_hash(&k) & (s->n_buckets - 1);
+	size_t h = key_hash(k) & (s->n_buckets - 1);
 	ex->hnext = s->buckets[h];
 	s->buckets[h] = ex;
 	ex->prev = s->tail;
@@ -180,15 +227,56 @@ fq__session_get(struct fq__sessions *s, const struct fq_datagram *dg)
 	else
 		s->head = ex;
 	s->tail = ex;
+	if (ex->transport == FQ_TRANSPORT_UDP) {
+		ex->in_lru = 1;
+		lru_append(s, ex);
+	}
 	s->n_sessions++;
-	return s->last = ex;
+	return ex;
+}
+
+struct fq_exporter *
+fq__session_get(struct fq__sessions *s, const struct fq_datagram *dg)
+{
+	s->datagrams++;
+	struct key k;
+	key_of(dg, &k);
+	/* The cached session is the last one touched: the newest already. */
+	struct fq_exporter *ex = s->last;
+	if (ex && key_eq(ex, &k))
+		return ex;
+	if (s->n_buckets) {
+		for (ex = s->buckets[key_hash(&k) & (s->n_buckets - 1)]; ex;
+		     ex = ex->hnext) {
+			if (key_eq(ex, &k)) {
+				touch(s, ex);
+				return s->last = ex;
+			}
+		}
+	}
+	struct fq_ip ip = key_ip(&k);
+	if (!allowed(s, &ip)) {
+		s->refused++;
+		return NULL;
+	}
+	if (s->n_sessions >= s->max_sessions &&
+	    evict_oldest(s, "number") < 0) {
+		/* Only TCP and file sessions: none can be evicted. */
+		s->session_limit++;
+		fq_log_rl(s->rl, FQ_LOG_WARN,
+			  "exporter session table full (%zu), datagram dropped",
+			  s->max_sessions);
+		return NULL;
+	}
+	ex = session_new(s, dg, &k, &ip);
+	return ex ? (s->last = ex) : NULL;
 }
 
 /* Unlinks a session and frees it; its counters go to the gone_ totals. */
 static void
 session_free(struct fq__sessions *s, struct fq_exporter *ex)
 {
-	/* Unlink from the hash chain and the list. */
+	/* Unlink from the hash chain and the lists. */
 	if (s->n_buckets) {
 		struct key k;
 		key_of_session(ex, &k);
@@ -207,6 +295,8 @@ session_free(struct fq__sessions *s, struct fq_exporter *ex)
 		ex->next->prev = ex->prev;
 	else
 		s->tail = ex->prev;
+	if (ex->in_lru)
+		lru_unlink(s, ex);
 	if (s->last == ex)
 		s->last = NULL;
 	s->n_sessions--;
@@ -224,7 +314,18 @@ session_free(struct fq__sessions *s, struct fq_exporter *ex)
 	}
 	if (ex->ipfix)
 		s->ipfix_free(ex->ipfix);
+	/* What is left of its count: its own struct, domains, templates. */
+	s->bytes -= ex->bytes;
 	free(ex);
+}
+
+void
+fq__exporter_release(struct fq__sessions *s, struct fq_exporter *ex)
+{
+	if (ex == NULL)
+		return;
+	s->released_sessions++;
+	session_free(s, ex);
 }
 
 void
@@ -232,6 +333,8 @@ fq__sessions_free_all(struct fq__sessions *s)
 {
 	while (s->head)
 		session_free(s, s->head);
+	if (s->n_buckets)
+		s->bytes -= fq__alloc_size(s->n_buckets * sizeof *s->buckets);
 	free(s->buckets);
 	s->buckets = NULL;
 	s->n_buckets = 0;
@@ -240,22 +343,26 @@ fq__sessions_free_all(struct fq__sessions *s)
 void
 fq__sessions_expire(struct fq__sessions *s, int64_t now_ms)
 {
-	struct fq_exporter *ex = s->head;
-	while (ex) {
-		struct fq_exporter *n = ex->next;
-		/* TCP/file sessions end with their connection, not by idling. */
-		if (ex->transport == FQ_TRANSPORT_UDP &&
-		    now_ms - ex->last_ms > s->exporter_idle_ms) {
-			s->expired_sessions++;
-			session_free(s, ex);
-		} else if (ex->transport == FQ_TRANSPORT_UDP) {
-			/*
-			 * Template age is measured on the exporter's own
-			 * arrival clock: replayed captures of different years
-			 * must not age each other's templates.
-			 */
-			fq__templates_expire(s, ex, ex->last_ms);
-		}
-		ex = n;
+	/*
+	 * From the least recently active on; the first one that is not
+	 * idle ends the walk.  Arrival times follow the recency order
+	 * except where a capture's clock steps back; a session idle behind
+	 * such a step waits for the ones before it (or for eviction).
+	 * Templates of the remaining sessions age at their own datagrams
+	 * (fq_decoder_datagram), on their own clock.
+	 */
+	struct fq_exporter *ex;
+	while ((ex = s->oldest) != NULL &&
+	       now_ms - ex->last_ms > s->exporter_idle_ms) {
+		s->expired_sessions++;
+		session_free(s, ex);
 	}
+}
+
+void
+fq__sessions_trim(struct fq__sessions *s, const struct fq_exporter *keep)
+{
+	while (s->bytes > s->max_bytes && s->oldest != NULL &&
+	       s->oldest != keep)
+		evict_oldest(s, "memory");
 }

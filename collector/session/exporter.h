@@ -8,8 +8,11 @@
  * section 2).  Inside a session, templates and sequence numbers belong to
  * an observation domain (IPFIX observation domain id, v9 source id, v5
  * engine pair), RFC 7011 section 8.4.  Everything here is bounded: the
- * number of sessions, domains per session and templates per session are
- * capped, idle sessions expire, UDP templates expire.
+ * number of sessions and the bytes they hold together, domains per session
+ * and templates per session are capped, idle sessions expire, UDP
+ * templates expire.  At a session cap the least recently active UDP
+ * session is evicted to make room (the recency list of struct
+ * fq__sessions).
  *
  * The session room knows what a compiled template occupies, not what its
  * ops mean (decode/template_engine.h), and nothing of libfixbuf: the
@@ -30,12 +33,20 @@
 
 #define FQ__DEFAULT_MAX_TEMPLATES 512
 #define FQ__DEFAULT_TEMPLATE_TIMEOUT_MS (30 * 60 * 1000LL)
-#define FQ__DEFAULT_EXPORTER_IDLE_MS (60 * 60 * 1000LL)
-#define FQ__MAX_SESSIONS 65536
+/* Session idle timeout: the template lifetime (docs/decoders.md). */
+#define FQ__DEFAULT_EXPORTER_IDLE_MS (30 * 60 * 1000LL)
+#define FQ__DEFAULT_MAX_SESSIONS 65536
+/* Bytes all sessions may hold together (docs/decoders.md). */
+#define FQ__DEFAULT_MAX_SESSION_BYTES ((size_t)512 << 20)
 #define FQ__MAX_DOMAINS 256
 /* Compiled template bytes per exporter (a template may have 16k fields). */
 #define FQ__MAX_TEMPLATE_BYTES (4u << 20)
-#define FQ__TPL_BUCKETS 64
+/*
+ * Template chains per domain: real exporters have a handful of templates;
+ * a domain at the cap of 512 has chains of 32, walked once per set.
+ * Small, because every domain carries them (session memory).
+ */
+#define FQ__TPL_BUCKETS 16
 #define FQ__SAMPLERS 16
 
 /*
@@ -135,6 +146,7 @@ struct fq__sampler {
 
 struct fq__domain {
 	struct fq__domain *next;        /* owned by the session's list */
+	struct fq_exporter *ex;         /* borrowed: its session */
 	uint32_t id;
 	uint8_t version;                /* 5, 9 or 10 */
 	uint64_t records;               /* decoded from this domain */
@@ -147,20 +159,34 @@ struct fq__domain {
 	uint32_t last_uptime;           /* v9 */
 	uint32_t last_export_secs;
 	uint32_t sampling;              /* from options records, 0 = none */
-	struct fq__sampler samplers[FQ__SAMPLERS];
+	/* Announced samplers; owned, FQ__SAMPLERS, made on first use. */
+	struct fq__sampler *samplers;
 	unsigned n_samplers;
 	int have_sysinit;
 	int64_t sysinit_ms;             /* systemInitTimeMilliseconds */
+	int fixbuf_counted;             /* libfixbuf's table for it counted */
 	unsigned n_tpl;
 	struct fq__tpl *tpl[FQ__TPL_BUCKETS];  /* owned */
 };
 
 struct fq__ipfix_session;               /* decode/ipfix_fixbuf.c, opaque */
 
+struct fq__sessions;
+
 struct fq_exporter {
 	struct fq_exporter *hnext;      /* hash chain (not owning) */
 	struct fq_exporter *next;       /* creation-order list (owning) */
 	struct fq_exporter *prev;
+	/*
+	 * Recency list (not owning), UDP sessions only: TCP and file
+	 * sessions end with their connection or file and are never evicted
+	 * or idled out.
+	 */
+	struct fq_exporter *older, *newer;
+	int in_lru;
+	struct fq__sessions *tab;       /* borrowed: the table it is in */
+	/* Bytes it holds, counted as fq__mem_add() adds them. */
+	size_t bytes;
 	uint8_t addr[16];
 	uint8_t is6;
 	uint16_t port;
@@ -199,6 +225,8 @@ struct fq__sessions {
 	uint32_t max_templates;         /* per exporter */
 	int64_t template_timeout_ms;    /* UDP template lifetime */
 	int64_t exporter_idle_ms;       /* UDP session expiry */
+	size_t max_sessions;            /* sessions at most */
+	size_t max_bytes;               /* bytes of all sessions at most */
 	/* Allowed exporter prefixes (--allow); n_allow == 0 allows all. */
 	const struct fq_ip *allow;      /* borrowed */
 	const uint8_t *allow_len;
@@ -215,13 +243,18 @@ struct fq__sessions {
 	size_t n_buckets;
 	size_t n_sessions;
 	struct fq_exporter *head, *tail;/* owned list, creation order */
+	/* UDP sessions by last datagram: `oldest` is evicted first. */
+	struct fq_exporter *oldest, *newest;
 	struct fq_exporter *last;       /* cache of the last lookup */
+	size_t bytes;                   /* held by all sessions (counted) */
 
 	uint64_t datagrams;             /* every datagram looked up */
 	uint64_t refused;               /* --allow drops */
 	uint64_t session_limit;         /* dropped: session table full */
 	uint64_t no_memory;             /* dropped: no memory for a session */
 	uint64_t expired_sessions;
+	uint64_t evicted_sessions;      /* to make room at a cap */
+	uint64_t released_sessions;     /* fq__exporter_release */
 	/* Counters of expired sessions, so totals survive expiry. */
 	uint64_t gone_datagrams, gone_decoded, gone_records, gone_malformed;
 };
@@ -235,8 +268,50 @@ struct fq__sessions {
 struct fq_exporter *fq__session_get(struct fq__sessions *s,
 				    const struct fq_datagram *dg);
 void fq__sessions_free_all(struct fq__sessions *s);
+/*
+ * Frees one session now (its templates, libfixbuf state and memory count;
+ * its counters go to the totals): for a transport that knows the exporter
+ * is gone, e.g. a closed TCP connection.  ex must not be used after.
+ */
+void fq__exporter_release(struct fq__sessions *s, struct fq_exporter *ex);
 /* Free UDP sessions idle since before now_ms, age the others' templates. */
 void fq__sessions_expire(struct fq__sessions *s, int64_t now_ms);
+/*
+ * Evict least recently active UDP sessions other than `keep` while all
+ * sessions together hold more than the byte cap.
+ */
+void fq__sessions_trim(struct fq__sessions *s, const struct fq_exporter *keep);
+
+/*
+ * What an allocation of n bytes takes from the heap: glibc's malloc adds
+ * an 8-byte header and rounds to 16, at least 32 (on other allocators
+ * a close estimate).
+ */
+static inline size_t
+fq__alloc_size(size_t n)
+{
+	size_t c = (n + 8 + 15) & ~(size_t)15;
+	return c < 32 ? 32 : c;
+}
+
+/*
+ * Memory a session holds, counted on it and on its table: what it
+ * allocates (fq__alloc_size), and libfixbuf's estimated share
+ * (decode/ipfix_fixbuf.c).
+ */
+static inline void
+fq__mem_add(struct fq_exporter *ex, size_t n)
+{
+	ex->bytes += n;
+	ex->tab->bytes += n;
+}
+
+static inline void
+fq__mem_sub(struct fq_exporter *ex, size_t n)
+{
+	ex->bytes -= n;
+	ex->tab->bytes -= n;
+}
 
 /* Domains and templates (domain.c). */
 /*
