@@ -46,6 +46,8 @@ enum {
 	FQ_CLI_OPT_STATS = 0x1000, FQ_CLI_OPT_STATS_JSON,
 	FQ_CLI_OPT_STATS_INTERVAL, FQ_CLI_OPT_ALLOW, FQ_CLI_OPT_RECORD,
 	FQ_CLI_OPT_RCVBUF, FQ_CLI_OPT_SPEED, FQ_CLI_OPT_IPFIX_DECODER,
+	FQ_CLI_OPT_TCP_IDLE, FQ_CLI_OPT_TCP_PROGRESS,
+	FQ_CLI_OPT_TCP_MAX_PER_PEER,
 };
 
 #define FQ_CLI_COMMON_LONGOPTS \
@@ -56,12 +58,16 @@ enum {
 	{ "record", required_argument, NULL, FQ_CLI_OPT_RECORD }, \
 	{ "rcvbuf", required_argument, NULL, FQ_CLI_OPT_RCVBUF }, \
 	{ "speed", required_argument, NULL, FQ_CLI_OPT_SPEED }, \
-	{ "ipfix-decoder", required_argument, NULL, FQ_CLI_OPT_IPFIX_DECODER }
+	{ "ipfix-decoder", required_argument, NULL, FQ_CLI_OPT_IPFIX_DECODER }, \
+	{ "tcp-idle", required_argument, NULL, FQ_CLI_OPT_TCP_IDLE }, \
+	{ "tcp-progress", required_argument, NULL, FQ_CLI_OPT_TCP_PROGRESS }, \
+	{ "tcp-max-per-peer", required_argument, NULL, \
+	  FQ_CLI_OPT_TCP_MAX_PER_PEER }
 
 struct fq_cli_common {
 	struct fq_cli_allow allow;     /* --allow */
 	const char *record_path;       /* --record, borrowed from argv */
-	struct fq_source_opts source;  /* --rcvbuf, --speed */
+	struct fq_source_opts source;  /* --rcvbuf, --speed, --tcp-* */
 	enum fq_ipfix_decoder ipfix;   /* --ipfix-decoder */
 };
 

@@ -259,3 +259,21 @@ fq__sessions_expire(struct fq__sessions *s, int64_t now_ms)
 		ex = n;
 	}
 }
+
+int
+fq__session_close(struct fq__sessions *s, const struct fq_datagram *dg)
+{
+	if (s->n_buckets == 0)
+		return 0;
+	struct key k;
+	key_of(dg, &k);
+	struct fq_exporter *ex = s->buckets[key_hash(&k) & (s->n_buckets - 1)];
+	for (; ex; ex = ex->hnext) {
+		/* Only a connection's own session: UDP ones expire by idling. */
+		if (key_eq(ex, &k) && ex->transport == FQ_TRANSPORT_TCP) {
+			session_free(s, ex);
+			return 1;
+		}
+	}
+	return 0;
+}

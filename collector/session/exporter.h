@@ -199,6 +199,11 @@ struct fq_exporter *fq__session_get(struct fq__sessions *s,
 void fq__sessions_free_all(struct fq__sessions *s);
 /* Free UDP sessions idle since before now_ms, age the others' templates. */
 void fq__sessions_expire(struct fq__sessions *s, int64_t now_ms);
+/*
+ * Free the TCP session keyed like `dg` (source, local socket) because its
+ * connection closed; 1 if one was freed, 0 if none exists.
+ */
+int fq__session_close(struct fq__sessions *s, const struct fq_datagram *dg);
 
 /* Domains and templates (domain.c). */
 /*
