@@ -29,6 +29,9 @@ level_word(enum fq_log_level level)
 	return "log";
 }
 
+static void log_vwrite(enum fq_log_level level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
 static void
 log_vwrite(enum fq_log_level level, const char *fmt, va_list ap)
 {

@@ -1,12 +1,20 @@
 /*
  * fq_out.c - the buffered writer.
+ *
+ * A write that is interrupted or would block is retried -- until the
+ * grace period of a stop is over (fq_stop.h): then the output is given
+ * up (ECANCELED) rather than holding flowq forever on a reader that
+ * never reads.
  */
 #include "fq_out.h"
 #include "fq_error.h"
+#include "fq_stop.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 void
@@ -29,6 +37,15 @@ fq_out_init(struct fq_out *o, int fd)
 	o->written = 0;
 }
 
+const char *
+fq_out_strerror(int err)
+{
+	if (err == ECANCELED)
+		return "given up: not written by the end of the grace period "
+		       "after the stop signal (--grace)";
+	return strerror(err);
+}
+
 int
 fq_out_flush(struct fq_out *o)
 {
@@ -47,14 +64,20 @@ fq_out_flush(struct fq_out *o)
 	}
 	while (off < o->len) {
 		ssize_t n = write(o->fd, o->buf + off, o->len - off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+		if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+			if (fq_stop_expired()) {
+				o->err = ECANCELED;   /* given up: see above */
+				o->len = 0;
+				return -FQ_EIO;
+			}
 			if (errno == EAGAIN) {
 				/* A non-blocking stdout: wait until writable. */
-				usleep(1000);
-				continue;
+				struct pollfd p = { o->fd, POLLOUT, 0 };
+				poll(&p, 1, 50);
 			}
+			continue;
+		}
+		if (n < 0) {
 			o->err = errno;
 			o->len = 0;
 			return -FQ_EIO;

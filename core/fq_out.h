@@ -35,6 +35,10 @@ void fq_out_init_cb(struct fq_out *o, void (*cb)(void *, const char *, size_t),
 /* Write pending bytes; returns 0 or -FQ_EIO (errno kept in o->err). */
 int fq_out_flush(struct fq_out *o);
 
+/* o->err in words: strerror(), or what ECANCELED means here (the output
+ * was given up at the end of the grace period of a stop). */
+const char *fq_out_strerror(int err);
+
 /*
  * Reserve room for at least n bytes (n <= FQ_OUT_BUFSIZE) and return a
  * pointer to write them; commit what was written with fq_out_commit().

@@ -34,9 +34,24 @@ put2(char *p, unsigned v)
 	return p + 2;
 }
 
+/* 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z in Unix ms. */
+#define FQ_TIME_FIRST (-62167219200000LL)
+#define FQ_TIME_LAST 253402300799999LL
+
 size_t
 fq_time_format(int64_t ms, char *buf)
 {
+	/*
+	 * RFC 3339 has four-digit years only: a time outside them is clamped
+	 * to the first or last millisecond it can say, never printed with a
+	 * minus sign or a fifth digit that a reader would take for another
+	 * date.  Decoded records never carry one (docs/decoders.md, "Times");
+	 * computed values might.
+	 */
+	if (ms < FQ_TIME_FIRST)
+		ms = FQ_TIME_FIRST;
+	if (ms > FQ_TIME_LAST)
+		ms = FQ_TIME_LAST;
 	int64_t days = ms / 86400000;
 	int64_t rem = ms % 86400000;
 	if (rem < 0) {
@@ -49,24 +64,8 @@ fq_time_format(int64_t ms, char *buf)
 	unsigned msec = (unsigned)(rem % 1000);
 	unsigned sec = (unsigned)(rem / 1000);
 	char *p = buf;
-	if (y < 0 || y > 9999) {
-		/* Out of RFC 3339 range: still print something unambiguous. */
-		if (y < 0) {
-			*p++ = '-';
-			y = -y;
-		}
-		char tmp[24];
-		int n = 0;
-		do {
-			tmp[n++] = (char)('0' + y % 10);
-			y /= 10;
-		} while (y && n < 20);
-		while (n)
-			*p++ = tmp[--n];
-	} else {
-		p = put2(p, (unsigned)(y / 100));
-		p = put2(p, (unsigned)(y % 100));
-	}
+	p = put2(p, (unsigned)(y / 100));
+	p = put2(p, (unsigned)(y % 100));
 	*p++ = '-';
 	p = put2(p, mo);
 	*p++ = '-';

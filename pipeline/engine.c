@@ -221,14 +221,18 @@ engine_finish(struct fq_sink *sink)
 			(unsigned long long)pl_cap_evicted(e),
 			(unsigned long long)pl_cap_tuples_dropped(e), early);
 	}
-	struct fq_query_total *t = calloc(e->nq ? e->nq : 1, sizeof *t);
+	/* The tallies: queries a reload took out first, then the rest. */
+	size_t nt = e->nretired + e->nq;
+	struct fq_query_total *t = calloc(nt ? nt : 1, sizeof *t);
+	if (t && e->nretired)
+		memcpy(t, e->retired, e->nretired * sizeof *t);
 	for (size_t i = 0; t && i < e->nq; i++) {
-		t[i].name = e->q[i]->name;
-		t[i].matches = e->q[i]->ug.matches;
+		t[e->nretired + i].name = e->q[i]->name;
+		t[e->nretired + i].matches = e->q[i]->ug.matches;
 	}
 	for (struct fq_match_sink *s = e->sinks; s; s = s->next) {
 		if (s->ops->finish && t)
-			s->ops->finish(s, t, e->nq);
+			s->ops->finish(s, t, nt);
 		s->ops->flush(s);
 	}
 	free(t);
@@ -283,13 +287,70 @@ fq_engine_add_query(struct fq_engine *e, const char *name,
 	if (v == NULL)
 		return -FQ_ENOMEM;
 	e->q = v;
-	int rc = pl_query_new(&e->q[e->nq], name, (uint32_t)e->nq, plan,
+	int rc = pl_query_new(&e->q[e->nq], name, e->next_qi, plan,
 			      &e->params, &e->mem,
 			      &e->cap, &e->sinks, no_records, e->o.early);
 	if (rc < 0)
 		return rc;
 	e->nq++;
+	e->next_qi++;
 	return 0;
+}
+
+uint64_t
+fq_engine_retire_query(struct fq_engine *e, size_t i)
+{
+	struct pl_query *q = e->q[i];
+	uint64_t before = q->ug.matches;
+	/* Its own end of input: every open group closes, pairs and
+	 * matches go out, as engine_finish() does for all. */
+	int64_t stamp = e->stamp_ns;
+	e->stamp_ns = fq_latency_now_ns();
+	for (size_t b = 0; b < q->plan->nbranches; b++)
+		pl_grouper_close_until(&q->br[b], FQ_TIME_INF, 1);
+	if (q->mg)
+		pl_merger_advance(q->mg, FQ_TIME_INF, 1);
+	pl_ungrouper_flush(&q->ug);
+	e->stamp_ns = stamp;
+	uint64_t flushed = q->ug.matches - before;
+	e->queries_retired++;
+	e->reload_flushed += flushed;
+	struct fq_query_total *v = realloc(e->retired,
+					   (e->nretired + 1) * sizeof *v);
+	char *name = strdup(q->name);
+	if (v != NULL)
+		e->retired = v;
+	if (v != NULL && name != NULL)
+		e->retired[e->nretired++] = (struct fq_query_total){
+			name, q->ug.matches };
+	else
+		free(name);   /* its tally is lost, nothing else */
+	pl_query_free(q);
+	memmove(&e->q[i], &e->q[i + 1], (e->nq - i - 1) * sizeof *e->q);
+	e->nq--;
+	return flushed;
+}
+
+void
+fq_engine_count_reload(struct fq_engine *e, int refused, size_t added)
+{
+	if (refused)
+		e->reloads_refused++;
+	else
+		e->reloads++;
+	e->queries_added += added;
+}
+
+size_t
+fq_engine_nqueries(const struct fq_engine *e)
+{
+	return e->nq;
+}
+
+const char *
+fq_engine_query_name(const struct fq_engine *e, size_t i)
+{
+	return e->q[i]->name;
 }
 
 void
@@ -320,6 +381,9 @@ fq_engine_free(struct fq_engine *e)
 		return;
 	for (size_t i = 0; i < e->nq; i++)
 		pl_query_free(e->q[i]);
+	for (size_t i = 0; i < e->nretired; i++)
+		free((char *)e->retired[i].name);
+	free(e->retired);
 	/* Every stage gave back what it counted: the total the cap trusts
 	 * is balanced (checked in every test run, not in release builds). */
 	assert(e->mem.bytes == 0);

@@ -65,11 +65,26 @@ void fq_engine_free(struct fq_engine *e);
 void fq_engine_add_sink(struct fq_engine *e, struct fq_match_sink *s);
 
 /*
- * Add a query.  `name` (copied) labels its output; `plan` is borrowed and
- * must outlive the engine.  Returns 0 or -FQ_ENOMEM.
+ * Add a query, before input or while it runs (a reload).  `name` (copied)
+ * labels its output; `plan` is borrowed and must outlive the query (the
+ * engine, or fq_engine_retire_query()).  Returns 0 or -FQ_ENOMEM.
  */
 int fq_engine_add_query(struct fq_engine *e, const char *name,
 			const struct fq_plan *plan);
+
+/*
+ * Take the running engine's query i out (a reload changed or removed
+ * it): its open groups close as at the end of input and their matches
+ * go out; its tally stays for the end-of-input totals; it is freed (its
+ * plan may go after this).  Returns the matches its closing produced.
+ */
+uint64_t fq_engine_retire_query(struct fq_engine *e, size_t i);
+/* Count a reload (refused: the configuration had errors) that added
+ * `added` queries; its retirements count themselves. */
+void fq_engine_count_reload(struct fq_engine *e, int refused, size_t added);
+/* The queries now running, in the order added (after retirements). */
+size_t fq_engine_nqueries(const struct fq_engine *e);
+const char *fq_engine_query_name(const struct fq_engine *e, size_t i);
 
 /*
  * Hand every match the sinks hold to the operating system (SPEC section

@@ -21,6 +21,14 @@ struct fq_engine {
 	struct pl_clock clock;     /* stream time */
 	struct pl_query **q;       /* owned */
 	size_t nq;
+	uint32_t next_qi;          /* the next query's number (latency
+				      histograms, matches): never reused */
+	struct fq_query_total *retired;  /* owned array (names owned): the
+				      tallies of queries a reload took out */
+	size_t nretired;
+	/* Reloads (fq_engine_count_reload, fq_engine_retire_query). */
+	uint64_t reloads, reloads_refused, queries_retired, queries_added,
+		 reload_flushed;
 	struct fq_match_sink *sinks;  /* borrowed list, in the order added */
 	uint64_t records, late, long_recs, future, past;
 	struct pl_mem mem;         /* pipeline state of all queries */

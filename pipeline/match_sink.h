@@ -104,6 +104,7 @@ struct fq_sink_env {
 	uv_loop_t *loop;                  /* borrowed */
 	int json;                         /* --json */
 	const char *out_path;             /* -o FILE, or NULL for stdout */
+	int64_t grace_ms;                 /* --grace, INT64_MAX: none */
 };
 
 /*

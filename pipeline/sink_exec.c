@@ -14,10 +14,23 @@
  * (the write callback frees the copy and shrinks the queue count).  Lines
  * go through an fq_out in callback mode, flushed after every match so an
  * alert is not held back by buffering.
+ *
+ * The hook runs in a process group of its own (UV_PROCESS_DETACHED makes
+ * the shell a session leader): /bin/sh may fork the command instead of
+ * exec'ing it, so signalling the shell alone would leave the command
+ * running.  Every signal goes to the whole group, and the group is
+ * registered with fq_stop.h so that a second SIGTERM, which ends flowq
+ * at once, kills it too.  At the end the hook has the grace period
+ * (--grace) from the moment its stdin is closed -- or what is left of
+ * it after a stop signal -- to exit; one second before the end (half
+ * way for a grace under two seconds) its group gets SIGTERM, at the end
+ * SIGKILL.  When the shell exits, what is left of its group gets SIGTERM
+ * (SIGKILL when flowq is ending): nothing the hook started outlives it.
  */
 #include "match_sink.h"
 #include "fq_error.h"
 #include "fq_log.h"
+#include "fq_stop.h"
 
 #include <stdio.h>
 
@@ -35,6 +48,9 @@ struct fq_exec_hook {
 	uv_process_t proc;
 	uv_pipe_t pipe;            /* child's stdin */
 	uv_timer_t timer;          /* restart backoff and the closing grace */
+	int64_t grace_ms;          /* --grace */
+	int64_t kill_at_ms;        /* closing: SIGKILL due (uv_now) */
+	int pgid;                  /* the running hook's group, 0 if none */
 	int running;               /* child alive, pipe open */
 	int proc_open, pipe_open;  /* handles initialised and not closed */
 	int closing;               /* end of input */
@@ -54,16 +70,42 @@ struct write_req {
 };
 
 static void spawn_child(struct fq_exec_hook *h);
+static void on_timer(uv_timer_t *t);
+
+static void
+kill_group(struct fq_exec_hook *h, int sig)
+{
+	if (h->pgid > 0)
+		kill(-h->pgid, sig);
+}
+
+/*
+ * Closing, the hook still running: SIGTERM to its group first, then
+ * SIGKILL at the end of the grace period (the timer runs again for it).
+ */
+static void
+kill_step(struct fq_exec_hook *h)
+{
+	uint64_t now = uv_now(h->loop);
+	if ((int64_t)now < h->kill_at_ms) {
+		fq_warn("--exec command still running at the end of input; "
+			"sending SIGTERM to its process group");
+		kill_group(h, SIGTERM);
+		uv_timer_start(&h->timer, on_timer,
+			       (uint64_t)(h->kill_at_ms - (int64_t)now), 0);
+		return;
+	}
+	fq_warn("--exec command ignored SIGTERM; killing its process group");
+	kill_group(h, SIGKILL);
+	/* The exit callback follows; it closes the timer. */
+}
 
 static void
 on_timer(uv_timer_t *t)
 {
 	struct fq_exec_hook *h = t->data;
 	if (h->closing) {
-		/* Grace period over: the command ignored EOF. */
-		if (h->proc_open)
-			uv_process_kill(&h->proc, SIGTERM);
-		uv_close((uv_handle_t *)&h->timer, NULL);
+		kill_step(h);
 		return;
 	}
 	spawn_child(h);
@@ -102,6 +144,10 @@ on_child_exit(uv_process_t *p, int64_t status, int sig)
 {
 	struct fq_exec_hook *h = p->data;
 	h->running = 0;
+	/* What the shell left behind goes with it (see the top). */
+	kill_group(h, h->closing ? SIGKILL : SIGTERM);
+	fq_stop_untrack_group(h->pgid);
+	h->pgid = 0;
 	if (!h->closing)
 		fq_warn("--exec command exited (status %lld, signal %d); "
 			"restarting it", (long long)status, sig);
@@ -132,6 +178,7 @@ spawn_child(struct fq_exec_hook *h)
 	opt.exit_cb = on_child_exit;
 	opt.stdio = stdio;
 	opt.stdio_count = 3;
+	opt.flags = UV_PROCESS_DETACHED;   /* a group of its own: see the top */
 	h->proc.data = h;
 	int rc = uv_spawn(h->loop, &h->proc, &opt);
 	if (rc < 0) {
@@ -145,6 +192,8 @@ spawn_child(struct fq_exec_hook *h)
 	}
 	h->proc_open = 1;
 	h->running = 1;
+	h->pgid = h->proc.pid;
+	fq_stop_track_group(h->pgid);
 	if (h->started)
 		h->restarts++;
 	h->started = 1;
@@ -208,7 +257,8 @@ queue_bytes(void *ctx, const char *p, size_t n)
 static const struct fq_match_sink_ops exec_ops;
 
 static int
-exec_new(struct fq_exec_hook **out, uv_loop_t *loop, const char *cmd)
+exec_new(struct fq_exec_hook **out, uv_loop_t *loop, const char *cmd,
+	 int64_t grace_ms)
 {
 	struct fq_exec_hook *h = calloc(1, sizeof *h);
 	if (h == NULL)
@@ -219,6 +269,7 @@ exec_new(struct fq_exec_hook **out, uv_loop_t *loop, const char *cmd)
 		return -FQ_ENOMEM;
 	}
 	h->loop = loop;
+	h->grace_ms = grace_ms;
 	h->sink.ops = &exec_ops;
 	h->sink.wants_records = 1;
 	uv_timer_init(loop, &h->timer);
@@ -250,9 +301,44 @@ exec_flush(struct fq_match_sink *s)
 }
 
 /*
+ * The closing timer: the hook has until the end of the grace period
+ * (whatever is left of it after a stop signal) to exit; kill_step()
+ * sends SIGTERM a little before that and SIGKILL at the end.
+ */
+static void
+arm_kill(struct fq_exec_hook *h)
+{
+	int64_t grace = fq_stop_requested() ? fq_stop_remaining_ms()
+					    : h->grace_ms;
+	if (grace == INT64_MAX)
+		return;   /* --grace inf: wait as long as it takes */
+	int64_t now = (int64_t)uv_now(h->loop);
+	int64_t lead = grace >= 2000 ? 1000 : grace / 2;
+	h->kill_at_ms = now + grace;
+	uv_ref((uv_handle_t *)&h->timer);
+	uv_timer_start(&h->timer, on_timer, (uint64_t)(grace - lead), 0);
+}
+
+/* EOF on the command's stdin once the queued lines are written. */
+static void
+shutdown_pipe(struct fq_exec_hook *h)
+{
+	uv_shutdown_t *req = malloc(sizeof *req);
+	if (req == NULL) {
+		close_pipe(h);
+		return;
+	}
+	req->data = h;
+	if (uv_shutdown(req, (uv_stream_t *)&h->pipe, on_shutdown) < 0) {
+		free(req);
+		close_pipe(h);
+	}
+}
+
+/*
  * End of input: close the command's stdin once the queue has drained and
- * stop restarting it.  The loop runs until the command has exited (or is
- * killed after a grace period of 10 s).
+ * stop restarting it.  The loop runs until the command has exited or its
+ * group is killed (arm_kill).
  */
 static void
 exec_close(struct fq_match_sink *s)
@@ -263,33 +349,22 @@ exec_close(struct fq_match_sink *s)
 	fq_out_flush(&h->out);
 	h->closing = 1;
 	uv_timer_stop(&h->timer);
-	if (h->running && h->pipe_open) {
-		/* EOF once the queued lines are written. */
-		uv_shutdown_t *req = malloc(sizeof *req);
-		if (req) {
-			req->data = h;
-			if (uv_shutdown(req, (uv_stream_t *)&h->pipe, on_shutdown) < 0) {
-				free(req);
-				close_pipe(h);
-			}
-		} else {
-			close_pipe(h);
-		}
-		uv_ref((uv_handle_t *)&h->timer);
-		uv_timer_start(&h->timer, on_timer, 10000, 0);
-	} else {
+	if (h->running && h->pipe_open)
+		shutdown_pipe(h);
+	else
 		close_pipe(h);
-		if (!h->proc_open && !uv_is_closing((uv_handle_t *)&h->timer))
-			uv_close((uv_handle_t *)&h->timer, NULL);
-		else
-			uv_timer_start(&h->timer, on_timer, 10000, 0);
-	}
+	if (h->proc_open)
+		arm_kill(h);
+	else if (!uv_is_closing((uv_handle_t *)&h->timer))
+		uv_close((uv_handle_t *)&h->timer, NULL);
 }
 
 static void
 exec_free(struct fq_match_sink *s)
 {
 	struct fq_exec_hook *h = (struct fq_exec_hook *)s;
+	kill_group(h, SIGKILL);   /* only if the loop ended with it alive */
+	fq_stop_untrack_group(h->pgid);
 	fq_match_sink_fini(s);
 	free(h->cmd);
 	free(h);
@@ -329,7 +404,7 @@ exec_create(const struct fq_sink_env *env, const char *arg,
 	    struct fq_match_sink **out, char *why, size_t why_len)
 {
 	struct fq_exec_hook *h;
-	if (exec_new(&h, env->loop, arg) < 0) {
+	if (exec_new(&h, env->loop, arg, env->grace_ms) < 0) {
 		snprintf(why, why_len, "--exec: out of memory");
 		return -FQ_ENOMEM;
 	}

@@ -17,6 +17,29 @@ mg_counters(const struct pl_query *q)
 	return q->mg ? &q->mg->c : &none;
 }
 
+/* The reload counters: "name":N, each followed by a comma (JSON), or
+ * one "reload:" line. */
+static void
+reload_stats(const struct fq_engine *e, struct fq_out *o, int json)
+{
+	const struct {
+		const char *name;
+		uint64_t v;
+	} c[] = {
+		{ "reloads", e->reloads }, { "reloads_refused", e->reloads_refused },
+		{ "queries_retired", e->queries_retired },
+		{ "queries_added", e->queries_added },
+		{ "reload_flushed", e->reload_flushed },
+	};
+	if (!json)
+		fq_out_str(o, "reload:");
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+		fq_out_printf(o, json ? "\"%s\":%llu," : " %s %llu", c[i].name,
+			      (unsigned long long)c[i].v);
+	if (!json)
+		fq_out_str(o, "\n");
+}
+
 static void
 engine_stats(struct fq_engine *e, struct fq_out *o, int json)
 {
@@ -35,9 +58,11 @@ engine_stats(struct fq_engine *e, struct fq_out *o, int json)
 			      "\"state_cap\":%zu,\"state_sheds\":%llu,"
 			      "\"state_closed_early\":%llu,\"state_evicted\":%llu,"
 			      "\"state_tuples_dropped\":%llu,"
-			      "\"state_batch_flushed\":%llu,\"queries\":[",
+			      "\"state_batch_flushed\":%llu,",
 			      e->mem.bytes, e->mem.peak, e->cap.bytes, sheds,
 			      early, evic, drop, flushed);
+		reload_stats(e, o, 1);
+		fq_out_str(o, "\"queries\":[");
 	} else {
 		fq_out_printf(o, "engine: records %llu late %llu long %llu "
 			      "future %llu past %llu untracked %llu\n",
@@ -47,6 +72,8 @@ engine_stats(struct fq_engine *e, struct fq_out *o, int json)
 			      "batch_flushed %llu\n",
 			      e->mem.bytes, e->mem.peak, e->cap.bytes, sheds,
 			      early, evic, drop, flushed);
+		if (e->reloads || e->reloads_refused)
+			reload_stats(e, o, 0);
 	}
 }
 
@@ -167,7 +194,7 @@ fq_engine_print_stats(struct fq_engine *e, struct fq_out *o, int json)
 			branch_stats(q, b, o, json);
 		if (json)
 			fq_out_str(o, "}");
-		latency_stats(e, (uint32_t)i, o, json);
+		latency_stats(e, e->q[i]->ug.qi, o, json);
 		if (json)
 			fq_out_str(o, "}");
 	}

@@ -180,7 +180,7 @@ fq_cmd_print(int argc, char **argv)
 		goto out;
 	status = fq_cli_loop_run(&loop, &ing, &lopts);
 	if (ps.out->err) {
-		fq_error("cannot write output: %s", strerror(ps.out->err));
+		fq_error("cannot write output: %s", fq_out_strerror(ps.out->err));
 		status = 1;
 	}
 out:

@@ -15,7 +15,10 @@ int fq_cmd_run(int argc, char **argv);
 
 /* The --help text. */
 void fq_cli_usage(FILE *f);
-/* Print "flowq: REASON (see 'flowq --help')" to stderr and return 2. */
+/* Print "flowq: REASON (see 'flowq --help')" to stderr and return 2;
+ * "ORIGIN: error: REASON" while an origin is set (a configuration file's
+ * "FILE:LINE:COL", borrowed until the next call; NULL: none). */
 int fq_cli_bad_usage(const char *reason);
+void fq_cli_set_origin(const char *origin);
 
 #endif

@@ -1,12 +1,20 @@
 /*
  * loop.c - signal handling and the run of an ingest on the libuv loop.
  *
- * Signals are libuv signal handles, so they are delivered on the loop
- * thread between batches: SIGINT/SIGTERM call fq_ingest_stop(), after
- * which every source reports done, the sink is finished (everything is
- * flushed and emitted) and uv_run() returns.  A second SIGINT while
- * stopping is ignored rather than killing a flush in progress.  SIGHUP
- * reopens output files (logrotate's convention) and never ends flowq.
+ * SIGINT/SIGTERM stop the input: every source reports done, the sink is
+ * finished (everything is flushed and emitted) and uv_run() returns.  The
+ * stop has a grace period (--grace, default 5 s): past it, a write that
+ * cannot proceed is given up (core/fq_stop.h: a stdout whose reader never
+ * reads must not hold flowq), and the --exec hook's process group is
+ * killed.  These two signals have handlers of their own, not libuv's,
+ * because flowq may be blocked in write() when they come, where the loop
+ * would never see them: the handler records the deadline, arms SIGALRM
+ * to interrupt a write still blocked at the deadline (the handlers are
+ * installed without SA_RESTART), and wakes the loop (uv_async_send() is
+ * async-signal-safe).  A second SIGINT or SIGTERM ends flowq at once
+ * (exit status 128 + the signal), killing the hook's process group
+ * first.  SIGHUP reopens output files (logrotate's convention) and never
+ * ends flowq.
  *
  * Delivery (SPEC section 6): output is buffered for speed, but never
  * held: it is handed to the operating system whenever the loop is about
@@ -17,18 +25,30 @@
 #include "fq_error.h"
 #include "fq_log.h"
 #include "fq_out.h"
+#include "fq_stop.h"
+#include "service.h"
 
 #include <signal.h>
+#include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
+
+/* The stop's state, shared with the signal handler. */
+static uv_async_t *volatile stop_async;
+static int64_t stop_grace_ms = FQ_CLI_GRACE_MS;
+static volatile sig_atomic_t stop_signum;
 
 struct loop_state {
 	struct fq_ingest *ing;
 	const struct fq_cli_loop_opts *opts;
-	uv_signal_t sig_int, sig_term, sig_usr1, sig_hup;
+	uv_signal_t sig_usr1, sig_hup;
+	uv_async_t stop;       /* woken by the SIGINT/SIGTERM handler */
 	uv_check_t watch;      /* closes the signal handles once input ends */
 	uv_timer_t tick;       /* --stats-interval */
 	uv_prepare_t idle;     /* flush before the loop waits */
 	uv_timer_t flush;      /* flush while the loop is busy */
+	uv_timer_t watchdog;   /* systemd's WatchdogSec= */
+	int watchdog_on;
 	int closed;
 };
 
@@ -57,12 +77,70 @@ fq_cli_print_stats(struct fq_ingest *ing, const struct fq_cli_loop_opts *opts)
 	fq_out_flush(&err_out);
 }
 
+int64_t
+fq_cli_grace_ms(const struct fq_cli_loop_opts *opts)
+{
+	return opts->grace_set ? opts->grace_ms : FQ_CLI_GRACE_MS;
+}
+
+/* The loop thread's side of a stop (stop_handler below). */
 static void
-on_stop_signal(uv_signal_t *h, int signum)
+on_stop(uv_async_t *h)
 {
 	struct loop_state *st = h->data;
-	fq_info("signal %d: stopping, flushing", signum);
+	fq_info("signal %d: stopping, flushing (grace %lld ms)", (int)stop_signum,
+		(long long)stop_grace_ms);
+	fq_service_stopping();
 	fq_ingest_stop(st->ing);
+}
+
+/* SIGINT, SIGTERM: async-signal-safe calls only. */
+static void
+stop_handler(int signum)
+{
+	if (!fq_stop_request(stop_grace_ms))
+		fq_stop_now(128 + signum);   /* the second one: not a word
+					      * (stderr may be stuck too) */
+	stop_signum = signum;
+	if (stop_grace_ms != INT64_MAX) {
+		/* Interrupt a write still blocked at the deadline, and every
+		 * 100 ms after: each finds the grace over and gives up. */
+		struct itimerval it = {
+			.it_interval = { 0, 100000 },
+			.it_value = { (time_t)(stop_grace_ms / 1000),
+				      (suseconds_t)(stop_grace_ms % 1000 * 1000) },
+		};
+		if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0)
+			it.it_value.tv_usec = 1;
+		setitimer(ITIMER_REAL, &it, NULL);
+	}
+	if (stop_async)
+		uv_async_send(stop_async);
+}
+
+static void
+alarm_handler(int signum)
+{
+	(void)signum;   /* only interrupts a blocked system call */
+}
+
+/*
+ * Installed for the rest of the process, not just the loop: the --exec
+ * hook is waited for and the outputs are closed after uv_run() returns,
+ * and a second signal must still end flowq at once (and kill the hook's
+ * group) then.
+ */
+static void
+stop_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = stop_handler;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = alarm_handler;
+	sigaction(SIGALRM, &sa, NULL);
 }
 
 static void
@@ -78,9 +156,11 @@ on_hup(uv_signal_t *h, int signum)
 {
 	(void)signum;
 	struct loop_state *st = h->data;
+	fq_service_reloading();
 	fq_ingest_reopen(st->ing);
 	if (st->opts->reopen)
 		st->opts->reopen(st->opts->out_ctx);
+	fq_service_ready(NULL);
 }
 
 /* Every output to the operating system: the run's or print's, and the
@@ -123,14 +203,16 @@ close_handles(struct loop_state *st)
 	st->closed = 1;
 	if (st->opts->at_end)
 		st->opts->at_end(st->opts->at_end_ctx);
-	uv_close((uv_handle_t *)&st->sig_int, NULL);
-	uv_close((uv_handle_t *)&st->sig_term, NULL);
+	stop_async = NULL;
+	uv_close((uv_handle_t *)&st->stop, NULL);
 	uv_close((uv_handle_t *)&st->sig_usr1, NULL);
 	uv_close((uv_handle_t *)&st->sig_hup, NULL);
 	uv_close((uv_handle_t *)&st->watch, NULL);
 	uv_close((uv_handle_t *)&st->tick, NULL);
 	uv_close((uv_handle_t *)&st->idle, NULL);
 	uv_close((uv_handle_t *)&st->flush, NULL);
+	if (st->watchdog_on)
+		uv_close((uv_handle_t *)&st->watchdog, NULL);
 }
 
 /* After every loop iteration: once input has ended, release our handles
@@ -143,22 +225,43 @@ on_check(uv_check_t *h)
 		close_handles(st);
 }
 
+/*
+ * Sources are bound: drop root (--user), then tell a service manager we
+ * are ready and start its watchdog.  0, or -FQ_EINVAL (said).
+ */
+static int
+become_service(uv_loop_t *loop, struct loop_state *st)
+{
+	char why[256];
+	if (st->opts->user &&
+	    fq_service_drop_privileges(st->opts->user, why, sizeof why) < 0) {
+		fq_error("%s", why);
+		return -FQ_EINVAL;
+	}
+	st->watchdog_on = fq_service_watchdog_start(loop, &st->watchdog);
+	fq_service_ready("collecting");
+	fq_info("ready: every source is open");
+	return 0;
+}
+
 int
 fq_cli_loop_run(uv_loop_t *loop, struct fq_ingest *ing,
 		const struct fq_cli_loop_opts *opts)
 {
 	struct loop_state st = { .ing = ing, .opts = opts };
 	signal(SIGPIPE, SIG_IGN);   /* write errors are reported by fq_out */
-	uv_signal_init(loop, &st.sig_int);
-	uv_signal_init(loop, &st.sig_term);
+	uv_async_init(loop, &st.stop, on_stop);
+	st.stop.data = &st;
+	uv_unref((uv_handle_t *)&st.stop);
+	stop_grace_ms = fq_cli_grace_ms(opts);
+	stop_async = &st.stop;
+	stop_signals();
 	uv_signal_init(loop, &st.sig_usr1);
 	uv_signal_init(loop, &st.sig_hup);
 	uv_check_init(loop, &st.watch);
-	st.sig_int.data = st.sig_term.data = st.sig_usr1.data = &st;
+	st.sig_usr1.data = &st;
 	st.sig_hup.data = &st;
 	st.watch.data = &st;
-	uv_signal_start(&st.sig_int, on_stop_signal, SIGINT);
-	uv_signal_start(&st.sig_term, on_stop_signal, SIGTERM);
 	uv_signal_start(&st.sig_usr1, on_usr1, SIGUSR1);
 	uv_signal_start(&st.sig_hup, on_hup, SIGHUP);
 	uv_prepare_init(loop, &st.idle);
@@ -184,6 +287,8 @@ fq_cli_loop_run(uv_loop_t *loop, struct fq_ingest *ing,
 	uv_unref((uv_handle_t *)&st.sig_hup);
 
 	int rc = fq_ingest_start(ing);
+	if (rc == 0)
+		rc = become_service(loop, &st);
 	if (rc < 0)
 		fq_ingest_stop(ing);
 	if (ing->finished)

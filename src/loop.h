@@ -30,14 +30,28 @@ struct fq_cli_loop_opts {
 	void (*flush)(void *ctx);
 	void (*reopen)(void *ctx);
 	void *out_ctx;
+	/* --grace: after SIGINT/SIGTERM, how long flushing may take before
+	 * blocked output and the --exec hook are given up (INT64_MAX: no
+	 * limit); read it with fq_cli_grace_ms(), which knows the default */
+	int64_t grace_ms;
+	int grace_set;
+	/* --user: who to become once the sources are bound (NULL: stay) */
+	const char *user;
 };
+
+/* --grace, or FQ_CLI_GRACE_MS when not given. */
+int64_t fq_cli_grace_ms(const struct fq_cli_loop_opts *opts);
+
+#define FQ_CLI_GRACE_MS 5000
 
 /* Most time output may wait in a buffer while the loop is busy. */
 #define FQ_CLI_FLUSH_MS 50
 
 /*
  * Start `ing` (already holding its sources) on `loop` and run until input
- * ends.  Returns the exit status of SPEC section 7 (0 or 1).
+ * ends.  Once the sources are bound: opts->user is become, and a service
+ * manager is told we are ready (service.h).  Returns the exit status of
+ * SPEC section 7 (0 or 1).
  */
 int fq_cli_loop_run(uv_loop_t *loop, struct fq_ingest *ing,
 		    const struct fq_cli_loop_opts *opts);

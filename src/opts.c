@@ -84,6 +84,56 @@ fq_cli_parse_mib(const char *s, size_t *bytes)
 	return 0;
 }
 
+/* --store and its settings, --since and --until (collector/store/). */
+static int
+store_option(int c, const char *arg, struct fq_cli_common *cm, char *reason,
+	     size_t reason_len)
+{
+	struct fq_store_opts *so = &cm->store;
+	struct fq_source_opts *src = &cm->source;
+	size_t mib;
+	int64_t d;
+	switch (c) {
+	case FQ_CLI_OPT_STORE:
+		so->dir = arg;
+		return 1;
+	case FQ_CLI_OPT_STORE_ROTATE:
+		if (fq_time_parse_duration(arg, &d) < 0 || d < 1000 ||
+		    d % 1000 != 0 || d > 86400000) {
+			snprintf(reason, reason_len, "--store-rotate: '%s' is not "
+				 "whole seconds from 1s to 24h (e.g. 5min)", arg);
+			return -1;
+		}
+		so->rotate_ms = d;
+		return 1;
+	case FQ_CLI_OPT_STORE_MAX_AGE:
+		if (fq_time_parse_duration(arg, &d) < 0 || d <= 0) {
+			snprintf(reason, reason_len, "--store-max-age: '%s' is not "
+				 "a duration (e.g. 168h, 30min)", arg);
+			return -1;
+		}
+		so->max_age_ms = d == INT64_MAX ? 0 : d;
+		return 1;
+	case FQ_CLI_OPT_STORE_MAX_SIZE:
+		if (fq_cli_parse_mib(arg, &mib) < 0) {
+			snprintf(reason, reason_len, "--store-max-size: '%s' is not "
+				 "a number of MiB (1 to %llu)", arg, FQ_CLI_MIB_MAX);
+			return -1;
+		}
+		so->max_bytes = mib;
+		return 1;
+	}
+	int64_t *t = c == FQ_CLI_OPT_SINCE ? &src->since_ms : &src->until_ms;
+	if (fq_store_parse_time(arg, t) < 0) {
+		snprintf(reason, reason_len, "--%s: '%s' is not a time (RFC 3339, "
+			 "e.g. 2026-12-07T21:00:00Z, or seconds since the epoch)",
+			 c == FQ_CLI_OPT_SINCE ? "since" : "until", arg);
+		return -1;
+	}
+	*(c == FQ_CLI_OPT_SINCE ? &src->has_since : &src->has_until) = 1;
+	return 1;
+}
+
 int
 fq_cli_common_option(int c, const char *arg, struct fq_cli_common *cm,
 		     struct fq_cli_loop_opts *lo, char *reason,
@@ -169,6 +219,21 @@ fq_cli_common_option(int c, const char *arg, struct fq_cli_common *cm,
 		cm->source.tcp_max_per_peer = (unsigned)v;
 		return 1;
 	}
+	case FQ_CLI_OPT_GRACE:
+		if (fq_time_parse_duration(arg, &lo->grace_ms) < 0) {
+			snprintf(reason, reason_len, "--grace: '%s' is not a "
+				 "duration (use ms, s, min, h or inf, e.g. 5s)", arg);
+			return -1;
+		}
+		lo->grace_set = 1;
+		return 1;
+	case FQ_CLI_OPT_STORE:
+	case FQ_CLI_OPT_STORE_ROTATE:
+	case FQ_CLI_OPT_STORE_MAX_AGE:
+	case FQ_CLI_OPT_STORE_MAX_SIZE:
+	case FQ_CLI_OPT_SINCE:
+	case FQ_CLI_OPT_UNTIL:
+		return store_option(c, arg, cm, reason, reason_len);
 	case FQ_CLI_OPT_IPFIX_DECODER:
 		if (strcmp(arg, "libfixbuf") == 0) {
 			cm->ipfix = FQ_IPFIX_LIBFIXBUF;
@@ -208,6 +273,11 @@ fq_cli_add_sources(struct fq_ingest *ing, const char *const *specs, size_t n,
 	}
 	if (cm->record_path &&
 	    fq_ingest_record_to(ing, cm->record_path, reason, sizeof reason) < 0) {
+		fq_error("%s", reason);
+		return 1;
+	}
+	if (cm->store.dir &&
+	    fq_ingest_store_to(ing, &cm->store, reason, sizeof reason) < 0) {
 		fq_error("%s", reason);
 		return 1;
 	}

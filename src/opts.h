@@ -9,6 +9,7 @@
 #include "fq_decoder.h"
 #include "fq_ip.h"
 #include "fq_source.h"
+#include "fq_store.h"
 #include "loop.h"
 
 /* Owned storage behind fq_decoder_opts.allow/allow_len. */
@@ -46,7 +47,9 @@ enum {
 	FQ_CLI_OPT_STATS = 0x1000, FQ_CLI_OPT_STATS_JSON,
 	FQ_CLI_OPT_STATS_INTERVAL, FQ_CLI_OPT_ALLOW, FQ_CLI_OPT_RECORD,
 	FQ_CLI_OPT_RCVBUF, FQ_CLI_OPT_SPEED, FQ_CLI_OPT_IPFIX_DECODER,
-	FQ_CLI_OPT_TCP_IDLE, FQ_CLI_OPT_TCP_PROGRESS,
+	FQ_CLI_OPT_GRACE, FQ_CLI_OPT_STORE, FQ_CLI_OPT_STORE_ROTATE,
+	FQ_CLI_OPT_STORE_MAX_AGE, FQ_CLI_OPT_STORE_MAX_SIZE, FQ_CLI_OPT_SINCE,
+	FQ_CLI_OPT_UNTIL, FQ_CLI_OPT_TCP_IDLE, FQ_CLI_OPT_TCP_PROGRESS,
 	FQ_CLI_OPT_TCP_MAX_PER_PEER,
 };
 
@@ -59,6 +62,13 @@ enum {
 	{ "rcvbuf", required_argument, NULL, FQ_CLI_OPT_RCVBUF }, \
 	{ "speed", required_argument, NULL, FQ_CLI_OPT_SPEED }, \
 	{ "ipfix-decoder", required_argument, NULL, FQ_CLI_OPT_IPFIX_DECODER }, \
+	{ "grace", required_argument, NULL, FQ_CLI_OPT_GRACE }, \
+	{ "store", required_argument, NULL, FQ_CLI_OPT_STORE }, \
+	{ "store-rotate", required_argument, NULL, FQ_CLI_OPT_STORE_ROTATE }, \
+	{ "store-max-age", required_argument, NULL, FQ_CLI_OPT_STORE_MAX_AGE }, \
+	{ "store-max-size", required_argument, NULL, FQ_CLI_OPT_STORE_MAX_SIZE }, \
+	{ "since", required_argument, NULL, FQ_CLI_OPT_SINCE }, \
+	{ "until", required_argument, NULL, FQ_CLI_OPT_UNTIL }, \
 	{ "tcp-idle", required_argument, NULL, FQ_CLI_OPT_TCP_IDLE }, \
 	{ "tcp-progress", required_argument, NULL, FQ_CLI_OPT_TCP_PROGRESS }, \
 	{ "tcp-max-per-peer", required_argument, NULL, \
@@ -67,7 +77,9 @@ enum {
 struct fq_cli_common {
 	struct fq_cli_allow allow;     /* --allow */
 	const char *record_path;       /* --record, borrowed from argv */
-	struct fq_source_opts source;  /* --rcvbuf, --speed, --tcp-* */
+	/* --rcvbuf, --speed, --since, --until, --tcp-* */
+	struct fq_source_opts source;
+	struct fq_store_opts store;    /* --store, --store-* */
 	enum fq_ipfix_decoder ipfix;   /* --ipfix-decoder */
 };
 
@@ -85,7 +97,7 @@ void fq_cli_decoder_apply(const struct fq_cli_common *cm,
 
 /*
  * Add the sources to `ing`, with the source options of *cm, and open the
- * --record capture.  Returns 0, or
+ * --record capture and the --store directory.  Returns 0, or
  * the exit status after reporting why: 2 for a bad spelling (or, with
  * `from_query`, a query endpoint flowq cannot read: the user must give -s),
  * 1 for a source or capture that cannot be opened.

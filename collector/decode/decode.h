@@ -114,6 +114,7 @@ struct fq__dctx {
 	size_t n;                       /* records pending in d->batch */
 	int64_t now_ms;                 /* arrival time (0 = unknown) */
 	int malformed;                  /* counted as malformed already */
+	int anomaly_logged;             /* one anomaly message per datagram */
 };
 
 /* Sends the pending batch to emit (once emit failed, records are dropped). */
@@ -142,6 +143,40 @@ fq__dctx_domain(struct fq__dctx *c, uint8_t version, uint32_t id)
 	struct fq__domain *dom = fq__domain_get(c->ex, version, id, &why);
 	return dom ? dom : fq__dctx_no_domain(c, why, id);
 }
+
+/*
+ * Counts an anomaly of the datagram or record under its exporter and logs
+ * it (rate-limited); nothing is dropped for it (sanity.c).
+ */
+void fq__anomaly(struct fq__dctx *c, enum fq__anom why, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Decoded times, in Unix ms.  FQ__TIME_MAX is the end of year 9999: 64-bit
+ * wire times can say anything up to 2^64, and taken as they are they made
+ * `etime - stime` overflow.  FQ__TIME_MIN is 1990-01-01: no flow exporter
+ * predates it, so an earlier time is a clock or an encoding gone wrong.
+ */
+#define FQ__TIME_MAX 253402300799999LL
+#define FQ__TIME_MIN 631152000000LL
+/* A time past arrival + this is in the future (as `run --max-skew`). */
+#define FQ__DEFAULT_MAX_SKEW_MS (10 * 60 * 1000LL)
+
+/*
+ * Whether a decoded time is sane: -1 when it is, else the anomaly
+ * (FQ__ANOM_TIME_INVALID outside [0, FQ__TIME_MAX], _PAST before 1990,
+ * _FUTURE past the arrival time plus the max skew).
+ */
+int fq__time_check(const struct fq__dctx *c, int64_t t);
+
+/*
+ * A record's times before commit: out-of-window times counted and kept as
+ * they are, times that are no time (negative) counted and replaced by the
+ * other time or `fallback` (the export time, >= 0), a negative duration
+ * counted and etime set to stime (docs/decoders.md, "Times").
+ */
+void fq__times_settle(struct fq__dctx *c, struct fq_record *r,
+		      int64_t fallback);
 
 /* Next free record slot of the batch, cleared; commit with fq__commit(). */
 static inline struct fq_record *

@@ -48,6 +48,8 @@ struct fq_decoder_opts {
 	const uint8_t *allow_len;
 	size_t n_allow;
 	enum fq_ipfix_decoder ipfix;    /* --ipfix-decoder */
+	/* A decoded time this far past arrival is counted; 0 = 10 min. */
+	int64_t max_skew_ms;
 };
 
 /*

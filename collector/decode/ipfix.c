@@ -9,6 +9,12 @@
  * code for both readers; only the reading of data records differs.  For
  * libfixbuf the walk builds a cleaned copy of the message, which libfixbuf
  * decodes in one call (ipfix_fixbuf.c).
+ *
+ * A message length that disagrees with the datagram is an anomaly
+ * (length_mismatch), not a drop: the sets decide where the message ends
+ * (message_end).  Over UDP, a sequence number back near its start with an
+ * export time that did not go back is an exporter restart: the domain's
+ * templates are withdrawn (fq__domain_header).
  */
 #include "decode.h"
 #include "fq_error.h"
@@ -162,6 +168,29 @@ to_libfixbuf(struct fq__dctx *c, struct fq__domain *dom,
 	}
 }
 
+/*
+ * Where a message whose length field (mlen) disagrees with its datagram
+ * (len) ends.  The sets say: if they tile the whole datagram (or end in
+ * zero padding) the datagram is the message and the length field is
+ * wrong; otherwise the message is its first mlen bytes (bytes after it
+ * ignored) or, cut short, the datagram (its last set then runs past the
+ * end and the message is malformed as set_length).
+ */
+static size_t
+message_end(const uint8_t *p, size_t mlen, size_t len)
+{
+	size_t off = 16;
+	while (len - off >= 4) {
+		size_t slen = fq__be16(p + off + 2);
+		if (slen < 4 || slen > len - off)
+			break;
+		off += slen;
+	}
+	if (off == len || fq__all_zero(p + off, len - off))
+		return off;
+	return mlen < len ? mlen : len;
+}
+
 void
 fq__ipfix_decode(struct fq__dctx *c, const uint8_t *p, size_t len)
 {
@@ -171,10 +200,16 @@ fq__ipfix_decode(struct fq__dctx *c, const uint8_t *p, size_t len)
 		return;
 	}
 	size_t mlen = fq__be16(p + 2);
-	if (mlen != len) {
+	if (mlen < 16) {
 		fq__malformed(c, FQ__MAL_LENGTH, "IPFIX message length %zu, "
-			      "datagram %zu", mlen, len);
+			      "below its header", mlen);
 		return;
+	}
+	if (mlen != len) {
+		size_t end = message_end(p, mlen, len);
+		fq__anomaly(c, FQ__ANOM_LENGTH, "IPFIX message length %zu, "
+			    "datagram %zu: %zu bytes decoded", mlen, len, end);
+		len = end;
 	}
 	struct fq__hdr h = {
 		.version = 10,
@@ -187,6 +222,10 @@ fq__ipfix_decode(struct fq__dctx *c, const uint8_t *p, size_t len)
 	struct fq__domain *dom = fq__dctx_domain(c, 10, h.domain);
 	if (dom == NULL)
 		return;
+	/* Over TCP a restarted exporter comes on a new connection. */
+	if (c->ex->transport == FQ_TRANSPORT_UDP)
+		fq__domain_header(&c->d->sessions, c->ex, dom, 10, seq,
+				  h.export_secs, 0);
 
 	struct walk w = { .o = { c->d->ipfix_out, 16 } };
 	walk_sets(c, dom, &h, p, len, &w);

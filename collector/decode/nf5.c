@@ -1,10 +1,12 @@
 /*
  * nf5.c - NetFlow v5: a 24-byte header and up to 30 fixed 48-byte records.
  *
- * The header's count must be 1..30 and the datagram exactly
- * 24 + 48 * count bytes; anything else is malformed (a v5 datagram has no
- * other way to say where it ends, so a mismatch means we cannot trust any
- * record in it).  The observation domain is engine_type << 8 | engine_id,
+ * The header's count must be 1..30 (anything else is malformed: no v5
+ * exporter sends it).  The datagram should be 24 + 48 * count bytes; when
+ * it is not, the whole records that both the count and the datagram have
+ * are decoded and the mismatch is counted (v5_count_mismatch): a count
+ * above what arrived is a cut datagram, one below it trailing bytes.  Only
+ * a datagram without one whole record is malformed (v5_length).  The observation domain is engine_type << 8 | engine_id,
  * so two engines behind one address keep separate flow_sequence counters.
  *
  * sampling_interval: the top 2 bits are the mode, the low 14 bits the
@@ -35,11 +37,20 @@ fq__nf5_decode(struct fq__dctx *c, const uint8_t *p, size_t len)
 		fq__malformed(c, FQ__MAL_V5_COUNT, "v5 count %u", count);
 		return;
 	}
-	if (len != NF5_HDR + (size_t)NF5_REC * count) {
+	size_t fit = (len - NF5_HDR) / NF5_REC;
+	if (fit == 0) {
 		fq__malformed(c, FQ__MAL_V5_LENGTH,
 			      "v5 count %u needs %u bytes, datagram has %zu",
 			      count, NF5_HDR + NF5_REC * count, len);
 		return;
+	}
+	unsigned nrec = count;
+	if (len != NF5_HDR + (size_t)NF5_REC * count) {
+		if (fit < nrec)
+			nrec = (unsigned)fit;
+		fq__anomaly(c, FQ__ANOM_V5_COUNT, "v5 count %u needs %u bytes, "
+			    "datagram has %zu: %u records decoded", count,
+			    NF5_HDR + NF5_REC * count, len, nrec);
 	}
 	uint32_t uptime = fq__be32(p + 4);
 	uint32_t secs = fq__be32(p + 8);
@@ -57,7 +68,7 @@ fq__nf5_decode(struct fq__dctx *c, const uint8_t *p, size_t len)
 	fq__seq(c->ex, dom, seq, count);
 
 	const uint8_t *q = p + NF5_HDR;
-	for (unsigned i = 0; i < count; i++, q += NF5_REC) {
+	for (unsigned i = 0; i < nrec; i++, q += NF5_REC) {
 		struct fq_record *r = fq__slot(c);
 		fq_ip_set4(&r->srcip, fq__be32(q));
 		fq_ip_set4(&r->dstip, fq__be32(q + 4));
@@ -86,6 +97,7 @@ fq__nf5_decode(struct fq__dctx *c, const uint8_t *p, size_t len)
 		r->unix_secs = secs;
 		r->unix_nsecs = nsecs;
 		r->sysuptime = uptime;
+		fq__times_settle(c, r, (int64_t)secs * 1000);
 		fq__commit(c, r);
 	}
 }

@@ -7,7 +7,12 @@
  * flowset; a template with no fields read as a withdrawal (not in RFC
  * 3954, but sent); flowset padding.  A v9 datagram is checked whole
  * (flowset lengths and template structure) before anything in it is used,
- * so a corrupt datagram changes no template and emits no record.
+ * so a corrupt datagram changes no template and emits no record.  The
+ * header count is advisory: a count that disagrees with the flowsets is
+ * an anomaly (v9_count_mismatch), not a reason to drop the datagram.  A
+ * sequence and sysUptime reset withdraws the domain's templates
+ * (fq__domain_header), so records sent before the restarted exporter's
+ * new templates are not read with the old layouts.
  */
 #include "decode.h"
 #include "fq_error.h"
@@ -134,17 +139,20 @@ fq__nf9_decode(struct fq__dctx *c, const uint8_t *p, size_t len)
 	/*
 	 * The header count is the number of records (RFC 3954) or, for some
 	 * exporters, of flowsets; every flowset holds at least one record, so
-	 * a count below the number of flowsets fits neither reading.
+	 * a count below the number of flowsets fits neither reading.  But
+	 * real exporters send it (softflowd leaves its templates out of it),
+	 * and the flowsets have just been checked: the structure is what we
+	 * go by, the count is only advisory.
 	 */
-	if (count < flowsets) {
-		fq__malformed(c, FQ__MAL_V9_COUNT, "v9 count %u but %u flowsets",
-			      count, flowsets);
-		return;
-	}
+	if (count < flowsets)
+		fq__anomaly(c, FQ__ANOM_V9_COUNT, "v9 count %u but %u flowsets",
+			    count, flowsets);
 
 	struct fq__domain *dom = fq__dctx_domain(c, 9, h.domain);
 	if (dom == NULL)
 		return;
+	fq__domain_header(&c->d->sessions, c->ex, dom, 9, seq, h.export_secs,
+			  h.uptime);
 	/* Pass 2: templates and data in datagram order. */
 	long seen = 0;
 	int unknown = 0;
@@ -183,6 +191,5 @@ fq__nf9_decode(struct fq__dctx *c, const uint8_t *p, size_t len)
 	 */
 	if (unknown && count > seen)
 		c->ex->unknown_tpl_records += (uint64_t)(count - seen);
-	dom->last_uptime = h.uptime;
 	fq__seq(c->ex, dom, seq, 1);
 }

@@ -55,33 +55,31 @@ pick_ip(uint64_t has, unsigned op4, unsigned op6, uint32_t v4,
 }
 
 /*
- * Largest absolute time (ms) a record may carry: the end of year 9999.
- * IPFIX millisecond timestamps and systemInitTimeMilliseconds are 64-bit
- * on the wire, so a broken or hostile exporter can send anything up to
- * 2^64; taken as they are, they made `etime - stime` (the duration field)
- * and `start + duration` overflow (UBSan caught it in the hostile-traffic
- * test).  A time outside +-FQ__TIME_MAX is ignored like a field of the
- * wrong length, so later arithmetic on record times cannot overflow.
+ * A time a record can carry: 0 to the end of year 9999 (FQ__TIME_MAX).  A
+ * time outside is ignored like a field of the wrong length, so later
+ * arithmetic on record times cannot overflow and no time before 1970 (an
+ * IPFIX millisecond time near 2^64 read as negative) reaches a record.
  */
-#define FQ__TIME_MAX 253402300799999LL
-
 static int
 time_ok(int64_t t)
 {
-	return t >= -FQ__TIME_MAX && t <= FQ__TIME_MAX;
+	return t >= 0 && t <= FQ__TIME_MAX;
 }
 
 /*
  * Start or end time in ms from the first representation present with a
- * value in range (time_ok); 0 when there is none.
+ * value that is a time (time_ok); 0 when there is none, counted as
+ * time_invalid when some representation was present.
  */
 static int
-pick_time(uint64_t has, const struct fq__acc *a, const struct fq__hdr *h,
-	  const struct fq__domain *dom, int end, int64_t *out)
+pick_time(struct fq__dctx *c, uint64_t has, const struct fq__acc *a,
+	  const struct fq__hdr *h, const struct fq__domain *dom, int end,
+	  int64_t *out)
 {
 #define H(op) (has & FQ__HAS(op))
-#define TAKE(v) do { int64_t v_ = (v); \
+#define TAKE(v) do { int64_t v_ = (v); present = 1; \
 		if (time_ok(v_)) { *out = v_; return 1; } } while (0)
+	int present = 0;
 	int64_t export_ms = (int64_t)h->export_secs * 1000;
 	if (H(end ? FQ__OP_END_MS : FQ__OP_START_MS))
 		TAKE((int64_t)(end ? a->end_ms : a->start_ms));
@@ -106,6 +104,9 @@ pick_time(uint64_t has, const struct fq__acc *a, const struct fq__hdr *h,
 		uint32_t d = end ? a->end_delta_us : a->start_delta_us;
 		TAKE(export_ms - d / 1000);
 	}
+	if (present)
+		fq__anomaly(c, FQ__ANOM_TIME_INVALID, "no %s time in range",
+			    end ? "end" : "start");
 	return 0;
 #undef TAKE
 #undef H
@@ -196,8 +197,8 @@ fq__acc_apply(struct fq__dctx *c, struct fq__domain *dom, uint64_t has,
 	r->sampling = s ? s : 1;
 
 	int64_t st = 0, et = 0;
-	int hs = pick_time(has, a, h, dom, 0, &st);
-	int he = pick_time(has, a, h, dom, 1, &et);
+	int hs = pick_time(c, has, a, h, dom, 0, &st);
+	int he = pick_time(c, has, a, h, dom, 1, &et);
 	int64_t dur = H(FQ__OP_DUR_MS) ? (int64_t)a->dur_ms
 		    : H(FQ__OP_DUR_US) ? (int64_t)a->dur_us / 1000 : -1;
 	if (hs && !he)
@@ -208,6 +209,7 @@ fq__acc_apply(struct fq__dctx *c, struct fq__domain *dom, uint64_t has,
 		st = et = (int64_t)h->export_secs * 1000;
 	r->stime = st;
 	r->etime = et;
+	fq__times_settle(c, r, (int64_t)h->export_secs * 1000);
 	fq__commit(c, r);
 #undef H
 }

@@ -10,6 +10,7 @@
 #include "fq_error.h"
 #include "fq_log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,8 @@ ingest_finish(struct fq_ingest *ing)
 	ing->finished = 1;
 	if (ing->recorder)
 		fq_pcap_recorder_flush(ing->recorder);
+	if (ing->store)
+		fq_store_finish(ing->store);
 	int rc = ing->sink->finish(ing->sink);
 	if (rc < 0 && ing->status == 0)
 		ing->status = rc;
@@ -111,6 +114,76 @@ fq_ingest_add(struct fq_ingest *ing, const char *spec,
 	return 0;
 }
 
+/* The live source spelled `spec` now running, or NULL; *pp its link. */
+static struct fq_source *
+find_live(struct fq_ingest *ing, const char *spec, struct fq_source ***pp)
+{
+	for (*pp = &ing->sources; **pp; *pp = &(**pp)->next) {
+		struct fq_source *s = **pp;
+		if (s->live && !s->done && strcmp(s->spec, spec) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+int
+fq_ingest_add_live(struct fq_ingest *ing, const char *spec,
+		   const struct fq_source_opts *opts, char *why,
+		   size_t why_len)
+{
+	if (ing->stopping || ing->finished) {
+		snprintf(why, why_len, "%s: the input is ending", spec);
+		return -FQ_ESTOP;
+	}
+	int rc = fq_ingest_add(ing, spec, opts, why, why_len);
+	if (rc < 0)
+		return rc;
+	struct fq_source **pp, *s;
+	for (pp = &ing->sources; (*pp)->next; pp = &(*pp)->next)
+		;
+	s = *pp;
+	if (!s->live) {
+		snprintf(why, why_len, "%s: only a socket can be added to a "
+			 "running collector", spec);
+		rc = -FQ_EINVAL;
+	} else if (ing->started) {
+		rc = s->ops->start(s);
+		if (rc < 0)
+			snprintf(why, why_len, "%s: cannot start (said above)",
+				 spec);
+	}
+	if (rc < 0) {
+		/* Not started, or failed to: closed and kept for the end,
+		 * like a removed one. */
+		*pp = NULL;
+		s->done = 1;
+		if (s->ops->close)
+			s->ops->close(s);
+		s->next = ing->retired;
+		ing->retired = s;
+	}
+	return rc;
+}
+
+int
+fq_ingest_remove(struct fq_ingest *ing, const char *spec)
+{
+	struct fq_source **pp;
+	struct fq_source *s = find_live(ing, spec, &pp);
+	if (s == NULL)
+		return -FQ_ENOENT;
+	/* Out of the list first: its done is not the input's end. */
+	*pp = s->next;
+	s->next = ing->retired;
+	ing->retired = s;
+	s->ops->stop(s);
+	if (!s->done)
+		fq_source_done(s, 0);
+	if (s->ops->close)
+		s->ops->close(s);
+	return 0;
+}
+
 int
 fq_ingest_start(struct fq_ingest *ing)
 {
@@ -159,6 +232,8 @@ fq_ingest_records(struct fq_ingest *ing, struct fq_record *recs, size_t n)
 	for (size_t i = 0; i < n; i++)
 		recs[i].rec_id = ing->next_rec_id++;
 	ing->records += n;
+	if (ing->store)
+		fq_store_records(ing->store, recs, n);
 	int rc = ing->sink->records(ing->sink, recs, n);
 	if (rc < 0) {
 		ing->sink_status = rc;
@@ -203,6 +278,13 @@ fq_ingest_record_to(struct fq_ingest *ing, const char *path, char *why,
 }
 
 int
+fq_ingest_store_to(struct fq_ingest *ing, const struct fq_store_opts *o,
+		   char *why, size_t why_len)
+{
+	return fq_store_open(ing->loop, o, &ing->store, why, why_len);
+}
+
+int
 fq_ingest_datagram(struct fq_ingest *ing, const struct fq_datagram *dg)
 {
 	/* Recorded before decoding: a datagram the decoder refuses is still
@@ -223,6 +305,8 @@ fq_ingest_flush(struct fq_ingest *ing)
 {
 	if (ing->recorder)
 		fq_pcap_recorder_flush(ing->recorder);
+	if (ing->store)
+		fq_store_flush(ing->store);
 }
 
 void
@@ -254,6 +338,10 @@ fq_ingest_print_stats(struct fq_ingest *ing, struct fq_out *o, int json)
 			fq_out_str(o, "[]");
 		fq_out_str(o, ",\"decoder\":");
 		fq_decoder_print_totals(ing->decoder, o);
+		if (ing->store) {
+			fq_out_str(o, ",\"store\":");
+			fq_store_print_stats(ing->store, o, 1);
+		}
 		fq_out_str(o, "}\n");
 		return;
 	}
@@ -262,6 +350,8 @@ fq_ingest_print_stats(struct fq_ingest *ing, struct fq_out *o, int json)
 		fq_out_printf(o, "recorded datagrams: %llu\n",
 			      (unsigned long long)
 			      fq_pcap_recorder_count(ing->recorder));
+	if (ing->store)
+		fq_store_print_stats(ing->store, o, 0);
 	for (struct fq_source *s = ing->sources; s; s = s->next)
 		if (s->ops->print_stats)
 			s->ops->print_stats(s, o, 0);
@@ -280,14 +370,16 @@ fq_ingest_fini(struct fq_ingest *ing)
 	}
 	/* Let the close callbacks run before memory goes away. */
 	uv_run(ing->loop, UV_RUN_NOWAIT);
-	struct fq_source *s = ing->sources;
-	while (s) {
-		struct fq_source *next = s->next;
-		free(s->spec);
-		s->ops->free(s);
-		s = next;
+	for (int list = 0; list < 2; list++) {
+		struct fq_source *s = list ? ing->retired : ing->sources;
+		while (s) {
+			struct fq_source *next = s->next;
+			free(s->spec);
+			s->ops->free(s);
+			s = next;
+		}
 	}
-	ing->sources = NULL;
+	ing->sources = ing->retired = NULL;
 	if (ing->decoder)
 		fq_decoder_free(ing->decoder);
 	ing->decoder = NULL;
@@ -295,4 +387,8 @@ fq_ingest_fini(struct fq_ingest *ing)
 	    ing->status == 0)
 		ing->status = -FQ_EIO;
 	ing->recorder = NULL;
+	/* A store that could not write has counted it; flowq's exit status
+	 * is not the store's (collecting went on). */
+	fq_store_close(ing->store);
+	ing->store = NULL;
 }

@@ -21,15 +21,19 @@
 #include "fq_record.h"
 #include "fq_sink.h"
 #include "fq_source.h"
+#include "fq_store.h"
 
 struct fq_ingest {
 	uv_loop_t *loop;               /* borrowed */
 	struct fq_sink *sink;          /* borrowed */
 	struct fq_source *sources;     /* owned list, command-line order */
+	struct fq_source *retired;     /* owned list: taken out by a reload,
+					  closed, freed at the end */
 	struct fq_source *replay;      /* the replay source now running */
 	struct fq_decoder *decoder;    /* owned, created on first use */
 	struct fq_decoder_opts decoder_opts;
 	struct fq_pcap_recorder *recorder; /* owned: --record, or NULL */
+	struct fq_store *store;        /* owned: --store, or NULL */
 	uint64_t next_rec_id;          /* rec_id of the next record */
 	uint64_t records;              /* records delivered to the sink */
 	uint32_t n_sources;
@@ -52,6 +56,17 @@ void fq_ingest_fini(struct fq_ingest *ing);
 int fq_ingest_add(struct fq_ingest *ing, const char *spec,
 		  const struct fq_source_opts *opts, char *why,
 		  size_t why_len);
+
+/*
+ * A reload: add a live source (a socket) to a running ingest, started at
+ * once (bound), or take one out (stopped and closed; its counters go).
+ * add: 0, or -FQ_E* with the reason in why (nothing added); remove: 0
+ * or -FQ_ENOENT when no live source is spelled `spec`.
+ */
+int fq_ingest_add_live(struct fq_ingest *ing, const char *spec,
+		       const struct fq_source_opts *opts, char *why,
+		       size_t why_len);
+int fq_ingest_remove(struct fq_ingest *ing, const char *spec);
 
 /* Start all live sources and the first replay source. */
 int fq_ingest_start(struct fq_ingest *ing);
@@ -76,7 +91,14 @@ int fq_ingest_datagram(struct fq_ingest *ing, const struct fq_datagram *dg);
 int fq_ingest_record_to(struct fq_ingest *ing, const char *path, char *why,
 			size_t why_len);
 
-/* Hand what --record holds to the file (the loop calls it with the
+/*
+ * Write every record handed on from now on to a store directory
+ * (--store, fq_store.h).  0 or -FQ_E* with a reason in `why`.
+ */
+int fq_ingest_store_to(struct fq_ingest *ing, const struct fq_store_opts *o,
+		       char *why, size_t why_len);
+
+/* Hand what --record and --store hold to the files (the loop calls it with the
  * outputs' flush: SPEC section 6, within 100 ms). */
 void fq_ingest_flush(struct fq_ingest *ing);
 /* SIGHUP: reopen the --record capture. */

@@ -11,7 +11,6 @@ const char *const fq__mal_names[FQ__MAL_COUNT] = {
 	[FQ__MAL_VERSION] = "version",
 	[FQ__MAL_V5_COUNT] = "v5_count",
 	[FQ__MAL_V5_LENGTH] = "v5_length",
-	[FQ__MAL_V9_COUNT] = "v9_count",
 	[FQ__MAL_LENGTH] = "length",
 	[FQ__MAL_SET_LENGTH] = "set_length",
 	[FQ__MAL_SET_ID] = "set_id",
@@ -21,6 +20,41 @@ const char *const fq__mal_names[FQ__MAL_COUNT] = {
 	[FQ__MAL_LIBFIXBUF] = "libfixbuf",
 	[FQ__MAL_NO_MEMORY] = "no_memory",
 };
+
+const char *const fq__anom_names[FQ__ANOM_COUNT] = {
+	[FQ__ANOM_V5_COUNT] = "v5_count_mismatch",
+	[FQ__ANOM_V9_COUNT] = "v9_count_mismatch",
+	[FQ__ANOM_LENGTH] = "length_mismatch",
+	[FQ__ANOM_TIME_INVALID] = "time_invalid",
+	[FQ__ANOM_TIME_PAST] = "time_before_1990",
+	[FQ__ANOM_TIME_FUTURE] = "time_future",
+	[FQ__ANOM_NEG_DURATION] = "negative_duration",
+};
+
+/* The anomalies: JSON `"anomalies":N,"anomalies_by_reason":{...}`, text
+ * ` anomalies N a=n ...`. */
+static void
+print_anomalies(const struct fq_exporter *ex, struct fq_out *o, int json)
+{
+	uint64_t n = 0;
+	for (int i = 0; i < FQ__ANOM_COUNT; i++)
+		n += ex->anomalies[i];
+	fq_out_printf(o, json ? ",\"anomalies\":%llu,\"anomalies_by_reason\":{"
+			      : " anomalies %llu", (unsigned long long)n);
+	int first = 1;
+	for (int i = 0; i < FQ__ANOM_COUNT; i++) {
+		if (ex->anomalies[i] == 0)
+			continue;
+		fq_out_printf(o, json ? "%s\"%s\":%llu" : "%s%s=%llu",
+			      json ? (first ? "" : ",") : " ",
+			      fq__anom_names[i],
+			      (unsigned long long)ex->anomalies[i]);
+		first = 0;
+	}
+	fq_out_printf(o, json ? "},\"exporter_restarts\":%llu"
+			      : " exporter_restarts %llu",
+		      (unsigned long long)ex->restarts);
+}
 
 static void
 print_one(const struct fq_exporter *ex, struct fq_out *o, int json)
@@ -58,7 +92,7 @@ print_one(const struct fq_exporter *ex, struct fq_out *o, int json)
 			"\"sequence_lost\":%llu,\"sequence_resets\":%llu,"
 			"\"templates_active\":%u,\"templates_refused\":%llu,"
 			"\"templates_expired\":%llu,"
-			"\"templates_withdrawn\":%llu,\"domains\":%u}",
+			"\"templates_withdrawn\":%llu,\"domains\":%u",
 			(unsigned long long)ex->unknown_tpl_records,
 			(unsigned long long)ex->unknown_tpl_sets,
 			(unsigned long long)ex->seq_lost,
@@ -68,6 +102,8 @@ print_one(const struct fq_exporter *ex, struct fq_out *o, int json)
 			(unsigned long long)ex->templates_expired,
 			(unsigned long long)ex->templates_withdrawn,
 			ex->n_domains);
+		print_anomalies(ex, o, 1);
+		fq_out_str(o, "}");
 		return;
 	}
 	fq_out_printf(o,
@@ -86,13 +122,15 @@ print_one(const struct fq_exporter *ex, struct fq_out *o, int json)
 	fq_out_printf(o,
 		" unknown_template_records %llu sequence_lost %llu "
 		"sequence_resets %llu templates %u refused %llu expired %llu "
-		"withdrawn %llu\n",
+		"withdrawn %llu",
 		(unsigned long long)ex->unknown_tpl_records,
 		(unsigned long long)ex->seq_lost,
 		(unsigned long long)ex->seq_resets, ex->n_templates,
 		(unsigned long long)ex->templates_refused,
 		(unsigned long long)ex->templates_expired,
 		(unsigned long long)ex->templates_withdrawn);
+	print_anomalies(ex, o, 0);
+	fq_out_str(o, "\n");
 }
 
 void

@@ -213,3 +213,62 @@ fq__templates_expire(struct fq__sessions *s, struct fq_exporter *ex,
 		}
 	}
 }
+
+void
+fq__domain_restart(struct fq__sessions *s, struct fq_exporter *ex,
+		   struct fq__domain *dom)
+{
+	ex->restarts++;
+	for (int i = 0; i < FQ__TPL_BUCKETS; i++) {
+		struct fq__tpl *t = dom->tpl[i];
+		while (t) {
+			struct fq__tpl *n = t->next;
+			if (t->version == 10 && ex->ipfix)
+				s->ipfix_forget(ex->ipfix, dom->id, t->id);
+			fq__tpl_remove(ex, dom, t->id);
+			t = n;
+		}
+	}
+	/* The restarted exporter's options start over too. */
+	dom->sampling = 0;
+	dom->n_samplers = 0;
+	dom->have_sysinit = 0;
+	char ip[FQ_IP_STRLEN];
+	fq_ip_format(&ex->ip, ip);
+	fq_log_rl(s->rl, FQ_LOG_INFO, "exporter %s port %u: domain %u "
+		  "restarted (sequence and clock reset): its templates are "
+		  "withdrawn", ip, ex->port, dom->id);
+}
+
+int
+fq__domain_header(struct fq__sessions *s, struct fq_exporter *ex,
+		  struct fq__domain *dom, uint8_t version, uint32_t seq,
+		  uint32_t export_secs, uint32_t uptime)
+{
+	int restart = 0;
+	/* Back: a wrap-around distance of less than 2^31 behind. */
+	uint32_t behind = dom->last_seq - seq;
+	int back = dom->have_last && behind != 0 && behind < (1u << 31);
+	if (back) {
+		if (version == 9) {
+			int64_t boot = (int64_t)export_secs * 1000 - uptime;
+			int64_t was = (int64_t)dom->last_export_secs * 1000 -
+				      dom->last_uptime;
+			/* export_secs has 1 s steps: 2 s is past jitter. */
+			restart = uptime < dom->last_uptime &&
+				  boot > was + 2000;
+		} else {
+			restart = export_secs >= dom->last_export_secs &&
+				  seq < dom->last_seq / 2;
+		}
+	}
+	if (restart)
+		fq__domain_restart(s, ex, dom);
+	else if (back)
+		return 0;       /* a late datagram: the last one stays */
+	dom->have_last = 1;
+	dom->last_seq = seq;
+	dom->last_uptime = uptime;
+	dom->last_export_secs = export_secs;
+	return restart;
+}

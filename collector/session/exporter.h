@@ -51,9 +51,8 @@ enum fq__mal {
 	FQ__MAL_SHORT,          /* shorter than the protocol header */
 	FQ__MAL_VERSION,        /* no decoder for its version */
 	FQ__MAL_V5_COUNT,       /* v5 count 0 or above 30 */
-	FQ__MAL_V5_LENGTH,      /* v5 length != 24 + 48 * count */
-	FQ__MAL_V9_COUNT,       /* v9 count below the number of flowsets */
-	FQ__MAL_LENGTH,         /* IPFIX message length != datagram */
+	FQ__MAL_V5_LENGTH,      /* v5: not one whole record */
+	FQ__MAL_LENGTH,         /* IPFIX message length below 16 */
 	FQ__MAL_SET_LENGTH,     /* (flow)set length < 4 or past the end */
 	FQ__MAL_SET_ID,         /* reserved set id */
 	FQ__MAL_TEMPLATE,       /* template record structure invalid */
@@ -65,6 +64,27 @@ enum fq__mal {
 };
 
 extern const char *const fq__mal_names[FQ__MAL_COUNT];
+
+/*
+ * What was odd about a datagram or record that was decoded all the same
+ * (docs/decoders.md, "Anomalies"): a header field that disagrees with the
+ * datagram's own structure, an exporter restart's effect, a time out of
+ * range.  Counted per exporter, per datagram for the header ones and per
+ * record for the time ones; an anomaly never drops a datagram, so these
+ * counters stand outside the accounting identity.
+ */
+enum fq__anom {
+	FQ__ANOM_V5_COUNT,      /* v5 count != the whole records it holds */
+	FQ__ANOM_V9_COUNT,      /* v9 count below the number of flowsets */
+	FQ__ANOM_LENGTH,        /* IPFIX message length != datagram */
+	FQ__ANOM_TIME_INVALID,  /* a time field not a time (negative, > 9999) */
+	FQ__ANOM_TIME_PAST,     /* a time before 1990-01-01 */
+	FQ__ANOM_TIME_FUTURE,   /* a time past arrival + --max-skew */
+	FQ__ANOM_NEG_DURATION,  /* etime before stime: etime set to stime */
+	FQ__ANOM_COUNT
+};
+
+extern const char *const fq__anom_names[FQ__ANOM_COUNT];
 
 /*
  * A compiled v9/IPFIX template as a domain keeps it: one op per wire field
@@ -111,7 +131,11 @@ struct fq__domain {
 	int seq_valid;
 	uint32_t seq_next;              /* expected next sequence number */
 	uint32_t fixbuf_seq;            /* what libfixbuf expects next */
-	uint32_t last_uptime;           /* v9: detects exporter restarts */
+	/* The last header seen, to detect exporter restarts. */
+	int have_last;
+	uint32_t last_seq;
+	uint32_t last_uptime;           /* v9 */
+	uint32_t last_export_secs;
 	uint32_t sampling;              /* from options records, 0 = none */
 	struct fq__sampler samplers[FQ__SAMPLERS];
 	unsigned n_samplers;
@@ -145,6 +169,8 @@ struct fq_exporter {
 	uint64_t unknown_tpl_sets;
 	uint64_t seq_lost;              /* v5/IPFIX records, v9 packets */
 	uint64_t seq_resets;
+	uint64_t restarts;              /* domain restarts: templates withdrawn */
+	uint64_t anomalies[FQ__ANOM_COUNT];
 	uint64_t templates_refused;     /* over the per-exporter cap */
 	uint64_t templates_expired;
 	uint64_t templates_withdrawn;
@@ -228,6 +254,28 @@ int fq__tpl_remove(struct fq_exporter *ex, struct fq__domain *dom,
 /* Drop a UDP exporter's templates not refreshed since now_ms - timeout. */
 void fq__templates_expire(struct fq__sessions *s, struct fq_exporter *ex,
 			  int64_t now_ms);
+/*
+ * The exporter restarted this domain (decoders' restart checks): its
+ * templates are withdrawn (libfixbuf's too), so records sent before the
+ * new templates are counted as of unknown templates, not read with the old
+ * layouts; counts `restarts`.
+ */
+void fq__domain_restart(struct fq__sessions *s, struct fq_exporter *ex,
+			struct fq__domain *dom);
+/*
+ * A v9 or IPFIX-over-UDP header, before its sets: restarts the domain
+ * (fq__domain_restart) when it says the exporter restarted, and remembers
+ * it.  v9 (`version` 9): the sequence number went back, sysUptime went
+ * back and the boot time (export time - uptime) moved forward by more
+ * than 2 s.  IPFIX: the sequence number went back to less than half of
+ * the last one while the export time did not go back (a reordered
+ * datagram is only a little behind).  A datagram behind the last one that
+ * is no restart (late, reordered) leaves the remembered header as it is.
+ * Returns 1 on a restart.
+ */
+int fq__domain_header(struct fq__sessions *s, struct fq_exporter *ex,
+		      struct fq__domain *dom, uint8_t version, uint32_t seq,
+		      uint32_t export_secs, uint32_t uptime);
 /*
  * Sequence accounting: `seq` is the header's number, `advance` what this
  * datagram adds to it (records for v5/IPFIX, 1 for v9), or -1 when it

@@ -8,6 +8,7 @@
  */
 #include "fq_source.h"
 #include "fq_error.h"
+#include "fq_sockaddr.h"
 #include "source_kind.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 struct source_kind {
 	const char *prefix;
@@ -30,6 +32,7 @@ static const struct source_kind kinds[] = {
 	{ "pcap:", fq__source_pcap_new },
 	{ "raw:", fq__source_raw_new },
 	{ "ipfix:", fq__source_ipfix_new },
+	{ "store:", fq__source_store_new },
 };
 
 static int
@@ -95,6 +98,32 @@ fq_source_create(const char *spec, const struct fq_source_opts *opts,
 		return -FQ_ENOENT;
 	}
 	return fq__source_ft_new(spec, opts, out, why, why_len);
+}
+
+int
+fq_source_check(const char *spec, char *why, size_t why_len)
+{
+	const char *path = spec;
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		size_t n = strlen(kinds[i].prefix);
+		if (strncmp(spec, kinds[i].prefix, n) != 0)
+			continue;
+		path = spec + n;
+		if (strstr(kinds[i].prefix, "://")) {
+			struct sockaddr_storage ss;
+			return fq_sockaddr_parse(path, &ss, why, why_len);
+		}
+	}
+	if (path == spec && strstr(spec, "://") != NULL) {
+		snprintf(why, why_len, "%s: unknown source kind", spec);
+		return -FQ_EINVAL;
+	}
+	if (access(path, R_OK) != 0) {
+		snprintf(why, why_len, "%s: cannot read: %s", spec,
+			 strerror(errno));
+		return -FQ_ENOENT;
+	}
+	return 0;
 }
 
 void *

@@ -105,17 +105,30 @@ struct fq_source_opts {
 	int64_t tcp_progress_ms;
 	/* --tcp-max-per-peer: connections from one address; 0 = default. */
 	unsigned tcp_max_per_peer;
+	/*
+	 * --since T / --until T: a store:DIR source reads the files and
+	 * records whose arrival is in [since, until).  Unset = no bound.
+	 */
+	int has_since, has_until;
+	int64_t since_ms, until_ms;
 };
 
 /*
  * Create a source from its spelling: ft:FILE, a flow-tools file or
  * directory, udp://ADDR:PORT, tcp://ADDR:PORT, pcap:FILE or *.pcap[ng],
- * ipfix:FILE, raw:FILE, with `opts` (NULL = defaults).  Returns 0,
+ * ipfix:FILE, raw:FILE, store:DIR, with `opts` (NULL = defaults).  Returns 0,
  * -FQ_EINVAL (bad spelling) or -FQ_EUNSUP (a kind this build cannot
  * read); `why` (at least 256 bytes) receives a one-line reason on failure.
  */
 int fq_source_create(const char *spec, const struct fq_source_opts *opts,
 		     struct fq_source **out, char *why, size_t why_len);
+
+/*
+ * Check a spelling without opening anything: a known kind, a socket
+ * address that parses, a file that can be read.  0, or -FQ_EINVAL /
+ * -FQ_ENOENT with a one-line reason in why.
+ */
+int fq_source_check(const char *spec, char *why, size_t why_len);
 
 /* Called by a source exactly once when it has produced everything. */
 void fq_source_done(struct fq_source *src, int status);

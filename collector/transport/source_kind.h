@@ -25,6 +25,8 @@ int fq__source_raw_new(const char *path, const struct fq_source_opts *opts,
 		       struct fq_source **out, char *why, size_t why_len);
 int fq__source_ipfix_new(const char *path, const struct fq_source_opts *opts,
 			 struct fq_source **out, char *why, size_t why_len);
+int fq__source_store_new(const char *dir, const struct fq_source_opts *opts,
+			 struct fq_source **out, char *why, size_t why_len);
 
 /*
  * The common part of every constructor: a zeroed source of `size` bytes

@@ -438,7 +438,22 @@ test_malformed(void)
 	CHECK(ex != NULL);
 	if (ex == NULL)
 		return;
+	/* The sets tile the datagram: decoded, the length counted. */
+	CHECK_EQ(ex->anomalies[FQ__ANOM_LENGTH], 1);
+	CHECK_EQ(ex->malformed[FQ__MAL_LENGTH], 0);
+	CHECK_EQ(ex->n_templates, 1);
+	/* A length below the header is malformed; withdraw 300 again. */
+	msg_begin(&b, 0, 1);
+	at = set_open(&b, 2);
+	b_u16(&b, 300);
+	b_u16(&b, 0);
+	set_close(&b, at);
+	msg_end(&b);
+	b_put16(&b, 2, 12);
+	feed(d, &b, 1, 0, &s);
 	CHECK_EQ(ex->malformed[FQ__MAL_LENGTH], 1);
+	b_put16(&b, 2, (unsigned)b.n);
+	feed(d, &b, 1, 0, &s);
 	CHECK_EQ(ex->n_templates, 0);
 	/* set length past the message */
 	msg_begin(&b, 0, 1);

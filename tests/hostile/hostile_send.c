@@ -80,6 +80,9 @@
 
 #define MAX_DG 65507u           /* largest UDP payload over IPv4 */
 
+static void die(int status, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+
 static void
 die(int status, const char *fmt, ...)
 {

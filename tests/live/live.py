@@ -29,82 +29,15 @@ import json
 import os
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 
+from livelib import WAIT, Flowq, fail, free_port, v5
+
 CASE, FLOWQ, TMP = sys.argv[1:4]
 os.makedirs(TMP, exist_ok=True)
-WAIT = 20.0          # the most a test waits for something promised at once
-
-
-def fail(msg):
-    print("FAIL: " + msg)
-    sys.exit(1)
-
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def v5(records, unix_ms, uptime=100000000, engine_id=0, seq=0):
-    """A NetFlow v5 datagram: records are (stime_ms, etime_ms, srcip,
-    dstip, srcport, dstport) in absolute time; the header says the export
-    happened at unix_ms with the router up for `uptime` ms."""
-    secs, ms = divmod(unix_ms, 1000)
-    hdr = struct.pack(">HHIIIIBBH", 5, len(records), uptime, secs,
-                      ms * 1000000, seq, 0, engine_id, 0)
-    body = b""
-    for st, et, src, dst, sp, dp in records:
-        first = (uptime - (unix_ms - st)) & 0xFFFFFFFF
-        last = (uptime - (unix_ms - et)) & 0xFFFFFFFF
-        body += struct.pack(">IIIHHIIIIHHBBBBHHBBH", src, dst, 0, 0, 0, 1,
-                            100, first, last, sp, dp, 0, 0x18, 6, 0, 0, 0,
-                            0, 0, 0)
-    return hdr + body
-
-
-class Flowq:
-    def __init__(self, args, out):
-        self.out = out
-        self.err = open(out + ".err", "wb")
-        self.p = subprocess.Popen([FLOWQ] + args, stdout=subprocess.DEVNULL,
-                                  stderr=self.err)
-
-    def lines(self, path=None):
-        """The complete lines of the file (a line being written is not)."""
-        try:
-            with open(path or self.out) as f:
-                text = f.read()
-        except FileNotFoundError:
-            return []
-        return [l for l in text[:text.rfind("\n") + 1].splitlines() if l]
-
-    def wait_for(self, pred, what):
-        end = time.monotonic() + WAIT
-        while time.monotonic() < end:
-            if self.p.poll() is not None:
-                fail("flowq exited (%d) while waiting for %s" %
-                     (self.p.returncode, what))
-            if pred():
-                return
-            time.sleep(0.05)
-        fail("%s: not there after %.0f s while flowq runs" % (what, WAIT))
-
-    def stop(self):
-        self.p.send_signal(signal.SIGTERM)
-        rc = self.p.wait(timeout=60)
-        self.err.close()
-        if rc != 0:
-            fail("exit status %d after SIGTERM: %s" %
-                 (rc, open(self.out + ".err").read()))
-        return open(self.out + ".err").read()
 
 
 FILTER = "splitter S {}\nfilter f {\n  prot = 6\n}\nS branch A -> f\n"
@@ -115,7 +48,7 @@ def start(t, query, extra=()):
     q = os.path.join(t, "q.flw")
     open(q, "w").write(query)
     out = os.path.join(t, "out.json")
-    f = Flowq(["run", "--json", q, "-s", "udp://127.0.0.1:%d" % port,
+    f = Flowq(FLOWQ, ["run", "--json", q, "-s", "udp://127.0.0.1:%d" % port,
                "-o", out] + list(extra), out)
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     return f, sock, ("127.0.0.1", port)

@@ -18,11 +18,20 @@ Only loopback addresses are ever used.  Cases:
                 to the same output;
   raw-split     every Logstash fixture splits into datagrams that cover the
                 file (checked by an independent splitter in this script);
-  softflowd     softflowd -r CAPTURE exports v9 and IPFIX to nfcapd, which
-                repeats every datagram to flowq: flowq's records equal
-                nfdump's; CAPTURE is the project's own pcaps/traffic.pcap
-                (skipped, saying so, when softflowd/nfcapd/nfdump are absent);
-  softflowd-shared  the same with the shared tcpdump-afs.pcap (real traffic).
+  softflowd     softflowd -r CAPTURE exports NetFlow v5, v9 and IPFIX over
+                UDP to nfcapd, which repeats every datagram to flowq: flowq's
+                records equal nfdump's, every field both show, times to the
+                ms; then IPFIX over TCP (softflowd -P tcp) to flowq's tcp://
+                source gives nfdump's records of the IPFIX-over-UDP run
+                (nfcapd has no TCP listener); prints the table capture x
+                version x transport: records flowq, records nfcapd,
+                equal; CAPTURE is the
+                project's own pcaps/traffic.pcap (skipped, saying so, when
+                softflowd/nfcapd/nfdump are absent);
+  softflowd-afs, softflowd-mptcp-v0, softflowd-edns-opts,
+  softflowd-ntp-control  the same with the shared tcpdump-*.pcap captures
+                (real traffic; softflowd's v9 header count leaves out its
+                templates, which flowq once dropped as malformed).
 
 Every skip prints its reason ("SKIP: ...") and exits 77; tests/run-all
 fails the run on any skip under CI=true.
@@ -351,138 +360,231 @@ def case_raw_split():
     print("ok: %d files" % n)
 
 
-def nfdump_records(files):
-    env = dict(os.environ, TZ="UTC")
-    p = subprocess.run(["nfdump", "-q", "-o", "csv", "-r"] + files[:1],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       env=env)
-    if p.returncode != 0:
-        fail("nfdump: " + p.stderr.decode())
-    hdr = subprocess.run(["nfdump", "-o", "csv", "-r"] + files[:1],
-                         stdout=subprocess.PIPE, env=env).stdout
-    cols = hdr.decode().splitlines()[0].split(",")
-    idx = {c: i for i, c in enumerate(cols)}
-    protos = {"TCP": 6, "UDP": 17, "ICMP": 1, "ICMP6": 58}
+NFDUMP_FMT = "fmt:%ts|%te|%sa|%da|%sp|%dp|%pr|%pkt|%byt|%flg|%tos|%in|%out"
+PROTOS = {"TCP": 6, "UDP": 17, "ICMP": 1, "ICMP6": 58}
+# The fields both sides show, in this order (times in ms).
+KEYS = ("stime", "etime", "srcip", "dstip", "srcport", "dstport", "prot",
+        "packets", "bytes", "tcp_flags", "tos", "input", "output")
+
+
+def iso_ms(s):
+    """nfdump's "2013-02-25 12:56:35.701" (TZ=UTC) as epoch ms."""
+    import calendar
+    import datetime
+    main, _, frac = s.strip().partition(".")
+    t = datetime.datetime.strptime(main, "%Y-%m-%d %H:%M:%S")
+    return calendar.timegm(t.timetuple()) * 1000 + int((frac + "000")[:3])
+
+
+def nfdump_records(files, ipfix):
+    """nfdump's records as tuples of KEYS.  nfdump 1.7.1 reads softflowd's
+    IPFIX flowStartSysUpTime/flowEndSysUpTime the wrong way round (its
+    records end before they start, by exactly the flow's duration): with
+    `ipfix` the two times are compared as the interval they span."""
     recs = []
-    for line in p.stdout.decode().splitlines():
-        f = line.split(",")
-        if len(f) < len(cols) or not f[idx["sa"]]:
-            continue
-        pr = f[idx["pr"]].strip()
-        pr = protos.get(pr, int(pr) if pr.isdigit() else pr)
-        dp = int(f[idx["dp"]])
-        if pr == 1:     # nfdump shows ICMP type.code as dp "t.c"
-            dp = int(float(f[idx["dp"]]))
-        recs.append((f[idx["sa"]], f[idx["da"]], int(f[idx["sp"]]), dp, pr,
-                     int(f[idx["ipkt"]]), int(f[idx["ibyt"]]),
-                     f[idx["ts"]][:19], round(float(f[idx["td"]]) * 1000)))
-    return recs
+    for f in files:
+        p = subprocess.run(["nfdump", "-q", "-N", "-r", f, "-o", NFDUMP_FMT],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           env=dict(os.environ, TZ="UTC"))
+        if p.returncode != 0:
+            fail("nfdump: " + p.stderr.decode())
+        for line in p.stdout.decode().splitlines():
+            v = [x.strip() for x in line.split("|")]
+            if len(v) != 13 or not v[2]:
+                continue
+            ts, te = iso_ms(v[0]), iso_ms(v[1])
+            if ipfix:
+                ts, te = min(ts, te), max(ts, te)
+            pr = PROTOS.get(v[6], int(v[6]) if v[6].isdigit() else v[6])
+            dp = v[5]
+            if "." in dp:       # ICMP type.code, as flowq's type*256+code
+                t, c = dp.split(".")
+                dp = int(t) * 256 + int(c)
+            flags = sum(1 << (7 - i) for i, ch in enumerate(v[9])
+                        if ch != ".")
+            recs.append((ts, te, v[2], v[3], int(v[4]), int(dp), pr,
+                         int(v[7]), int(v[8]), flags, int(v[10]),
+                         int(v[11]), int(v[12])))
+    return sorted(recs)
 
 
 def flowq_records(out):
-    import datetime
-    recs = []
-    for line in out.decode().splitlines():
-        r = json.loads(line)
-        ts = datetime.datetime.fromtimestamp(
-            r["stime"] // 1000, datetime.timezone.utc)
-        recs.append((r["srcip"], r["dstip"], r["srcport"], r["dstport"],
-                     r["prot"], r["packets"], r["bytes"],
-                     ts.strftime("%Y-%m-%d %H:%M:%S"), r["duration"]))
-    return recs
+    return sorted(tuple(json.loads(line)[k] for k in KEYS)
+                  for line in out.decode().splitlines())
 
 
-def case_softflowd(cap):
+def need_softflowd():
     for tool in ("softflowd", "softflowctl", "nfcapd", "nfdump"):
         if shutil.which(tool) is None:
             skip(tool + " not installed (Debian packages softflowd, nfdump; "
                  ".ci/run installs them)")
-    need(cap)
-    # NetFlow v5 is not compared: nfdump 1.7.1 shows softflowd's v5
-    # records as INVALID/Ignore with 1970 times.
-    total = 0
-    ref = []
-    for ver in ("9", "10"):
-        d = os.path.join(TMP, "nf" + ver)
-        shutil.rmtree(d, ignore_errors=True)
-        os.makedirs(d)
-        p1 = free_port(socket.SOCK_DGRAM)
-        p2 = free_port(socket.SOCK_DGRAM)
-        fq, o, e = start_flowq(["print", "--json", "-s",
-                                "udp://127.0.0.1:%d" % p1], [p1])
-        nc = subprocess.Popen(["nfcapd", "-b", "127.0.0.1", "-p", str(p2),
-                               "-w", d, "-R", "127.0.0.1/%d" % p1],
-                              stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-        deadline = time.time() + 5
-        while not bound(p2, "udp"):
-            if time.time() > deadline or nc.poll() is not None:
-                fq.kill()
-                skip("nfcapd did not start")
-            time.sleep(0.02)
-        ctl = os.path.join(TMP, "sfd%s.ctl" % ver)
+
+
+def softflowd(cap, args, tag):
+    """softflowd -r CAP -a exporting with `args`, run to the end: with -r
+    and -a, softflowd 1.1.0 sleeps in poll() on its control socket between
+    batches and every control command wakes it.  Ask for statistics until
+    the packet count stops growing, then `shutdown` expires and exports
+    every flow.  (A shutdown sent before it has read the capture would
+    export nothing.)"""
+    ctl = os.path.join(TMP, "sfd-%s.ctl" % tag)
+    if os.path.exists(ctl):
+        os.unlink(ctl)
+    sf = subprocess.Popen(["softflowd", "-r", cap, "-a", "-d", "-c", ctl,
+                           "-p", os.path.join(TMP, "sfd.pid")] + args,
+                          stdout=open(os.path.join(TMP, "sfd.log"), "w"),
+                          stderr=subprocess.STDOUT)
+    deadline = time.time() + 30
+    last = -1
+    while time.time() < deadline and sf.poll() is None:
         if os.path.exists(ctl):
-            os.unlink(ctl)
-        sf = subprocess.Popen(["softflowd", "-r", cap, "-a", "-d",
-                               "-n", "127.0.0.1:%d" % p2, "-v", ver,
-                               "-c", ctl, "-p",
-                               os.path.join(TMP, "sfd.pid")],
-                              stdout=open(os.path.join(TMP, "sfd.log"), "w"),
-                              stderr=subprocess.STDOUT)
-        # softflowd 1.1.0 with -r and -a sleeps in poll() on its control
-        # socket between batches: every control command wakes it.  Ask for
-        # statistics until the packet count stops growing, then `shutdown`
-        # expires and exports every flow.  (A shutdown sent before it has
-        # read the capture would export nothing.)
-        deadline = time.time() + 20
-        last = -1
-        while time.time() < deadline and sf.poll() is None:
-            if os.path.exists(ctl):
-                r = subprocess.run(["softflowctl", "-c", ctl, "statistics"],
-                                   stdout=subprocess.PIPE,
-                                   stderr=subprocess.DEVNULL)
-                m = re.search(rb"Packets processed: (\d+)", r.stdout)
-                n = int(m.group(1)) if m else -1
-                if n > 0 and n == last:
-                    subprocess.run(["softflowctl", "-c", ctl, "shutdown"],
-                                   stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-                last = n
-            time.sleep(0.2)
-        try:
-            sf.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            sf.kill()
-        time.sleep(0.3)
-        out, ferr = stop_flowq(fq, o, e)
-        nc.send_signal(signal.SIGTERM)
-        nc.wait(timeout=10)
-        files = sorted(os.path.join(d, f) for f in os.listdir(d)
-                       if f.startswith("nfcapd.") and "current" not in f)
-        if not files:
-            fail("nfcapd wrote no file")
-        # nfdump 1.7.1 reads softflowd's IPFIX times wrongly (negative
-        # durations), so both of flowq's decodings are held against
-        # nfdump's reading of the v9 export of the same capture.
+            r = subprocess.run(["softflowctl", "-c", ctl, "statistics"],
+                               stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL)
+            m = re.search(rb"Packets processed: (\d+)", r.stdout)
+            n = int(m.group(1)) if m else -1
+            if n > 0 and n == last:
+                subprocess.run(["softflowctl", "-c", ctl, "shutdown"],
+                               stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+            last = n
+        time.sleep(0.2)
+    try:
+        sf.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        sf.kill()
+        fail("%s: softflowd did not finish" % tag)
+    time.sleep(0.3)
+
+
+def exporter_bad(err):
+    """flowq's exporter counters after a softflowd run: what dropped or
+    changed records (malformed datagrams, unknown templates, restarts,
+    time anomalies), as a message; "" when nothing did.  A header count
+    that disagrees with the flowsets (v9_count_mismatch) is what
+    softflowd sends: counted, not a failure."""
+    bad = []
+    for e in stats_json(err)["exporters"]:
+        for k in ("malformed", "unknown_template_records",
+                  "exporter_restarts"):
+            if e.get(k):
+                bad.append("%s=%s" % (k, e[k]))
+        for k, v in e.get("anomalies_by_reason", {}).items():
+            if k.startswith("time_") or k == "negative_duration":
+                bad.append("%s=%s" % (k, v))
+    return " ".join(bad)
+
+
+def anomalies(err):
+    anom = {}
+    for e in stats_json(err)["exporters"]:
+        for k, v in e.get("anomalies_by_reason", {}).items():
+            anom[k] = anom.get(k, 0) + v
+    return anom
+
+
+def via_nfcapd(cap, ver):
+    """softflowd -v VER over UDP to nfcapd, which repeats every datagram to
+    flowq (-R): flowq's records and nfdump's, of the same datagrams."""
+    tag = "v%s" % ver
+    d = os.path.join(TMP, "nf" + ver)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    p1 = free_port(socket.SOCK_DGRAM)
+    p2 = free_port(socket.SOCK_DGRAM)
+    fq, o, e = start_flowq(["print", "--json", "--stats-json", "-s",
+                            "udp://127.0.0.1:%d" % p1], [p1])
+    nc = subprocess.Popen(["nfcapd", "-b", "127.0.0.1", "-p", str(p2),
+                           "-w", d, "-R", "127.0.0.1/%d" % p1],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 5
+    while not bound(p2, "udp"):
+        if time.time() > deadline or nc.poll() is not None:
+            fq.kill()
+            skip("nfcapd did not start")
+        time.sleep(0.02)
+    softflowd(cap, ["-n", "127.0.0.1:%d" % p2, "-v", ver], tag)
+    out, err = stop_flowq(fq, o, e)
+    nc.send_signal(signal.SIGTERM)
+    nc.wait(timeout=10)
+    files = sorted(os.path.join(d, f) for f in os.listdir(d)
+                   if f.startswith("nfcapd.") and "current" not in f)
+    if not files:
+        fail("%s: nfcapd wrote no file" % tag)
+    return flowq_records(out), nfdump_records(files, ver == "10"), err
+
+
+def over_tcp(cap):
+    """softflowd -P tcp -v 10 to flowq's tcp:// source (nfcapd 1.7.1 has
+    no TCP listener, and NetFlow v5/v9 have no length to frame a stream
+    by: IPFIX is the only version over TCP)."""
+    port = free_port(socket.SOCK_STREAM)
+    fq, o, e = start_flowq(["print", "--json", "--stats-json", "-s",
+                            "tcp://127.0.0.1:%d" % port], [port], "tcp")
+    softflowd(cap, ["-P", "tcp", "-n", "127.0.0.1:%d" % port, "-v", "10"],
+              "tcp")
+    out, err = stop_flowq(fq, o, e)
+    src = stats_json(err)["sources"][0]
+    bad = exporter_bad(err)
+    if src.get("connections") != 1 or src.get("framing_errors") != 0:
+        bad += " source counters %s" % src
+    return flowq_records(out), bad
+
+
+def differ(got, want):
+    miss = [r for r in want if r not in got][:3]
+    extra = [r for r in got if r not in want][:3]
+    return "flowq %d records, reference %d\n  only reference: %s\n" \
+           "  only flowq: %s" % (len(got), len(want), miss, extra)
+
+
+def case_softflowd(cap):
+    """softflowd -r CAPTURE exporting NetFlow v5, v9 and IPFIX over UDP
+    through nfcapd to flowq: flowq's records equal nfdump's, field by field
+    (times to the ms); IPFIX over TCP straight to flowq: nfdump's records
+    of the IPFIX-over-UDP run.  A capture without IPv4 flows gives no v5
+    record (v5 cannot carry IPv6): then both sides must have none.  Prints
+    one table row per version and transport, then fails on any that
+    differs."""
+    need_softflowd()
+    need(cap)
+    name = os.path.basename(cap)
+    rows, errs, want10, v9 = [], [], None, None
+    for ver in ("9", "5", "10"):
+        got, want, err = via_nfcapd(cap, ver)
         if ver == "9":
-            ref = sorted(nfdump_records(files))
-        want = ref
-        got = sorted(flowq_records(out))
+            v9 = want
+            if not want:
+                errs.append("v9: nfdump shows no records")
+        if ver == "5" and not want and any(":" not in r[2] for r in v9):
+            errs.append("v5: nfdump shows no records, but there are IPv4 "
+                        "flows")
         if ver == "10":
-            # softflowd's v9 start times (uptime based) and IPFIX start
-            # times (absolute) differ by up to a second for the same flow:
-            # compare IPFIX without the start second.
-            want = sorted(r[:7] + r[8:] for r in want)
-            got = sorted(r[:7] + r[8:] for r in got)
-        if not want:
-            fail("v%s: nfdump shows no records" % ver)
+            want10 = want
+        bad = exporter_bad(err)
         if got != want:
-            miss = [r for r in want if r not in got][:5]
-            extra = [r for r in got if r not in want][:5]
-            fail("v%s: flowq %d records, nfdump %d\n  only nfdump: %s\n"
-                 "  only flowq: %s" % (ver, len(got), len(want), miss, extra))
-        total += len(got)
-        print("ok: v%s %d records equal to nfdump's (v9)" % (ver, len(got)))
+            errs.append("v%s: %s" % (ver, differ(got, want)))
+        if bad:
+            errs.append("v%s: exporter counters %s" % (ver, bad))
+        anom = anomalies(err)
+        rows.append((ver, "udp", len(got), len(want),
+                     got == want and not bad,
+                     " anomalies %s" % anom if anom else ""))
+    tcp, bad = over_tcp(cap)
+    if tcp != want10:
+        errs.append("IPFIX over TCP: %s" % differ(tcp, want10))
+    if bad:
+        errs.append("IPFIX over TCP: %s" % bad)
+    rows.append(("10", "tcp", len(tcp), len(want10),
+                 tcp == want10 and not bad, " (nfcapd: UDP, no TCP)"))
+    print("%-26s %-5s %-4s %12s %13s %s" % ("capture", "ver", "trsp",
+          "records flowq", "records nfcapd", "equal"))
+    for ver, tr, a, b, eq, note in rows:
+        print("%-26s v%-4s %-4s %12d %13d  %s%s" % (name, ver, tr, a, b,
+              "yes" if eq else "NO", note))
+    if errs:
+        fail("; ".join(errs))
+    print("ok: %s" % name)
 
 
 def case_pcapng():
@@ -518,9 +620,11 @@ CASES = {
     "tcp-live": case_tcp_live,
     "raw-split": case_raw_split,
     "softflowd": lambda: case_softflowd(os.path.join(ROOT, "pcaps", "traffic.pcap")),
-    "softflowd-shared": lambda: case_softflowd(
-        os.path.join(SHARED, "data", "traffic", "tcpdump-afs.pcap")),
 }
+# The shared packet captures (../shared/data/traffic), real traffic.
+for _c in ("afs", "mptcp-v0", "edns-opts", "ntp-control"):
+    CASES["softflowd-" + _c] = (lambda c: lambda: case_softflowd(
+        os.path.join(SHARED, "data", "traffic", "tcpdump-%s.pcap" % c)))(_c)
 
 if CASE not in CASES:
     fail("unknown case " + CASE)
