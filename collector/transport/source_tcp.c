@@ -321,6 +321,10 @@ accept_pause(struct source_tcp *s, const char *why)
 		s->paused = 1;
 		s->pauses++;
 		uv_poll_stop(&s->lpoll);
+		/* With the listener stopped, the timer that resumes it must
+		 * keep the loop alive (there may be no connection left). */
+		if (s->t_init)
+			uv_ref((uv_handle_t *)&s->sweep);
 	}
 	fq_log_rl(&s->rl, FQ_LOG_WARN, "%s: %s; accepting paused until a "
 		  "descriptor is free (%u connections open, %ld waiting)",
@@ -333,12 +337,12 @@ accept_try_resume(struct source_tcp *s)
 	if (!s->paused || s->base.done || s->stopping || !s->p_init ||
 	    !fd_headroom(s))
 		return;
-	s->paused = 0;
 	if (uv_poll_start(&s->lpoll, UV_READABLE, listen_cb) != 0)
-		s->paused = 1;
-	else
-		fq_log_rl(&s->rl, FQ_LOG_INFO, "%s: accepting again",
-			  s->name);
+		return;
+	s->paused = 0;
+	if (s->t_init)
+		uv_unref((uv_handle_t *)&s->sweep);
+	fq_log_rl(&s->rl, FQ_LOG_INFO, "%s: accepting again", s->name);
 }
 
 /* Close an accepted socket with a reset, counted under `why`. */
