@@ -83,9 +83,10 @@ fq_latency_print(const struct fq_latency *l, struct fq_out *o, int json)
 			      (unsigned long long)l->n, p50, p99, ms(l->max_us));
 		return;
 	}
-	fq_out_printf(o, "{\"count\":%llu,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
-		      "\"max_ms\":%.3f,\"buckets\":[", (unsigned long long)l->n,
-		      p50, p99, ms(l->max_us));
+	fq_out_printf(o, "{\"count\":%llu,\"sum_ms\":%.3f,\"p50_ms\":%.3f,"
+		      "\"p99_ms\":%.3f,\"max_ms\":%.3f,\"buckets\":[",
+		      (unsigned long long)l->n, ms(l->sum_us), p50, p99,
+		      ms(l->max_us));
 	int first = 1;
 	for (unsigned k = 0; k < FQ_LAT_BUCKETS; k++) {
 		if (l->b[k] == 0)

@@ -40,6 +40,18 @@ reload_stats(const struct fq_engine *e, struct fq_out *o, int json)
 		fq_out_str(o, "\n");
 }
 
+/* How far stream time trails the latest arrival (it includes L), or
+ * null while there is no stream time (start, --batch, end of input). */
+static void
+stream_lag(const struct pl_clock *c, struct fq_out *o)
+{
+	if (c->T == INT64_MIN || c->T == FQ_TIME_INF || c->now == 0)
+		fq_out_str(o, "\"stream_lag_ms\":null,");
+	else
+		fq_out_printf(o, "\"stream_lag_ms\":%lld,",
+			      (long long)(c->now > c->T ? c->now - c->T : 0));
+}
+
 static void
 engine_stats(struct fq_engine *e, struct fq_out *o, int json)
 {
@@ -62,6 +74,7 @@ engine_stats(struct fq_engine *e, struct fq_out *o, int json)
 			      e->mem.bytes, e->mem.peak, e->cap.bytes, sheds,
 			      early, evic, drop, flushed);
 		reload_stats(e, o, 1);
+		stream_lag(&e->clock, o);
 		fq_out_str(o, "\"queries\":[");
 	} else {
 		fq_out_printf(o, "engine: records %llu late %llu long %llu "

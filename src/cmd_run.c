@@ -17,6 +17,7 @@
 #include "fq_out.h"
 #include "loop.h"
 #include "match_sink.h"
+#include "metrics.h"
 #include "opts.h"
 #include "query.h"
 #include "reload.h"
@@ -176,12 +177,27 @@ report_sink_errors(const struct run_ctx *rc)
 	return status;
 }
 
+/* --metrics: a port that cannot be bound is an error at start. */
+static int
+start_metrics(struct fq_run_args *a, struct fq_metrics **m)
+{
+	char why[512];
+	if (fq_metrics_start(m, a->metrics_addr, a->metrics_exporters, why,
+			     sizeof why) < 0) {
+		fq_error("%s", why);
+		return 1;
+	}
+	a->lopts.metrics = *m;
+	return 0;
+}
+
 int
 fq_cmd_run(int argc, char **argv)
 {
 	struct fq_run_args a;
 	struct run_ctx rctx;
 	struct fq_ingest ing;
+	struct fq_metrics *metrics = NULL;
 	int ing_inited = 0, loop_inited = 0;
 	uv_loop_t loop;
 
@@ -220,6 +236,8 @@ fq_cmd_run(int argc, char **argv)
 	ing_inited = 1;
 	status = fq_cli_add_sources(&ing, a.specs, a.n_specs, &a.cm,
 				    a.from_query);
+	if (status == 0 && a.metrics_addr)
+		status = start_metrics(&a, &metrics);
 	if (status != 0)
 		goto out;
 	*live = (struct fq_run_live){ &a, argc, argv, rctx.eng, &ing,
@@ -236,6 +254,7 @@ fq_cmd_run(int argc, char **argv)
 out:
 	if (ing_inited)
 		fq_ingest_fini(&ing);
+	fq_metrics_free(metrics);
 	sinks_free(&rctx, &loop, loop_inited);
 	if (loop_inited) {
 		uv_run(&loop, UV_RUN_NOWAIT);

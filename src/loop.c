@@ -27,9 +27,13 @@
 #include "fq_out.h"
 #include "fq_stop.h"
 #include "service.h"
+#include "metrics.h"
 
+#include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -37,6 +41,7 @@
 static uv_async_t *volatile stop_async;
 static int64_t stop_grace_ms = FQ_CLI_GRACE_MS;
 static volatile sig_atomic_t stop_signum;
+static struct fq_metrics *volatile stop_metrics;   /* /readyz: 503 */
 
 struct loop_state {
 	struct fq_ingest *ing;
@@ -48,6 +53,8 @@ struct loop_state {
 	uv_prepare_t idle;     /* flush before the loop waits */
 	uv_timer_t flush;      /* flush while the loop is busy */
 	uv_timer_t watchdog;   /* systemd's WatchdogSec= */
+	uv_timer_t tpl_save;   /* --state-dir: save templates if changed */
+	char tpl_path[4096];   /* --state-dir's DIR/templates, or "" */
 	int watchdog_on;
 	int closed;
 };
@@ -56,25 +63,31 @@ void
 fq_cli_print_stats(struct fq_ingest *ing, const struct fq_cli_loop_opts *opts)
 {
 	static struct fq_out err_out;
-	int json = opts->stats_json;
 	fq_out_init(&err_out, STDERR_FILENO);
+	fq_cli_write_stats(ing, opts, &err_out, opts->stats_json);
+}
+
+void
+fq_cli_write_stats(struct fq_ingest *ing, const struct fq_cli_loop_opts *opts,
+		   struct fq_out *o, int json)
+{
 	if (opts->extra_stats && json) {
-		fq_out_str(&err_out, "{\"ingest\":");
+		fq_out_str(o, "{\"ingest\":");
 		/* fq_ingest_print_stats ends its object with a newline */
-		fq_ingest_print_stats(ing, &err_out, 1);
-		if (err_out.len && err_out.buf[err_out.len - 1] == '\n')
-			err_out.len--;
-		fq_out_str(&err_out, ",\"engine\":");
-		opts->extra_stats(opts->extra_ctx, &err_out, 1);
-		if (err_out.len && err_out.buf[err_out.len - 1] == '\n')
-			err_out.len--;
-		fq_out_str(&err_out, "}\n");
+		fq_ingest_print_stats(ing, o, 1);
+		if (o->len && o->buf[o->len - 1] == '\n')
+			o->len--;
+		fq_out_str(o, ",\"engine\":");
+		opts->extra_stats(opts->extra_ctx, o, 1);
+		if (o->len && o->buf[o->len - 1] == '\n')
+			o->len--;
+		fq_out_str(o, "}\n");
 	} else {
-		fq_ingest_print_stats(ing, &err_out, json);
+		fq_ingest_print_stats(ing, o, json);
 		if (opts->extra_stats)
-			opts->extra_stats(opts->extra_ctx, &err_out, json);
+			opts->extra_stats(opts->extra_ctx, o, json);
 	}
-	fq_out_flush(&err_out);
+	fq_out_flush(o);
 }
 
 int64_t
@@ -102,6 +115,8 @@ stop_handler(int signum)
 		fq_stop_now(128 + signum);   /* the second one: not a word
 					      * (stderr may be stuck too) */
 	stop_signum = signum;
+	fq_metrics_ready(stop_metrics, 0);   /* an atomic store: safe here,
+					      * and the loop may be blocked */
 	if (stop_grace_ms != INT64_MAX) {
 		/* Interrupt a write still blocked at the deadline, and every
 		 * 100 ms after: each finds the grace over and gives up. */
@@ -195,15 +210,25 @@ on_tick(uv_timer_t *t)
 	fq_cli_print_stats(st->ing, st->opts);
 }
 
+/* The --metrics endpoint's rendering, on the loop thread (metrics.h). */
+static void
+metrics_stats(void *ctx, struct fq_out *o)
+{
+	struct loop_state *st = ctx;
+	fq_cli_write_stats(st->ing, st->opts, o, 1);
+}
+
 static void
 close_handles(struct loop_state *st)
 {
 	if (st->closed)
 		return;
 	st->closed = 1;
+	fq_metrics_detach(st->opts->metrics);
 	if (st->opts->at_end)
 		st->opts->at_end(st->opts->at_end_ctx);
 	stop_async = NULL;
+	stop_metrics = NULL;
 	uv_close((uv_handle_t *)&st->stop, NULL);
 	uv_close((uv_handle_t *)&st->sig_usr1, NULL);
 	uv_close((uv_handle_t *)&st->sig_hup, NULL);
@@ -213,6 +238,8 @@ close_handles(struct loop_state *st)
 	uv_close((uv_handle_t *)&st->flush, NULL);
 	if (st->watchdog_on)
 		uv_close((uv_handle_t *)&st->watchdog, NULL);
+	if (st->tpl_path[0])
+		uv_close((uv_handle_t *)&st->tpl_save, NULL);
 }
 
 /* After every loop iteration: once input has ended, release our handles
@@ -223,6 +250,56 @@ on_check(uv_check_t *h)
 	struct loop_state *st = h->data;
 	if (st->ing->finished)
 		close_handles(st);
+}
+
+static int64_t
+wall_ms(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/* Save the templates if they changed (force: in any case). */
+static void
+templates_save(struct loop_state *st, int force)
+{
+	char why[512];
+	if (fq_ingest_templates_save(st->ing, st->tpl_path, force, wall_ms(),
+				     why, sizeof why) < 0)
+		fq_warn("--state-dir: %s", why);
+}
+
+static void
+on_tpl_save(uv_timer_t *t)
+{
+	templates_save(t->data, 0);
+}
+
+/*
+ * --state-dir: the directory made if missing, templates kept by the
+ * decoder, restored from the last run (a file that cannot be used is
+ * said and ignored: collecting matters more), then saved every
+ * FQ_CLI_TPL_SAVE_MS when they changed, and at the end.
+ */
+static void
+templates_start(uv_loop_t *loop, struct loop_state *st)
+{
+	const char *dir = st->opts->state_dir;
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+		fq_warn("--state-dir %s: %s", dir, strerror(errno));
+	snprintf(st->tpl_path, sizeof st->tpl_path, "%s/templates", dir);
+	st->ing->decoder_opts.keep_templates = 1;
+	char why[512];
+	if (fq_ingest_templates_restore(st->ing, st->tpl_path, wall_ms(), why,
+					sizeof why) < 0)
+		fq_warn("--state-dir: %s: ignored, templates are learnt "
+			"afresh", why);
+	uv_timer_init(loop, &st->tpl_save);
+	st->tpl_save.data = st;
+	uv_timer_start(&st->tpl_save, on_tpl_save, FQ_CLI_TPL_SAVE_MS,
+		       FQ_CLI_TPL_SAVE_MS);
+	uv_unref((uv_handle_t *)&st->tpl_save);
 }
 
 /*
@@ -286,16 +363,25 @@ fq_cli_loop_run(uv_loop_t *loop, struct fq_ingest *ing,
 	uv_unref((uv_handle_t *)&st.sig_usr1);
 	uv_unref((uv_handle_t *)&st.sig_hup);
 
+	if (opts->metrics)
+		fq_metrics_attach(opts->metrics, loop, metrics_stats, &st);
+	stop_metrics = opts->metrics;
+	if (opts->state_dir)
+		templates_start(loop, &st);
 	int rc = fq_ingest_start(ing);
 	if (rc == 0)
 		rc = become_service(loop, &st);
 	if (rc < 0)
 		fq_ingest_stop(ing);
+	fq_metrics_ready(opts->metrics, rc == 0 && !ing->finished &&
+			 !fq_stop_requested());
 	if (ing->finished)
 		close_handles(&st);
 	uv_run(loop, UV_RUN_DEFAULT);
 	close_handles(&st);
 	uv_run(loop, UV_RUN_NOWAIT);
+	if (st.tpl_path[0])
+		templates_save(&st, 1);
 
 	if (opts->stats)
 		fq_cli_print_stats(ing, opts);

@@ -35,14 +35,22 @@ struct fq_cli_loop_opts {
 	 * limit); read it with fq_cli_grace_ms(), which knows the default */
 	int64_t grace_ms;
 	int grace_set;
+	/* --state-dir: the exporters' templates are restored from and
+	 * saved to DIR/templates (NULL: not kept) */
+	const char *state_dir;
 	/* --user: who to become once the sources are bound (NULL: stay) */
 	const char *user;
+	/* Optional: the --metrics endpoint (metrics.h), rendered on the loop */
+	struct fq_metrics *metrics;
 };
 
 /* --grace, or FQ_CLI_GRACE_MS when not given. */
 int64_t fq_cli_grace_ms(const struct fq_cli_loop_opts *opts);
 
 #define FQ_CLI_GRACE_MS 5000
+
+/* --state-dir: how often changed templates are saved. */
+#define FQ_CLI_TPL_SAVE_MS 10000
 
 /* Most time output may wait in a buffer while the loop is busy. */
 #define FQ_CLI_FLUSH_MS 50
@@ -59,5 +67,9 @@ int fq_cli_loop_run(uv_loop_t *loop, struct fq_ingest *ing,
 /* Print the counters to stderr. */
 void fq_cli_print_stats(struct fq_ingest *ing,
 			const struct fq_cli_loop_opts *opts);
+/* ... to o, as text or as the --stats-json object. */
+void fq_cli_write_stats(struct fq_ingest *ing,
+			const struct fq_cli_loop_opts *opts, struct fq_out *o,
+			int json);
 
 #endif

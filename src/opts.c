@@ -219,6 +219,14 @@ fq_cli_common_option(int c, const char *arg, struct fq_cli_common *cm,
 		cm->source.tcp_max_per_peer = (unsigned)v;
 		return 1;
 	}
+	case FQ_CLI_OPT_STATE_DIR:
+		if (*arg == '\0') {
+			snprintf(reason, reason_len, "--state-dir needs a "
+				 "directory");
+			return -1;
+		}
+		lo->state_dir = arg;
+		return 1;
 	case FQ_CLI_OPT_GRACE:
 		if (fq_time_parse_duration(arg, &lo->grace_ms) < 0) {
 			snprintf(reason, reason_len, "--grace: '%s' is not a "

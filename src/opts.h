@@ -49,8 +49,8 @@ enum {
 	FQ_CLI_OPT_RCVBUF, FQ_CLI_OPT_SPEED, FQ_CLI_OPT_IPFIX_DECODER,
 	FQ_CLI_OPT_GRACE, FQ_CLI_OPT_STORE, FQ_CLI_OPT_STORE_ROTATE,
 	FQ_CLI_OPT_STORE_MAX_AGE, FQ_CLI_OPT_STORE_MAX_SIZE, FQ_CLI_OPT_SINCE,
-	FQ_CLI_OPT_UNTIL, FQ_CLI_OPT_TCP_IDLE, FQ_CLI_OPT_TCP_PROGRESS,
-	FQ_CLI_OPT_TCP_MAX_PER_PEER,
+	FQ_CLI_OPT_UNTIL, FQ_CLI_OPT_STATE_DIR, FQ_CLI_OPT_TCP_IDLE,
+	FQ_CLI_OPT_TCP_PROGRESS, FQ_CLI_OPT_TCP_MAX_PER_PEER,
 };
 
 #define FQ_CLI_COMMON_LONGOPTS \
@@ -64,6 +64,7 @@ enum {
 	{ "ipfix-decoder", required_argument, NULL, FQ_CLI_OPT_IPFIX_DECODER }, \
 	{ "grace", required_argument, NULL, FQ_CLI_OPT_GRACE }, \
 	{ "store", required_argument, NULL, FQ_CLI_OPT_STORE }, \
+	{ "state-dir", required_argument, NULL, FQ_CLI_OPT_STATE_DIR }, \
 	{ "store-rotate", required_argument, NULL, FQ_CLI_OPT_STORE_ROTATE }, \
 	{ "store-max-age", required_argument, NULL, FQ_CLI_OPT_STORE_MAX_AGE }, \
 	{ "store-max-size", required_argument, NULL, FQ_CLI_OPT_STORE_MAX_SIZE }, \

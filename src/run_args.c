@@ -12,6 +12,7 @@
 #include "fq_log.h"
 #include "fq_source.h"
 #include "match_sink.h"
+#include "metrics.h"
 #include "service.h"
 
 #include <getopt.h>
@@ -22,7 +23,7 @@
 enum {
 	OPT_JSON = 256, OPT_NO_RECORDS, OPT_BATCH, OPT_WINDOW, OPT_LATENESS,
 	OPT_MAX_DURATION, OPT_MAX_SKEW, OPT_EXPORTER_IDLE, OPT_SCALE_SAMPLED,
-	OPT_MAX_STATE, OPT_EARLY, OPT_USER,
+	OPT_MAX_STATE, OPT_EARLY, OPT_USER, OPT_METRICS, OPT_METRICS_EXPORTERS,
 	OPT_SINK = 512,            /* + the registry row's index */
 };
 
@@ -48,6 +49,9 @@ build_longopts(struct option *lo)
 		{ "exporter-idle", required_argument, NULL, OPT_EXPORTER_IDLE },
 		{ "scale-sampled", no_argument, NULL, OPT_SCALE_SAMPLED },
 		{ "max-state", required_argument, NULL, OPT_MAX_STATE },
+		{ "metrics", required_argument, NULL, OPT_METRICS },
+		{ "metrics-exporters", required_argument, NULL,
+		  OPT_METRICS_EXPORTERS },
 		{ "user", required_argument, NULL, OPT_USER },
 		FQ_CLI_COMMON_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
@@ -63,6 +67,28 @@ build_longopts(struct option *lo)
 			: required_argument, NULL, OPT_SINK + (int)i };
 	}
 	lo[n] = (struct option){ NULL, 0, NULL, 0 };
+}
+
+/* --metrics ADDR:PORT, --metrics-exporters N (metrics.h). */
+static int
+metrics_option(struct fq_run_args *a, int c)
+{
+	char reason[512], why[400], *end;
+	if (c == OPT_METRICS) {
+		a->metrics_addr = optarg;
+		if (fq_metrics_check_addr(optarg, why, sizeof why) == 0)
+			return 0;
+		snprintf(reason, sizeof reason, "run: %s", why);
+		return fq_cli_bad_usage(reason);
+	}
+	unsigned long long n = strtoull(optarg, &end, 10);
+	if (*optarg >= '0' && *optarg <= '9' && *end == '\0' && n <= 1000000) {
+		a->metrics_exporters = (size_t)n;
+		return 0;
+	}
+	snprintf(reason, sizeof reason, "run: --metrics-exporters: '%s' is "
+		 "not a number of exporters (0 to 1000000)", optarg);
+	return fq_cli_bad_usage(reason);
 }
 
 /* One of the run's own options; 0, or the exit status (2, or 0 for
@@ -99,6 +125,9 @@ run_option(struct fq_run_args *a, int c, int argc, char **argv)
 			 "run: --max-state: '%s' is not a number of MiB "
 			 "(1 to %llu, e.g. 512)", optarg, FQ_CLI_MIB_MAX);
 		return fq_cli_bad_usage(reason);
+	case OPT_METRICS:
+	case OPT_METRICS_EXPORTERS:
+		return metrics_option(a, c);
 	case 'h':
 		fq_cli_usage(stdout);
 		return -1;
@@ -197,6 +226,7 @@ fq_run_args_parse(struct fq_run_args *a, int argc, char **argv)
 {
 	memset(a, 0, sizeof *a);
 	fq_engine_opts_default(&a->eo);
+	a->metrics_exporters = FQ_METRICS_EXPORTERS;
 	int st = load_conf(a, argc, argv);
 	if (st != 0)
 		return st;

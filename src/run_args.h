@@ -38,6 +38,8 @@ struct fq_run_args {
 	const char **qfiles;       /* owned array */
 	size_t n_q;
 	int from_query;            /* sources are the queries' endpoints */
+	const char *metrics_addr;  /* --metrics, or NULL */
+	size_t metrics_exporters;  /* --metrics-exporters */
 	struct fq_cli_conf conf;
 };
 

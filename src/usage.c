@@ -23,7 +23,8 @@ static const char usage_text[] =
 "        [--allow PREFIX]... [--scale-sampled] [--max-state MB] [--exec CMD]\n"
 "        [--syslog [FACILITY][@SOCKET]]\n"
 "        [--stats] [--stats-json] [--stats-interval N]\n"
-"        [--rcvbuf BYTES] [--grace D] [--user USER]\n"
+"        [--rcvbuf BYTES] [--grace D] [--user USER] [--metrics ADDR:PORT]\n"
+"        [--metrics-exporters N]\n"
 "        [--tcp-idle D] [--tcp-progress D] [--tcp-max-per-peer N]\n"
 "        run flow queries on the sources and print their matches\n"
 "  check [--window D] [--max-duration D] [--lateness D] [--batch] QUERY...\n"
@@ -69,6 +70,8 @@ static const char usage_text[] =
 "  --store-max-size MB   delete the oldest files while DIR is over MB MiB\n"
 "  --since T, --until T  store:DIR reads records that arrived in [T, T2)\n"
 "                        (RFC 3339 or seconds since the epoch)\n"
+"  --state-dir DIR       keep the exporters' v9/IPFIX templates in\n"
+"                        DIR/templates: data after a restart decodes at once\n"
 "\n";
 
 static const char usage_tcp[] =
@@ -113,6 +116,10 @@ static const char usage_run[] =
 "  --syslog [FACILITY][@SOCKET]\n"
 "                        also send each match to the system logger (RFC 5424,\n"
 "                        /dev/log, facility user unless given)\n"
+"  --metrics ADDR:PORT   serve Prometheus metrics at http://ADDR:PORT/metrics,\n"
+"                        and /healthz, /readyz (docs/operations.md)\n"
+"  --metrics-exporters N exporters with their own series (default 100, the\n"
+"                        most records); the rest are exporter=\"other\"\n"
 "  --stats, --stats-json, --stats-interval, --record, --allow, --rcvbuf,\n"
 "  --speed, --ipfix-decoder, --grace, --store, --store-*, --since, --until:\n"
 "                        as for print\n"

@@ -107,6 +107,7 @@ void fq__decoder_set_formats(struct fq_decoder *d,
 struct fq__dctx {
 	struct fq_decoder *d;
 	struct fq_exporter *ex;
+	struct fq__domain *dom;         /* the datagram's, once known */
 	const struct fq_datagram *dg;
 	fq_emit_fn emit;
 	void *emit_ctx;
@@ -141,6 +142,7 @@ fq__dctx_domain(struct fq__dctx *c, uint8_t version, uint32_t id)
 {
 	enum fq__mal why;
 	struct fq__domain *dom = fq__domain_get(c->ex, version, id, &why);
+	c->dom = dom;
 	return dom ? dom : fq__dctx_no_domain(c, why, id);
 }
 
@@ -199,6 +201,8 @@ fq__commit(struct fq__dctx *c, struct fq_record *r)
 	}
 	c->n++;
 	c->ex->records++;
+	if (c->dom)
+		c->dom->records++;
 }
 
 #endif

@@ -43,6 +43,7 @@ sessions_init(struct fq__sessions *s, const struct fq_decoder_opts *o,
 	s->allow_len = o->allow_len;
 	s->n_allow = o->n_allow;
 	s->rl = rl;
+	s->keep_raw = o->keep_templates;
 	s->ipfix_free = fq__ipfix_session_free;
 	s->ipfix_forget = fq__ipfix_forget;
 }

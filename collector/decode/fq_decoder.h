@@ -50,6 +50,8 @@ struct fq_decoder_opts {
 	enum fq_ipfix_decoder ipfix;    /* --ipfix-decoder */
 	/* A decoded time this far past arrival is counted; 0 = 10 min. */
 	int64_t max_skew_ms;
+	/* Keep templates' field specifiers, for --state-dir. */
+	int keep_templates;
 };
 
 /*
@@ -84,6 +86,35 @@ int fq_decoder_forget(struct fq_decoder *d,
 		      const struct sockaddr_storage *src, uint32_t local_id);
 
 /* Per-exporter counters, as text lines or as a JSON array. */
+/*
+ * --state-dir (tpl_persist.c, session/tpl_state.h).  Save: every UDP
+ * exporter's kept v9/IPFIX templates into st, each with the spelling of
+ * its source (spec_of; NULL: not saved).  Signature: changes when a
+ * template is added, changed or withdrawn (not when refreshed).
+ * Restore: each entry fed to the decoder as its source (local_id_of: 0,
+ * or -1 when no such source runs now) unless older than the template
+ * lifetime at now_ms; then every exporter's counters start at zero.
+ */
+struct fq_tpl_state;
+struct fq_tpl_restore {
+	size_t restored;       /* templates in use again */
+	size_t expired;        /* older than the template lifetime */
+	size_t no_source;      /* their source is not in this run */
+	size_t refused;        /* the decoder did not take them */
+};
+int fq_decoder_templates_save(struct fq_decoder *d,
+			      const char *(*spec_of)(void *ctx,
+						     uint32_t local_id),
+			      void *ctx, struct fq_tpl_state *st);
+uint64_t fq_decoder_templates_signature(const struct fq_decoder *d);
+int fq_decoder_templates_restore(struct fq_decoder *d,
+				 const struct fq_tpl_state *st,
+				 int (*local_id_of)(void *ctx,
+						    const char *spec,
+						    uint32_t *id),
+				 void *ctx, int64_t now_ms,
+				 struct fq_tpl_restore *r);
+
 void fq_decoder_print_stats(struct fq_decoder *d, struct fq_out *o, int json);
 /*
  * Decoder-wide totals as one JSON object: datagrams = decoded + malformed

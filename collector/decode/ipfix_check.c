@@ -211,6 +211,8 @@ fq__ipfix_templates(struct fq__dctx *c, struct fq__domain *dom,
 			return -1;
 		if (rc < 0)
 			return -1;
+		if (c->d->sessions.keep_raw)
+			fq__tpl_keep_raw(&t, rec + hdr, used);
 		off += hdr + used;
 		if (dom == NULL) {
 			free(t);

@@ -70,6 +70,8 @@ v9_templates(struct fq__dctx *c, struct fq__domain *dom, int options,
 			return n;       /* nothing corrupt: just skip it */
 		if (rc < 0)
 			return -1;
+		if (c->d->sessions.keep_raw)
+			fq__tpl_keep_raw(&t, p + off, used);
 		off += used;
 		if (dom == NULL) {
 			free(t);

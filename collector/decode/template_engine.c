@@ -218,6 +218,25 @@ corrupt:
 	return -FQ_ECORRUPT;
 }
 
+int
+fq__tpl_keep_raw(struct fq__tpl **t, const uint8_t *raw, size_t len)
+{
+	if (len == 0 || len > FQ__TPL_RAW_MAX)
+		return 0;
+	/* Where fq__tpl_raw() finds them: right after the last op (the
+	 * struct's size may hold padding past offsetof(ops)). */
+	size_t ops = offsetof(struct fq__tpl, ops) +
+		     (*t)->n_ops * sizeof (*t)->ops[0];
+	size_t have = sizeof **t + (*t)->n_ops * sizeof (*t)->ops[0];
+	struct fq__tpl *n = realloc(*t, (ops + len > have ? ops + len : have));
+	if (n == NULL)
+		return -FQ_ENOMEM;
+	memcpy((uint8_t *)n + ops, raw, len);
+	n->raw_len = (uint16_t)len;
+	*t = n;
+	return 0;
+}
+
 size_t
 fq__tpl_reclen(const struct fq__tpl *t, const uint8_t *p, size_t avail)
 {

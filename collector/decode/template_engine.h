@@ -67,6 +67,15 @@ int fq__tpl_compile(uint8_t version, uint16_t tid, const uint8_t *p,
 		    size_t avail, unsigned n_fields, unsigned scope_count,
 		    int is_options, struct fq__tpl **out, size_t *used);
 /*
+ * Keep a compiled template's field specifiers (`len` bytes at raw) after
+ * its ops, for the template state file; *t may move.  Specifiers longer
+ * than FQ__TPL_RAW_MAX are not kept (such a template is not saved).
+ * 0, or -FQ_ENOMEM (*t unchanged, nothing kept).
+ */
+#define FQ__TPL_RAW_MAX 4096
+int fq__tpl_keep_raw(struct fq__tpl **t, const uint8_t *raw, size_t len);
+
+/*
  * Length of the record of template t at p (at most avail bytes), or 0 when
  * it does not fit (a variable-length field runs past the set).
  */

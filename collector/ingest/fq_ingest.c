@@ -9,6 +9,7 @@
 #include "fq_ingest.h"
 #include "fq_error.h"
 #include "fq_log.h"
+#include "tpl_state.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -342,6 +343,12 @@ fq_ingest_print_stats(struct fq_ingest *ing, struct fq_out *o, int json)
 			fq_out_str(o, ",\"store\":");
 			fq_store_print_stats(ing->store, o, 1);
 		}
+		if (ing->decoder_opts.keep_templates)
+			fq_out_printf(o, ",\"templates\":{\"restored\":%llu,"
+				      "\"saves\":%llu,\"save_errors\":%llu}",
+				      (unsigned long long)ing->templates_restored,
+				      (unsigned long long)ing->templates_saves,
+				      (unsigned long long)ing->templates_save_errors);
 		fq_out_str(o, "}\n");
 		return;
 	}
@@ -352,6 +359,12 @@ fq_ingest_print_stats(struct fq_ingest *ing, struct fq_out *o, int json)
 			      fq_pcap_recorder_count(ing->recorder));
 	if (ing->store)
 		fq_store_print_stats(ing->store, o, 0);
+	if (ing->decoder_opts.keep_templates)
+		fq_out_printf(o, "templates: restored %llu saves %llu "
+			      "save_errors %llu\n",
+			      (unsigned long long)ing->templates_restored,
+			      (unsigned long long)ing->templates_saves,
+			      (unsigned long long)ing->templates_save_errors);
 	for (struct fq_source *s = ing->sources; s; s = s->next)
 		if (s->ops->print_stats)
 			s->ops->print_stats(s, o, 0);
@@ -391,4 +404,81 @@ fq_ingest_fini(struct fq_ingest *ing)
 	 * is not the store's (collecting went on). */
 	fq_store_close(ing->store);
 	ing->store = NULL;
+}
+
+/* ---- --state-dir: the decoder's templates across restarts ---- */
+
+static const char *
+spec_of(void *ctx, uint32_t local_id)
+{
+	struct fq_ingest *ing = ctx;
+	for (struct fq_source *s = ing->sources; s; s = s->next)
+		if (s->live && s->local_id == local_id)
+			return s->spec;
+	return NULL;
+}
+
+static int
+local_id_of(void *ctx, const char *spec, uint32_t *id)
+{
+	struct fq_ingest *ing = ctx;
+	for (struct fq_source *s = ing->sources; s; s = s->next)
+		if (s->live && strcmp(s->spec, spec) == 0) {
+			*id = s->local_id;
+			return 0;
+		}
+	return -1;
+}
+
+int
+fq_ingest_templates_restore(struct fq_ingest *ing, const char *path,
+			    int64_t now_ms, char *why, size_t why_len)
+{
+	struct fq_tpl_state st;
+	int rc = fq_tpl_state_load(&st, path, why, why_len);
+	if (rc == -FQ_ENOENT)
+		return 0;       /* a first start */
+	if (rc < 0)
+		return rc;
+	if (ing->decoder == NULL &&
+	    (rc = fq_decoder_new(&ing->decoder, &ing->decoder_opts)) < 0) {
+		fq_tpl_state_fini(&st);
+		snprintf(why, why_len, "%s: out of memory", path);
+		return rc;
+	}
+	struct fq_tpl_restore r;
+	fq_decoder_templates_restore(ing->decoder, &st, local_id_of, ing, now_ms,
+				     &r);
+	fq_info("%s: %zu templates restored (%zu past their lifetime, %zu of "
+		"sources not in this run, %zu refused)", path, r.restored,
+		r.expired, r.no_source, r.refused);
+	ing->templates_restored = r.restored;
+	fq_tpl_state_fini(&st);
+	ing->templates_sig = fq_decoder_templates_signature(ing->decoder);
+	return 0;
+}
+
+int
+fq_ingest_templates_save(struct fq_ingest *ing, const char *path, int force,
+			 int64_t now_ms, char *why, size_t why_len)
+{
+	if (ing->decoder == NULL)
+		return 0;
+	uint64_t sig = fq_decoder_templates_signature(ing->decoder);
+	if (!force && sig == ing->templates_sig)
+		return 0;
+	struct fq_tpl_state st = { NULL, 0, 0, now_ms };
+	int rc = fq_decoder_templates_save(ing->decoder, spec_of, ing, &st);
+	if (rc == 0)
+		rc = fq_tpl_state_save(&st, path, why, why_len);
+	else
+		snprintf(why, why_len, "%s: out of memory", path);
+	if (rc == 0) {
+		ing->templates_sig = sig;
+		ing->templates_saves++;
+	} else {
+		ing->templates_save_errors++;
+	}
+	fq_tpl_state_fini(&st);
+	return rc;
 }

@@ -37,6 +37,9 @@ struct fq_ingest {
 	uint64_t next_rec_id;          /* rec_id of the next record */
 	uint64_t records;              /* records delivered to the sink */
 	uint32_t n_sources;
+	/* --state-dir (fq_ingest_templates_*) */
+	uint64_t templates_sig;        /* of the templates last saved */
+	uint64_t templates_restored, templates_saves, templates_save_errors;
 	int started;
 	int stopping;                  /* stop requested */
 	int finished;                  /* sink->finish() has been called */
@@ -103,6 +106,20 @@ int fq_ingest_store_to(struct fq_ingest *ing, const struct fq_store_opts *o,
 void fq_ingest_flush(struct fq_ingest *ing);
 /* SIGHUP: reopen the --record capture. */
 void fq_ingest_reopen(struct fq_ingest *ing);
+
+/*
+ * --state-dir: the v9/IPFIX templates of the live sources' exporters.
+ * Restore from path (call after the sources are added, before input):
+ * 0 (also when there is no file: a first start), or -FQ_E* with the
+ * reason in why (a corrupt or foreign file: nothing restored).  Save to
+ * path (atomically) when they changed since the last save, or always
+ * with force: 0 or -FQ_E* with the reason (counted).
+ */
+int fq_ingest_templates_restore(struct fq_ingest *ing, const char *path,
+				int64_t now_ms, char *why, size_t why_len);
+int fq_ingest_templates_save(struct fq_ingest *ing, const char *path,
+			     int force, int64_t now_ms, char *why,
+			     size_t why_len);
 
 /* Counters of sources and exporters (text or one JSON object). */
 void fq_ingest_print_stats(struct fq_ingest *ing, struct fq_out *o, int json);

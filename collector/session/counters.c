@@ -103,7 +103,12 @@ print_one(const struct fq_exporter *ex, struct fq_out *o, int json)
 			(unsigned long long)ex->templates_withdrawn,
 			ex->n_domains);
 		print_anomalies(ex, o, 1);
-		fq_out_str(o, "}");
+		fq_out_str(o, ",\"by_domain\":[");
+		for (const struct fq__domain *d = ex->domains; d; d = d->next)
+			fq_out_printf(o, "{\"domain\":\"%u\",\"records\":%llu}%s",
+				      d->id, (unsigned long long)d->records,
+				      d->next ? "," : "");
+		fq_out_str(o, "]}");
 		return;
 	}
 	fq_out_printf(o,

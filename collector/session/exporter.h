@@ -109,14 +109,23 @@ struct fq__tpl {
 	uint64_t has;           /* FQ__HAS() bits of the ops present */
 	int64_t refreshed_ms;   /* arrival time of the last (re)definition */
 	uint64_t records;       /* data records decoded with it */
+	uint16_t raw_len;       /* field specifiers kept after ops[] (for
+				   --state-dir; 0: none, fq__tpl_keep_raw) */
 	struct fq__op ops[];    /* n_ops entries */
 };
+
+/* The field specifiers as the exporter sent them (raw_len bytes). */
+static inline const uint8_t *
+fq__tpl_raw(const struct fq__tpl *t)
+{
+	return (const uint8_t *)&t->ops[t->n_ops];
+}
 
 /* What a template occupies: what the per-exporter byte cap counts. */
 static inline size_t
 fq__tpl_size(const struct fq__tpl *t)
 {
-	return sizeof *t + t->n_ops * sizeof t->ops[0];
+	return sizeof *t + t->n_ops * sizeof t->ops[0] + t->raw_len;
 }
 
 struct fq__sampler {
@@ -128,6 +137,7 @@ struct fq__domain {
 	struct fq__domain *next;        /* owned by the session's list */
 	uint32_t id;
 	uint8_t version;                /* 5, 9 or 10 */
+	uint64_t records;               /* decoded from this domain */
 	int seq_valid;
 	uint32_t seq_next;              /* expected next sequence number */
 	uint32_t fixbuf_seq;            /* what libfixbuf expects next */
@@ -194,6 +204,8 @@ struct fq__sessions {
 	const uint8_t *allow_len;
 	size_t n_allow;
 	struct fq_ratelimit *rl;        /* borrowed: the decoder's log limit */
+	int keep_raw;                   /* keep templates' specifiers
+					   (--state-dir) */
 	/* libfixbuf's side of an exporter: freed with it, told of expiry. */
 	void (*ipfix_free)(struct fq__ipfix_session *s);
 	void (*ipfix_forget)(struct fq__ipfix_session *s, uint32_t domain,

@@ -7,10 +7,11 @@
  *
  *   "FQTPLST" 0x01, i64 saved_ms, u32 n, n entries, u32 crc32
  *   entry: u16 len + source, u8 is6, 16 address bytes, u16 port,
- *          u8 version, u32 domain, u8 flags (1 seq_valid, 2 have_last),
- *          u32 seq_next, fixbuf_seq, last_seq, last_uptime,
- *          last_export_secs, sampling, u8 n_samplers + (u32 id, u32
- *          interval) each, i64 refreshed_ms, u32 len + datagram
+ *          u8 version, u32 domain, u8 flags (1 seq_valid, 2 have_last,
+ *          4 have_sysinit), u32 seq_next, fixbuf_seq, last_seq,
+ *          last_uptime, last_export_secs, sampling, i64 sysinit_ms,
+ *          u8 n_samplers + (u32 id, u32 interval) each, i64
+ *          refreshed_ms, u32 len + datagram
  */
 #include "tpl_state.h"
 #include "fq_error.h"
@@ -117,12 +118,14 @@ put_entry(struct wbuf *w, const struct fq_tpl_state_entry *e)
 	put_be(w, e->port, 2);
 	put_be(w, e->version, 1);
 	put_be(w, e->domain, 4);
-	put_be(w, (uint64_t)(e->seq_valid ? 1 : 0) | (e->have_last ? 2 : 0), 1);
+	put_be(w, (uint64_t)(e->seq_valid ? 1 : 0) | (e->have_last ? 2 : 0) |
+	       (e->have_sysinit ? 4 : 0), 1);
 	const uint32_t u[] = { e->seq_next, e->fixbuf_seq, e->last_seq,
 			       e->last_uptime, e->last_export_secs,
 			       e->sampling };
 	for (size_t i = 0; i < sizeof u / sizeof u[0]; i++)
 		put_be(w, u[i], 4);
+	put_be(w, (uint64_t)e->sysinit_ms, 8);
 	put_be(w, e->n_samplers, 1);
 	for (size_t i = 0; i < e->n_samplers; i++) {
 		put_be(w, e->sampler_id[i], 4);
@@ -225,14 +228,16 @@ get_entry(struct rbuf *r, struct fq_tpl_state_entry *e)
 	e->domain = (uint32_t)get_be(r, 4, "a domain");
 	unsigned flags = (unsigned)get_be(r, 1, "flags");
 	if (!r->bad && (e->is6 > 1 || (e->version != 9 && e->version != 10) ||
-			flags > 3))
+			flags > 7))
 		return fail(r, "an entry that is not a v9 or IPFIX domain");
 	e->seq_valid = flags & 1;
 	e->have_last = (flags >> 1) & 1;
+	e->have_sysinit = (flags >> 2) & 1;
 	uint32_t *u[] = { &e->seq_next, &e->fixbuf_seq, &e->last_seq,
 			  &e->last_uptime, &e->last_export_secs, &e->sampling };
 	for (size_t i = 0; i < sizeof u / sizeof u[0]; i++)
 		*u[i] = (uint32_t)get_be(r, 4, "a domain's state");
+	e->sysinit_ms = (int64_t)get_be(r, 8, "a domain's state");
 	e->n_samplers = (uint8_t)get_be(r, 1, "samplers");
 	if (e->n_samplers > FQ_TPL_STATE_SAMPLERS)
 		return fail(r, "%u samplers", e->n_samplers);

@@ -28,16 +28,17 @@
 
 struct fq_tpl_state_entry {
 	char *source;              /* owned: the source's spelling */
-	uint8_t addr[16];          /* exporter; IPv4 in the first 4 */
+	uint8_t addr[16];          /* exporter; IPv4 in the last 4 */
 	uint8_t is6;
 	uint16_t port;
 	uint8_t version;           /* 9 or 10 */
 	uint32_t domain;           /* source id / observation domain */
 	/* The domain's header state (exporter.h, struct fq__domain). */
-	uint8_t seq_valid, have_last;
+	uint8_t seq_valid, have_last, have_sysinit;
 	uint32_t seq_next, fixbuf_seq, last_seq, last_uptime,
 		 last_export_secs;
 	uint32_t sampling;
+	int64_t sysinit_ms;        /* IPFIX systemInitTimeMilliseconds */
 	uint8_t n_samplers;
 	uint32_t sampler_id[FQ_TPL_STATE_SAMPLERS];
 	uint32_t sampler_interval[FQ_TPL_STATE_SAMPLERS];

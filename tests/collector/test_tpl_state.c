@@ -32,6 +32,8 @@ fill(struct fq_tpl_state_entry *e, unsigned i, uint8_t *dg, size_t dlen)
 	e->last_uptime = 123456789u;
 	e->last_export_secs = 1765000000u + i;
 	e->sampling = i;
+	e->have_sysinit = (uint8_t)(i % 3 == 1);
+	e->sysinit_ms = -5 - (int64_t)i;
 	e->n_samplers = (uint8_t)(i % 4);
 	for (unsigned k = 0; k < e->n_samplers; k++) {
 		e->sampler_id[k] = k + 1;
@@ -61,6 +63,8 @@ same(const struct fq_tpl_state_entry *a, const struct fq_tpl_state_entry *b)
 	CHECK_EQ(a->last_uptime, b->last_uptime);
 	CHECK_EQ(a->last_export_secs, b->last_export_secs);
 	CHECK_EQ(a->sampling, b->sampling);
+	CHECK_EQ(a->have_sysinit, b->have_sysinit);
+	CHECK_EQ(a->sysinit_ms, b->sysinit_ms);
 	CHECK_EQ(a->n_samplers, b->n_samplers);
 	for (unsigned k = 0; k < a->n_samplers; k++) {
 		CHECK_EQ(a->sampler_id[k], b->sampler_id[k]);
