@@ -51,7 +51,8 @@ enum {
 	FQ_CLI_OPT_MAX_SESSION_MEM,
 	FQ_CLI_OPT_GRACE, FQ_CLI_OPT_STORE, FQ_CLI_OPT_STORE_ROTATE,
 	FQ_CLI_OPT_STORE_MAX_AGE, FQ_CLI_OPT_STORE_MAX_SIZE, FQ_CLI_OPT_SINCE,
-	FQ_CLI_OPT_UNTIL, FQ_CLI_OPT_STATE_DIR,
+	FQ_CLI_OPT_UNTIL, FQ_CLI_OPT_STATE_DIR, FQ_CLI_OPT_TCP_IDLE,
+	FQ_CLI_OPT_TCP_PROGRESS, FQ_CLI_OPT_TCP_MAX_PER_PEER,
 };
 
 /* --max-sessions at most: far more exporters than any network has. */
@@ -77,12 +78,17 @@ enum {
 	{ "store-max-age", required_argument, NULL, FQ_CLI_OPT_STORE_MAX_AGE }, \
 	{ "store-max-size", required_argument, NULL, FQ_CLI_OPT_STORE_MAX_SIZE }, \
 	{ "since", required_argument, NULL, FQ_CLI_OPT_SINCE }, \
-	{ "until", required_argument, NULL, FQ_CLI_OPT_UNTIL }
+	{ "until", required_argument, NULL, FQ_CLI_OPT_UNTIL }, \
+	{ "tcp-idle", required_argument, NULL, FQ_CLI_OPT_TCP_IDLE }, \
+	{ "tcp-progress", required_argument, NULL, FQ_CLI_OPT_TCP_PROGRESS }, \
+	{ "tcp-max-per-peer", required_argument, NULL, \
+	  FQ_CLI_OPT_TCP_MAX_PER_PEER }
 
 struct fq_cli_common {
 	struct fq_cli_allow allow;     /* --allow */
 	const char *record_path;       /* --record, borrowed from argv */
-	struct fq_source_opts source;  /* --rcvbuf, --speed, --since, --until */
+	/* --rcvbuf, --speed, --since, --until, --tcp-* */
+	struct fq_source_opts source;
 	struct fq_store_opts store;    /* --store, --store-* */
 	enum fq_ipfix_decoder ipfix;   /* --ipfix-decoder */
 	/* Exporter sessions; 0 = the decoder's default. */

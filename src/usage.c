@@ -26,6 +26,7 @@ static const char usage_text[] =
 "        [--rcvbuf BYTES] [--grace D] [--user USER] [--metrics ADDR:PORT]\n"
 "        [--metrics-exporters N] [--session-idle D] [--max-sessions N]\n"
 "        [--max-session-mem MB]\n"
+"        [--tcp-idle D] [--tcp-progress D] [--tcp-max-per-peer N]\n"
 "        run flow queries on the sources and print their matches\n"
 "  check [--window D] [--max-duration D] [--lateness D] [--batch] QUERY...\n"
 "        parse and validate query files, print their plans and how late\n"
@@ -35,8 +36,12 @@ static const char usage_text[] =
 "  print [-s] SOURCE... [--json] [--count] [--stats] [--record FILE.pcap]\n"
 "        [--allow PREFIX]... [--rcvbuf BYTES] [--ipfix-decoder D] [--grace D]\n"
 "        [--session-idle D] [--max-sessions N] [--max-session-mem MB]\n"
+"        [--tcp-idle D] [--tcp-progress D] [--tcp-max-per-peer N]\n"
 "        decode SOURCEs and print their records (like flow-print)\n"
-"\n"
+"\n";
+
+/* In parts: C compilers need not take a literal over 4095 bytes. */
+static const char usage_sources[] =
 "Sources (files replay one after another; sockets run side by side):\n"
 "  udp://ADDR:PORT       NetFlow v5/v9/IPFIX over UDP (IPv6: udp://[::1]:2055)\n"
 "  tcp://ADDR:PORT       IPFIX over TCP\n"
@@ -78,6 +83,16 @@ static const char usage_text[] =
 "                        exporter evicts the least recently active UDP one\n"
 "  --max-session-mem MB  memory of all exporter sessions, MiB (default 512);\n"
 "                        over it, the same eviction (docs/hardening.md)\n"
+"\n";
+
+static const char usage_tcp[] =
+"Options of tcp:// sources (print and run):\n"
+"  --tcp-idle D          close a connection that sent no byte for D\n"
+"                        (default 10min; 0 or inf: never)\n"
+"  --tcp-progress D      close a connection whose message stays incomplete\n"
+"                        for D (default 30s; 0 or inf: never)\n"
+"  --tcp-max-per-peer N  connections one address may hold (default 16, at\n"
+"                        most 512 in all per socket)\n"
 "\n";
 
 /* In two parts: C compilers need not take a literal over 4095 bytes. */
@@ -134,6 +149,8 @@ void
 fq_cli_usage(FILE *f)
 {
 	fputs(usage_text, f);
+	fputs(usage_sources, f);
+	fputs(usage_tcp, f);
 	fputs(usage_run, f);
 }
 

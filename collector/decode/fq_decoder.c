@@ -209,6 +209,19 @@ fq_decoder_expire(struct fq_decoder *d, int64_t now_ms)
 	fq__sessions_expire(&d->sessions, d->clock_ms);
 }
 
+int
+fq_decoder_forget(struct fq_decoder *d, const struct sockaddr_storage *src,
+		  uint32_t local_id)
+{
+	/* The session key is made from a datagram's source and socket. */
+	struct fq_datagram dg;
+	memset(&dg, 0, sizeof dg);
+	dg.src = *src;
+	dg.local_id = local_id;
+	dg.transport = FQ_TRANSPORT_TCP;
+	return fq__session_close(&d->sessions, &dg);
+}
+
 void
 fq_decoder_print_stats(struct fq_decoder *d, struct fq_out *o, int json)
 {

@@ -77,6 +77,17 @@ int fq_decoder_datagram(struct fq_decoder *d, const struct fq_datagram *dg,
 /* Expire idle exporter sessions and old UDP templates as of now_ms. */
 void fq_decoder_expire(struct fq_decoder *d, int64_t now_ms);
 
+/*
+ * The TCP connection from `src` to local socket `local_id` has closed:
+ * free its exporter session with its domains and templates (RFC 7011
+ * section 10.4: templates live as long as their connection; a reconnecting
+ * exporter sends them again).  Its counters stay in the decoder's totals.
+ * Returns 1 if a session was freed, 0 if there was none (the connection
+ * never delivered a message, or its session is gone already).
+ */
+int fq_decoder_forget(struct fq_decoder *d,
+		      const struct sockaddr_storage *src, uint32_t local_id);
+
 /* Per-exporter counters, as text lines or as a JSON array. */
 /*
  * --state-dir (tpl_persist.c, session/tpl_state.h).  Save: every UDP

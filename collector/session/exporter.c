@@ -366,3 +366,21 @@ fq__sessions_trim(struct fq__sessions *s, const struct fq_exporter *keep)
 	       s->oldest != keep)
 		evict_oldest(s, "memory");
 }
+
+int
+fq__session_close(struct fq__sessions *s, const struct fq_datagram *dg)
+{
+	if (s->n_buckets == 0)
+		return 0;
+	struct key k;
+	key_of(dg, &k);
+	struct fq_exporter *ex = s->buckets[key_hash(&k) & (s->n_buckets - 1)];
+	for (; ex; ex = ex->hnext) {
+		/* Only a connection's own session: UDP ones expire by idling. */
+		if (key_eq(ex, &k) && ex->transport == FQ_TRANSPORT_TCP) {
+			fq__exporter_release(s, ex);
+			return 1;
+		}
+	}
+	return 0;
+}

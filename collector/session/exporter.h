@@ -313,6 +313,12 @@ fq__mem_sub(struct fq_exporter *ex, size_t n)
 	ex->tab->bytes -= n;
 }
 
+/*
+ * Free the TCP session keyed like `dg` (source, local socket) because its
+ * connection closed; 1 if one was freed, 0 if none exists.
+ */
+int fq__session_close(struct fq__sessions *s, const struct fq_datagram *dg);
+
 /* Domains and templates (domain.c). */
 /*
  * Domain of a session, created on first use.  NULL when the session has

@@ -66,6 +66,25 @@ struct fq_source {
 #define FQ_UDP_RCVBUF_DEFAULT (32u << 20)
 
 /*
+ * tcp:// bounds (docs/sources.md, "tcp://", says why these values).
+ *
+ * At most FQ_TCP_MAX_CONN connections per tcp:// source, at most
+ * FQ_TCP_MAX_PER_PEER_DEFAULT of them from one source address.  A
+ * connection that sends no byte for FQ_TCP_IDLE_DEFAULT_MS is closed
+ * (twice the 5-minute interval of the longest periodic message a quiet
+ * exporter is known to send: YAF's process statistics); one whose message
+ * stays incomplete for FQ_TCP_PROGRESS_DEFAULT_MS is closed (a 65535-byte
+ * message is a single write for an exporter; 30 s covers several TCP
+ * retransmission back-offs on a lossy path).
+ */
+#define FQ_TCP_MAX_CONN 512
+#define FQ_TCP_MAX_PER_PEER_DEFAULT 16
+#define FQ_TCP_IDLE_DEFAULT_MS (10 * 60 * 1000LL)
+#define FQ_TCP_PROGRESS_DEFAULT_MS (30 * 1000LL)
+/* A timeout value meaning "never" (the command line's "inf" or "0"). */
+#define FQ_TCP_NEVER INT64_MAX
+
+/*
  * Settings a source takes when it is created (command-line options); each
  * source keeps its own copy.  All zero = the defaults.
  */
@@ -77,6 +96,15 @@ struct fq_source_opts {
 	 * others).  0 = as fast as possible.
 	 */
 	double replay_speed;
+	/*
+	 * tcp://: --tcp-idle (no byte at all for this long) and
+	 * --tcp-progress (a message begun and not complete for this long)
+	 * close the connection; 0 = the default, FQ_TCP_NEVER = never.
+	 */
+	int64_t tcp_idle_ms;
+	int64_t tcp_progress_ms;
+	/* --tcp-max-per-peer: connections from one address; 0 = default. */
+	unsigned tcp_max_per_peer;
 	/*
 	 * --since T / --until T: a store:DIR source reads the files and
 	 * records whose arrival is in [since, until).  Unset = no bound.
