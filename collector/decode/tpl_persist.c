@@ -122,7 +122,8 @@ entry_of(struct fq_tpl_state_entry *e, const struct fq_exporter *ex,
 	e->last_export_secs = dom->last_export_secs;
 	e->sampling = dom->sampling;
 	e->sysinit_ms = dom->sysinit_ms;
-	e->n_samplers = (uint8_t)(dom->n_samplers < FQ_TPL_STATE_SAMPLERS
+	e->n_samplers = (uint8_t)(dom->samplers == NULL ? 0
+				  : dom->n_samplers < FQ_TPL_STATE_SAMPLERS
 				  ? dom->n_samplers : FQ_TPL_STATE_SAMPLERS);
 	for (unsigned i = 0; i < e->n_samplers; i++) {
 		e->sampler_id[i] = dom->samplers[i].id;
@@ -234,15 +235,13 @@ set_domain(struct fq__domain *dom, const struct fq_tpl_state_entry *e)
 	dom->last_seq = e->last_seq;
 	dom->last_uptime = e->last_uptime;
 	dom->last_export_secs = e->last_export_secs;
-	dom->sampling = e->sampling;
 	dom->have_sysinit = e->have_sysinit;
 	dom->sysinit_ms = e->sysinit_ms;
-	dom->n_samplers = e->n_samplers < FQ__SAMPLERS ? e->n_samplers
-						       : FQ__SAMPLERS;
-	for (unsigned i = 0; i < dom->n_samplers; i++) {
-		dom->samplers[i].id = e->sampler_id[i];
-		dom->samplers[i].interval = e->sampler_interval[i];
-	}
+	/* Through the domain's own setter: it makes the table (counted). */
+	for (unsigned i = 0; i < e->n_samplers && i < FQ__SAMPLERS; i++)
+		fq__domain_set_sampler(dom, 1, e->sampler_id[i],
+				       e->sampler_interval[i]);
+	dom->sampling = e->sampling;   /* the default, set last */
 }
 
 /* A restore is not traffic: every exporter's counters start at zero. */
