@@ -176,6 +176,42 @@ store_option(int c, const char *arg, struct fq_cli_common *cm, char *reason,
 	return 1;
 }
 
+/* The options of tcp:// sources (collector/transport/source_tcp.c). */
+static int
+tcp_option(int c, const char *arg, struct fq_cli_common *cm, char *reason,
+	   size_t reason_len)
+{
+	char *end;
+	if (c != FQ_CLI_OPT_TCP_MAX_PER_PEER) {
+		int64_t ms;
+		const char *name = c == FQ_CLI_OPT_TCP_IDLE ? "--tcp-idle"
+							    : "--tcp-progress";
+		if (fq_cli_parse_duration(arg, &ms) < 0) {
+			snprintf(reason, reason_len, "%s: '%s' is not a duration "
+				 "(e.g. 90s, 10min; 0 or inf: never)", name, arg);
+			return -1;
+		}
+		/* In the source options 0 means "the default". */
+		if (ms == 0)
+			ms = FQ_TCP_NEVER;
+		if (c == FQ_CLI_OPT_TCP_IDLE)
+			cm->source.tcp_idle_ms = ms;
+		else
+			cm->source.tcp_progress_ms = ms;
+		return 1;
+	}
+	unsigned long v = strtoul(arg, &end, 10);
+	if (*end != '\0' || end == arg || arg[0] < '0' || arg[0] > '9' ||
+	    v == 0 || v > FQ_TCP_MAX_CONN) {
+		snprintf(reason, reason_len, "--tcp-max-per-peer: '%s' is "
+			 "not a number of connections (1 to %d)", arg,
+			 FQ_TCP_MAX_CONN);
+		return -1;
+	}
+	cm->source.tcp_max_per_peer = (unsigned)v;
+	return 1;
+}
+
 int
 fq_cli_common_option(int c, const char *arg, struct fq_cli_common *cm,
 		     struct fq_cli_loop_opts *lo, char *reason,
@@ -231,36 +267,9 @@ fq_cli_common_option(int c, const char *arg, struct fq_cli_common *cm,
 		return 1;
 	}
 	case FQ_CLI_OPT_TCP_IDLE:
-	case FQ_CLI_OPT_TCP_PROGRESS: {
-		int64_t ms;
-		const char *name = c == FQ_CLI_OPT_TCP_IDLE ? "--tcp-idle"
-							    : "--tcp-progress";
-		if (fq_cli_parse_duration(arg, &ms) < 0) {
-			snprintf(reason, reason_len, "%s: '%s' is not a duration "
-				 "(e.g. 90s, 10min; 0 or inf: never)", name, arg);
-			return -1;
-		}
-		/* In the source options 0 means "the default". */
-		if (ms == 0)
-			ms = FQ_TCP_NEVER;
-		if (c == FQ_CLI_OPT_TCP_IDLE)
-			cm->source.tcp_idle_ms = ms;
-		else
-			cm->source.tcp_progress_ms = ms;
-		return 1;
-	}
-	case FQ_CLI_OPT_TCP_MAX_PER_PEER: {
-		unsigned long v = strtoul(arg, &end, 10);
-		if (*end != '\0' || end == arg || arg[0] < '0' || arg[0] > '9' ||
-		    v == 0 || v > FQ_TCP_MAX_CONN) {
-			snprintf(reason, reason_len, "--tcp-max-per-peer: '%s' is "
-				 "not a number of connections (1 to %d)", arg,
-				 FQ_TCP_MAX_CONN);
-			return -1;
-		}
-		cm->source.tcp_max_per_peer = (unsigned)v;
-		return 1;
-	}
+	case FQ_CLI_OPT_TCP_PROGRESS:
+	case FQ_CLI_OPT_TCP_MAX_PER_PEER:
+		return tcp_option(c, arg, cm, reason, reason_len);
 	case FQ_CLI_OPT_STATE_DIR:
 		if (*arg == '\0') {
 			snprintf(reason, reason_len, "--state-dir needs a "
