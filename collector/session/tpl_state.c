@@ -298,8 +298,9 @@ fq_tpl_state_decode(struct fq_tpl_state *st, const uint8_t *buf, size_t len,
 		     buf[7], magic[7]);
 		return -FQ_EUNSUP;
 	}
-	uint32_t want = (uint32_t)(buf[len - 4] << 24 | buf[len - 3] << 16 |
-				   buf[len - 2] << 8 | buf[len - 1]);
+	uint32_t want = (uint32_t)buf[len - 4] << 24 |
+			(uint32_t)buf[len - 3] << 16 |
+			(uint32_t)buf[len - 2] << 8 | buf[len - 1];
 	if (crc32(0, buf, (uInt)(len - 4)) != want) {
 		r.off = len - 4;
 		fail(&r, "checksum mismatch: torn or altered");
