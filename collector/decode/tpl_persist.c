@@ -303,12 +303,16 @@ fq_decoder_templates_restore(struct fq_decoder *d,
 			r->no_source++;
 			continue;
 		}
-		if (now_ms - e->refreshed_ms > d->sessions.template_timeout_ms) {
+		/* (A file's time is not trusted to subtract without
+		 * overflow, nor to lie in the future.) */
+		if (e->refreshed_ms < now_ms - d->sessions.template_timeout_ms) {
 			r->expired++;
 			continue;
 		}
 		struct fq_datagram dg;
 		datagram_of(e, id, &dg);
+		if (dg.arrival_ms > now_ms)
+			dg.arrival_ms = now_ms;
 		size_t recs = 0;
 		fq_decoder_datagram(d, &dg, no_records, &recs);
 		const struct fq__tpl *t = NULL;
