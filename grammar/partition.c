@@ -12,7 +12,8 @@
  * then every tuple a module can match has equal hashes on all its groups
  * and lies in one shard.  The search is a small backtracking with a
  * local pruning test and a step budget, since a hostile query could make
- * the choice exponential.
+ * the choice exponential (the budget counts the work of every run, the
+ * explaining ones of explain() included).
  */
 #include "partition.h"
 
@@ -22,7 +23,9 @@
 #include "fq_error.h"
 #include "plan.h"
 
-#define PART_BUDGET 100000   /* search steps before giving up */
+/* Work (edges and branches looked at) before the search gives up: a
+ * fraction of a second at worst. */
+#define PART_BUDGET 20000000L
 
 /* One usable merger equality. */
 struct edge {
@@ -41,7 +44,7 @@ struct search {
 	size_t *order;               /* the linked branches, in search order */
 	size_t norder;
 	size_t *uf;                  /* union-find scratch, per branch */
-	long steps;
+	long steps;                  /* work so far, all runs together */
 };
 
 static uint64_t
@@ -120,7 +123,7 @@ end_open(const struct search *s, size_t c, unsigned g)
 /* Pruning: every assigned branch keeps, in every module it is in, at
  * least one link from its chosen field that can still be used. */
 static int
-locally_ok(const struct search *s)
+locally_ok(struct search *s)
 {
 	const struct fq_plan_merger *mg = s->p->merger;
 	for (size_t m = 0; m < mg->nmodules; m++) {
@@ -132,6 +135,7 @@ locally_ok(const struct search *s)
 			if (s->chosen[b] < 0)
 				continue;
 			int ok = 0;
+			s->steps += (long)s->ne;
 			for (size_t i = 0; i < s->ne && !ok; i++) {
 				const struct edge *e = &s->e[i];
 				if (e->module != m)
@@ -158,13 +162,14 @@ uf_find(size_t *uf, size_t x)
 
 /* All assigned: do the chosen links connect every module's branches? */
 static int
-connected(const struct search *s)
+connected(struct search *s)
 {
 	const struct fq_plan_merger *mg = s->p->merger;
 	for (size_t m = 0; m < mg->nmodules; m++) {
 		if (!considered(s, m))
 			continue;
 		const struct fq_mmodule *mm = &mg->modules[m];
+		s->steps += (long)(s->ne + mm->nbranches);
 		for (size_t k = 0; k < mm->nbranches; k++)
 			s->uf[mm->branches[k]] = mm->branches[k];
 		for (size_t i = 0; i < s->ne; i++) {
@@ -179,6 +184,27 @@ connected(const struct search *s)
 				return 0;
 	}
 	return 1;
+}
+
+/* Do module m's links, whatever fields are chosen, connect its branches?
+ * SIZE_MAX if so, else a branch they leave apart from the first.  Cheap,
+ * and it spares the search the modules it could never satisfy (with
+ * independent parts, 2^parts choices). */
+static size_t
+link_graph_apart(struct search *s, size_t m)
+{
+	const struct fq_mmodule *mm = &s->p->merger->modules[m];
+	for (size_t k = 0; k < mm->nbranches; k++)
+		s->uf[mm->branches[k]] = mm->branches[k];
+	for (size_t i = 0; i < s->ne; i++)
+		if (s->e[i].module == m)
+			s->uf[uf_find(s->uf, s->e[i].x)] =
+				uf_find(s->uf, s->e[i].y);
+	size_t root = uf_find(s->uf, mm->branches[0]);
+	for (size_t k = 1; k < mm->nbranches; k++)
+		if (uf_find(s->uf, mm->branches[k]) != root)
+			return mm->branches[k];
+	return SIZE_MAX;
 }
 
 /* 1 found, 0 none, -1 budget exhausted.  Fields are tried lowest id
@@ -214,7 +240,6 @@ run_search(struct search *s, size_t only, size_t *apart)
 	const struct fq_plan *p = s->p;
 	s->only = only;
 	s->norder = 0;
-	s->steps = 0;
 	*apart = SIZE_MAX;
 	for (size_t b = 0; b < p->nbranches; b++) {
 		s->cand[b] = 0;
@@ -239,6 +264,8 @@ run_search(struct search *s, size_t only, size_t *apart)
 				*apart = b;
 			in[b] = 1;
 		}
+		if (*apart == SIZE_MAX)
+			*apart = link_graph_apart(s, m);
 	}
 	for (size_t b = 0; b < p->nbranches; b++)
 		if (in[b])
@@ -264,6 +291,10 @@ explain(struct search *s, struct fq_plan_partition *part, int r)
 			continue;
 		size_t apart;
 		int rm = run_search(s, m, &apart);
+		if (rm < 0) {
+			part->why = rm == -1 ? FQ_PART_TOO_BIG : FQ_PART_NOMEM;
+			return;
+		}
 		if (rm == 0) {
 			part->why = FQ_PART_MODULE;
 			part->module = m;

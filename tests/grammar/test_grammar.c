@@ -1044,6 +1044,14 @@ static const struct {
 	  "S branch A -> f -> g -> M\nS branch B -> f -> g -> M\n"
 	  "S branch C -> f -> g -> M\n",
 	  FQ_PART_OK, 0, { BIT(FQ_F_SRCIP), BIT(FQ_F_DSTIP), BIT(FQ_F_SRCIP) } },
+	{ "two linked pairs not linked to each other",
+	  "splitter S {}\nfilter f {\n  dstport = 80\n}\n"
+	  "merger M {\n  branches A, B, C, D\n  A.srcip = B.srcip\n"
+	  "  A.dstip = B.dstip\n  C.srcip = D.srcip\n  C.dstip = D.dstip\n"
+	  "  A < B delta 1s\n  B < C delta 1s\n  C < D delta 1s\n}\n"
+	  "S branch A -> f -> M\nS branch B -> f -> M\n"
+	  "S branch C -> f -> M\nS branch D -> f -> M\n",
+	  FQ_PART_MODULE, 2, { 0 } },
 	{ "modules that need different keys for one branch",
 	  "splitter S {}\nfilter f {\n  dstport = 80\n}\n"
 	  "grouper g2 {\n  module m {\n    srcip = srcip\n    dstip = dstip\n"
