@@ -80,6 +80,7 @@ struct fq_operand {
 };
 
 struct fq_cnf;
+struct fq_plan_partition;
 
 /*
  * One term: `l op r`, negated when `negate` (NOT).  With `has_delta` the
@@ -239,6 +240,9 @@ struct fq_plan {
 	const struct fq_endpoint *inputs;     /* default sources */
 	size_t noutputs;
 	const struct fq_endpoint *outputs;    /* accepted, ignored */
+	/* The partition planner's answer (partition.h), set by
+	 * fq_query_compile(); NULL in a plan built otherwise. */
+	const struct fq_plan_partition *partition;
 };
 
 /* ---- names, for printing (plan.c) ------------------------------------- */

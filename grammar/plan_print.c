@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "partition.h"
 #include "query.h"
 
 static void
@@ -398,6 +399,123 @@ input_kind(const char *t)
 	       "asking for -s, if it cannot read it)";
 }
 
+/* A record key: "srcip", "{srcip, dstip}", or "any field". */
+static void
+print_key(FILE *out, uint64_t key)
+{
+	int n = 0;
+	for (unsigned f = 0; f < FQ_F_COUNT; f++)
+		n += (int)((key >> f) & 1);
+	if (n == 0) {
+		fputs("any field", out);
+		return;
+	}
+	if (n > 1)
+		fputc('{', out);
+	int k = 0;
+	for (unsigned f = 0; f < FQ_F_COUNT; f++)
+		if ((key >> f) & 1)
+			fprintf(out, "%s%s", k++ ? ", " : "", fq_fields[f].name);
+	if (n > 1)
+		fputc('}', out);
+}
+
+static void
+print_branch_partition(FILE *out, const struct fq_plan *p, size_t j)
+{
+	const struct fq_plan_partition *pt = p->partition;
+	if (pt == NULL || j >= pt->nbranches)
+		return;
+	if (pt->why != FQ_PART_OK) {
+		fputs("  partition: one shard (see the partition line)\n", out);
+		return;
+	}
+	fputs("  partition: by ", out);
+	print_key(out, pt->branches[j].key);
+	if (pt->branches[j].key == 0)
+		fputs(" (groups of one)", out);
+	fputc('\n', out);
+}
+
+/* The merger equalities the partition relies on, by module. */
+static void
+print_links(FILE *out, const struct fq_plan *p)
+{
+	const struct fq_plan_partition *pt = p->partition;
+	const struct fq_plan_merger *m = p->merger;
+	if (m == NULL || pt->nlinks == 0)
+		return;
+	fprintf(out, " (merger %s", m->name);
+	for (size_t i = 0; i < pt->nlinks; i++) {
+		const struct fq_mmodule *mm = &m->modules[pt->links[i].module];
+		const char **names = malloc(mm->nbranches * sizeof(*names));
+		if (names == NULL)
+			return;
+		for (size_t k = 0; k < mm->nbranches; k++)
+			names[k] = p->branches[mm->branches[k]].name;
+		const struct fq_term *t =
+			&mm->rules.clauses[pt->links[i].clause].terms[0];
+		if (i > 0 && pt->links[i].module == pt->links[i - 1].module)
+			fputs(", ", out);
+		else
+			fprintf(out, "%s module %s: ", i ? ";" : ",", mm->name);
+		print_term(out, t, p->branches[mm->branches[t->l.branch]].grouper,
+			   p->branches[mm->branches[t->r.branch]].grouper, names);
+		free(names);
+	}
+	fputc(')', out);
+}
+
+/* The query's partition line (docs/parallel.md). */
+static void
+print_partition(FILE *out, const struct fq_plan *p)
+{
+	const struct fq_plan_partition *pt = p->partition;
+	if (pt == NULL)
+		return;
+	const char *mname = p->merger ? p->merger->name : "";
+	fputs("partition: ", out);
+	switch (pt->why) {
+	case FQ_PART_OK:
+		for (size_t j = 0; j < p->nbranches; j++) {
+			fprintf(out, "%sbranch %s by ", j ? ", " : "",
+				p->branches[j].name);
+			print_key(out, pt->branches[j].key);
+		}
+		print_links(out, p);
+		fputc('\n', out);
+		return;
+	case FQ_PART_GROUPER:
+		fprintf(out, "none -- branch %s's grouper %s has no key rule "
+			"f = f shared by all its modules",
+			p->branches[pt->branch].name,
+			p->branches[pt->branch].grouper->name);
+		break;
+	case FQ_PART_MODULE: {
+		const struct fq_mmodule *mm = &p->merger->modules[pt->module];
+		fprintf(out, "none -- merger %s module %s: ", mname, mm->name);
+		if (pt->branch != SIZE_MAX)
+			fprintf(out, "no equality between key fields links branch "
+				"%s to the others", p->branches[pt->branch].name);
+		else
+			fputs("its equalities between key fields cannot link all "
+			      "its branches with one field per branch", out);
+		break;
+	}
+	case FQ_PART_CONFLICT:
+		fprintf(out, "none -- merger %s: its modules need different keys "
+			"for the same branch", mname);
+		break;
+	case FQ_PART_TOO_BIG:
+		fputs("none -- too many key choices to search", out);
+		break;
+	case FQ_PART_NOMEM:
+		fputs("none -- out of memory while planning", out);
+		break;
+	}
+	fputs("; the query runs on one shard\n", out);
+}
+
 void
 fq_plan_print(const struct fq_plan *p, FILE *out)
 {
@@ -472,10 +590,12 @@ fq_plan_print(const struct fq_plan *p, FILE *out)
 			fprintf(out, "  groupfilter %s\n", b->groupfilter_name);
 			print_cnf(out, b->groupfilter, "    ", b->grouper);
 		}
+		print_branch_partition(out, p, j);
 	}
 	if (p->merger)
 		print_merger(out, p);
 	if (p->ungrouper)
 		fprintf(out, "ungrouper %s: each match is printed with its groups' "
 			"records\n", p->ungrouper);
+	print_partition(out, p);
 }

@@ -13,10 +13,12 @@
 
 #include "fq_error.h"
 #include "internal.h"
+#include "partition.h"
 
 struct fq_query {
 	struct fq_arena arena;   /* owns everything below */
 	struct fq_plan plan;
+	struct fq_plan_partition part;   /* plan.partition points here */
 };
 
 void *
@@ -285,6 +287,10 @@ fq_query_compile(struct fq_query **out, const char *filename,
 		goto fail;
 	}
 	q->plan.file = fq_arena_strndup(&q->arena, c.file, strlen(c.file));
+	rc = fq_plan_partition(&q->plan, &q->part);
+	if (rc < 0)
+		goto fail;
+	q->plan.partition = &q->part;
 	sort_diags(diag, first_diag);
 	*out = q;
 	return 0;
@@ -362,6 +368,7 @@ fq_query_free(struct fq_query *q)
 {
 	if (q == NULL)
 		return;
+	fq_plan_partition_fini(&q->part);
 	fq_arena_fini(&q->arena);
 	free(q);
 }

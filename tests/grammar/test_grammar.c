@@ -17,6 +17,8 @@
  *                every error of a file, warnings do not fail
  *   shared-spec  the query of SPEC.md section 3, read from shared/
  *   shared-flowy the five published Flowy queries, read from shared/
+ *   partition    the partition planner (partition.h) on the seed queries,
+ *                the published Flowy queries and small cases of each rule
  */
 #include "pl.h"
 #include <dirent.h>
@@ -25,6 +27,7 @@
 #include <string.h>
 
 #include "fq_error.h"
+#include "partition.h"
 #include "query.h"
 
 static int failures;
@@ -945,6 +948,212 @@ case_shared_flowy(const char *shared)
 	return 0;
 }
 
+/* ---- partition planner -------------------------------------------------- */
+
+#define BIT(f) ((uint64_t)1 << (f))
+
+/* The `partition:` line `flowq check` prints for plan p, in buf. */
+static void
+partition_line(const struct fq_plan *p, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	FILE *f = tmpfile();
+	if (f == NULL)
+		return;
+	fq_plan_print(p, f);
+	rewind(f);
+	char line[4096];
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "partition: ", 11) == 0)
+			snprintf(buf, size, "%s", line);
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+/* Every seed query: the line check prints (docs/parallel.md). */
+static const struct {
+	const char *file;
+	const char *line;
+} part_seeds[] = {
+	{ "paper-http-download.flw", "partition: branch A by srcip, branch B by "
+	  "dstip (merger M, module m1: A.srcip = B.dstip)" },
+	{ "spec-example.flw", "partition: branch A by srcip, branch B by dstip, "
+	  "branch C by srcip (merger M, module m1: A.srcip = B.dstip; module "
+	  "m2: A.srcip = C.srcip)" },
+	{ "merger-modules.flw", "partition: branch Q by srcip, branch R by dstip, "
+	  "branch H by srcip (merger M, module m1: Q.srcip = H.srcip; module "
+	  "m2: Q.srcip = R.dstip)" },
+	{ "plain-filter.flw", "partition: branch all by any field" },
+	{ "composite-and-aliases.flw", "partition: branch scans by srcip" },
+	{ "thesis-skype-signature.flw", "partition: branch A by srcip, branch B "
+	  "by srcip (merger M, module m1: A.srcip = B.srcip)" },
+	{ "thesis-nat64-skype-failure.flw", "partition: none -- merger M module "
+	  "(implicit): no equality between key fields links branch mDNS to the "
+	  "others; the query runs on one shard" },
+	{ "many-branches.flw", "partition: none -- merger M module (implicit): "
+	  "its equalities between key fields cannot link all its branches with "
+	  "one field per branch; the query runs on one shard" },
+};
+
+/* Small queries, one rule each: the reason, and the keys when OK. */
+static const struct {
+	const char *what;
+	const char *text;
+	enum fq_part_why why;
+	size_t branch;               /* FQ_PART_GROUPER, FQ_PART_MODULE */
+	uint64_t key[3];
+} part_cases[] = {
+	{ "grouper-less filter query: any field",
+	  "splitter S {}\nfilter f {\n  dstport = 80\n}\nS branch A -> f\n",
+	  FQ_PART_OK, 0, { 0 } },
+	{ "single grouper: all its shared keys, hashed together",
+	  "splitter S {}\nfilter f {\n  dstport = 80\n}\n"
+	  "grouper g {\n  module m {\n    srcip = srcip\n    dstip = dstip\n"
+	  "  }\n  aggregate srcip, sum(bytes) as bytes\n}\nS branch A -> f -> g\n",
+	  FQ_PART_OK, 0, { BIT(FQ_F_SRCIP) | BIT(FQ_F_DSTIP) } },
+	{ "modules share no key",
+	  "splitter S {}\nfilter f {\n  dstport = 80\n}\n"
+	  "grouper g {\n  module m1 {\n    srcip = srcip\n  }\n"
+	  "  module m2 {\n    dstip = dstip\n  }\n  aggregate sum(bytes) as b\n}\n"
+	  "S branch A -> f -> g\n",
+	  FQ_PART_GROUPER, 0, { 0 } },
+	{ "a key relating different fields",
+	  "splitter S {}\nfilter f {\n  dstport = 80\n}\n"
+	  "grouper g {\n  module m1 {\n    srcip = dstip\n  }\n"
+	  "  aggregate sum(bytes) as b\n}\nS branch A -> f -> g\n",
+	  FQ_PART_GROUPER, 0, { 0 } },
+	{ "merger equality on a non-key aggregate",
+	  "splitter S {}\nfilter f {\n  dstport = 80\n}\n"
+	  "grouper g {\n  module m {\n    srcip = srcip\n  }\n"
+	  "  aggregate srcip, sum(bytes) as bytes\n}\n"
+	  "merger M {\n  branches A, B\n  A.bytes = B.bytes\n  A < B delta 1s\n}\n"
+	  "S branch A -> f -> g -> M\nS branch B -> f -> g -> M\n",
+	  FQ_PART_MODULE, 0, { 0 } },
+	{ "merger equality inside an OR",
+	  "splitter S {}\nfilter f {\n  dstport = 80\n}\n"
+	  "merger M {\n  branches A, B\n  A.srcip = B.dstip OR A.dstip = B.srcip\n"
+	  "  A < B delta 1s\n}\n"
+	  "S branch A -> f -> M\nS branch B -> f -> M\n",
+	  FQ_PART_MODULE, 0, { 0 } },
+	{ "three branches linked transitively through B",
+	  "splitter S {}\nfilter f {\n  dstport = 80\n}\n"
+	  "grouper g {\n  module m {\n    srcip = srcip\n    dstip = dstip\n"
+	  "  }\n  aggregate srcip, dstip\n}\n"
+	  "merger M {\n  branches A, B, C\n  A.srcip = B.dstip\n"
+	  "  B.dstip = C.srcip\n  A < B delta 1s\n  B < C delta 1s\n}\n"
+	  "S branch A -> f -> g -> M\nS branch B -> f -> g -> M\n"
+	  "S branch C -> f -> g -> M\n",
+	  FQ_PART_OK, 0, { BIT(FQ_F_SRCIP), BIT(FQ_F_DSTIP), BIT(FQ_F_SRCIP) } },
+	{ "two linked pairs not linked to each other",
+	  "splitter S {}\nfilter f {\n  dstport = 80\n}\n"
+	  "merger M {\n  branches A, B, C, D\n  A.srcip = B.srcip\n"
+	  "  A.dstip = B.dstip\n  C.srcip = D.srcip\n  C.dstip = D.dstip\n"
+	  "  A < B delta 1s\n  B < C delta 1s\n  C < D delta 1s\n}\n"
+	  "S branch A -> f -> M\nS branch B -> f -> M\n"
+	  "S branch C -> f -> M\nS branch D -> f -> M\n",
+	  FQ_PART_MODULE, 2, { 0 } },
+	{ "modules that need different keys for one branch",
+	  "splitter S {}\nfilter f {\n  dstport = 80\n}\n"
+	  "grouper g2 {\n  module m {\n    srcip = srcip\n    dstip = dstip\n"
+	  "  }\n  aggregate srcip, dstip\n}\n"
+	  "grouper gs {\n  module m {\n    srcip = srcip\n  }\n  aggregate srcip\n}\n"
+	  "grouper gd {\n  module m {\n    dstip = dstip\n  }\n  aggregate dstip\n}\n"
+	  "merger M {\n  module m1 {\n    branches A, B\n    A.srcip = B.srcip\n"
+	  "    A < B delta 1s\n  }\n  module m2 {\n    branches A, C\n"
+	  "    A.dstip = C.dstip\n    A < C delta 1s\n  }\n  export m1\n}\n"
+	  "S branch A -> f -> g2 -> M\nS branch B -> f -> gs -> M\n"
+	  "S branch C -> f -> gd -> M\n",
+	  FQ_PART_CONFLICT, 0, { 0 } },
+};
+
+static int
+case_partition(const char *dir, const char *shared)
+{
+	char path[4096], line[8192];
+	for (size_t i = 0; i < sizeof(part_seeds) / sizeof(part_seeds[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, part_seeds[i].file);
+		struct fq_diag d;
+		struct fq_query *q = NULL;
+		fq_diag_init(&d);
+		int rc = fq_query_compile_file(&q, path, &d);
+		CHECK(rc == 0, "%s does not compile", path);
+		if (rc == 0) {
+			partition_line(fq_query_plan(q), line, sizeof(line));
+			CHECK(strcmp(line, part_seeds[i].line) == 0,
+			      "%s:\n  got    %s\n  wanted %s", part_seeds[i].file,
+			      line, part_seeds[i].line);
+		}
+		fq_query_free(q);
+		fq_diag_fini(&d);
+	}
+	for (size_t i = 0; i < sizeof(part_cases) / sizeof(part_cases[0]); i++) {
+		struct fq_diag d;
+		struct fq_query *q = NULL;
+		fq_diag_init(&d);
+		const struct fq_plan *p = must_compile(part_cases[i].text, &q, &d);
+		const struct fq_plan_partition *pt = p ? p->partition : NULL;
+		CHECK(p == NULL || pt != NULL, "%s: no partition", part_cases[i].what);
+		if (pt != NULL) {
+			partition_line(p, line, sizeof(line));
+			CHECK(pt->why == part_cases[i].why, "%s: why %d, wanted %d (%s)",
+			      part_cases[i].what, (int)pt->why,
+			      (int)part_cases[i].why, line);
+			if (pt->why == FQ_PART_GROUPER || pt->why == FQ_PART_MODULE)
+				CHECK(pt->branch == part_cases[i].branch,
+				      "%s: branch %zu", part_cases[i].what, pt->branch);
+			for (size_t b = 0; pt->why == FQ_PART_OK &&
+			     b < pt->nbranches && b < 3; b++)
+				CHECK(pt->branches[b].key == part_cases[i].key[b],
+				      "%s: branch %zu key %#llx (%s)", part_cases[i].what,
+				      b, (unsigned long long)pt->branches[b].key, line);
+			CHECK(pt->why == FQ_PART_OK ||
+			      strstr(line, "; the query runs on one shard") != NULL,
+			      "%s: fallback not said: %s", part_cases[i].what, line);
+		}
+		fq_query_free(q);
+		fq_diag_fini(&d);
+	}
+	/* The transitive case as check prints it: both links named. */
+	for (size_t i = 0; i < sizeof(part_cases) / sizeof(part_cases[0]); i++) {
+		if (strncmp(part_cases[i].what, "three branches", 14) != 0)
+			continue;
+		struct fq_diag d;
+		struct fq_query *q = NULL;
+		fq_diag_init(&d);
+		const struct fq_plan *p = must_compile(part_cases[i].text, &q, &d);
+		if (p != NULL) {
+			partition_line(p, line, sizeof(line));
+			CHECK(strcmp(line, "partition: branch A by srcip, branch B by "
+				     "dstip, branch C by srcip (merger M, module "
+				     "(implicit): A.srcip = B.dstip, B.dstip = "
+				     "C.srcip)") == 0, "transitive: %s", line);
+		}
+		fq_query_free(q);
+		fq_diag_fini(&d);
+	}
+	/* The published Flowy queries (shared/): each gets a verdict. */
+	static const char *const names[] = {
+		"http-download.flw", "3http-download.flw", "https-flows.flw",
+		"port-filter.flw", "ports.flw",
+	};
+	for (size_t i = 0; i < 5; i++) {
+		snprintf(path, sizeof(path), "%s/data/queries/flowy/%s", shared,
+			 names[i]);
+		struct fq_diag d;
+		struct fq_query *q = NULL;
+		fq_diag_init(&d);
+		if (fq_query_compile_file(&q, path, &d) == 0) {
+			partition_line(fq_query_plan(q), line, sizeof(line));
+			CHECK(strncmp(line, "partition: ", 11) == 0, "%s: no line",
+			      path);
+			printf("%s: %s\n", names[i], line);
+		}
+		fq_query_free(q);
+		fq_diag_fini(&d);
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -974,6 +1183,8 @@ main(int argc, char **argv)
 		rc = case_shared_spec(argv[3]);
 	else if (strcmp(c, "shared-flowy") == 0)
 		rc = case_shared_flowy(argv[3]);
+	else if (strcmp(c, "partition") == 0)
+		rc = case_partition(argv[2], argv[3]);
 	else {
 		fprintf(stderr, "unknown case %s\n", c);
 		return 2;
