@@ -65,6 +65,31 @@ fq__replay_wait(struct fq__replay *r, int64_t ms)
 	r->timer_active = 1;
 }
 
+int
+fq__replay_deliver(struct fq__replay *r, struct fq_record *batch,
+		   size_t *pos, size_t n)
+{
+	size_t end = n;
+	int64_t wait = 0;
+	if (r->pace.speed > 0) {
+		for (end = *pos; end < n; end++) {
+			wait = fq_pace_wait(&r->pace, batch[end].arrival);
+			if (wait > 0)
+				break;
+		}
+	}
+	if (end > *pos) {
+		/* On a sink error the ingest has called our stop(). */
+		fq_ingest_records(r->base.ingest, batch + *pos, end - *pos);
+		*pos = end;
+	}
+	if (wait > 0 && !r->stopping) {
+		fq__replay_wait(r, wait);
+		return 1;
+	}
+	return 0;
+}
+
 void
 fq__replay_finish(struct fq__replay *r)
 {

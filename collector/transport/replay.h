@@ -61,6 +61,16 @@ void fq__replay_run(struct fq__replay *r);
 /* Pause step() for `ms` milliseconds (a paced datagram is not due). */
 void fq__replay_wait(struct fq__replay *r, int64_t ms);
 
+/*
+ * Hand records batch[*pos .. n) to the ingest, as many as are due:
+ * without --speed all of them; with it, those whose arrival has come,
+ * and a timer for the next (*pos advances past what was handed).
+ * Returns 1 when it had to wait.  For record-level kinds (ft:, store:).
+ */
+struct fq_record;
+int fq__replay_deliver(struct fq__replay *r, struct fq_record *batch,
+		       size_t *pos, size_t n);
+
 /* End of the input (or a stop): release it and report done, once. */
 void fq__replay_finish(struct fq__replay *r);
 

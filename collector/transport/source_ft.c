@@ -123,34 +123,11 @@ ft_open_next(struct source_ft *s)
 	return 1;
 }
 
-/*
- * Hand over the decoded records that are due.  Without --speed that is the
- * whole batch; with it, the records whose export time has come, and a timer
- * for the next one.  Returns 1 when it had to wait.
- */
+/* The decoded records that are due (fq__replay_deliver); 1: it waits. */
 static int
 ft_deliver(struct source_ft *s)
 {
-	size_t end = s->bn;
-	int64_t wait = 0;
-	if (s->r.pace.speed > 0) {
-		for (end = s->bpos; end < s->bn; end++) {
-			wait = fq_pace_wait(&s->r.pace, s->batch[end].arrival);
-			if (wait > 0)
-				break;
-		}
-	}
-	if (end > s->bpos) {
-		/* On a sink error the ingest has called our stop(). */
-		fq_ingest_records(s->r.base.ingest, s->batch + s->bpos,
-				  end - s->bpos);
-		s->bpos = end;
-	}
-	if (wait > 0 && !s->r.stopping) {
-		fq__replay_wait(&s->r, wait);
-		return 1;
-	}
-	return 0;
+	return fq__replay_deliver(&s->r, s->batch, &s->bpos, s->bn);
 }
 
 static void

@@ -82,22 +82,7 @@ st_open_next(struct source_store *s)
 static void
 st_deliver(struct source_store *s)
 {
-	size_t end = s->bn;
-	int64_t wait = 0;
-	if (s->r.pace.speed > 0) {
-		for (end = s->bpos; end < s->bn; end++) {
-			wait = fq_pace_wait(&s->r.pace, s->batch[end].arrival);
-			if (wait > 0)
-				break;
-		}
-	}
-	if (end > s->bpos) {
-		fq_ingest_records(s->r.base.ingest, s->batch + s->bpos,
-				  end - s->bpos);
-		s->bpos = end;
-	}
-	if (wait > 0 && !s->r.stopping)
-		fq__replay_wait(&s->r, wait);
+	fq__replay_deliver(&s->r, s->batch, &s->bpos, s->bn);
 }
 
 /* Keep the records whose arrival is in range; returns how many. */
